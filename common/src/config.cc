@@ -1,0 +1,110 @@
+#include "csms/common/config.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+namespace csms {
+
+Config::Config(std::string program, std::string summary, std::vector<FlagSpec> specs)
+    : program_(std::move(program)), summary_(std::move(summary)), specs_(std::move(specs)) {
+  for (const auto& spec : specs_) {
+    const char* env = spec.env.empty() ? nullptr : std::getenv(spec.env.c_str());
+    values_[spec.name] = env != nullptr ? std::string(env) : spec.default_value;
+  }
+}
+
+bool Config::Parse(int argc, char** argv, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help_requested_ = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      *error = "unexpected argument '" + arg + "'";
+      return false;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (values_.find(name) == values_.end()) {
+      *error = "unknown flag --" + name;
+      return false;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        *error = "flag --" + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+  return true;
+}
+
+std::string Config::Usage() const {
+  std::ostringstream out;
+  out << "Usage: " << program_ << " [flags]\n" << summary_ << "\n\nFlags (environment variable):\n";
+  for (const auto& spec : specs_) {
+    out << "  --" << spec.name;
+    if (!spec.env.empty()) out << " (" << spec.env << ")";
+    out << "\n      " << spec.help;
+    if (!spec.default_value.empty()) out << " [default: " << spec.default_value << "]";
+    out << "\n";
+  }
+  return out.str();
+}
+
+const std::string& Config::Get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw std::logic_error("undeclared flag " + name);
+  return it->second;
+}
+
+int Config::GetInt(const std::string& name) const {
+  const std::string& v = Get(name);
+  try {
+    size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size()) return n;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument("--" + name + " must be an integer, got '" + v + "'");
+}
+
+double Config::GetDouble(const std::string& name) const {
+  const std::string& v = Get(name);
+  try {
+    size_t used = 0;
+    double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument("--" + name + " must be a number, got '" + v + "'");
+}
+
+Config ParseConfigOrExit(int argc, char** argv, std::string program, std::string summary,
+                         std::vector<FlagSpec> specs) {
+  specs.push_back({"log-level", "CSMS_LOG_LEVEL", "info", "debug, info, warn or error"});
+  Config config(std::move(program), std::move(summary), std::move(specs));
+  std::string error;
+  if (!config.Parse(argc, argv, &error)) {
+    std::cerr << error << "\n\n" << config.Usage();
+    std::exit(2);
+  }
+  if (config.help_requested()) {
+    std::cout << config.Usage();
+    std::exit(0);
+  }
+  return config;
+}
+
+}  // namespace csms
