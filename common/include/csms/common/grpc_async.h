@@ -1,0 +1,32 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace csms {
+
+// Issues one unary call through gRPC's callback API without blocking a thread. `start` binds
+// the stub method, e.g.
+//   [&](auto* ctx, auto* req, auto* resp, auto cb) { stub->async()->Get(ctx, req, resp, cb); }
+// `done` runs once, on a gRPC thread.
+template <typename Request, typename Response, typename Start>
+void CallUnaryAsync(Start&& start, Request request, std::chrono::milliseconds timeout,
+                    std::function<void(const grpc::Status&, const Response&)> done) {
+  struct State {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    std::function<void(const grpc::Status&, const Response&)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->request = std::move(request);
+  state->done = std::move(done);
+  state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  start(&state->context, &state->request, &state->response,
+        [state](grpc::Status status) { state->done(status, state->response); });
+}
+
+}  // namespace csms

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <functional>
+#include <string>
+
+#include "csms/billing/v1/billing.pb.h"
+#include "csms/common/time_util.h"
+#include "csms/control/v1/control.pb.h"
+#include "csms/ocpp/v1/events.pb.h"
+
+namespace csms::gateway {
+
+template <typename Response>
+using Completion = std::function<void(const grpc::Status&, const Response&)>;
+
+// The services behind the gateway, as the OCPP message handlers see them. Completions may run on
+// any thread. Fire-and-forget reports are retried or logged inside; they never block a charger.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual void StationConnected(const control::v1::StationConnectedRequest& request,
+                                Completion<control::v1::StationConnectedResponse> done) = 0;
+  virtual void StationDisconnected(const control::v1::StationDisconnectedRequest& request) = 0;
+  virtual void BootNotification(const control::v1::BootNotificationRequest& request,
+                                Completion<control::v1::BootNotificationResponse> done) = 0;
+  virtual void ReportStatus(const control::v1::StatusReport& report) = 0;
+  // Any message proves the charger alive; last-seen updates are batched, not sent per message.
+  virtual void StationSeen(const std::string& charger_id, const std::string& connection_id,
+                           TimePoint at) = 0;
+  // Durable: completes OK only once billing has committed the event.
+  virtual void RecordTransactionEvent(
+      const ocpp::v1::TransactionEvent& event,
+      Completion<billing::v1::RecordTransactionEventResponse> done) = 0;
+  virtual void ReportTransactionEvent(const control::v1::TransactionEventReport& report) = 0;
+};
+
+}  // namespace csms::gateway

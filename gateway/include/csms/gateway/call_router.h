@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "csms/common/ocpp_frame.h"
+#include "csms/common/time_util.h"
+#include "csms/gateway/backend.h"
+
+namespace csms::gateway {
+
+// Registration state of a charger as this connection knows it (OCPP 2.0.1 B02/B03).
+enum class Registration { kUnknown, kNotBooted, kAccepted, kPending, kRejected };
+Registration RegistrationFromString(const std::string& status);
+
+// What a handler knows about the charger it serves. Shared between the connection and the
+// completions of its pending backend calls.
+struct StationContext {
+  std::string charger_id;
+  std::string connection_id;
+  std::atomic<Registration> registration{Registration::kUnknown};
+};
+
+struct RouterOptions {
+  bool strict = false;  // refuse the seed simulator's dialect
+  // Sent with Pending when control cannot be reached during a BootNotification.
+  int backend_down_retry_interval_s = 10;
+};
+
+// Routes inbound CALLs: action → validate → normalize → handler → reply. One declarative table;
+// no handler repeats the plumbing. `reply` receives the serialized CALLRESULT or CALLERROR,
+// exactly once, possibly from another thread.
+class CallRouter {
+ public:
+  using Reply = std::function<void(std::string frame)>;
+
+  CallRouter(Backend& backend, const Clock& clock, RouterOptions options);
+
+  void Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call, Reply reply);
+
+ private:
+  using Handler = void (CallRouter::*)(const std::shared_ptr<StationContext>&, const ocpp::Frame&,
+                                       Reply&);
+  void OnBootNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnStatusNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnTransactionEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnAcknowledgeOnly(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+
+  Backend& backend_;
+  const Clock& clock_;
+  RouterOptions options_;
+  std::unordered_map<std::string, Handler> handlers_;
+};
+
+// True for every action name that OCPP 2.0.1 defines (in either direction).
+bool IsOcpp201Action(const std::string& action);
+
+}  // namespace csms::gateway

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "csms/gateway/backend.h"
+#include "csms/gateway/call_router.h"
+#include "csms/gateway/connection_registry.h"
+
+namespace csms::gateway {
+
+struct OcppServerOptions {
+  size_t max_message_bytes = 64 * 1024;  // larger frames close the connection with 1009
+  std::chrono::seconds handshake_timeout{15};
+  // No traffic for this long closes the connection; a ping goes out at half of it.
+  std::chrono::seconds idle_timeout{90};
+  size_t max_outbound_queue = 512;  // frames waiting for a slow reader before it is closed
+  size_t max_queued_calls = 64;     // CSMS-initiated CALLs waiting per charger
+};
+
+// The OCPP-J WebSocket edge: accepts chargers, negotiates ocpp2.0.1, reads frames, hands CALLs to
+// the router and delivers CSMS CALLs one at a time.
+class OcppServer {
+ public:
+  OcppServer(boost::asio::io_context& io, CallRouter& router, Backend& backend,
+             ConnectionRegistry& registry, std::string advertise_address,
+             OcppServerOptions options);
+  ~OcppServer();
+
+  // Binds host:port. Returns false with a message when it cannot.
+  bool Listen(const std::string& host_port, std::string* error);
+  // Stops accepting and closes every charger connection with 1001 (going away).
+  void Shutdown();
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "host:port" ("0.0.0.0:9000", "[::1]:9000"). False if malformed.
+bool SplitHostPort(const std::string& host_port, std::string* host, unsigned short* port);
+
+}  // namespace csms::gateway

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "csms/billing/v1/billing.grpc.pb.h"
+#include "csms/control/v1/control.grpc.pb.h"
+
+namespace csms::gateway {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "PATCH", ...
+  std::string target;  // path and query
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// The operator REST API of DESIGN.md, mapped one to one onto the control and billing gRPC
+// services. Bodies and paths are checked here; everything else is the services' business.
+class RestApi {
+ public:
+  RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing);
+
+  // `respond` runs exactly once, possibly on a gRPC thread.
+  void Handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
+
+  // {"status":"error","error":code,"message":message} with the given HTTP status.
+  static HttpResponse Error(int status, const std::string& code, const std::string& message);
+
+ private:
+  using Respond = std::function<void(HttpResponse)>;
+  void StartTransaction(const std::string& charger_id, const std::string& body, Respond respond);
+  void StopTransaction(const std::string& charger_id, const std::string& body, Respond respond);
+  void SetPower(const std::string& charger_id, const std::string& body, Respond respond);
+  void GetCharger(const std::string& charger_id, Respond respond);
+  void ListChargers(Respond respond);
+  void GetSession(const std::string& transaction_id, Respond respond);
+  void ListSessions(const std::string& charger_id, Respond respond);
+  void GetDailyStats(const std::string& query, Respond respond);
+
+  std::unique_ptr<control::v1::ControlService::Stub> control_;
+  std::unique_ptr<billing::v1::BillingService::Stub> billing_;
+};
+
+}  // namespace csms::gateway

@@ -1,0 +1,283 @@
+#include "csms/gateway/call_router.h"
+
+#include <cmath>
+#include <unordered_set>
+
+#include "csms/common/log.h"
+#include "csms/gateway/normalize.h"
+#include "csms/gateway/payload_check.h"
+
+namespace csms::gateway {
+namespace {
+
+namespace ec = ocpp::error_code;
+using nlohmann::json;
+
+const std::unordered_set<std::string>& AllActions() {
+  static const std::unordered_set<std::string> actions = {"Authorize",
+                                                          "BootNotification",
+                                                          "CancelReservation",
+                                                          "CertificateSigned",
+                                                          "ChangeAvailability",
+                                                          "ClearCache",
+                                                          "ClearChargingProfile",
+                                                          "ClearDisplayMessage",
+                                                          "ClearVariableMonitoring",
+                                                          "ClearedChargingLimit",
+                                                          "CostUpdated",
+                                                          "CustomerInformation",
+                                                          "DataTransfer",
+                                                          "DeleteCertificate",
+                                                          "FirmwareStatusNotification",
+                                                          "Get15118EVCertificate",
+                                                          "GetBaseReport",
+                                                          "GetCertificateStatus",
+                                                          "GetChargingProfiles",
+                                                          "GetCompositeSchedule",
+                                                          "GetDisplayMessages",
+                                                          "GetInstalledCertificateIds",
+                                                          "GetLocalListVersion",
+                                                          "GetLog",
+                                                          "GetMonitoringReport",
+                                                          "GetReport",
+                                                          "GetTransactionStatus",
+                                                          "GetVariables",
+                                                          "Heartbeat",
+                                                          "InstallCertificate",
+                                                          "LogStatusNotification",
+                                                          "MeterValues",
+                                                          "NotifyChargingLimit",
+                                                          "NotifyCustomerInformation",
+                                                          "NotifyDisplayMessages",
+                                                          "NotifyEVChargingNeeds",
+                                                          "NotifyEVChargingSchedule",
+                                                          "NotifyEvent",
+                                                          "NotifyMonitoringReport",
+                                                          "NotifyReport",
+                                                          "PublishFirmware",
+                                                          "PublishFirmwareStatusNotification",
+                                                          "ReportChargingProfiles",
+                                                          "RequestStartTransaction",
+                                                          "RequestStopTransaction",
+                                                          "ReservationStatusUpdate",
+                                                          "ReserveNow",
+                                                          "Reset",
+                                                          "SecurityEventNotification",
+                                                          "SendLocalList",
+                                                          "SetChargingProfile",
+                                                          "SetDisplayMessage",
+                                                          "SetMonitoringBase",
+                                                          "SetMonitoringLevel",
+                                                          "SetNetworkProfile",
+                                                          "SetVariableMonitoring",
+                                                          "SetVariables",
+                                                          "SignCertificate",
+                                                          "StatusNotification",
+                                                          "TransactionEvent",
+                                                          "TriggerMessage",
+                                                          "UnlockConnector",
+                                                          "UnpublishFirmware",
+                                                          "UpdateFirmware"};
+  return actions;
+}
+
+// Station-to-CSMS notifications whose response is an empty object: acknowledged and logged.
+constexpr const char* kAcknowledgeOnly[] = {"ClearedChargingLimit",
+                                            "FirmwareStatusNotification",
+                                            "LogStatusNotification",
+                                            "NotifyChargingLimit",
+                                            "NotifyCustomerInformation",
+                                            "NotifyDisplayMessages",
+                                            "NotifyEvent",
+                                            "NotifyMonitoringReport",
+                                            "NotifyReport",
+                                            "PublishFirmwareStatusNotification",
+                                            "ReportChargingProfiles",
+                                            "ReservationStatusUpdate",
+                                            "SecurityEventNotification"};
+
+// Messages a charger may send before it is Accepted (B02.FR.09: reports the CSMS asked for).
+bool AllowedBeforeAccepted(const std::string& action) {
+  return action == "BootNotification" || action == "NotifyReport" ||
+         action == "NotifyMonitoringReport";
+}
+
+std::string GrpcFailure(const grpc::Status& status) {
+  return std::to_string(static_cast<int>(status.error_code())) + " " + status.error_message();
+}
+
+}  // namespace
+
+bool IsOcpp201Action(const std::string& action) { return AllActions().count(action) > 0; }
+
+Registration RegistrationFromString(const std::string& status) {
+  if (status == "Accepted") return Registration::kAccepted;
+  if (status == "Pending") return Registration::kPending;
+  if (status == "Rejected") return Registration::kRejected;
+  return Registration::kNotBooted;
+}
+
+CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions options)
+    : backend_(backend), clock_(clock), options_(options) {
+  handlers_ = {
+      {"BootNotification", &CallRouter::OnBootNotification},
+      {"Heartbeat", &CallRouter::OnHeartbeat},
+      {"StatusNotification", &CallRouter::OnStatusNotification},
+      {"TransactionEvent", &CallRouter::OnTransactionEvent},
+      {"Authorize", &CallRouter::OnAuthorize},
+      {"MeterValues", &CallRouter::OnMeterValues},
+      {"DataTransfer", &CallRouter::OnAcknowledgeOnly},
+  };
+  for (const char* action : kAcknowledgeOnly) handlers_[action] = &CallRouter::OnAcknowledgeOnly;
+}
+
+void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call,
+                        Reply reply) {
+  backend_.StationSeen(station->charger_id, station->connection_id, clock_.Now());
+  auto it = handlers_.find(call.action);
+  if (it == handlers_.end()) {
+    if (IsOcpp201Action(call.action)) {
+      reply(ocpp::SerializeCallError(call.message_id, ec::kNotSupported,
+                                     "action " + call.action + " is not supported by this CSMS"));
+    } else {
+      reply(ocpp::SerializeCallError(
+          call.message_id, ec::kNotImplemented,
+          "unknown action '" + ocpp::TruncateUtf8(call.action, 64) + "' (not OCPP 2.0.1)"));
+    }
+    return;
+  }
+  Registration registration = station->registration.load();
+  if ((registration == Registration::kNotBooted || registration == Registration::kPending ||
+       registration == Registration::kRejected) &&
+      !AllowedBeforeAccepted(call.action)) {
+    reply(ocpp::SerializeCallError(
+        call.message_id, ec::kSecurityError,
+        call.action + " is not allowed before the CSMS has accepted a BootNotification"));
+    return;
+  }
+  try {
+    (this->*(it->second))(station, call, reply);
+  } catch (const PayloadException& e) {
+    reply(ocpp::SerializeCallError(call.message_id, e.error.code,
+                                   call.action + ": " + e.error.description));
+  }
+}
+
+void CallRouter::OnBootNotification(const std::shared_ptr<StationContext>& station,
+                                    const ocpp::Frame& call, Reply& reply) {
+  BootInfo boot = ParseBootNotification(call.payload);
+  control::v1::BootNotificationRequest request;
+  request.set_charger_id(station->charger_id);
+  request.set_connection_id(station->connection_id);
+  request.set_reason(boot.reason);
+  request.set_vendor(boot.vendor);
+  request.set_model(boot.model);
+  request.set_serial_number(boot.serial_number);
+  request.set_firmware_version(boot.firmware_version);
+  backend_.BootNotification(
+      request,
+      [this, station, id = call.message_id, reply = std::move(reply)](
+          const grpc::Status& status, const control::v1::BootNotificationResponse& response) {
+        json answer = {{"currentTime", FormatRfc3339(clock_.Now())}};
+        if (status.ok()) {
+          answer["interval"] = response.interval_seconds();
+          answer["status"] = response.status();
+          station->registration = RegistrationFromString(response.status());
+        } else {
+          // Control cannot decide now: Pending makes the charger boot again after the interval
+          // instead of failing, and nothing is lost (it sends no transactions while Pending).
+          CSMS_LOG(kWarn, "gateway")
+              << "boot of " << station->charger_id << " answered Pending: control unavailable ("
+              << GrpcFailure(status) << ")";
+          answer["interval"] = options_.backend_down_retry_interval_s;
+          answer["status"] = "Pending";
+          station->registration = Registration::kPending;
+        }
+        reply(ocpp::SerializeCallResult(id, answer));
+      });
+}
+
+void CallRouter::OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
+                             Reply& reply) {
+  CheckHeartbeat(call.payload);
+  reply(ocpp::SerializeCallResult(call.message_id,
+                                  json{{"currentTime", FormatRfc3339(clock_.Now())}}));
+}
+
+void CallRouter::OnStatusNotification(const std::shared_ptr<StationContext>& station,
+                                      const ocpp::Frame& call, Reply& reply) {
+  StatusInfo info = ParseStatusNotification(call.payload);
+  control::v1::StatusReport report;
+  report.set_charger_id(station->charger_id);
+  report.set_connection_id(station->connection_id);
+  report.set_evse_id(info.evse_id);
+  report.set_connector_id(info.connector_id);
+  report.set_status(info.connector_status);
+  *report.mutable_timestamp() = ToProto(info.timestamp);
+  backend_.ReportStatus(report);
+  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
+}
+
+void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& station,
+                                    const ocpp::Frame& call, Reply& reply) {
+  ocpp::v1::TransactionEvent event = NormalizeTransactionEvent(
+      call.payload, station->charger_id, station->connection_id, clock_.Now(), options_.strict);
+  const bool has_token = !event.id_token().empty();
+  backend_.RecordTransactionEvent(
+      event,
+      [this, event, has_token, id = call.message_id, reply = std::move(reply)](
+          const grpc::Status& status, const billing::v1::RecordTransactionEventResponse& response) {
+        if (!status.ok()) {
+          // Never acknowledge what was not stored: the charger keeps the event and retries.
+          CSMS_LOG(kWarn, "gateway")
+              << "TransactionEvent " << event.transaction_id() << " of " << event.charger_id()
+              << " not stored: " << GrpcFailure(status);
+          reply(ocpp::SerializeCallError(
+              id, ec::kInternalError,
+              "the event could not be stored durably right now; please retry"));
+          return;
+        }
+        const auto& session = response.session();
+        control::v1::TransactionEventReport report;
+        *report.mutable_event() = event;
+        report.set_energy_consumed_kwh(session.energy_consumed_kwh());
+        report.set_total_cost(session.cost());
+        report.set_currency(session.currency());
+        backend_.ReportTransactionEvent(report);
+
+        json answer = json::object();
+        if (event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+          answer["totalCost"] = session.cost();
+        }
+        if (has_token) answer["idTokenInfo"] = {{"status", "Accepted"}};
+        reply(ocpp::SerializeCallResult(id, answer));
+      });
+}
+
+void CallRouter::OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
+                             Reply& reply) {
+  CheckAuthorize(call.payload);
+  // Every token is accepted until token management exists; the answer is still schema-exact.
+  reply(
+      ocpp::SerializeCallResult(call.message_id, json{{"idTokenInfo", {{"status", "Accepted"}}}}));
+}
+
+void CallRouter::OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
+                               Reply& reply) {
+  CheckMeterValues(call.payload);
+  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
+}
+
+void CallRouter::OnAcknowledgeOnly(const std::shared_ptr<StationContext>& station,
+                                   const ocpp::Frame& call, Reply& reply) {
+  PayloadCheck p(call.payload, "");
+  CSMS_LOG(kInfo, "gateway") << call.action << " from " << station->charger_id << " acknowledged";
+  if (call.action == "DataTransfer") {
+    p.RequiredString("vendorId", 255);
+    reply(ocpp::SerializeCallResult(call.message_id, json{{"status", "UnknownVendorId"}}));
+    return;
+  }
+  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
+}
+
+}  // namespace csms::gateway

@@ -1,0 +1,60 @@
+#include "csms/gateway/charger_link_service.h"
+
+#include "csms/common/log.h"
+
+namespace csms::gateway {
+
+grpc::ServerUnaryReactor* ChargerLinkService::Call(grpc::CallbackServerContext* context,
+                                                   const gateway::v1::CallRequest* request,
+                                                   gateway::v1::CallResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (request->charger_id().empty() || request->action().empty()) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "charger_id and action are required"));
+    return reactor;
+  }
+  auto connection = registry_.Find(request->charger_id());
+  if (!connection) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::NOT_FOUND,
+                     "charger " + request->charger_id() + " is not connected to this gateway"));
+    return reactor;
+  }
+  auto timeout =
+      std::chrono::milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 30000);
+  CSMS_LOG(kInfo, "gateway") << "sending " << request->action() << " to " << request->charger_id();
+  connection->SendCall(
+      request->action(), request->payload_json(), timeout,
+      [reactor, response, charger = request->charger_id()](CallOutcome outcome) {
+        using Kind = CallOutcome::Kind;
+        switch (outcome.kind) {
+          case Kind::kResult:
+            response->set_result_json(std::move(outcome.payload_json));
+            reactor->Finish(grpc::Status::OK);
+            return;
+          case Kind::kError: {
+            auto* error = response->mutable_error();
+            error->set_error_code(outcome.error_code);
+            error->set_description(outcome.error_description);
+            error->set_details_json(outcome.payload_json);
+            reactor->Finish(grpc::Status::OK);
+            return;
+          }
+          case Kind::kTimeout:
+            reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                         "charger " + charger + " did not answer in time"));
+            return;
+          case Kind::kOverloaded:
+            reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                         "too many commands queued for charger " + charger));
+            return;
+          case Kind::kClosed:
+            reactor->Finish(
+                grpc::Status(grpc::StatusCode::NOT_FOUND, "charger " + charger + " disconnected"));
+            return;
+        }
+      });
+  return reactor;
+}
+
+}  // namespace csms::gateway

@@ -1,0 +1,96 @@
+#include "csms/gateway/gateway_app.h"
+
+#include <boost/asio/io_context.hpp>
+#include <thread>
+
+#include "csms/common/grpc_server.h"
+#include "csms/common/log.h"
+#include "csms/gateway/call_router.h"
+#include "csms/gateway/charger_link_service.h"
+#include "csms/gateway/connection_registry.h"
+#include "csms/gateway/grpc_backend.h"
+#include "csms/gateway/http_server.h"
+#include "csms/gateway/ocpp_server.h"
+#include "csms/gateway/rest_api.h"
+
+namespace csms::gateway {
+
+std::vector<FlagSpec> GatewayFlags() {
+  return {
+      {"ocpp-listen", "CSMS_OCPP_LISTEN", "0.0.0.0:9000", "OCPP WebSocket address"},
+      {"http-listen", "CSMS_HTTP_LISTEN", "0.0.0.0:8080", "REST API and health address"},
+      {"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50053", "ChargerLink gRPC address"},
+      {"advertise-address", "CSMS_ADVERTISE_ADDRESS", "",
+       "this gateway's ChargerLink address as control reaches it (default: 127.0.0.1:<port of "
+       "--grpc-listen>)"},
+      {"control-address", "CSMS_CONTROL_ADDRESS", "localhost:50051", "control-service gRPC"},
+      {"billing-address", "CSMS_BILLING_ADDRESS", "localhost:50052", "billing-service gRPC"},
+      {"threads", "CSMS_GATEWAY_THREADS", "2", "I/O threads"},
+      {"max-message-bytes", "CSMS_MAX_MESSAGE_BYTES", "65536",
+       "largest OCPP frame accepted; larger ones close the connection with 1009"},
+      {"idle-timeout", "CSMS_IDLE_TIMEOUT", "90",
+       "seconds without traffic before a charger is considered gone (pinged at half)"},
+      {"strict", "CSMS_STRICT", "false",
+       "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
+  };
+}
+
+int RunGateway(const Config& config) {
+  std::string grpc_listen = config.Get("grpc-listen");
+  std::string advertise = config.Get("advertise-address");
+  if (advertise.empty()) {
+    advertise = "127.0.0.1:" + grpc_listen.substr(grpc_listen.rfind(':') + 1);
+  }
+  OcppServerOptions ocpp_options;
+  ocpp_options.max_message_bytes = static_cast<size_t>(config.GetInt("max-message-bytes"));
+  ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
+  RouterOptions router_options;
+  router_options.strict = config.Get("strict") == "true" || config.Get("strict") == "1";
+
+  boost::asio::io_context io;
+  RealClock clock;
+  GrpcBackend backend(MakeChannel(config.Get("control-address")),
+                      MakeChannel(config.Get("billing-address")));
+  CallRouter router(backend, clock, router_options);
+  ConnectionRegistry registry;
+  OcppServer ocpp(io, router, backend, registry, advertise, ocpp_options);
+  RestApi api(MakeChannel(config.Get("control-address")),
+              MakeChannel(config.Get("billing-address")));
+  HttpServer http(io, api);
+  ChargerLinkService charger_link(registry);
+
+  std::string error;
+  if (!ocpp.Listen(config.Get("ocpp-listen"), &error) ||
+      !http.Listen(config.Get("http-listen"), &error)) {
+    CSMS_LOG(kError, "gateway") << error;
+    return 1;
+  }
+  auto grpc_server =
+      StartGrpcServer(grpc_listen, {&charger_link}, {"csms.gateway.v1.ChargerLink"}, "gateway");
+  if (!grpc_server) return 1;
+
+  int thread_count = std::max(1, config.GetInt("threads"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < thread_count; ++i) threads.emplace_back([&io] { io.run(); });
+  CSMS_LOG(kInfo, "gateway") << "OCPP on ws://" << config.Get("ocpp-listen")
+                             << "/ocpp/{station id}, REST on http://" << config.Get("http-listen")
+                             << ", ChargerLink advertised as " << advertise
+                             << (router_options.strict ? " (strict OCPP 2.0.1)" : "");
+
+  int sig = WaitForShutdownSignal();
+  CSMS_LOG(kInfo, "gateway") << "signal " << sig << ": closing charger connections";
+  ocpp.Shutdown();
+  http.Shutdown();
+  // Give close handshakes and in-flight replies a moment before the loop stops.
+  for (int i = 0; i < 20 && registry.size() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  backend.Stop();
+  io.stop();
+  for (auto& t : threads) t.join();
+  CSMS_LOG(kInfo, "gateway") << "stopped";
+  return 0;
+}
+
+}  // namespace csms::gateway

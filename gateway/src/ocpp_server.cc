@@ -1,0 +1,465 @@
+// The only translation unit with the WebSocket session: Beast templates are slow to compile.
+#include "csms/gateway/ocpp_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <optional>
+
+#include "csms/common/log.h"
+#include "csms/common/ocpp_frame.h"
+#include "csms/gateway/handshake.h"
+
+namespace csms::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+
+bool SplitHostPort(const std::string& host_port, std::string* host, unsigned short* port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= host_port.size()) return false;
+  std::string h = host_port.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  try {
+    int p = std::stoi(host_port.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    *port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  *host = h.empty() ? "0.0.0.0" : h;
+  return true;
+}
+
+namespace {
+
+constexpr const char* kLog = "gateway";
+
+// What every session of one server shares; sessions keep it alive.
+struct ServerShared {
+  CallRouter& router;
+  Backend& backend;
+  ConnectionRegistry& registry;
+  std::string advertise_address;
+  OcppServerOptions options;
+};
+
+// One charger's WebSocket. Everything runs on the socket's strand.
+class OcppSession : public ChargerConnection, public std::enable_shared_from_this<OcppSession> {
+ public:
+  OcppSession(tcp::socket socket, std::shared_ptr<const ServerShared> shared)
+      : ws_(std::move(socket)),
+        shared_(std::move(shared)),
+        router_(shared_->router),
+        backend_(shared_->backend),
+        registry_(shared_->registry),
+        options_(shared_->options),
+        call_timer_(ws_.get_executor()) {}
+
+  const std::string& charger_id() const override { return station_->charger_id; }
+  const std::string& connection_id() const override { return station_->connection_id; }
+
+  void Start() {
+    net::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->ReadUpgrade(); });
+  }
+
+  void SendCall(std::string action, std::string payload_json, std::chrono::milliseconds timeout,
+                std::function<void(CallOutcome)> done) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), action = std::move(action),
+                                   payload = std::move(payload_json), timeout,
+                                   done = std::move(done)]() mutable {
+      if (self->closed_) {
+        done(CallOutcome{CallOutcome::Kind::kClosed, "", "", "connection closed"});
+        return;
+      }
+      if (self->queued_calls_.size() >= self->options_.max_queued_calls) {
+        done(CallOutcome{CallOutcome::Kind::kOverloaded, "", "", "too many queued commands"});
+        return;
+      }
+      self->queued_calls_.push_back(
+          QueuedCall{std::move(action), std::move(payload), timeout, std::move(done)});
+      self->SendNextCall();
+    });
+  }
+
+  void Close(uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+      self->CloseNow(code, reason);
+    });
+  }
+
+ private:
+  struct QueuedCall {
+    std::string action;
+    std::string payload_json;
+    std::chrono::milliseconds timeout;
+    std::function<void(CallOutcome)> done;
+  };
+  struct PendingCall {
+    std::string message_id;
+    std::function<void(CallOutcome)> done;
+  };
+
+  // ---- HTTP upgrade -------------------------------------------------------------------------
+
+  void ReadUpgrade() {
+    parser_.emplace();
+    parser_->header_limit(8 * 1024);
+    parser_->body_limit(1024);
+    beast::get_lowest_layer(ws_).expires_after(options_.handshake_timeout);
+    http::async_read(
+        beast::get_lowest_layer(ws_), buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnUpgradeRequest(ec); });
+  }
+
+  void OnUpgradeRequest(beast::error_code ec) {
+    if (ec) return;  // nothing was established; the socket just goes away
+    auto& req = parser_->get();
+    if (!websocket::is_upgrade(req)) {
+      return RefuseUpgrade(http::status::upgrade_required,
+                           "this port speaks OCPP-J over WebSocket only");
+    }
+    auto station_id =
+        StationIdFromTarget(std::string_view(req.target().data(), req.target().size()));
+    if (!station_id) {
+      return RefuseUpgrade(http::status::not_found,
+                           "the URL must end with the charging station identity (at most 48 "
+                           "characters of a-z A-Z 0-9 * - _ = : + | @ .)");
+    }
+    auto offered = req[http::field::sec_websocket_protocol];
+    auto protocol = SelectSubprotocol(std::string_view(offered.data(), offered.size()));
+    if (!protocol) {
+      CSMS_LOG(kWarn, kLog) << "refused " << *station_id << ": subprotocols offered '"
+                            << log::Sanitize(std::string_view(offered.data(), offered.size()), 100)
+                            << "'";
+      return RefuseUpgrade(http::status::bad_request,
+                           "Sec-WebSocket-Protocol must offer ocpp2.0.1");
+    }
+    station_ = std::make_shared<StationContext>();
+    station_->charger_id = *station_id;
+    station_->connection_id = NewConnectionId();
+
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{options_.handshake_timeout, options_.idle_timeout,
+                                             /*keep_alive_pings=*/true};
+    ws_.set_option(timeouts);
+    ws_.read_message_max(options_.max_message_bytes);
+    ws_.set_option(
+        websocket::stream_base::decorator([protocol = *protocol](websocket::response_type& res) {
+          res.set(http::field::sec_websocket_protocol, protocol);
+          res.set(http::field::server, "csms-gateway");
+        }));
+    ws_.async_accept(req,
+                     [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
+  }
+
+  void RefuseUpgrade(http::status status, std::string reason) {
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::server, "csms-gateway");
+    res->set(http::field::content_type, "text/plain");
+    res->keep_alive(false);
+    res->body() = std::move(reason) + "\n";
+    res->prepare_payload();
+    http::async_write(beast::get_lowest_layer(ws_), *res,
+                      [self = shared_from_this(), res](beast::error_code, size_t) {
+                        beast::error_code ignored;
+                        beast::get_lowest_layer(self->ws_).socket().shutdown(
+                            tcp::socket::shutdown_send, ignored);
+                      });
+  }
+
+  void OnAccepted(beast::error_code ec) {
+    if (ec) {
+      CSMS_LOG(kWarn, kLog) << "WebSocket handshake with " << station_->charger_id
+                            << " failed: " << ec.message();
+      return;
+    }
+    parser_.reset();
+    established_ = true;
+    if (auto previous = registry_.Register(shared_from_this())) {
+      CSMS_LOG(kInfo, kLog) << station_->charger_id << " reconnected; closing its older connection "
+                            << previous->connection_id();
+      previous->Close(websocket::close_code::normal, "replaced by a newer connection");
+    }
+    CSMS_LOG(kInfo, kLog) << station_->charger_id << " connected (" << station_->connection_id
+                          << ")";
+    control::v1::StationConnectedRequest request;
+    request.set_charger_id(station_->charger_id);
+    request.set_connection_id(station_->connection_id);
+    request.set_gateway_address(shared_->advertise_address);
+    *request.mutable_connected_at() = ToProto(RealClock().Now());
+    backend_.StationConnected(
+        request, [station = station_](const grpc::Status& status,
+                                      const control::v1::StationConnectedResponse& response) {
+          if (!status.ok()) return;  // unknown stays unknown: the charger is not locked out
+          Registration expected = Registration::kUnknown;
+          station->registration.compare_exchange_strong(
+              expected, RegistrationFromString(response.registration_status()));
+        });
+    DoRead();
+  }
+
+  // ---- Reading --------------------------------------------------------------------------------
+
+  void DoRead() {
+    ws_.async_read(buffer_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return OnClosed(ec);
+    std::string text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (!ws_.got_text()) {
+      QueueWrite(ocpp::SerializeCallError("-1", ocpp::error_code::kRpcFrameworkError,
+                                          "binary frames are not supported; OCPP-J uses text"));
+      return DoRead();
+    }
+    CSMS_LOG(kDebug, kLog) << "<- " << station_->charger_id << " " << log::Sanitize(text, 2000);
+    HandleText(text);
+    DoRead();
+  }
+
+  void HandleText(const std::string& text) {
+    auto parsed = ocpp::ParseFrame(text);
+    if (auto* error = std::get_if<ocpp::FrameError>(&parsed)) {
+      if (error->should_reply) {
+        QueueWrite(ocpp::SerializeCallError(error->message_id, error->code, error->description));
+      } else {
+        CSMS_LOG(kWarn, kLog) << "dropped malformed reply from " << station_->charger_id << ": "
+                              << error->description;
+      }
+      return;
+    }
+    auto& frame = std::get<ocpp::Frame>(parsed);
+    if (frame.type == ocpp::MessageType::kCall) {
+      router_.Handle(station_, std::move(frame), [self = shared_from_this()](std::string reply) {
+        net::post(self->ws_.get_executor(), [self, reply = std::move(reply)]() mutable {
+          self->QueueWrite(std::move(reply));
+        });
+      });
+      return;
+    }
+    OnReply(frame);
+  }
+
+  // ---- CSMS-initiated CALLs -----------------------------------------------------------------
+
+  void SendNextCall() {
+    if (pending_ || queued_calls_.empty() || closed_) return;
+    QueuedCall call = std::move(queued_calls_.front());
+    queued_calls_.pop_front();
+    json payload = json::parse(call.payload_json, nullptr, false);
+    if (payload.is_discarded() || !payload.is_object()) {
+      call.done(CallOutcome{CallOutcome::Kind::kError, "{}", ocpp::error_code::kFormatViolation,
+                            "command payload is not a JSON object"});
+      return SendNextCall();
+    }
+    pending_ = PendingCall{NewMessageId(), std::move(call.done)};
+    QueueWrite(ocpp::SerializeCall(pending_->message_id, call.action, payload));
+    call_timer_.expires_after(call.timeout);
+    call_timer_.async_wait(
+        [self = shared_from_this(), id = pending_->message_id](beast::error_code ec) {
+          if (ec || !self->pending_ || self->pending_->message_id != id) return;
+          CSMS_LOG(kWarn, kLog) << self->station_->charger_id << " did not answer CALL " << id;
+          self->FinishPending(CallOutcome{CallOutcome::Kind::kTimeout, "", "", "no answer"});
+        });
+  }
+
+  void OnReply(const ocpp::Frame& frame) {
+    if (!pending_ || pending_->message_id != frame.message_id) {
+      // Late or unknown reply: OCPP forbids answering a reply, so it is only logged.
+      CSMS_LOG(kWarn, kLog) << "dropped reply " << log::Sanitize(frame.message_id, 40) << " from "
+                            << station_->charger_id << ": no CALL is waiting for it";
+      return;
+    }
+    CallOutcome outcome;
+    if (frame.type == ocpp::MessageType::kCallResult) {
+      outcome.kind = CallOutcome::Kind::kResult;
+    } else {
+      outcome.kind = CallOutcome::Kind::kError;
+      outcome.error_code = frame.error_code;
+      outcome.error_description = frame.error_description;
+    }
+    outcome.payload_json = frame.payload.dump();
+    FinishPending(std::move(outcome));
+  }
+
+  void FinishPending(CallOutcome outcome) {
+    call_timer_.cancel();
+    auto done = std::move(pending_->done);
+    pending_.reset();
+    done(std::move(outcome));
+    SendNextCall();
+  }
+
+  // ---- Writing --------------------------------------------------------------------------------
+
+  void QueueWrite(std::string frame) {
+    if (closed_) return;
+    if (write_queue_.size() >= options_.max_outbound_queue) {
+      CSMS_LOG(kWarn, kLog) << station_->charger_id << " reads too slowly; closing";
+      return CloseNow(websocket::close_code::policy_error, "outbound queue full");
+    }
+    CSMS_LOG(kDebug, kLog) << "-> " << station_->charger_id << " " << log::Sanitize(frame, 2000);
+    write_queue_.push_back(std::move(frame));
+    if (write_queue_.size() == 1 && !closing_) DoWrite();
+  }
+
+  void DoWrite() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(write_queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return;  // the read side sees the failure and cleans up
+                      self->write_queue_.pop_front();
+                      if (!self->write_queue_.empty() && !self->closing_) self->DoWrite();
+                    });
+  }
+
+  void CloseNow(uint16_t code, const std::string& reason) {
+    if (closing_ || closed_ || !established_) return;
+    closing_ = true;
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  // ---- Teardown -------------------------------------------------------------------------------
+
+  void OnClosed(beast::error_code ec) {
+    if (closed_) return;
+    closed_ = true;
+    call_timer_.cancel();
+    if (ec == websocket::error::message_too_big) {
+      CSMS_LOG(kWarn, kLog) << station_->charger_id << " sent a frame over "
+                            << options_.max_message_bytes << " bytes; closed with 1009";
+    }
+    CSMS_LOG(kInfo, kLog) << station_->charger_id << " disconnected (" << station_->connection_id
+                          << "): " << ec.message();
+    if (pending_) {
+      auto done = std::move(pending_->done);
+      pending_.reset();
+      done(CallOutcome{CallOutcome::Kind::kClosed, "", "", "connection closed"});
+    }
+    for (auto& call : queued_calls_) {
+      call.done(CallOutcome{CallOutcome::Kind::kClosed, "", "", "connection closed"});
+    }
+    queued_calls_.clear();
+    registry_.Unregister(station_->charger_id, station_->connection_id);
+    control::v1::StationDisconnectedRequest request;
+    request.set_charger_id(station_->charger_id);
+    request.set_connection_id(station_->connection_id);
+    *request.mutable_disconnected_at() = ToProto(RealClock().Now());
+    backend_.StationDisconnected(request);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const ServerShared> shared_;
+  CallRouter& router_;
+  Backend& backend_;
+  ConnectionRegistry& registry_;
+  const OcppServerOptions& options_;
+  std::shared_ptr<StationContext> station_;
+  std::deque<std::string> write_queue_;
+  std::deque<QueuedCall> queued_calls_;
+  std::optional<PendingCall> pending_;
+  net::steady_timer call_timer_;
+  bool established_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
+ public:
+  Impl(net::io_context& io, CallRouter& router, Backend& backend, ConnectionRegistry& registry,
+       std::string advertise_address, OcppServerOptions options)
+      : io_(io),
+        acceptor_(net::make_strand(io)),
+        registry_(registry),
+        shared_(std::make_shared<const ServerShared>(
+            ServerShared{router, backend, registry, std::move(advertise_address), options})) {}
+
+  bool Listen(const std::string& host_port, std::string* error) {
+    std::string host;
+    unsigned short port;
+    if (!SplitHostPort(host_port, &host, &port)) {
+      *error = "bad listen address '" + host_port + "' (want host:port)";
+      return false;
+    }
+    beast::error_code ec;
+    auto address = net::ip::make_address(host, ec);
+    if (ec) {
+      *error = "bad listen host '" + host + "': " + ec.message();
+      return false;
+    }
+    tcp::endpoint endpoint(address, port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      *error = "cannot listen on " + host_port + ": " + ec.message();
+      return false;
+    }
+    DoAccept();
+    return true;
+  }
+
+  void Shutdown() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+    for (auto& connection : registry_.All()) {
+      connection->Close(websocket::close_code::going_away, "server shutting down");
+    }
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
+                                                                              tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<OcppSession>(std::move(socket), self->shared_)->Start();
+      } else {
+        CSMS_LOG(kWarn, kLog) << "accept failed: " << ec.message();
+      }
+      if (self->acceptor_.is_open()) self->DoAccept();
+    });
+  }
+
+  net::io_context& io_;
+  tcp::acceptor acceptor_;
+  ConnectionRegistry& registry_;
+  std::shared_ptr<const ServerShared> shared_;
+};
+
+OcppServer::OcppServer(net::io_context& io, CallRouter& router, Backend& backend,
+                       ConnectionRegistry& registry, std::string advertise_address,
+                       OcppServerOptions options)
+    : impl_(std::make_shared<Impl>(io, router, backend, registry, std::move(advertise_address),
+                                   options)) {}
+
+OcppServer::~OcppServer() = default;
+
+bool OcppServer::Listen(const std::string& host_port, std::string* error) {
+  return impl_->Listen(host_port, error);
+}
+
+void OcppServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace csms::gateway

@@ -1,0 +1,404 @@
+#include "csms/gateway/rest_api.h"
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "csms/common/grpc_async.h"
+#include "csms/common/log.h"
+#include "csms/common/time_util.h"
+
+namespace csms::gateway {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// Start and stop wait for the charger's TransactionEvent (up to 30 s in control).
+constexpr milliseconds kCommandTimeout{35000};
+constexpr milliseconds kQueryTimeout{5000};
+
+HttpResponse Json(int status, const json& body) {
+  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
+                      "application/json"};
+}
+
+HttpResponse FromGrpcError(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return RestApi::Error(400, "bad_request", status.error_message());
+    case grpc::StatusCode::NOT_FOUND:
+      return RestApi::Error(404, "not_found", status.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return RestApi::Error(409, "conflict", status.error_message());
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return RestApi::Error(
+          504, "timeout",
+          status.error_message().empty() ? "no answer in time" : status.error_message());
+    case grpc::StatusCode::UNAVAILABLE:
+      return RestApi::Error(503, "unavailable", "backend unavailable: " + status.error_message());
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return RestApi::Error(429, "busy", status.error_message());
+    default:
+      return RestApi::Error(500, "internal", status.error_message());
+  }
+}
+
+// Money and energy as the seed prints them: 3825 rather than 3825.0 when whole.
+json Amount(double value) {
+  double rounded = std::round(value * 1000.0) / 1000.0;
+  if (rounded == std::floor(rounded) && std::fabs(rounded) < 1e15) {
+    return static_cast<int64_t>(rounded);
+  }
+  return rounded;
+}
+
+json Kilo(double value) { return std::round(value * 1000.0) / 1000.0; }
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > pos) parts.push_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> params;
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    std::string item = query.substr(pos, amp - pos);
+    size_t eq = item.find('=');
+    if (!item.empty()) {
+      params[PercentDecode(item.substr(0, eq))] =
+          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1));
+    }
+    pos = amp + 1;
+  }
+  return params;
+}
+
+// Parses a JSON object body; on failure fills `error` with a 400 response.
+std::optional<json> ParseBody(const std::string& body, HttpResponse* error) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    *error = RestApi::Error(400, "bad_request", "request body must be a JSON object");
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// Reads an optional positive integer field; false (with `error`) when present but invalid.
+bool OptionalPositiveInt(const json& doc, const char* field, int* out, HttpResponse* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) return true;
+  if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 1000000) {
+    *error = RestApi::Error(400, "bad_request", std::string(field) + " must be a positive integer");
+    return false;
+  }
+  *out = it->get<int>();
+  return true;
+}
+
+bool RequiredString(const json& doc, const char* field, size_t max_len, std::string* out,
+                    HttpResponse* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    *error = RestApi::Error(400, "bad_request",
+                            std::string(field) + " (a non-empty string) is required");
+    return false;
+  }
+  if (it->get_ref<const std::string&>().size() > max_len) {
+    *error = RestApi::Error(
+        400, "bad_request",
+        std::string(field) + " is longer than " + std::to_string(max_len) + " characters");
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+json ChargerJson(const control::v1::Charger& c) {
+  return json{
+      {"charger_id", c.charger_id()},
+      {"status", c.status()},
+      {"current_power", Kilo(c.current_power_kw())},
+      {"energy_accumulated", Kilo(c.energy_accumulated_kwh())},
+      {"transaction_id", c.transaction_id().empty() ? json(nullptr) : json(c.transaction_id())},
+      {"connected", c.connected()}};
+}
+
+json SessionJson(const billing::v1::Session& s) {
+  json j{
+      {"transaction_id", s.transaction_id()},
+      {"charger_id", s.charger_id()},
+      {"station_id", s.station_id().empty() ? json(nullptr) : json(s.station_id())},
+      {"user_id", s.user_id().empty() ? json(nullptr) : json(s.user_id())},
+      {"start_time",
+       s.has_start_time() ? json(FormatRfc3339(FromProto(s.start_time()))) : json(nullptr)},
+      {"end_time", s.has_end_time() ? json(FormatRfc3339(FromProto(s.end_time()))) : json(nullptr)},
+      {"energy_consumed", Kilo(s.energy_consumed_kwh())},
+      {"cost", Amount(s.cost())},
+      {"currency", s.currency()},
+      {"status", s.ended() ? "ended" : "active"},
+      {"stop_reason", s.stop_reason().empty() ? json(nullptr) : json(s.stop_reason())}};
+  if (s.has_meter_start_wh()) j["meter_start_wh"] = s.meter_start_wh();
+  if (s.has_meter_stop_wh()) j["meter_stop_wh"] = s.meter_stop_wh();
+  return j;
+}
+
+template <typename Response>
+std::function<void(const grpc::Status&, const Response&)> Reply(
+    std::function<void(HttpResponse)> respond, std::function<json(const Response&)> render) {
+  return [respond = std::move(respond), render = std::move(render)](const grpc::Status& status,
+                                                                    const Response& response) {
+    respond(status.ok() ? Json(200, render(response)) : FromGrpcError(status));
+  };
+}
+
+}  // namespace
+
+HttpResponse RestApi::Error(int status, const std::string& code, const std::string& message) {
+  return Json(status, json{{"status", "error"}, {"error", code}, {"message", message}});
+}
+
+RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing)
+    : control_(control::v1::ControlService::NewStub(control)),
+      billing_(billing::v1::BillingService::NewStub(billing)) {}
+
+void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse)> respond) {
+  std::string path = request.target;
+  std::string query;
+  if (auto q = path.find('?'); q != std::string::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
+  std::vector<std::string> parts = SplitPath(path);
+  for (auto& part : parts) part = PercentDecode(part);
+  const std::string& method = request.method;
+  auto wrong_method = [&](const char* allowed) {
+    respond(Error(405, "method_not_allowed",
+                  method + " is not allowed on " + path + " (use " + allowed + ")"));
+  };
+
+  if (parts.size() == 1 && parts[0] == "healthz") {
+    return respond(Json(200, json{{"status", "ok"}}));
+  }
+  if (!parts.empty() && parts[0] == "chargers") {
+    if (parts.size() == 1) {
+      return method == "GET" ? ListChargers(std::move(respond)) : wrong_method("GET");
+    }
+    const std::string& id = parts[1];
+    if (parts.size() == 2) {
+      return method == "GET" ? GetCharger(id, std::move(respond)) : wrong_method("GET");
+    }
+    if (parts.size() == 3) {
+      if (parts[2] == "start") {
+        return method == "POST" ? StartTransaction(id, request.body, std::move(respond))
+                                : wrong_method("POST");
+      }
+      if (parts[2] == "stop") {
+        return method == "POST" ? StopTransaction(id, request.body, std::move(respond))
+                                : wrong_method("POST");
+      }
+      if (parts[2] == "power") {
+        return method == "PATCH" ? SetPower(id, request.body, std::move(respond))
+                                 : wrong_method("PATCH");
+      }
+      if (parts[2] == "sessions") {
+        return method == "GET" ? ListSessions(id, std::move(respond)) : wrong_method("GET");
+      }
+    }
+  }
+  if (parts.size() == 2 && parts[0] == "sessions") {
+    return method == "GET" ? GetSession(parts[1], std::move(respond)) : wrong_method("GET");
+  }
+  if (parts.size() == 2 && parts[0] == "stats" && parts[1] == "daily") {
+    return method == "GET" ? GetDailyStats(query, std::move(respond)) : wrong_method("GET");
+  }
+  respond(Error(404, "not_found", "no such endpoint: " + method + " " + path));
+}
+
+void RestApi::StartTransaction(const std::string& charger_id, const std::string& body,
+                               Respond respond) {
+  HttpResponse error;
+  auto doc = ParseBody(body, &error);
+  control::v1::StartTransactionRequest request;
+  std::string id_token;
+  int evse_id = 1, connector_id = 1;
+  if (!doc || !RequiredString(*doc, "id_token", 36, &id_token, &error) ||
+      !OptionalPositiveInt(*doc, "evse_id", &evse_id, &error) ||
+      !OptionalPositiveInt(*doc, "connector_id", &connector_id, &error)) {
+    return respond(error);
+  }
+  request.set_charger_id(charger_id);
+  request.set_id_token(id_token);
+  request.set_evse_id(evse_id);
+  request.set_connector_id(connector_id);
+  CallUnaryAsync<control::v1::StartTransactionRequest, control::v1::StartTransactionResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->StartTransaction(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kCommandTimeout,
+      Reply<control::v1::StartTransactionResponse>(
+          std::move(respond), [](const control::v1::StartTransactionResponse& r) {
+            return json{{"status", "success"},
+                        {"transaction_id", r.transaction_id()},
+                        {"charger_id", r.charger_id()}};
+          }));
+}
+
+void RestApi::StopTransaction(const std::string& charger_id, const std::string& body,
+                              Respond respond) {
+  HttpResponse error;
+  auto doc = ParseBody(body, &error);
+  std::string transaction_id;
+  if (!doc || !RequiredString(*doc, "transaction_id", 36, &transaction_id, &error)) {
+    return respond(error);
+  }
+  control::v1::StopTransactionRequest request;
+  request.set_charger_id(charger_id);
+  request.set_transaction_id(transaction_id);
+  CallUnaryAsync<control::v1::StopTransactionRequest, control::v1::StopTransactionResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->StopTransaction(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kCommandTimeout,
+      Reply<control::v1::StopTransactionResponse>(
+          std::move(respond), [](const control::v1::StopTransactionResponse& r) {
+            return json{{"status", "success"},
+                        {"energy_consumed", Kilo(r.energy_consumed_kwh())},
+                        {"cost", Amount(r.cost())}};
+          }));
+}
+
+void RestApi::SetPower(const std::string& charger_id, const std::string& body, Respond respond) {
+  HttpResponse error;
+  auto doc = ParseBody(body, &error);
+  if (!doc) return respond(error);
+  auto it = doc->find("max_power_kw");
+  if (it == doc->end() || !it->is_number() || !std::isfinite(it->get<double>()) ||
+      it->get<double>() <= 0) {
+    return respond(Error(400, "bad_request", "max_power_kw (a number above 0) is required"));
+  }
+  control::v1::SetChargingLimitRequest request;
+  request.set_charger_id(charger_id);
+  request.set_max_power_kw(it->get<double>());
+  CallUnaryAsync<control::v1::SetChargingLimitRequest, control::v1::SetChargingLimitResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->SetChargingLimit(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kCommandTimeout,
+      Reply<control::v1::SetChargingLimitResponse>(
+          std::move(respond), [](const control::v1::SetChargingLimitResponse& r) {
+            return json{{"status", "success"}, {"current_power", Kilo(r.current_power_kw())}};
+          }));
+}
+
+void RestApi::GetCharger(const std::string& charger_id, Respond respond) {
+  control::v1::GetChargerRequest request;
+  request.set_charger_id(charger_id);
+  CallUnaryAsync<control::v1::GetChargerRequest, control::v1::Charger>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->GetCharger(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::Charger>(std::move(respond), ChargerJson));
+}
+
+void RestApi::ListChargers(Respond respond) {
+  CallUnaryAsync<control::v1::ListChargersRequest, control::v1::ListChargersResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->ListChargers(ctx, req, resp, std::move(cb));
+      },
+      control::v1::ListChargersRequest(), kQueryTimeout,
+      Reply<control::v1::ListChargersResponse>(std::move(respond),
+                                               [](const control::v1::ListChargersResponse& r) {
+                                                 json chargers = json::array();
+                                                 for (const auto& c : r.chargers())
+                                                   chargers.push_back(ChargerJson(c));
+                                                 return json{{"chargers", chargers}};
+                                               }));
+}
+
+void RestApi::GetSession(const std::string& transaction_id, Respond respond) {
+  billing::v1::GetSessionRequest request;
+  request.set_transaction_id(transaction_id);
+  CallUnaryAsync<billing::v1::GetSessionRequest, billing::v1::Session>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        billing_->async()->GetSession(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<billing::v1::Session>(std::move(respond), SessionJson));
+}
+
+void RestApi::ListSessions(const std::string& charger_id, Respond respond) {
+  billing::v1::ListSessionsRequest request;
+  request.set_charger_id(charger_id);
+  CallUnaryAsync<billing::v1::ListSessionsRequest, billing::v1::ListSessionsResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        billing_->async()->ListSessions(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<billing::v1::ListSessionsResponse>(std::move(respond),
+                                               [](const billing::v1::ListSessionsResponse& r) {
+                                                 json sessions = json::array();
+                                                 for (const auto& s : r.sessions())
+                                                   sessions.push_back(SessionJson(s));
+                                                 return json{{"sessions", sessions}};
+                                               }));
+}
+
+void RestApi::GetDailyStats(const std::string& query, Respond respond) {
+  auto params = ParseQuery(query);
+  billing::v1::GetDailyStatsRequest request;
+  request.set_charger_id(params["charger_id"]);
+  request.set_from_date(!params["date"].empty() ? params["date"] : params["from"]);
+  request.set_to_date(!params["date"].empty() ? params["date"] : params["to"]);
+  CallUnaryAsync<billing::v1::GetDailyStatsRequest, billing::v1::GetDailyStatsResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        billing_->async()->GetDailyStats(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<billing::v1::GetDailyStatsResponse>(
+          std::move(respond), [](const billing::v1::GetDailyStatsResponse& r) {
+            json stats = json::array();
+            for (const auto& d : r.stats()) {
+              stats.push_back(json{{"charger_id", d.charger_id()},
+                                   {"date", d.date()},
+                                   {"sessions", d.sessions()},
+                                   {"total_energy", Kilo(d.total_energy_kwh())},
+                                   {"total_revenue", Amount(d.total_revenue())},
+                                   {"currency", d.currency()}});
+            }
+            return json{{"time_zone", r.time_zone()}, {"stats", stats}};
+          }));
+}
+
+}  // namespace csms::gateway

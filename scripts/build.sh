@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds everything (Release, Ninja, ccache when present) into ./build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"./scripts/install-deps.sh"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" >/dev/null
+cmake --build build -j"${CSMS_BUILD_JOBS:-$(nproc)}"
