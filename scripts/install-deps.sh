@@ -13,6 +13,9 @@ packages=(
   curl ca-certificates procps
 )
 
+# Node.js runs the schema-validating test charger (ocpp-rpc); any recent node will do.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 ./scripts/build.sh
+# The independent schema-validating charger used by the end-to-end tests.
+if [[ ! -d tests/e2e/schema_client/node_modules ]]; then
+  npm ci --prefix tests/e2e/schema_client --no-audit --no-fund --silent
+fi
 built=$(date +%s)
 echo "build: $((built - start)) s"
 cd build

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Small pure helpers of the simulator's command line and transport, kept here to be testable.
+namespace csms::sim {
+
+struct WsUrl {
+  std::string host;
+  std::string port;  // "80" when the URL has none
+  std::string path;  // without a trailing '/'; may be empty
+};
+
+// Reads "ws://host[:port][/path]". wss:// and anything else give nullopt (with the reason).
+std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error);
+
+// Percent-encodes everything but RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~).
+std::string PercentEncode(std::string_view text);
+
+// The request target for one station: base path + "/" + percent-encoded id (OCPP-J 1.1).
+std::string StationTarget(const WsUrl& url, std::string_view station_id);
+
+// "Host" header value: the port is left out when it is 80.
+std::string HostHeader(const WsUrl& url);
+
+// Station ids for --id / --id-prefix / --count. With count 1 and no prefix: {id}. Otherwise
+// prefix + two-digit number, counting from `first`; with no prefix, the prefix and first number
+// come from id's trailing digits ("emart_jeju_01" -> "emart_jeju_", 1).
+std::vector<std::string> ExpandStationIds(std::string_view id, std::string_view id_prefix,
+                                          int count);
+
+// OCPP identifierString (max 48 of a-z A-Z 0-9 * - _ = : + | @ .); false with the reason.
+bool IsValidStationId(std::string_view id, std::string* why);
+
+std::string Base64Encode(std::string_view data);
+
+}  // namespace csms::sim

@@ -1,0 +1,111 @@
+// csms-charger-sim: simulated OCPP 2.0.1 charging stations, replacing the seed's C# simulator.
+#include <iostream>
+#include <stdexcept>
+
+#include "csms/charger_sim/charger.h"
+#include "csms/charger_sim/sim_util.h"
+#include "csms/common/config.h"
+#include "csms/common/log.h"
+#include "ws_client.h"
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "csms-charger-sim: " << message << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  csms::Config config = csms::ParseConfigOrExit(
+      argc, argv, "csms-charger-sim",
+      "Simulated OCPP 2.0.1 charging stations (one WebSocket each) for a CSMS.",
+      {
+          {"url", "CSMS_SIM_URL", "ws://127.0.0.1:9000/ocpp",
+           "CSMS WebSocket endpoint; the station id is appended as the last path segment"},
+          {"id", "CSMS_SIM_ID", "emart_jeju_01", "station id (with --count > 1: the first id)"},
+          {"id-prefix", "CSMS_SIM_ID_PREFIX", "",
+           "with --count: ids are <prefix>01, <prefix>02, ...; empty = taken from --id"},
+          {"count", "CSMS_SIM_COUNT", "1", "number of chargers to run in this process"},
+          {"dialect", "CSMS_SIM_DIALECT", "standard",
+           "TransactionEvent body: standard (OCPP 2.0.1) or seed (the seed C# simulator's)"},
+          {"vendor", "CSMS_SIM_VENDOR", "ABB", "BootNotification vendorName (max 50)"},
+          {"model", "CSMS_SIM_MODEL", "Terra 53", "BootNotification model (max 20)"},
+          {"max-power-kw", "CSMS_SIM_MAX_POWER_KW", "100", "hardware maximum power in kW"},
+          {"meter-interval", "CSMS_SIM_METER_INTERVAL", "5",
+           "seconds between TransactionEvent Updated (0 = none)"},
+          {"energy-speedup", "CSMS_SIM_ENERGY_SPEEDUP", "1",
+           "multiplies the energy delivered per second (demos, tests)"},
+          {"meter-start-wh", "CSMS_SIM_METER_START_WH", "0",
+           "energy register at start-up in Wh (standard dialect)"},
+          {"seed-price-per-kwh", "CSMS_SIM_SEED_PRICE_PER_KWH", "0",
+           "seed dialect: add transactionData.totalCost at this price (0 = leave it out)"},
+          {"run-seconds", "CSMS_SIM_RUN_SECONDS", "0", "stop cleanly after this time (0 = never)"},
+          {"reconnect-delay-ms", "CSMS_SIM_RECONNECT_DELAY_MS", "2000",
+           "base wait before reconnecting (doubles per failure, plus jitter)"},
+          {"call-timeout", "CSMS_SIM_CALL_TIMEOUT", "30", "seconds to wait for a CALL's answer"},
+          {"password", "CSMS_SIM_PASSWORD", "",
+           "HTTP Basic auth password (user = station id); empty = no Authorization header"},
+      });
+  if (!csms::log::SetLevel(config.Get("log-level"))) {
+    return Fail("--log-level must be debug, info, warn or error");
+  }
+
+  csms::sim::ClientOptions client;
+  std::vector<csms::sim::ChargerOptions> chargers;
+  try {
+    std::string error;
+    auto url = csms::sim::ParseWsUrl(config.Get("url"), &error);
+    if (!url) return Fail("--url: " + error);
+    client.url = *url;
+    client.password = config.Get("password");
+    client.reconnect_delay = std::chrono::milliseconds(config.GetInt("reconnect-delay-ms"));
+    client.run_time = std::chrono::seconds(config.GetInt("run-seconds"));
+    if (client.reconnect_delay.count() < 0 || client.run_time.count() < 0) {
+      return Fail("--reconnect-delay-ms and --run-seconds must be >= 0");
+    }
+
+    csms::sim::ChargerOptions base;
+    auto dialect = csms::sim::ParseDialect(config.Get("dialect"));
+    if (!dialect) return Fail("--dialect must be standard or seed");
+    base.dialect = *dialect;
+    base.vendor = config.Get("vendor");
+    base.model = config.Get("model");
+    if (base.vendor.empty() || base.vendor.size() > 50) return Fail("--vendor: 1 to 50 chars");
+    if (base.model.empty() || base.model.size() > 20) return Fail("--model: 1 to 20 chars");
+    base.max_power_w = config.GetDouble("max-power-kw") * 1000.0;
+    base.meter_interval = std::chrono::seconds(config.GetInt("meter-interval"));
+    base.energy_speedup = config.GetDouble("energy-speedup");
+    base.meter_start_wh = config.GetDouble("meter-start-wh");
+    base.seed_price_per_kwh = config.GetDouble("seed-price-per-kwh");
+    base.call_timeout = std::chrono::seconds(config.GetInt("call-timeout"));
+    if (base.max_power_w <= 0 || base.energy_speedup <= 0 || base.meter_interval.count() < 0 ||
+        base.meter_start_wh < 0 || base.call_timeout.count() <= 0) {
+      return Fail(
+          "--max-power-kw, --energy-speedup and --call-timeout must be > 0; "
+          "--meter-interval and --meter-start-wh >= 0");
+    }
+
+    const int count = config.GetInt("count");
+    if (count < 1 || count > 10000) return Fail("--count must be 1 to 10000");
+    for (const std::string& id :
+         csms::sim::ExpandStationIds(config.Get("id"), config.Get("id-prefix"), count)) {
+      std::string why;
+      if (!csms::sim::IsValidStationId(id, &why)) return Fail("station id '" + id + "': " + why);
+      csms::sim::ChargerOptions options = base;
+      options.station_id = id;
+      chargers.push_back(std::move(options));
+    }
+  } catch (const std::invalid_argument& e) {
+    return Fail(e.what());
+  }
+
+  CSMS_LOG(kInfo, "charger-sim") << "starting " << chargers.size() << " charger(s) ("
+                                 << chargers.front().station_id
+                                 << (chargers.size() > 1 ? ".." + chargers.back().station_id : "")
+                                 << "), dialect " << csms::sim::DialectName(chargers[0].dialect)
+                                 << ", CSMS ws://" << csms::sim::HostHeader(client.url)
+                                 << client.url.path;
+  return csms::sim::RunChargers(chargers, client);
+}

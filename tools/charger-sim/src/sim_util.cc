@@ -1,0 +1,151 @@
+#include "csms/charger_sim/sim_util.h"
+
+#include <cctype>
+#include <cstdio>
+
+namespace csms::sim {
+
+std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
+  constexpr std::string_view kScheme = "ws://";
+  if (url.substr(0, 6) == "wss://") {
+    *error = "wss:// (TLS) is not supported by the simulator; use ws://";
+    return std::nullopt;
+  }
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    *error = "URL must start with ws://";
+    return std::nullopt;
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    *error = "URL must not have a query or fragment";
+    return std::nullopt;
+  }
+  WsUrl out;
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      *error = "bad IPv6 address in URL";
+      return std::nullopt;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        *error = "bad port in URL";
+        return std::nullopt;
+      }
+      out.port = std::string(after.substr(1));
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) {
+    *error = "URL has no host";
+    return std::nullopt;
+  }
+  if (out.port.empty()) out.port = "80";
+  for (char c : out.port) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) {
+      *error = "bad port in URL";
+      return std::nullopt;
+    }
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  out.path = std::string(path);
+  return out;
+}
+
+std::string PercentEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string StationTarget(const WsUrl& url, std::string_view station_id) {
+  return url.path + "/" + PercentEncode(station_id);
+}
+
+std::string HostHeader(const WsUrl& url) {
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  return url.port == "80" ? host : host + ":" + url.port;
+}
+
+std::vector<std::string> ExpandStationIds(std::string_view id, std::string_view id_prefix,
+                                          int count) {
+  if (count < 1) return {};
+  if (count == 1 && id_prefix.empty()) return {std::string(id)};
+  std::string prefix(id_prefix);
+  int first = 1;
+  if (prefix.empty()) {
+    size_t digits_at = id.size();
+    while (digits_at > 0 && std::isdigit(static_cast<unsigned char>(id[digits_at - 1]))) {
+      --digits_at;
+    }
+    prefix = std::string(id.substr(0, digits_at));
+    if (digits_at < id.size() && id.size() - digits_at <= 6) {
+      first = std::stoi(std::string(id.substr(digits_at)));
+    }
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    char num[16];
+    std::snprintf(num, sizeof num, "%02d", first + i);
+    ids.push_back(prefix + num);
+  }
+  return ids;
+}
+
+bool IsValidStationId(std::string_view id, std::string* why) {
+  if (id.empty() || id.size() > 48) {
+    *why = "station id must be 1 to 48 characters";
+    return false;
+  }
+  for (unsigned char c : id) {
+    if (!(std::isalnum(c) ||
+          std::string_view("*-_=:+|@.").find(static_cast<char>(c)) != std::string_view::npos)) {
+      *why = "station id may only contain a-z A-Z 0-9 * - _ = : + | @ .";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Base64Encode(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t n = (static_cast<unsigned char>(data[i]) << 16) |
+                 (static_cast<unsigned char>(data[i + 1]) << 8) |
+                 static_cast<unsigned char>(data[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (size_t left = data.size() - i; left > 0) {
+    uint32_t n = static_cast<unsigned char>(data[i]) << 16;
+    if (left == 2) n |= static_cast<unsigned char>(data[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += left == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace csms::sim

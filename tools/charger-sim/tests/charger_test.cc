@@ -1,0 +1,724 @@
+#include "csms/charger_sim/charger.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "mini_schema.h"
+
+namespace csms::sim {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() const override { return now_; }
+  void Advance(std::chrono::microseconds d) { now_ += d; }
+
+ private:
+  TimePoint now_ = *ParseRfc3339("2026-03-01T09:00:00Z");
+};
+
+const MiniSchema& Schema(const std::string& name) {
+  static std::map<std::string, MiniSchema> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) {
+    it = cache
+             .emplace(name,
+                      MiniSchema::Load(std::string(CHARGER_SIM_SCHEMA_DIR) + "/" + name + ".json"))
+             .first;
+  }
+  return it->second;
+}
+
+void ExpectValid(const std::string& schema, const json& payload) {
+  auto errors = Schema(schema).Validate(payload);
+  EXPECT_TRUE(errors.empty()) << schema << " " << payload.dump() << "\n"
+                              << ::testing::PrintToString(errors);
+}
+
+std::set<std::string> Keys(const json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.insert(key);
+  return keys;
+}
+
+json RequestStart(int remote_start_id, const std::string& token = "user_123") {
+  return {{"idToken", {{"idToken", token}, {"type", "Central"}}},
+          {"remoteStartId", remote_start_id},
+          {"evseId", 1}};
+}
+
+json Profile(const std::string& purpose, const std::string& unit, double limit, int evse_id = 0) {
+  return {{"evseId", evse_id},
+          {"chargingProfile",
+           {{"id", 7},
+            {"stackLevel", 0},
+            {"chargingProfilePurpose", purpose},
+            {"chargingProfileKind", "Absolute"},
+            {"chargingSchedule",
+             json::array({{{"id", 1},
+                           {"startSchedule", "2026-03-01T09:00:00Z"},
+                           {"chargingRateUnit", unit},
+                           {"chargingSchedulePeriod",
+                            json::array({{{"startPeriod", 0}, {"limit", limit}}})}}})}}}};
+}
+
+class ChargerTest : public ::testing::Test {
+ protected:
+  static ChargerOptions DefaultOptions() {
+    ChargerOptions options;
+    options.station_id = "emart_jeju_01";
+    options.random_seed = 42;
+    options.meter_interval = 5s;
+    options.max_power_w = 100000;
+    options.meter_start_wh = 1000;
+    return options;
+  }
+
+  void Make(ChargerOptions options = DefaultOptions()) {
+    charger_ = std::make_unique<Charger>(std::move(options), clock_);
+  }
+
+  void Pull() {
+    for (const std::string& text : charger_->TakeOutgoing()) {
+      json frame = json::parse(text);
+      EXPECT_TRUE(frame.is_array()) << text;
+      if (frame[0] == 2) {
+        const std::string id = frame[1].get<std::string>();
+        EXPECT_LE(id.size(), 36u);
+        EXPECT_TRUE(message_ids_.insert(id).second) << "message id reused: " << id;
+        // Everything sent is standard OCPP but the seed dialect's TransactionEvent body.
+        if (frame[2] != "TransactionEvent" || charger_->options().dialect == Dialect::kStandard) {
+          ExpectValid(frame[2].get<std::string>() + "Request", frame[3]);
+        }
+      }
+      pending_.push_back(std::move(frame));
+    }
+  }
+
+  bool NothingSent() {
+    Pull();
+    return pending_.empty();
+  }
+
+  json Next() {
+    Pull();
+    if (pending_.empty()) {
+      ADD_FAILURE() << "expected a frame, got none";
+      return json::array({0, "", "", json::object()});
+    }
+    json frame = std::move(pending_.front());
+    pending_.pop_front();
+    return frame;
+  }
+
+  // The next frame must be a CALL of this action.
+  json NextCall(const std::string& action) {
+    json frame = Next();
+    EXPECT_EQ(frame[0], 2) << frame.dump();
+    EXPECT_EQ(frame[2], action) << frame.dump();
+    return frame;
+  }
+
+  void Answer(const json& call, const json& payload) {
+    charger_->OnMessage(json::array({3, call[1], payload}).dump());
+  }
+
+  void AnswerError(const json& call, const std::string& code) {
+    charger_->OnMessage(json::array({4, call[1], code, "test", json::object()}).dump());
+  }
+
+  // Sends a CSMS CALL; the charger's reply must come first and is returned.
+  json ServerCall(const std::string& action, const json& payload) {
+    const std::string id = "srv-" + std::to_string(++server_calls_);
+    Pull();
+    size_t before = pending_.size();
+    charger_->OnMessage(json::array({2, id, action, payload}).dump());
+    Pull();
+    if (pending_.size() <= before) {
+      ADD_FAILURE() << "no reply to " << action;
+      return json::array({0, id, json::object()});
+    }
+    json reply = pending_[before];
+    pending_.erase(pending_.begin() + static_cast<long>(before));
+    EXPECT_EQ(reply[1], id);
+    if (reply[0] == 3) ExpectValid(action + "Response", reply[2]);
+    return reply;
+  }
+
+  void Advance(std::chrono::microseconds d) {
+    clock_.Advance(d);
+    charger_->OnTimer();
+    // Work due now is done, so the transport's timer can never spin on a past deadline.
+    if (auto deadline = charger_->NextDeadline()) {
+      EXPECT_GT(*deadline, clock_.Now());
+    }
+  }
+
+  void BootAccepted(int interval = 30) {
+    charger_->OnConnected();
+    json boot = NextCall("BootNotification");
+    Answer(
+        boot,
+        {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", interval}, {"status", "Accepted"}});
+    json status = NextCall("StatusNotification");
+    EXPECT_EQ(status[3]["connectorStatus"], "Available");
+    Answer(status, json::object());
+  }
+
+  // Remote start, answered Occupied status; returns the Started event (unanswered).
+  json StartCharging(int remote_start_id = 42) {
+    json reply = ServerCall("RequestStartTransaction", RequestStart(remote_start_id));
+    EXPECT_EQ(reply[2], json({{"status", "Accepted"}}));
+    json occupied = NextCall("StatusNotification");
+    EXPECT_EQ(occupied[3]["connectorStatus"], "Occupied");
+    Answer(occupied, json::object());
+    return NextCall("TransactionEvent");
+  }
+
+  static double EnergyOf(const json& event) {
+    for (const auto& sample : event[3]["meterValue"][0]["sampledValue"]) {
+      if (sample["measurand"] == "Energy.Active.Import.Register") return sample["value"];
+    }
+    ADD_FAILURE() << "no energy in " << event.dump();
+    return -1;
+  }
+
+  static double PowerOf(const json& event) {
+    for (const auto& sample : event[3]["meterValue"][0]["sampledValue"]) {
+      if (sample["measurand"] == "Power.Active.Import") return sample["value"];
+    }
+    ADD_FAILURE() << "no power in " << event.dump();
+    return -1;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<Charger> charger_;
+  std::deque<json> pending_;
+  std::set<std::string> message_ids_;
+  int server_calls_ = 0;
+};
+
+// The schema checks above are only worth something if the checker catches mistakes.
+TEST(MiniSchemaTest, CatchesWhatTheSchemasForbid) {
+  const MiniSchema& schema = Schema("StatusNotificationRequest");
+  json good = {{"timestamp", "2026-03-01T09:00:00Z"},
+               {"connectorStatus", "Available"},
+               {"evseId", 1},
+               {"connectorId", 1}};
+  EXPECT_TRUE(schema.Validate(good).empty());
+  json extra = good;
+  extra["status"] = "Available";
+  EXPECT_EQ(schema.Validate(extra).size(), 1u);
+  json missing = good;
+  missing.erase("connectorId");
+  EXPECT_EQ(schema.Validate(missing).size(), 1u);
+  json bad_enum = good;
+  bad_enum["connectorStatus"] = "Charging";
+  EXPECT_EQ(schema.Validate(bad_enum).size(), 1u);
+  json bad_time = good;
+  bad_time["timestamp"] = "2026-03-01T09:00:00";  // no zone
+  EXPECT_EQ(schema.Validate(bad_time).size(), 1u);
+  json bad_type = good;
+  bad_type["evseId"] = 1.5;
+  EXPECT_EQ(schema.Validate(bad_type).size(), 1u);
+  json nested = {{"eventType", "Started"},
+                 {"timestamp", "2026-03-01T09:00:00Z"},
+                 {"triggerReason", "RemoteStart"},
+                 {"seqNo", 0},
+                 {"transactionInfo", {{"transactionId", "t"}, {"state", "Charging"}}},
+                 {"meterValue", json::array()}};
+  EXPECT_EQ(Schema("TransactionEventRequest").Validate(nested).size(), 2u);  // extra + minItems
+}
+
+TEST_F(ChargerTest, BootNotificationThenStatusThenHeartbeatAtTheGivenInterval) {
+  Make();
+  charger_->OnConnected();
+  json boot = NextCall("BootNotification");
+  EXPECT_EQ(boot[3], json::parse(R"({"reason":"PowerUp","chargingStation":{"model":"Terra 53",
+      "vendorName":"ABB","serialNumber":"SN-emart_jeju_01-001","firmwareVersion":"1.0.0"}})"));
+  EXPECT_TRUE(NothingSent());
+
+  Answer(boot, {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", 7}, {"status", "Accepted"}});
+  EXPECT_EQ(charger_->boot_state(), BootState::kAccepted);
+  EXPECT_EQ(charger_->heartbeat_interval(), 7s);
+  json status = NextCall("StatusNotification");
+  EXPECT_EQ(status[3], json::parse(R"({"timestamp":"2026-03-01T09:00:00Z",
+      "connectorStatus":"Available","evseId":1,"connectorId":1})"));
+  Answer(status, json::object());
+
+  Advance(6s);
+  EXPECT_TRUE(NothingSent());
+  Advance(1s);
+  json heartbeat = NextCall("Heartbeat");
+  EXPECT_EQ(heartbeat[3], json::object());
+  Answer(heartbeat, {{"currentTime", "2026-03-01T09:00:07Z"}});
+  Advance(7s);
+  NextCall("Heartbeat");
+}
+
+TEST_F(ChargerTest, PendingBootIsRetriedAfterTheIntervalAndBlocksRemoteStart) {
+  Make();
+  charger_->OnConnected();
+  json boot = NextCall("BootNotification");
+  Answer(boot, {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", 20}, {"status", "Pending"}});
+  EXPECT_EQ(charger_->boot_state(), BootState::kPending);
+  json reply = ServerCall("RequestStartTransaction", RequestStart(1));
+  EXPECT_EQ(reply[2]["status"], "Rejected");
+  EXPECT_FALSE(charger_->transaction_active());
+  Advance(19s);
+  EXPECT_TRUE(NothingSent());
+  Advance(1s);
+  json again = NextCall("BootNotification");
+  EXPECT_NE(again[1], boot[1]);
+}
+
+TEST_F(ChargerTest, RejectedStationAnswersCallsWithSecurityError) {
+  Make();
+  charger_->OnConnected();
+  Answer(NextCall("BootNotification"),
+         {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", 60}, {"status", "Rejected"}});
+  json reply = ServerCall("RequestStartTransaction", RequestStart(1));
+  EXPECT_EQ(reply[0], 4);
+  EXPECT_EQ(reply[2], "SecurityError");
+  Advance(60s);
+  NextCall("BootNotification");
+}
+
+TEST_F(ChargerTest, OnlyOneCallInFlightButServerCallsAreAnsweredAtOnce) {
+  Make();
+  charger_->OnConnected();
+  json boot = NextCall("BootNotification");
+  Answer(boot, {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", 30}, {"status", "Accepted"}});
+  json status = NextCall("StatusNotification");  // left unanswered for now
+  EXPECT_TRUE(charger_->call_in_flight());
+
+  json reply = ServerCall("TriggerMessage", {{"requestedMessage", "Heartbeat"}});
+  EXPECT_EQ(reply[2], json({{"status", "Accepted"}}));
+  EXPECT_TRUE(NothingSent());  // the Heartbeat waits for the StatusNotification's answer
+  EXPECT_EQ(charger_->queued_calls(), 1u);
+
+  Answer(status, json::object());
+  json heartbeat = NextCall("Heartbeat");
+  EXPECT_TRUE(NothingSent());
+  // A reply with a stale id changes nothing.
+  Answer(status, json::object());
+  EXPECT_TRUE(charger_->call_in_flight());
+  Answer(heartbeat, {{"currentTime", "2026-03-01T09:00:00Z"}});
+  EXPECT_FALSE(charger_->call_in_flight());
+}
+
+TEST_F(ChargerTest, UnansweredCallTimesOutAfter30Seconds) {
+  Make();
+  charger_->OnConnected();
+  Answer(NextCall("BootNotification"),
+         {{"currentTime", "2026-03-01T09:00:00Z"}, {"interval", 300}, {"status", "Accepted"}});
+  NextCall("StatusNotification");
+  ServerCall("TriggerMessage", {{"requestedMessage", "Heartbeat"}});
+  Advance(29s);
+  EXPECT_TRUE(NothingSent());
+  Advance(1s);
+  NextCall("Heartbeat");
+}
+
+TEST_F(ChargerTest, RemoteStartSendsStartedWithRemoteStartIdAndIdToken) {
+  Make();
+  BootAccepted();
+  json started = StartCharging(42);
+  const json& body = started[3];
+  EXPECT_EQ(body["eventType"], "Started");
+  EXPECT_EQ(body["triggerReason"], "RemoteStart");
+  EXPECT_EQ(body["seqNo"], 0);
+  EXPECT_EQ(body["timestamp"], "2026-03-01T09:00:00Z");
+  EXPECT_EQ(body["transactionInfo"]["remoteStartId"], 42);
+  EXPECT_EQ(body["transactionInfo"]["chargingState"], "Charging");
+  const std::string tx_id = body["transactionInfo"]["transactionId"];
+  EXPECT_EQ(tx_id.size(), 36u);
+  EXPECT_EQ(tx_id, charger_->transaction_id());
+  EXPECT_EQ(body["evse"], json({{"id", 1}, {"connectorId", 1}}));
+  EXPECT_EQ(body["idToken"], json({{"idToken", "user_123"}, {"type", "Central"}}));
+  const json& sample = body["meterValue"][0]["sampledValue"][0];
+  EXPECT_EQ(sample["context"], "Transaction.Begin");
+  EXPECT_EQ(sample["measurand"], "Energy.Active.Import.Register");
+  EXPECT_EQ(sample["value"], 1000);
+  EXPECT_EQ(sample["unitOfMeasure"]["unit"], "Wh");
+  EXPECT_FALSE(body.contains("offline"));
+}
+
+TEST_F(ChargerTest, PeriodicUpdatesCountSeqNoAndEnergyUp) {
+  Make();
+  BootAccepted();
+  json started = StartCharging();
+  Answer(started, json::object());
+  double last_energy = EnergyOf(started);
+  for (int i = 1; i <= 4; ++i) {
+    Advance(4s);
+    EXPECT_TRUE(NothingSent());
+    Advance(1s);
+    json updated = NextCall("TransactionEvent");
+    EXPECT_EQ(updated[3]["eventType"], "Updated");
+    EXPECT_EQ(updated[3]["triggerReason"], "MeterValuePeriodic");
+    EXPECT_EQ(updated[3]["seqNo"], i);
+    EXPECT_FALSE(updated[3].contains("evse"));     // only in the first event
+    EXPECT_FALSE(updated[3].contains("idToken"));  // only once per authorization
+    EXPECT_FALSE(updated[3]["transactionInfo"].contains("remoteStartId"));
+    EXPECT_EQ(PowerOf(updated), 100000);
+    // 100 kW for 5 s = 138.9 Wh per interval.
+    EXPECT_NEAR(EnergyOf(updated), 1000 + i * 100000.0 * 5 / 3600, 0.5);
+    EXPECT_GT(EnergyOf(updated), last_energy);
+    last_energy = EnergyOf(updated);
+    Answer(updated, json::object());
+  }
+}
+
+TEST_F(ChargerTest, EnergySpeedupMultipliesEnergyButNotPower) {
+  ChargerOptions options = DefaultOptions();
+  options.energy_speedup = 60;
+  Make(options);
+  BootAccepted();
+  Answer(StartCharging(), json::object());
+  Advance(5s);
+  json updated = NextCall("TransactionEvent");
+  EXPECT_EQ(PowerOf(updated), 100000);
+  EXPECT_NEAR(EnergyOf(updated), 1000 + 100000.0 * 5 / 3600 * 60, 0.5);
+}
+
+TEST_F(ChargerTest, ChargingLimitCapsPowerAndReportsTheChange) {
+  Make();
+  BootAccepted();
+  Answer(StartCharging(), json::object());
+  Advance(3s);  // 3 s at 100 kW
+  json reply = ServerCall("SetChargingProfile", Profile("ChargingStationMaxProfile", "W", 50000));
+  EXPECT_EQ(reply[2], json({{"status", "Accepted"}}));
+  json changed = NextCall("TransactionEvent");
+  EXPECT_EQ(changed[3]["triggerReason"], "ChargingRateChanged");
+  EXPECT_EQ(changed[3]["seqNo"], 1);
+  EXPECT_EQ(PowerOf(changed), 50000);
+  EXPECT_NEAR(EnergyOf(changed), 1000 + 100000.0 * 3 / 3600, 0.5);
+  Answer(changed, json::object());
+  Advance(2s);  // then 2 s at 50 kW
+  json updated = NextCall("TransactionEvent");
+  EXPECT_EQ(PowerOf(updated), 50000);
+  EXPECT_NEAR(EnergyOf(updated), 1000 + 100000.0 * 3 / 3600 + 50000.0 * 2 / 3600, 0.5);
+  Answer(updated, json::object());
+
+  // 16 A on 3 phases at 230 V = 11.04 kW, below the 50 kW station maximum.
+  reply = ServerCall("SetChargingProfile", Profile("TxDefaultProfile", "A", 16, 1));
+  EXPECT_EQ(reply[2]["status"], "Accepted");
+  EXPECT_EQ(charger_->current_power_w(), 11040);
+  EXPECT_EQ(PowerOf(NextCall("TransactionEvent")), 11040);
+}
+
+TEST_F(ChargerTest, InvalidProfilesAreRejected) {
+  Make();
+  BootAccepted();
+  // K01.FR.22: a CSMS never sets ChargingStationExternalConstraints.
+  json reply =
+      ServerCall("SetChargingProfile", Profile("ChargingStationExternalConstraints", "W", 1000));
+  EXPECT_EQ(reply[2]["status"], "Rejected");
+  reply = ServerCall("SetChargingProfile", Profile("ChargingStationMaxProfile", "W", 1000, 1));
+  EXPECT_EQ(reply[2]["status"], "Rejected");  // station maximum is for evseId 0 only
+  reply = ServerCall("SetChargingProfile", Profile("TxProfile", "W", 1000, 1));
+  EXPECT_EQ(reply[2]["status"], "Rejected");  // no transaction
+  reply = ServerCall("SetChargingProfile", Profile("TxDefaultProfile", "kW", 1000));
+  EXPECT_EQ(reply[2]["status"], "Rejected");
+  json bad = Profile("TxDefaultProfile", "W", 1000);
+  bad["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"] = json::array();
+  EXPECT_EQ(ServerCall("SetChargingProfile", bad)[2]["status"], "Rejected");
+  reply = ServerCall("SetChargingProfile", {{"evseId", 0}});
+  EXPECT_EQ(reply[0], 4);
+  EXPECT_EQ(reply[2], "OccurrenceConstraintViolation");
+  EXPECT_EQ(charger_->current_power_w(), 0);
+}
+
+TEST_F(ChargerTest, LimitSetBeforeStartAppliesToTheTransaction) {
+  Make();
+  BootAccepted();
+  EXPECT_EQ(ServerCall("SetChargingProfile", Profile("TxDefaultProfile", "W", 22000))[2]["status"],
+            "Accepted");
+  Answer(StartCharging(), json::object());
+  Advance(5s);
+  EXPECT_EQ(PowerOf(NextCall("TransactionEvent")), 22000);
+}
+
+TEST_F(ChargerTest, TxProfileEndsWithItsTransaction) {
+  Make();
+  BootAccepted();
+  Answer(StartCharging(1), json::object());
+  json profile = Profile("TxProfile", "W", 7000, 1);
+  profile["chargingProfile"]["transactionId"] = charger_->transaction_id();
+  EXPECT_EQ(ServerCall("SetChargingProfile", profile)[2]["status"], "Accepted");
+  EXPECT_EQ(charger_->current_power_w(), 7000);
+  Answer(NextCall("TransactionEvent"), json::object());
+  ServerCall("RequestStopTransaction", {{"transactionId", charger_->transaction_id()}});
+  Answer(NextCall("TransactionEvent"), json::object());
+  Answer(NextCall("StatusNotification"), json::object());
+  Answer(StartCharging(2), json::object());
+  EXPECT_EQ(charger_->current_power_w(), 100000);
+}
+
+TEST_F(ChargerTest, RemoteStopSendsEndedThenAvailable) {
+  Make();
+  BootAccepted();
+  Answer(StartCharging(), json::object());
+  const std::string tx_id = charger_->transaction_id();
+  Advance(5s);
+  Answer(NextCall("TransactionEvent"), json::object());
+  Advance(2s);
+
+  json reply = ServerCall("RequestStopTransaction", {{"transactionId", "not-this-one"}});
+  EXPECT_EQ(reply[2], json({{"status", "Rejected"}}));
+  EXPECT_TRUE(NothingSent());
+  reply = ServerCall("RequestStopTransaction", {{"transactionId", tx_id}});
+  EXPECT_EQ(reply[2], json({{"status", "Accepted"}}));
+
+  json ended = NextCall("TransactionEvent");
+  const json& body = ended[3];
+  EXPECT_EQ(body["eventType"], "Ended");
+  EXPECT_EQ(body["triggerReason"], "RemoteStop");
+  EXPECT_EQ(body["seqNo"], 2);
+  EXPECT_EQ(body["transactionInfo"]["transactionId"], tx_id);
+  EXPECT_EQ(body["transactionInfo"]["stoppedReason"], "Remote");
+  EXPECT_EQ(body["transactionInfo"]["chargingState"], "EVConnected");
+  const json& sample = body["meterValue"][0]["sampledValue"][0];
+  EXPECT_EQ(sample["context"], "Transaction.End");
+  EXPECT_NEAR(sample["value"].get<double>(), 1000 + 100000.0 * 7 / 3600, 0.5);
+  EXPECT_FALSE(charger_->transaction_active());
+  Answer(ended, {{"totalCost", 29.17}});
+
+  json available = NextCall("StatusNotification");
+  EXPECT_EQ(available[3]["connectorStatus"], "Available");
+  Answer(available, json::object());
+  Advance(5s);
+  EXPECT_TRUE(NothingSent());  // no more meter values
+}
+
+TEST_F(ChargerTest, SecondStartWhileChargingIsRejected) {
+  Make();
+  BootAccepted();
+  Answer(StartCharging(1), json::object());
+  json reply = ServerCall("RequestStartTransaction", RequestStart(2));
+  EXPECT_EQ(reply[2]["status"], "Rejected");
+  EXPECT_TRUE(NothingSent());
+}
+
+TEST_F(ChargerTest, SeqNoStartsAtZeroForEachTransaction) {
+  Make();
+  BootAccepted();
+  Answer(StartCharging(1), json::object());
+  std::string first = charger_->transaction_id();
+  ServerCall("RequestStopTransaction", {{"transactionId", first}});
+  Answer(NextCall("TransactionEvent"), json::object());
+  Answer(NextCall("StatusNotification"), json::object());
+  json started = StartCharging(2);
+  EXPECT_EQ(started[3]["seqNo"], 0);
+  EXPECT_NE(started[3]["transactionInfo"]["transactionId"], first);
+}
+
+TEST_F(ChargerTest, SeedDialectBodies) {
+  ChargerOptions options = DefaultOptions();
+  options.dialect = Dialect::kSeed;
+  options.seed_price_per_kwh = 150;
+  // 100 kW x 5 s x 183.6 = 25.5 kWh: the seed guide's example session.
+  options.energy_speedup = 183.6;
+  Make(options);
+  BootAccepted();
+  json started = StartCharging(42);
+  const std::set<std::string> top = {"eventType", "timestamp", "triggerReason", "seqNo",
+                                     "transactionData"};
+  EXPECT_EQ(Keys(started[3]), top);
+  EXPECT_EQ(started[3]["eventType"], "Started");
+  EXPECT_EQ(started[3]["seqNo"], 0);
+  EXPECT_EQ(Keys(started[3]["transactionData"]),
+            (std::set<std::string>{"transactionId", "chargingPeriods"}));
+  EXPECT_EQ(started[3]["transactionData"]["transactionId"], charger_->transaction_id());
+  EXPECT_EQ(started[3]["transactionData"]["chargingPeriods"], json::parse(R"([{"dimensions":[
+      {"name":"Energy.Active.Import.Register","value":0},
+      {"name":"Power.Active.Import","value":100000}]}])"));
+  Answer(started, {{"eventType", "Started"}, {"transactionId", charger_->transaction_id()}});
+
+  Advance(5s);
+  json updated = NextCall("TransactionEvent");
+  EXPECT_EQ(Keys(updated[3]), top);
+  EXPECT_EQ(updated[3]["eventType"], "Updated");
+  EXPECT_EQ(updated[3]["seqNo"], 1);
+  EXPECT_EQ(updated[3]["transactionData"]["chargingPeriods"][0]["dimensions"][0],
+            json::parse(R"({"name":"Energy.Active.Import.Register","value":25500})"));
+  EXPECT_EQ(updated[3]["transactionData"]["totalCost"], 3825.0);
+  Answer(updated, json::object());
+
+  ServerCall("RequestStopTransaction", {{"transactionId", charger_->transaction_id()}});
+  json ended = NextCall("TransactionEvent");
+  EXPECT_EQ(Keys(ended[3]), top);
+  const json& data = ended[3]["transactionData"];
+  EXPECT_EQ(Keys(data), (std::set<std::string>{"transactionId", "chargingPeriods", "totalCost",
+                                               "stoppedReason"}));
+  EXPECT_EQ(data["stoppedReason"], "Remote");
+  EXPECT_EQ(data["totalCost"], 3825.0);
+  // The seed server reads dimensions[0] as the energy of the session.
+  EXPECT_EQ(data["chargingPeriods"][0]["dimensions"][0]["value"].get<double>() / 1000, 25.5);
+  EXPECT_EQ(ended[3]["seqNo"], 2);
+  Answer(ended, json::object());
+  EXPECT_EQ(NextCall("StatusNotification")[3]["connectorStatus"], "Available");
+}
+
+TEST_F(ChargerTest, SeedDialectLeavesOutTotalCostWithoutAPrice) {
+  ChargerOptions options = DefaultOptions();
+  options.dialect = Dialect::kSeed;
+  Make(options);
+  BootAccepted();
+  Answer(StartCharging(), json::object());
+  ServerCall("RequestStopTransaction", {{"transactionId", charger_->transaction_id()}});
+  json ended = NextCall("TransactionEvent");
+  EXPECT_FALSE(ended[3]["transactionData"].contains("totalCost"));
+}
+
+TEST_F(ChargerTest, SeedServerStartWithoutRemoteStartIdIsAccepted) {
+  Make();
+  BootAccepted();
+  // The seed guide's RequestStartTransaction payload, verbatim.
+  json reply = ServerCall("RequestStartTransaction",
+                          json::parse(R"({"idToken":{"idToken":"user_123","type":"Central"},
+                              "evseId":1,"connectorId":1,"requestedPower":100})"));
+  EXPECT_EQ(reply[2]["status"], "Accepted");
+  Answer(NextCall("StatusNotification"), json::object());
+  json started = NextCall("TransactionEvent");
+  EXPECT_FALSE(started[3]["transactionInfo"].contains("remoteStartId"));
+}
+
+TEST_F(ChargerTest, UnsupportedAndUnknownActionsAndBadFrames) {
+  Make();
+  BootAccepted();
+  json reply = ServerCall("Reset", {{"type", "Immediate"}});
+  EXPECT_EQ(reply[0], 4);
+  EXPECT_EQ(reply[2], "NotSupported");
+  EXPECT_EQ(reply[4], json::object());
+  reply = ServerCall("MakeCoffee", json::object());
+  EXPECT_EQ(reply[2], "NotImplemented");
+  reply = ServerCall("RequestStopTransaction", json::object());
+  EXPECT_EQ(reply[2], "OccurrenceConstraintViolation");
+  reply = ServerCall("RequestStartTransaction", {{"idToken", "user_123"}, {"remoteStartId", 1}});
+  EXPECT_EQ(reply[2], "TypeConstraintViolation");
+
+  charger_->OnMessage("not json");
+  json error = Next();
+  EXPECT_EQ(error, json::parse(R"([4,"-1","RpcFrameworkError","message is not valid JSON",{}])"));
+  charger_->OnMessage(R"([3,"nobody-asked",{}])");
+  EXPECT_TRUE(NothingSent());  // never answer a reply
+}
+
+TEST_F(ChargerTest, FailedTransactionEventIsRetriedInOrder) {
+  Make();
+  BootAccepted();
+  json started = StartCharging();
+  AnswerError(started, "InternalError");
+  EXPECT_TRUE(NothingSent());
+  Advance(5s);  // an Updated is queued behind the failed Started
+  EXPECT_TRUE(NothingSent());
+  Advance(5s);  // retry after 10 s x 1 transmission
+  json again = NextCall("TransactionEvent");
+  EXPECT_EQ(again[3], started[3]);
+  EXPECT_NE(again[1], started[1]);
+  Answer(again, json::object());
+  json updated = NextCall("TransactionEvent");
+  EXPECT_EQ(updated[3]["seqNo"], 1);
+}
+
+TEST_F(ChargerTest, TransactionEventIsDiscardedAfterThreeAttempts) {
+  ChargerOptions options = DefaultOptions();
+  options.meter_interval = 0s;
+  Make(options);
+  BootAccepted(3600);
+  json started = StartCharging();
+  AnswerError(started, "InternalError");
+  Advance(10s);
+  AnswerError(NextCall("TransactionEvent"), "InternalError");
+  Advance(20s);
+  AnswerError(NextCall("TransactionEvent"), "InternalError");
+  Advance(600s);
+  EXPECT_TRUE(NothingSent());
+  EXPECT_EQ(charger_->queued_calls(), 0u);
+}
+
+TEST_F(ChargerTest, ReconnectKeepsBootAndTransactionAndResendsQueuedEvents) {
+  Make();
+  BootAccepted(30);
+  Answer(StartCharging(), json::object());
+  Advance(5s);
+  json in_flight = NextCall("TransactionEvent");  // seqNo 1, lost with the connection
+  charger_->OnDisconnected();
+  Advance(5s);  // seqNo 2 while offline
+  EXPECT_TRUE(NothingSent());
+
+  charger_->OnConnected();
+  json status = NextCall("StatusNotification");  // no second BootNotification
+  EXPECT_EQ(status[3]["connectorStatus"], "Occupied");
+  Answer(status, json::object());
+  json resent = NextCall("TransactionEvent");
+  EXPECT_EQ(resent[3]["seqNo"], 1);
+  EXPECT_EQ(resent[3]["offline"], true);
+  Answer(resent, json::object());
+  json offline = NextCall("TransactionEvent");
+  EXPECT_EQ(offline[3]["seqNo"], 2);
+  EXPECT_EQ(offline[3]["offline"], true);
+  EXPECT_GT(EnergyOf(offline), EnergyOf(resent));
+  Answer(offline, json::object());
+  Advance(5s);
+  json online = NextCall("TransactionEvent");
+  EXPECT_EQ(online[3]["seqNo"], 3);
+  EXPECT_FALSE(online[3].contains("offline"));
+  EXPECT_TRUE(charger_->transaction_active());
+}
+
+TEST_F(ChargerTest, DisconnectBeforeBootAnswerSendsBootAgain) {
+  Make();
+  charger_->OnConnected();
+  NextCall("BootNotification");
+  charger_->OnDisconnected();
+  charger_->OnConnected();
+  NextCall("BootNotification");
+}
+
+TEST_F(ChargerTest, TriggerMessageAndGetTransactionStatus) {
+  Make();
+  BootAccepted();
+  EXPECT_EQ(ServerCall("TriggerMessage", {{"requestedMessage", "BootNotification"}})[2]["status"],
+            "Rejected");  // F06.FR.17: already accepted
+  json reply = ServerCall("TriggerMessage", {{"requestedMessage", "StatusNotification"},
+                                             {"evse", {{"id", 1}, {"connectorId", 1}}}});
+  EXPECT_EQ(reply[2]["status"], "Accepted");
+  Answer(NextCall("StatusNotification"), json::object());
+
+  json started = StartCharging();  // unanswered, so still queued in the station
+  const std::string tx_id = charger_->transaction_id();
+  reply = ServerCall("GetTransactionStatus", {{"transactionId", tx_id}});
+  EXPECT_EQ(reply[2], json({{"messagesInQueue", true}, {"ongoingIndicator", true}}));
+  Answer(started, json::object());
+  reply = ServerCall("GetTransactionStatus", {{"transactionId", "other"}});
+  EXPECT_EQ(reply[2], json({{"messagesInQueue", false}, {"ongoingIndicator", false}}));
+
+  reply = ServerCall("TriggerMessage", {{"requestedMessage", "TransactionEvent"}});
+  EXPECT_EQ(reply[2]["status"], "Accepted");
+  EXPECT_EQ(NextCall("TransactionEvent")[3]["triggerReason"], "Trigger");
+}
+
+TEST_F(ChargerTest, MessageIdsStayUniqueAcrossChargers) {
+  // Two chargers with random seeds must not collide (the CSMS may track ids per station).
+  ChargerOptions options = DefaultOptions();
+  options.random_seed = 0;
+  Charger a(options, clock_);
+  Charger b(options, clock_);
+  a.OnConnected();
+  b.OnConnected();
+  EXPECT_NE(json::parse(a.TakeOutgoing()[0])[1], json::parse(b.TakeOutgoing()[0])[1]);
+}
+
+}  // namespace
+}  // namespace csms::sim

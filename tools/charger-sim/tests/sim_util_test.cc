@@ -1,0 +1,71 @@
+#include "csms/charger_sim/sim_util.h"
+
+#include <gtest/gtest.h>
+
+namespace csms::sim {
+namespace {
+
+TEST(SimUtilTest, ParsesWsUrls) {
+  std::string error;
+  auto url = ParseWsUrl("ws://127.0.0.1:9000/ocpp", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->host, "127.0.0.1");
+  EXPECT_EQ(url->port, "9000");
+  EXPECT_EQ(url->path, "/ocpp");
+  EXPECT_EQ(HostHeader(*url), "127.0.0.1:9000");
+
+  url = ParseWsUrl("ws://csms.example/", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->port, "80");
+  EXPECT_EQ(url->path, "");
+  EXPECT_EQ(HostHeader(*url), "csms.example");
+  EXPECT_EQ(StationTarget(*url, "emart_jeju_01"), "/emart_jeju_01");
+
+  url = ParseWsUrl("ws://[::1]:9000/a/b", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->host, "::1");
+  EXPECT_EQ(HostHeader(*url), "[::1]:9000");
+
+  EXPECT_FALSE(ParseWsUrl("wss://x/ocpp", &error));
+  EXPECT_FALSE(ParseWsUrl("http://x/ocpp", &error));
+  EXPECT_FALSE(ParseWsUrl("ws://:9000/ocpp", &error));
+  EXPECT_FALSE(ParseWsUrl("ws://x:90a/ocpp", &error));
+}
+
+TEST(SimUtilTest, PercentEncodesTheStationIdAsTheLastSegment) {
+  EXPECT_EQ(PercentEncode("RDAM 123"), "RDAM%20123");
+  EXPECT_EQ(PercentEncode("a:b@c/d"), "a%3Ab%40c%2Fd");
+  WsUrl url{"localhost", "9000", "/ocpp"};
+  EXPECT_EQ(StationTarget(url, "emart_jeju_01"), "/ocpp/emart_jeju_01");
+  EXPECT_EQ(StationTarget(url, "RDAM 123"), "/ocpp/RDAM%20123");
+}
+
+TEST(SimUtilTest, ExpandsStationIds) {
+  EXPECT_EQ(ExpandStationIds("emart_jeju_01", "", 1), (std::vector<std::string>{"emart_jeju_01"}));
+  EXPECT_EQ(ExpandStationIds("ignored", "emart_jeju_", 3),
+            (std::vector<std::string>{"emart_jeju_01", "emart_jeju_02", "emart_jeju_03"}));
+  EXPECT_EQ(ExpandStationIds("emart_jeju_01", "", 3),
+            (std::vector<std::string>{"emart_jeju_01", "emart_jeju_02", "emart_jeju_03"}));
+  EXPECT_EQ(ExpandStationIds("cs09", "", 2), (std::vector<std::string>{"cs09", "cs10"}));
+  EXPECT_EQ(ExpandStationIds("station", "", 2),
+            (std::vector<std::string>{"station01", "station02"}));
+  EXPECT_EQ(ExpandStationIds("x", "p", 100).back(), "p100");
+}
+
+TEST(SimUtilTest, ValidatesStationIds) {
+  std::string why;
+  EXPECT_TRUE(IsValidStationId("emart_jeju_01", &why));
+  EXPECT_TRUE(IsValidStationId("A*-_=:+|@.z", &why));
+  EXPECT_FALSE(IsValidStationId("", &why));
+  EXPECT_FALSE(IsValidStationId("has space", &why));
+  EXPECT_FALSE(IsValidStationId(std::string(49, 'a'), &why));
+}
+
+TEST(SimUtilTest, Base64) {
+  EXPECT_EQ(Base64Encode("Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  EXPECT_EQ(Base64Encode("ab"), "YWI=");
+  EXPECT_EQ(Base64Encode(""), "");
+}
+
+}  // namespace
+}  // namespace csms::sim
