@@ -1,9 +1,9 @@
 #include "csms/common/grpc_server.h"
 
-#include <csignal>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
 
 #include "csms/common/log.h"
 

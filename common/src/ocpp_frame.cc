@@ -34,7 +34,8 @@ ParseResult ParseFrame(std::string_view text) {
     return Error(ReadableId(doc), error_code::kRpcFrameworkError,
                  "MessageTypeId (first element) must be an integer");
   }
-  const int type = doc[0].get<int>();
+  // Read wide so that a huge id cannot wrap around to 2, 3 or 4.
+  const int64_t type = doc[0].get<int64_t>();
   if (type != 2 && type != 3 && type != 4) {
     return Error(ReadableId(doc), error_code::kMessageTypeNotSupported,
                  "MessageTypeId " + std::to_string(type) + " is not supported (2, 3 or 4)");
@@ -45,8 +46,8 @@ ParseResult ParseFrame(std::string_view text) {
   }
   std::string id = doc[1].get<std::string>();
   if (id.empty() || id.size() > kMaxMessageIdLength) {
-    return Error("-1", error_code::kRpcFrameworkError,
-                 "MessageId must be 1 to 36 characters long", !is_reply);
+    return Error("-1", error_code::kRpcFrameworkError, "MessageId must be 1 to 36 characters long",
+                 !is_reply);
   }
 
   Frame frame;
@@ -101,8 +102,8 @@ std::string SerializeCallResult(std::string_view message_id, const nlohmann::jso
 std::string SerializeCallError(std::string_view message_id, std::string_view code,
                                std::string_view description, const nlohmann::json& details) {
   const json& safe_details = details.is_object() ? details : json::object();
-  return json::array({4, message_id, code,
-                      TruncateUtf8(description, kMaxErrorDescriptionLength), safe_details})
+  return json::array({4, message_id, code, TruncateUtf8(description, kMaxErrorDescriptionLength),
+                      safe_details})
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

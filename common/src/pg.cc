@@ -19,9 +19,10 @@ int ApplyMigrations(pqxx::connection& conn, const std::string& service,
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " service text NOT NULL, version integer NOT NULL, name text NOT NULL,"
       " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, version))");
-  int current = txn.exec_params1("SELECT coalesce(max(version), 0) FROM schema_migrations "
-                                 "WHERE service = $1",
-                                 service)[0]
+  int current = txn.exec_params1(
+                       "SELECT coalesce(max(version), 0) FROM schema_migrations "
+                       "WHERE service = $1",
+                       service)[0]
                     .as<int>();
   int applied = 0;
   for (const auto& m : migrations) {

@@ -59,8 +59,7 @@ std::optional<TimePoint> ParseRfc3339(std::string_view s) {
       !Expect(s, pos, ':') || !ReadDigits(s, pos, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   int64_t micros = 0;
@@ -86,6 +85,7 @@ std::optional<TimePoint> ParseRfc3339(std::string_view s) {
       if (!ReadDigits(s, pos, 2, oh)) return std::nullopt;
       Expect(s, pos, ':');
       if (!ReadDigits(s, pos, 2, om)) return std::nullopt;
+      if (oh > 23 || om > 59) return std::nullopt;
       offset_minutes = sign * (oh * 60 + om);
     } else {
       return std::nullopt;

@@ -71,14 +71,16 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-std::string PercentDecode(const std::string& s) {
+// `plus_is_space` only for query strings (form encoding); in a path "+" is itself, and OCPP
+// station ids may contain it.
+std::string PercentDecode(const std::string& s, bool plus_is_space = false) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
       i += 2;
-    } else if (s[i] == '+') {
+    } else if (s[i] == '+' && plus_is_space) {
       out += ' ';
     } else {
       out += s[i];
@@ -96,8 +98,8 @@ std::map<std::string, std::string> ParseQuery(const std::string& query) {
     std::string item = query.substr(pos, amp - pos);
     size_t eq = item.find('=');
     if (!item.empty()) {
-      params[PercentDecode(item.substr(0, eq))] =
-          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1));
+      params[PercentDecode(item.substr(0, eq), true)] =
+          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1), true);
     }
     pos = amp + 1;
   }

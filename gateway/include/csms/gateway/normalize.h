@@ -14,7 +14,8 @@ namespace csms::gateway {
 // `transactionData`, standard OCPP 2.0.1 uses `transactionInfo`.
 ocpp::v1::Dialect DetectTransactionDialect(const nlohmann::json& payload);
 
-// `strict` refuses the seed dialect (NotSupported/FormatViolation), accepting only OCPP 2.0.1.
+// `strict` accepts only OCPP 2.0.1: a seed-dialect body is then an OccurrenceConstraintViolation
+// (its required transactionInfo is missing).
 ocpp::v1::TransactionEvent NormalizeTransactionEvent(const nlohmann::json& payload,
                                                      const std::string& charger_id,
                                                      const std::string& connection_id,

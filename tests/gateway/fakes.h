@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "csms/common/time_util.h"
+#include "csms/gateway/backend.h"
+
+// Test doubles shared by the gateway tests.
+namespace csms::gateway::testing {
+
+// 2026-11-24T09:15:00Z.
+inline TimePoint FixedTime() {
+  using namespace std::chrono;
+  return time_point_cast<microseconds>(sys_days{year{2026} / 11 / 24}) + hours{9} + minutes{15};
+}
+
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(TimePoint now = FixedTime()) : now_(now) {}
+  TimePoint Now() const override { return now_; }
+  void Set(TimePoint now) { now_ = now; }
+
+ private:
+  TimePoint now_;
+};
+
+// Records every call; completions are kept so the test decides when (and how) they finish.
+class FakeBackend : public Backend {
+ public:
+  struct Seen {
+    std::string charger_id;
+    std::string connection_id;
+    TimePoint at;
+  };
+
+  void StationConnected(const control::v1::StationConnectedRequest& request,
+                        Completion<control::v1::StationConnectedResponse> done) override {
+    connected.push_back(request);
+    connected_done.push_back(std::move(done));
+  }
+  void StationDisconnected(const control::v1::StationDisconnectedRequest& request) override {
+    disconnected.push_back(request);
+  }
+  void BootNotification(const control::v1::BootNotificationRequest& request,
+                        Completion<control::v1::BootNotificationResponse> done) override {
+    boots.push_back(request);
+    boot_done.push_back(std::move(done));
+  }
+  void ReportStatus(const control::v1::StatusReport& report) override {
+    statuses.push_back(report);
+  }
+  void StationSeen(const std::string& charger_id, const std::string& connection_id,
+                   TimePoint at) override {
+    seen.push_back({charger_id, connection_id, at});
+  }
+  void RecordTransactionEvent(
+      const ocpp::v1::TransactionEvent& event,
+      Completion<billing::v1::RecordTransactionEventResponse> done) override {
+    recorded.push_back(event);
+    record_done.push_back(std::move(done));
+  }
+  void ReportTransactionEvent(const control::v1::TransactionEventReport& report) override {
+    tx_reports.push_back(report);
+  }
+
+  std::vector<control::v1::StationConnectedRequest> connected;
+  std::vector<Completion<control::v1::StationConnectedResponse>> connected_done;
+  std::vector<control::v1::StationDisconnectedRequest> disconnected;
+  std::vector<control::v1::BootNotificationRequest> boots;
+  std::vector<Completion<control::v1::BootNotificationResponse>> boot_done;
+  std::vector<control::v1::StatusReport> statuses;
+  std::vector<Seen> seen;
+  std::vector<ocpp::v1::TransactionEvent> recorded;
+  std::vector<Completion<billing::v1::RecordTransactionEventResponse>> record_done;
+  std::vector<control::v1::TransactionEventReport> tx_reports;
+};
+
+}  // namespace csms::gateway::testing

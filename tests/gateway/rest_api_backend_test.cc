@@ -1,0 +1,236 @@
+// RestApi against an in-process fake ControlService: what reaches gRPC and how answers map.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "csms/control/v1/control.grpc.pb.h"
+#include "csms/gateway/rest_api.h"
+
+namespace csms::gateway {
+namespace {
+
+using nlohmann::json;
+namespace cv1 = control::v1;
+
+// Records the last request of each kind; answers with `status` when it is not OK.
+class FakeControl final : public cv1::ControlService::Service {
+ public:
+  grpc::Status StartTransaction(grpc::ServerContext*, const cv1::StartTransactionRequest* request,
+                                cv1::StartTransactionResponse* response) override {
+    std::lock_guard lock(mu);
+    start = *request;
+    if (!status.ok()) return status;
+    response->set_charger_id(request->charger_id());
+    response->set_transaction_id("tx-777");
+    response->set_remote_start_id(5);
+    return grpc::Status::OK;
+  }
+  grpc::Status StopTransaction(grpc::ServerContext*, const cv1::StopTransactionRequest* request,
+                               cv1::StopTransactionResponse* response) override {
+    std::lock_guard lock(mu);
+    stop = *request;
+    if (!status.ok()) return status;
+    response->set_transaction_id(request->transaction_id());
+    response->set_energy_consumed_kwh(25.5);
+    response->set_cost(3825);
+    response->set_currency("KRW");
+    return grpc::Status::OK;
+  }
+  grpc::Status SetChargingLimit(grpc::ServerContext*, const cv1::SetChargingLimitRequest* request,
+                                cv1::SetChargingLimitResponse* response) override {
+    std::lock_guard lock(mu);
+    limit = *request;
+    if (!status.ok()) return status;
+    response->set_charger_id(request->charger_id());
+    response->set_current_power_kw(request->max_power_kw());
+    return grpc::Status::OK;
+  }
+  grpc::Status GetCharger(grpc::ServerContext*, const cv1::GetChargerRequest* request,
+                          cv1::Charger* response) override {
+    std::lock_guard lock(mu);
+    get = *request;
+    if (!status.ok()) return status;
+    response->set_charger_id(request->charger_id());
+    response->set_status("Charging");
+    response->set_current_power_kw(7.2);
+    response->set_energy_accumulated_kwh(12.345);
+    response->set_transaction_id("tx-777");
+    response->set_connected(true);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListChargers(grpc::ServerContext*, const cv1::ListChargersRequest*,
+                            cv1::ListChargersResponse* response) override {
+    std::lock_guard lock(mu);
+    if (!status.ok()) return status;
+    auto* c = response->add_chargers();
+    c->set_charger_id("CS001");
+    c->set_status("Offline");
+    return grpc::Status::OK;
+  }
+
+  std::mutex mu;
+  grpc::Status status = grpc::Status::OK;
+  cv1::StartTransactionRequest start;
+  cv1::StopTransactionRequest stop;
+  cv1::SetChargingLimitRequest limit;
+  cv1::GetChargerRequest get;
+};
+
+class RestApiBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&control_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port, 0);
+    auto control = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                       grpc::InsecureChannelCredentials());
+    auto billing = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+    api_ = std::make_unique<RestApi>(control, billing);
+  }
+
+  void TearDown() override {
+    api_.reset();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  HttpResponse Ask(const std::string& method, const std::string& target,
+                   const std::string& body = "") {
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    auto future = promise->get_future();
+    api_->Handle(HttpRequest{method, target, body},
+                 [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      ADD_FAILURE() << method << " " << target << ": no answer within 5 s";
+      api_.release();  // a late completion must not find a destroyed RestApi
+      return HttpResponse{0, "", ""};
+    }
+    return future.get();
+  }
+
+  void FailWith(grpc::StatusCode code) {
+    std::lock_guard lock(control_.mu);
+    control_.status = grpc::Status(code, "from fake control");
+  }
+
+  static void ExpectError(const HttpResponse& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    json body = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << r.body;
+    EXPECT_EQ(body.size(), 3u) << r.body;
+    EXPECT_EQ(body.value("status", ""), "error");
+    EXPECT_EQ(body.value("error", ""), code);
+    EXPECT_TRUE(body.contains("message") && body["message"].is_string());
+  }
+
+  FakeControl control_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<RestApi> api_;
+};
+
+TEST_F(RestApiBackendTest, StartPassesFieldsAndAnswersLikeTheSeed) {
+  HttpResponse r = Ask("POST", "/chargers/CS001/start",
+                       R"({"id_token":"user_token","evse_id":2,"connector_id":3})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body),
+            (json{{"status", "success"}, {"transaction_id", "tx-777"}, {"charger_id", "CS001"}}));
+  std::lock_guard lock(control_.mu);
+  EXPECT_EQ(control_.start.charger_id(), "CS001");
+  EXPECT_EQ(control_.start.id_token(), "user_token");
+  EXPECT_EQ(control_.start.evse_id(), 2);
+  EXPECT_EQ(control_.start.connector_id(), 3);
+}
+
+TEST_F(RestApiBackendTest, StartDefaultsEvseAndConnectorToOne) {
+  HttpResponse r = Ask("POST", "/chargers/CS001/start", R"({"id_token":"T"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::lock_guard lock(control_.mu);
+  EXPECT_EQ(control_.start.evse_id(), 1);
+  EXPECT_EQ(control_.start.connector_id(), 1);
+}
+
+TEST_F(RestApiBackendTest, StopAnswersEnergyAndWholeCost) {
+  HttpResponse r = Ask("POST", "/chargers/CS001/stop", R"({"transaction_id":"tx-777"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"cost":3825,"energy_consumed":25.5,"status":"success"})");
+  std::lock_guard lock(control_.mu);
+  EXPECT_EQ(control_.stop.charger_id(), "CS001");
+  EXPECT_EQ(control_.stop.transaction_id(), "tx-777");
+}
+
+TEST_F(RestApiBackendTest, PowerPassesLimit) {
+  HttpResponse r = Ask("PATCH", "/chargers/CS001/power", R"({"max_power_kw":50})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["status"], "success");
+  EXPECT_DOUBLE_EQ(body["current_power"].get<double>(), 50.0);
+  std::lock_guard lock(control_.mu);
+  EXPECT_DOUBLE_EQ(control_.limit.max_power_kw(), 50.0);
+}
+
+TEST_F(RestApiBackendTest, GetChargerHasTheSeedFields) {
+  HttpResponse r = Ask("GET", "/chargers/CS001");
+  EXPECT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body, (json{{"charger_id", "CS001"},
+                        {"status", "Charging"},
+                        {"current_power", 7.2},
+                        {"energy_accumulated", 12.345},
+                        {"transaction_id", "tx-777"},
+                        {"connected", true}}));
+}
+
+TEST_F(RestApiBackendTest, ListChargersShowsNullTransactionId) {
+  HttpResponse r = Ask("GET", "/chargers");
+  EXPECT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  ASSERT_EQ(body["chargers"].size(), 1u);
+  EXPECT_TRUE(body["chargers"][0]["transaction_id"].is_null());
+  EXPECT_EQ(body["chargers"][0]["connected"], false);
+}
+
+TEST_F(RestApiBackendTest, PercentEncodedChargerIdIsDecoded) {
+  Ask("GET", "/chargers/CS%2D001");
+  std::lock_guard lock(control_.mu);
+  EXPECT_EQ(control_.get.charger_id(), "CS-001");
+}
+
+// Regression: '+' is literal in a URL path and allowed in station ids; only queries decode it.
+TEST_F(RestApiBackendTest, PlusInChargerIdIsLiteral) {
+  Ask("GET", "/chargers/CS+1");
+  std::lock_guard lock(control_.mu);
+  EXPECT_EQ(control_.get.charger_id(), "CS+1");
+}
+
+TEST_F(RestApiBackendTest, GrpcErrorsMapToHttp) {
+  struct Case {
+    grpc::StatusCode code;
+    int http;
+    const char* error;
+  };
+  for (const Case& c : {Case{grpc::StatusCode::NOT_FOUND, 404, "not_found"},
+                        Case{grpc::StatusCode::INVALID_ARGUMENT, 400, "bad_request"},
+                        Case{grpc::StatusCode::FAILED_PRECONDITION, 409, "conflict"},
+                        Case{grpc::StatusCode::ABORTED, 409, "conflict"},
+                        Case{grpc::StatusCode::DEADLINE_EXCEEDED, 504, "timeout"},
+                        Case{grpc::StatusCode::UNAVAILABLE, 503, "unavailable"},
+                        Case{grpc::StatusCode::INTERNAL, 500, "internal"}}) {
+    FailWith(c.code);
+    SCOPED_TRACE(c.error);
+    ExpectError(Ask("POST", "/chargers/CS001/stop", R"({"transaction_id":"tx-1"})"), c.http,
+                c.error);
+  }
+}
+
+}  // namespace
+}  // namespace csms::gateway
