@@ -14,7 +14,7 @@ constexpr long long kMigrationLockKey = 0x0c5a5eed;
 int ApplyMigrations(pqxx::connection& conn, const std::string& service,
                     const std::vector<Migration>& migrations) {
   pqxx::work txn(conn);
-  txn.exec0("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
+  txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")");
   txn.exec0(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " service text NOT NULL, version integer NOT NULL, name text NOT NULL,"

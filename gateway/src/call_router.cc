@@ -88,7 +88,6 @@ constexpr const char* kAcknowledgeOnly[] = {"ClearedChargingLimit",
                                             "NotifyChargingLimit",
                                             "NotifyCustomerInformation",
                                             "NotifyDisplayMessages",
-                                            "NotifyEvent",
                                             "NotifyMonitoringReport",
                                             "NotifyReport",
                                             "PublishFirmwareStatusNotification",
@@ -128,6 +127,7 @@ CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions optio
       {"MeterValues", &CallRouter::OnMeterValues},
       {"DataTransfer", &CallRouter::OnAcknowledgeOnly},
   };
+  handlers_["NotifyEvent"] = &CallRouter::OnNotifyEvent;
   for (const char* action : kAcknowledgeOnly) handlers_[action] = &CallRouter::OnAcknowledgeOnly;
 }
 
@@ -265,6 +265,23 @@ void CallRouter::OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp:
 void CallRouter::OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
                                Reply& reply) {
   CheckMeterValues(call.payload);
+  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
+}
+
+void CallRouter::OnNotifyEvent(const std::shared_ptr<StationContext>& station,
+                               const ocpp::Frame& call, Reply& reply) {
+  // A station may report connector status as a NotifyEvent (Connector.AvailabilityState)
+  // instead of a StatusNotification (G01.FR.03-07); both must update the connector.
+  for (const auto& report : ConnectorStatusesFromNotifyEvent(call.payload)) {
+    control::v1::StatusReport status;
+    status.set_charger_id(station->charger_id);
+    status.set_connection_id(station->connection_id);
+    status.set_evse_id(report.evse_id);
+    status.set_connector_id(report.connector_id);
+    status.set_status(report.connector_status);
+    *status.mutable_timestamp() = ToProto(report.timestamp);
+    backend_.ReportStatus(status);
+  }
   reply(ocpp::SerializeCallResult(call.message_id, json::object()));
 }
 

@@ -1,5 +1,6 @@
 #include "csms/gateway/normalize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -270,6 +271,36 @@ StatusInfo ParseStatusNotification(const nlohmann::json& payload) {
   info.evse_id = static_cast<int>(p.RequiredInt("evseId"));
   info.connector_id = static_cast<int>(p.RequiredInt("connectorId"));
   return info;
+}
+
+std::vector<StatusInfo> ConnectorStatusesFromNotifyEvent(const nlohmann::json& payload) {
+  PayloadCheck p(payload, "");
+  p.RequiredTime("generatedAt");
+  p.RequiredInt("seqNo");
+  const json* events = p.OptionalArray("eventData");
+  if (events == nullptr) {
+    PayloadCheck::Fail(ec::kOccurrenceConstraintViolation, "required field eventData is missing");
+  }
+  static const std::initializer_list<std::string_view> kStatuses = {
+      "Available", "Occupied", "Reserved", "Unavailable", "Faulted"};
+  std::vector<StatusInfo> statuses;
+  for (size_t i = 0; i < events->size(); ++i) {
+    PayloadCheck event((*events)[i], "eventData[" + std::to_string(i) + "]");
+    TimePoint timestamp = event.RequiredTime("timestamp");
+    std::string actual = event.RequiredString("actualValue", 2500);
+    PayloadCheck component = event.RequiredObject("component");
+    PayloadCheck variable = event.RequiredObject("variable");
+    if (component.RequiredString("name", 50) != "Connector" ||
+        variable.RequiredString("name", 50) != "AvailabilityState") {
+      continue;
+    }
+    auto evse = component.OptionalObject("evse");
+    if (!evse) continue;  // a station-wide state names no single connector
+    if (std::find(kStatuses.begin(), kStatuses.end(), actual) == kStatuses.end()) continue;
+    statuses.push_back(StatusInfo{timestamp, actual, static_cast<int>(evse->RequiredInt("id")),
+                                  static_cast<int>(evse->OptionalInt("connectorId").value_or(1))});
+  }
+  return statuses;
 }
 
 void CheckAuthorize(const nlohmann::json& payload) {

@@ -790,3 +790,38 @@ TEST(CheckOthersTest, AuthorizeAndMeterValuesAndHeartbeat) {
 
 }  // namespace
 }  // namespace csms::gateway
+
+namespace csms::gateway {
+namespace {
+
+TEST(NotifyEventTest, ConnectorAvailabilityStateBecomesAStatus) {
+  auto payload = nlohmann::json::parse(R"({
+    "generatedAt": "2026-11-24T09:00:00Z", "seqNo": 0,
+    "eventData": [
+      {"eventId": 1, "timestamp": "2026-11-24T09:00:00Z", "trigger": "Delta",
+       "actualValue": "Faulted", "eventNotificationType": "HardWiredNotification",
+       "component": {"name": "Connector", "evse": {"id": 2, "connectorId": 1}},
+       "variable": {"name": "AvailabilityState"}},
+      {"eventId": 2, "timestamp": "2026-11-24T09:00:00Z", "trigger": "Alerting",
+       "actualValue": "93", "eventNotificationType": "HardWiredMonitor",
+       "component": {"name": "EVSE", "evse": {"id": 2}}, "variable": {"name": "Temperature"}}
+    ]})");
+  auto statuses = ConnectorStatusesFromNotifyEvent(payload);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].connector_status, "Faulted");
+  EXPECT_EQ(statuses[0].evse_id, 2);
+  EXPECT_EQ(statuses[0].connector_id, 1);
+}
+
+TEST(NotifyEventTest, MissingEventDataIsAnOccurrenceViolation) {
+  try {
+    ConnectorStatusesFromNotifyEvent(
+        nlohmann::json::parse(R"({"generatedAt": "2026-11-24T09:00:00Z", "seqNo": 0})"));
+    FAIL() << "expected PayloadException";
+  } catch (const PayloadException& e) {
+    EXPECT_EQ(e.error.code, "OccurrenceConstraintViolation");
+  }
+}
+
+}  // namespace
+}  // namespace csms::gateway

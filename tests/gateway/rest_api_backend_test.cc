@@ -85,23 +85,25 @@ class FakeControl final : public cv1::ControlService::Service {
 
 class RestApiBackendTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // One fake server and one RestApi for the suite, as in the gateway, where both live for the
+  // whole process.
+  static void SetUpTestSuite() {
+    control_ = new FakeControl();
     int port = 0;
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&control_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
+    builder.RegisterService(control_);
+    server_ = builder.BuildAndStart().release();
     auto control = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                        grpc::InsecureChannelCredentials());
     auto billing = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
-    api_ = std::make_unique<RestApi>(control, billing);
+    api_ = new RestApi(control, billing);
   }
 
-  void TearDown() override {
-    api_.reset();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    std::lock_guard lock(control_->mu);
+    control_->status = grpc::Status::OK;
   }
 
   HttpResponse Ask(const std::string& method, const std::string& target,
@@ -112,15 +114,14 @@ class RestApiBackendTest : public ::testing::Test {
                  [promise](HttpResponse r) { promise->set_value(std::move(r)); });
     if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
       ADD_FAILURE() << method << " " << target << ": no answer within 5 s";
-      api_.release();  // a late completion must not find a destroyed RestApi
       return HttpResponse{0, "", ""};
     }
     return future.get();
   }
 
   void FailWith(grpc::StatusCode code) {
-    std::lock_guard lock(control_.mu);
-    control_.status = grpc::Status(code, "from fake control");
+    std::lock_guard lock(control_->mu);
+    control_->status = grpc::Status(code, "from fake control");
   }
 
   static void ExpectError(const HttpResponse& r, int status, const std::string& code) {
@@ -133,10 +134,15 @@ class RestApiBackendTest : public ::testing::Test {
     EXPECT_TRUE(body.contains("message") && body["message"].is_string());
   }
 
-  FakeControl control_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<RestApi> api_;
+  // Never freed: in-flight completions may outlive the suite (as in the gateway).
+  static FakeControl* control_;
+  static grpc::Server* server_;
+  static RestApi* api_;
 };
+
+FakeControl* RestApiBackendTest::control_ = nullptr;
+grpc::Server* RestApiBackendTest::server_ = nullptr;
+RestApi* RestApiBackendTest::api_ = nullptr;
 
 TEST_F(RestApiBackendTest, StartPassesFieldsAndAnswersLikeTheSeed) {
   HttpResponse r = Ask("POST", "/chargers/CS001/start",
@@ -144,28 +150,28 @@ TEST_F(RestApiBackendTest, StartPassesFieldsAndAnswersLikeTheSeed) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body),
             (json{{"status", "success"}, {"transaction_id", "tx-777"}, {"charger_id", "CS001"}}));
-  std::lock_guard lock(control_.mu);
-  EXPECT_EQ(control_.start.charger_id(), "CS001");
-  EXPECT_EQ(control_.start.id_token(), "user_token");
-  EXPECT_EQ(control_.start.evse_id(), 2);
-  EXPECT_EQ(control_.start.connector_id(), 3);
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->start.charger_id(), "CS001");
+  EXPECT_EQ(control_->start.id_token(), "user_token");
+  EXPECT_EQ(control_->start.evse_id(), 2);
+  EXPECT_EQ(control_->start.connector_id(), 3);
 }
 
 TEST_F(RestApiBackendTest, StartDefaultsEvseAndConnectorToOne) {
   HttpResponse r = Ask("POST", "/chargers/CS001/start", R"({"id_token":"T"})");
   EXPECT_EQ(r.status, 200) << r.body;
-  std::lock_guard lock(control_.mu);
-  EXPECT_EQ(control_.start.evse_id(), 1);
-  EXPECT_EQ(control_.start.connector_id(), 1);
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->start.evse_id(), 1);
+  EXPECT_EQ(control_->start.connector_id(), 1);
 }
 
 TEST_F(RestApiBackendTest, StopAnswersEnergyAndWholeCost) {
   HttpResponse r = Ask("POST", "/chargers/CS001/stop", R"({"transaction_id":"tx-777"})");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"cost":3825,"energy_consumed":25.5,"status":"success"})");
-  std::lock_guard lock(control_.mu);
-  EXPECT_EQ(control_.stop.charger_id(), "CS001");
-  EXPECT_EQ(control_.stop.transaction_id(), "tx-777");
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->stop.charger_id(), "CS001");
+  EXPECT_EQ(control_->stop.transaction_id(), "tx-777");
 }
 
 TEST_F(RestApiBackendTest, PowerPassesLimit) {
@@ -174,8 +180,8 @@ TEST_F(RestApiBackendTest, PowerPassesLimit) {
   json body = json::parse(r.body);
   EXPECT_EQ(body["status"], "success");
   EXPECT_DOUBLE_EQ(body["current_power"].get<double>(), 50.0);
-  std::lock_guard lock(control_.mu);
-  EXPECT_DOUBLE_EQ(control_.limit.max_power_kw(), 50.0);
+  std::lock_guard lock(control_->mu);
+  EXPECT_DOUBLE_EQ(control_->limit.max_power_kw(), 50.0);
 }
 
 TEST_F(RestApiBackendTest, GetChargerHasTheSeedFields) {
@@ -201,15 +207,15 @@ TEST_F(RestApiBackendTest, ListChargersShowsNullTransactionId) {
 
 TEST_F(RestApiBackendTest, PercentEncodedChargerIdIsDecoded) {
   Ask("GET", "/chargers/CS%2D001");
-  std::lock_guard lock(control_.mu);
-  EXPECT_EQ(control_.get.charger_id(), "CS-001");
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->get.charger_id(), "CS-001");
 }
 
 // Regression: '+' is literal in a URL path and allowed in station ids; only queries decode it.
 TEST_F(RestApiBackendTest, PlusInChargerIdIsLiteral) {
   Ask("GET", "/chargers/CS+1");
-  std::lock_guard lock(control_.mu);
-  EXPECT_EQ(control_.get.charger_id(), "CS+1");
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->get.charger_id(), "CS+1");
 }
 
 TEST_F(RestApiBackendTest, GrpcErrorsMapToHttp) {

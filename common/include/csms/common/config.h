@@ -8,8 +8,8 @@ namespace csms {
 
 // One command-line flag that can also come from an environment variable (the flag wins).
 struct FlagSpec {
-  std::string name;     // without the leading "--"
-  std::string env;      // environment variable name, may be empty
+  std::string name;  // without the leading "--"
+  std::string env;   // environment variable name, may be empty
   std::string default_value;
   std::string help;
 };

@@ -25,8 +25,12 @@ void CallUnaryAsync(Start&& start, Request request, std::chrono::milliseconds ti
   state->request = std::move(request);
   state->done = std::move(done);
   state->context.set_deadline(std::chrono::system_clock::now() + timeout);
-  start(&state->context, &state->request, &state->response,
-        [state](grpc::Status status) { state->done(status, state->response); });
+  // The callback releases `state` itself: if the last reference died with gRPC's copy of the
+  // callback, the ClientContext would be destroyed inside the call's own teardown (double unref).
+  start(&state->context, &state->request, &state->response, [state](grpc::Status status) mutable {
+    auto owned = std::move(state);
+    owned->done(status, owned->response);
+  });
 }
 
 }  // namespace csms

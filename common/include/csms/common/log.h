@@ -23,9 +23,9 @@ std::string Sanitize(std::string_view text, size_t max_len = 512);
 
 // Usage: CSMS_LOG(kInfo, "gateway") << "charger " << id << " connected";
 // The stream is only built when the level is enabled.
-#define CSMS_LOG(level, component)                                        \
-  for (bool csms_log_once_ = ::csms::log::Enabled(::csms::log::Level::level); \
-       csms_log_once_; csms_log_once_ = false)                            \
+#define CSMS_LOG(level, component)                                                            \
+  for (bool csms_log_once_ = ::csms::log::Enabled(::csms::log::Level::level); csms_log_once_; \
+       csms_log_once_ = false)                                                                \
   ::csms::log::LineBuilder(::csms::log::Level::level, component).stream()
 
 namespace csms::log {

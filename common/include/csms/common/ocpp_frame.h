@@ -1,10 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 // OCPP-J RPC framing (OCPP 2.0.1 Part 4): CALL, CALLRESULT and CALLERROR arrays.
 namespace csms::ocpp {
@@ -33,9 +32,9 @@ inline constexpr size_t kMaxErrorDescriptionLength = 255;
 struct Frame {
   MessageType type = MessageType::kCall;
   std::string message_id;
-  std::string action;        // CALL only
-  nlohmann::json payload;    // CALL and CALLRESULT payload; CALLERROR errorDetails
-  std::string error_code;    // CALLERROR only
+  std::string action;             // CALL only
+  nlohmann::json payload;         // CALL and CALLRESULT payload; CALLERROR errorDetails
+  std::string error_code;         // CALLERROR only
   std::string error_description;  // CALLERROR only
 };
 

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/timestamp.pb.h>
 
 namespace csms {
 

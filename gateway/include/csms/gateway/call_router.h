@@ -50,6 +50,7 @@ class CallRouter {
   void OnTransactionEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
+  void OnNotifyEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnAcknowledgeOnly(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
 
   Backend& backend_;

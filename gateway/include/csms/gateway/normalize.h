@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "csms/common/time_util.h"
 #include "csms/ocpp/v1/events.pb.h"
@@ -37,6 +38,10 @@ struct StatusInfo {
   int connector_id = 0;
 };
 StatusInfo ParseStatusNotification(const nlohmann::json& payload);
+
+// Connector statuses carried by a NotifyEvent (component "Connector", variable
+// "AvailabilityState"); other event data is validated and ignored here.
+std::vector<StatusInfo> ConnectorStatusesFromNotifyEvent(const nlohmann::json& payload);
 
 // Checks Authorize, MeterValues and Heartbeat payloads (their content is not forwarded yet).
 void CheckAuthorize(const nlohmann::json& payload);
