@@ -1,0 +1,117 @@
+// csms-billing: wires flags, PostgreSQL and the gRPC server around the billing library.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "csms/billing/billing_service.h"
+#include "csms/billing/migrations.h"
+#include "csms/common/config.h"
+#include "csms/common/grpc_server.h"
+#include "csms/common/log.h"
+
+namespace {
+
+constexpr const char* kComponent = "billing";
+
+// Connects (retrying while PostgreSQL is down), migrates and checks the time zone.
+// Returns the exit code when the process must stop instead of serving.
+std::optional<int> PrepareDatabase(const std::string& url, const std::string& time_zone,
+                                   const std::atomic<bool>& stopping) {
+  while (true) {
+    auto conn = csms::pg::ConnectWithRetry(url, stopping, kComponent);
+    if (!conn) return 0;  // asked to stop while waiting for the database
+    try {
+      const int applied = csms::billing::ApplyMigrations(*conn);
+      CSMS_LOG(kInfo, kComponent) << "schema up to date (" << applied << " migrations applied)";
+      if (!csms::billing::IsKnownTimeZone(*conn, time_zone)) {
+        CSMS_LOG(kError, kComponent) << "--timezone '" << csms::log::Sanitize(time_zone)
+                                     << "' is not a time zone PostgreSQL knows (try UTC or "
+                                        "Asia/Seoul)";
+        return 2;
+      }
+      return std::nullopt;
+    } catch (const pqxx::broken_connection& e) {
+      CSMS_LOG(kWarn, kComponent) << "lost PostgreSQL during start-up ("
+                                  << csms::log::Sanitize(e.what()) << "); retrying";
+    } catch (const std::exception& e) {
+      CSMS_LOG(kError, kComponent)
+          << "cannot prepare the database: " << csms::log::Sanitize(e.what());
+      return 1;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  csms::BlockShutdownSignals();
+  const csms::Config config = csms::ParseConfigOrExit(
+      argc, argv, "csms-billing",
+      "Billing service: durable transaction ledger, cost and daily statistics over gRPC.",
+      {
+          {"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50052", "gRPC listen address (host:port)"},
+          {"database-url", "DATABASE_URL", "",
+           "libpq connection string or URI; empty: the PG* environment variables"},
+          {"price-per-kwh", "CSMS_PRICE_PER_KWH", "150", "tariff, currency units per kWh"},
+          {"currency", "CSMS_CURRENCY", "KRW", "ISO 4217 currency of the tariff"},
+          {"timezone", "CSMS_TIMEZONE", "UTC", "time zone of the daily statistics' dates"},
+          {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+      });
+  if (!csms::log::SetLevel(config.Get("log-level"))) {
+    std::cerr << "--log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+
+  std::optional<csms::billing::Tariff> tariff;
+  int pool_size = 0;
+  try {
+    tariff = csms::billing::MakeTariff(config.GetDouble("price-per-kwh"), config.Get("currency"));
+    pool_size = config.GetInt("db-pool-size");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  if (!tariff || tariff->currency.empty()) {
+    std::cerr << "--price-per-kwh must be a number from 0 to 1000000 and --currency non-empty\n";
+    return 2;
+  }
+  if (pool_size < 1) {
+    std::cerr << "--db-pool-size must be at least 1\n";
+    return 2;
+  }
+  const std::string& url = config.Get("database-url");
+  const std::string& time_zone = config.Get("timezone");
+  CSMS_LOG(kInfo, kComponent) << "starting: tariff " << config.Get("price-per-kwh") << " "
+                              << tariff->currency << "/kWh, time zone " << time_zone
+                              << ", database from "
+                              << (url.empty() ? "PG* environment" : "--database-url")
+                              << ", pool of " << pool_size;
+
+  // Signals are blocked in every thread; this one takes them, so start-up can be interrupted.
+  // Static: the detached thread may outlive main's stack.
+  static std::atomic<bool> stopping{false};
+  std::thread([] {
+    const int sig = csms::WaitForShutdownSignal();
+    CSMS_LOG(kInfo, kComponent) << "signal " << sig << ", shutting down";
+    stopping = true;
+    stopping.notify_all();
+  }).detach();
+
+  if (const auto exit_code = PrepareDatabase(url, time_zone, stopping)) return *exit_code;
+
+  csms::pg::Pool pool(url, pool_size);
+  csms::billing::LedgerStore store(pool, *tariff, time_zone);
+  csms::RealClock clock;
+  csms::billing::BillingService service(store, clock);
+  auto server = csms::StartGrpcServer(config.Get("grpc-listen"), {&service},
+                                      {"csms.billing.v1.BillingService"}, kComponent);
+  if (!server) return 1;
+
+  stopping.wait(false);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  CSMS_LOG(kInfo, kComponent) << "stopped";
+  return 0;
+}

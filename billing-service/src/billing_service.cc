@@ -1,0 +1,182 @@
+#include "csms/billing/billing_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "csms/common/log.h"
+
+namespace csms::billing {
+namespace {
+
+using ocpp::v1::TransactionEvent;
+
+constexpr const char* kComponent = "billing";
+constexpr int kDefaultListLimit = 100;
+constexpr int kMaxListLimit = 1000;
+
+grpc::Status Unavailable(const std::string& detail) {
+  return {grpc::StatusCode::UNAVAILABLE, "billing database unavailable: " + detail};
+}
+
+// Runs one request against the ledger and maps what it throws to a gRPC status.
+template <typename Body>
+grpc::Status Guarded(const char* method, Body&& body) {
+  try {
+    return body();
+  } catch (const pqxx::broken_connection& e) {
+    return Unavailable(e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    // The commit may or may not have landed; a retry is safe because events are idempotent.
+    return Unavailable(std::string("commit outcome unknown, retry: ") + e.what());
+  } catch (const TransactionIdConflict& e) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+  } catch (const pqxx::transaction_rollback& e) {
+    return {grpc::StatusCode::ABORTED,
+            std::string("billing transaction conflict, retry: ") + e.what()};
+  } catch (const pqxx::data_exception& e) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, std::string("rejected by the ledger: ") + e.what()};
+  } catch (const pqxx::sql_error& e) {
+    // Class 08 (connection exception) and 57P (server shutting down or starting): transient.
+    const std::string& state = e.sqlstate();
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) return Unavailable(e.what());
+    CSMS_LOG(kError, kComponent) << method << ": " << log::Sanitize(e.what());
+    return {grpc::StatusCode::INTERNAL, std::string("billing database error: ") + e.what()};
+  } catch (const std::exception& e) {
+    CSMS_LOG(kError, kComponent) << method << ": " << log::Sanitize(e.what());
+    return {grpc::StatusCode::INTERNAL, std::string("billing error: ") + e.what()};
+  }
+}
+
+grpc::Status InvalidArgument(const std::string& message) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, message};
+}
+
+// Empty when the event can be stored; otherwise what is wrong with it.
+std::string ProblemWith(const TransactionEvent& event) {
+  if (event.charger_id().empty()) return "event.charger_id is required";
+  if (event.transaction_id().empty()) return "event.transaction_id is required";
+  if (event.dedup_key().empty()) return "event.dedup_key is required";
+  if (event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_STARTED &&
+      event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_UPDATED &&
+      event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+    return "event.event_type must be STARTED, UPDATED or ENDED";
+  }
+  const std::pair<bool, double> numbers[] = {
+      {event.has_energy_register_wh(), event.energy_register_wh()},
+      {event.has_meter_start_wh(), event.meter_start_wh()},
+      {event.has_power_w(), event.power_w()},
+      {event.has_station_reported_cost(), event.station_reported_cost()}};
+  for (const auto& [present, value] : numbers) {
+    if (present && !std::isfinite(value)) return "event meter values and costs must be finite";
+  }
+  return "";
+}
+
+bool IsDate(const std::string& text) {
+  return text.size() == 10 && ParseRfc3339(text + "T00:00:00Z").has_value();
+}
+
+void FillSession(const SessionState& s, v1::Session* out) {
+  out->set_transaction_id(s.transaction_id);
+  out->set_charger_id(s.charger_id);
+  out->set_station_id(s.station_id);
+  out->set_user_id(s.user_id);
+  if (s.start_time) *out->mutable_start_time() = ToProto(*s.start_time);
+  if (s.end_time) *out->mutable_end_time() = ToProto(*s.end_time);
+  out->set_energy_consumed_kwh(static_cast<double>(s.energy_wh) / 1000);
+  out->set_cost(static_cast<double>(s.cost_hundredths) / 100);
+  out->set_currency(s.currency);
+  out->set_stop_reason(s.stop_reason);
+  if (s.meter_start) out->set_meter_start_wh(s.meter_start->wh);
+  if (s.meter_stop) out->set_meter_stop_wh(s.meter_stop->wh);
+  out->set_ended(s.ended);
+  out->set_started_seen(s.started_seen);
+  out->set_event_count(s.event_count);
+  if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
+}
+
+}  // namespace
+
+BillingService::BillingService(LedgerStore& store, const Clock& clock)
+    : store_(store), clock_(clock) {}
+
+grpc::Status BillingService::RecordTransactionEvent(
+    grpc::ServerContext*, const v1::RecordTransactionEventRequest* request,
+    v1::RecordTransactionEventResponse* response) {
+  TransactionEvent event = request->event();
+  if (std::string problem = ProblemWith(event); !problem.empty()) return InvalidArgument(problem);
+  NormalizeEvent(clock_.Now(), &event);
+  return Guarded("RecordTransactionEvent", [&] {
+    const RecordResult result = store_.Record(event);
+    response->set_duplicate(result.duplicate);
+    FillSession(result.session, response->mutable_session());
+    const SessionState& s = result.session;
+    if (result.duplicate) {
+      CSMS_LOG(kDebug, kComponent) << "duplicate event " << log::Sanitize(event.dedup_key())
+                                   << " of transaction " << log::Sanitize(s.transaction_id);
+    } else if (event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+      CSMS_LOG(kInfo, kComponent) << "transaction " << log::Sanitize(s.transaction_id)
+                                  << " on charger " << log::Sanitize(s.charger_id) << " ended ("
+                                  << log::Sanitize(s.stop_reason)
+                                  << "): " << FormatScaled(s.energy_wh, 3) << " kWh, "
+                                  << FormatScaled(s.cost_hundredths, 2) << " " << s.currency;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* request,
+                                        v1::Session* response) {
+  if (request->transaction_id().empty()) return InvalidArgument("transaction_id is required");
+  return Guarded("GetSession", [&] {
+    const std::optional<SessionState> session = store_.GetSession(request->transaction_id());
+    if (!session) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "no session with transaction id " + request->transaction_id());
+    }
+    FillSession(*session, response);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::ListSessions(grpc::ServerContext*,
+                                          const v1::ListSessionsRequest* request,
+                                          v1::ListSessionsResponse* response) {
+  const int limit =
+      request->limit() <= 0 ? kDefaultListLimit : std::min(request->limit(), kMaxListLimit);
+  return Guarded("ListSessions", [&] {
+    for (const SessionState& session : store_.ListSessions(request->charger_id(), limit)) {
+      FillSession(session, response->add_sessions());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::GetDailyStats(grpc::ServerContext*,
+                                           const v1::GetDailyStatsRequest* request,
+                                           v1::GetDailyStatsResponse* response) {
+  for (const std::string* date : {&request->from_date(), &request->to_date()}) {
+    if (!date->empty() && !IsDate(*date)) {
+      return InvalidArgument("dates must be YYYY-MM-DD, got '" + *date + "'");
+    }
+  }
+  return Guarded("GetDailyStats", [&] {
+    const std::string from =
+        request->from_date().empty() ? store_.LocalDate(clock_.Now()) : request->from_date();
+    const std::string to = request->to_date().empty() ? from : request->to_date();
+    if (from > to) return InvalidArgument("from_date " + from + " is after to_date " + to);
+    response->set_time_zone(store_.time_zone());
+    for (const DailyStats& row : store_.GetDailyStats(request->charger_id(), from, to)) {
+      v1::DailyStats* out = response->add_stats();
+      out->set_charger_id(row.charger_id);
+      out->set_date(row.date);
+      out->set_sessions(row.sessions);
+      out->set_total_energy_kwh(row.total_energy_kwh);
+      out->set_total_revenue(row.total_revenue);
+      out->set_currency(store_.tariff().currency);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace csms::billing

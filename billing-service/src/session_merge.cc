@@ -1,0 +1,122 @@
+#include "csms/billing/session_merge.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace csms::billing {
+namespace {
+
+using ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
+using ocpp::v1::TRANSACTION_EVENT_TYPE_STARTED;
+
+// Far above any real session (100 GWh) and any real tariff; keeps the integer cost math in range.
+constexpr int64_t kMaxEnergyWh = 100'000'000'000;
+constexpr double kMaxPricePerKwh = 1'000'000;
+
+// Readings at the same position are told apart by value (registers only rise), so the outcome
+// never depends on which of them arrived first.
+bool Before(const MeterReading& a, const MeterReading& b) {
+  return std::tie(a.at, a.wh) < std::tie(b.at, b.wh);
+}
+
+TimePoint TruncateToMillis(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
+
+}  // namespace
+
+std::optional<Tariff> MakeTariff(double price_per_kwh, std::string currency) {
+  if (!std::isfinite(price_per_kwh) || price_per_kwh < 0 || price_per_kwh > kMaxPricePerKwh) {
+    return std::nullopt;
+  }
+  return Tariff{std::llround(price_per_kwh * 1e6), std::move(currency)};
+}
+
+int64_t CostHundredths(int64_t energy_wh, const Tariff& tariff) {
+  // Wh × (millionths per kWh) = 10^-9 currency units; one hundredth is 10^7 of those.
+  constexpr __int128 kPerHundredth = 10'000'000;
+  const __int128 nano_units = static_cast<__int128>(energy_wh) * tariff.price_micros_per_kwh;
+  return static_cast<int64_t>((nano_units + kPerHundredth / 2) / kPerHundredth);
+}
+
+int64_t EnergyWh(const std::optional<MeterReading>& start,
+                 const std::optional<MeterReading>& stop) {
+  if (!start || !stop) return 0;
+  const double delta = stop->wh - start->wh;
+  if (!(delta > 0)) return 0;  // also false for NaN
+  if (delta >= static_cast<double>(kMaxEnergyWh)) return kMaxEnergyWh;
+  return std::llround(delta);
+}
+
+std::string FormatScaled(int64_t value, int decimals) {
+  uint64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  const uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : value;
+  std::string text = value < 0 ? "-" : "";
+  text += std::to_string(magnitude / scale);
+  if (decimals == 0) return text;
+  const std::string fraction = std::to_string(magnitude % scale);
+  return text + "." + std::string(decimals - fraction.size(), '0') + fraction;
+}
+
+void NormalizeEvent(TimePoint now, ocpp::v1::TransactionEvent* event) {
+  if (!event->has_received_at()) *event->mutable_received_at() = ToProto(now);
+  if (!event->has_timestamp()) *event->mutable_timestamp() = event->received_at();
+  *event->mutable_timestamp() = ToProto(TruncateToMillis(FromProto(event->timestamp())));
+  *event->mutable_received_at() = ToProto(TruncateToMillis(FromProto(event->received_at())));
+}
+
+void MergeEvent(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
+                SessionState* session) {
+  const TimePoint time = FromProto(event.timestamp());
+  const Position at{event.order_key(), time};
+  ++session->event_count;
+
+  if (event.event_type() == TRANSACTION_EVENT_TYPE_STARTED) {
+    // The Started timestamp replaces whatever was inferred from events that came before it.
+    session->start_time = session->started_seen ? std::min(*session->start_time, time) : time;
+    session->started_seen = true;
+  } else if (!session->started_seen) {
+    session->start_time = session->start_time ? std::min(*session->start_time, time) : time;
+  }
+
+  // The token of the earliest event that carries one: the start authorization, not the stop.
+  if (!event.id_token().empty() &&
+      (!session->user_id_at ||
+       std::tie(at, event.id_token()) < std::tie(*session->user_id_at, session->user_id))) {
+    session->user_id = event.id_token();
+    session->user_id_at = at;
+  }
+
+  // An explicit Transaction.Begin reading beats any register inferred as the first one.
+  if (event.has_meter_start_wh()) {
+    const MeterReading begin{event.meter_start_wh(), at};
+    if (!session->meter_start_explicit || Before(begin, *session->meter_start)) {
+      session->meter_start = begin;
+      session->meter_start_explicit = true;
+    }
+  }
+  if (event.has_energy_register_wh()) {
+    const MeterReading reading{event.energy_register_wh(), at};
+    if (!session->meter_start_explicit &&
+        (!session->meter_start || Before(reading, *session->meter_start))) {
+      session->meter_start = reading;
+    }
+    if (!session->meter_stop || Before(*session->meter_stop, reading)) {
+      session->meter_stop = reading;
+    }
+  }
+
+  if (event.event_type() == TRANSACTION_EVENT_TYPE_ENDED &&
+      (!session->ended || *session->end_time <= time)) {
+    session->ended = true;
+    session->end_time = time;
+    // OCPP leaves stoppedReason out when it is Local.
+    session->stop_reason = event.stopped_reason().empty() ? "Local" : event.stopped_reason();
+  }
+
+  session->energy_wh = EnergyWh(session->meter_start, session->meter_stop);
+  session->cost_hundredths = CostHundredths(session->energy_wh, tariff);
+  session->currency = tariff.currency;
+}
+
+}  // namespace csms::billing

@@ -1,0 +1,227 @@
+#include "csms/billing/billing_service.h"
+
+#include <gtest/gtest.h>
+
+#include "billing_test_util.h"
+#include "csms/billing/migrations.h"
+#include "pg_test_db.h"
+
+namespace csms::billing {
+namespace {
+
+using namespace csms::billing::testing;
+
+const Tariff kKrw150 = *MakeTariff(150, "KRW");
+// 2026-11-24 01:30 in Seoul, still 2026-11-23 in UTC.
+const TimePoint kNow = At("2026-11-23T16:30:00Z");
+
+v1::RecordTransactionEventRequest Request(const TransactionEvent& event) {
+  v1::RecordTransactionEventRequest request;
+  *request.mutable_event() = event;
+  return request;
+}
+
+// Requests that are wrong whatever the database says; checked before any query.
+TEST(BillingServiceValidationTest, RejectsBadInputWithoutTouchingTheDatabase) {
+  pg::Pool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
+  LedgerStore store(pool, kKrw150, "UTC");
+  FixedClock clock(kNow);
+  BillingService service(store, clock);
+  grpc::ServerContext context;
+
+  const TransactionEvent good =
+      MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow, 100);
+  std::vector<TransactionEvent> bad(6, good);
+  bad[0].clear_transaction_id();
+  bad[1].clear_charger_id();
+  bad[2].set_event_type(ocpp::v1::TRANSACTION_EVENT_TYPE_UNSPECIFIED);
+  bad[3].set_event_type(static_cast<ocpp::v1::TransactionEventType>(42));
+  bad[4].set_energy_register_wh(std::nan(""));
+  bad[5].clear_dedup_key();
+  for (const auto& event : bad) {
+    v1::RecordTransactionEventResponse response;
+    const auto request = Request(event);
+    EXPECT_EQ(service.RecordTransactionEvent(&context, &request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << event.DebugString();
+  }
+  v1::RecordTransactionEventResponse response;
+  const v1::RecordTransactionEventRequest empty;
+  EXPECT_EQ(service.RecordTransactionEvent(&context, &empty, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::GetDailyStatsRequest stats_request;
+  v1::GetDailyStatsResponse stats;
+  for (const char* date : {"2026-13-01", "2026-02-30", "20261123", "2026-11-23T00:00:00Z", "x"}) {
+    stats_request.set_from_date(date);
+    EXPECT_EQ(service.GetDailyStats(&context, &stats_request, &stats).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << date;
+  }
+  stats_request.set_from_date("2026-11-24");
+  stats_request.set_to_date("2026-11-23");
+  EXPECT_EQ(service.GetDailyStats(&context, &stats_request, &stats).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(BillingServiceValidationTest, UnreachableDatabaseIsUnavailable) {
+  pg::Pool pool("host=127.0.0.1 port=1 connect_timeout=1", 1);
+  LedgerStore store(pool, kKrw150, "UTC");
+  FixedClock clock(kNow);
+  BillingService service(store, clock);
+  grpc::ServerContext context;
+
+  v1::RecordTransactionEventResponse response;
+  const auto request = Request(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow));
+  const grpc::Status status = service.RecordTransactionEvent(&context, &request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message().rfind("billing database unavailable: ", 0), 0u)
+      << status.error_message();
+
+  v1::GetSessionRequest get;
+  get.set_transaction_id("tx1");
+  v1::Session session;
+  EXPECT_EQ(service.GetSession(&context, &get, &session).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+class BillingServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CSMS_REQUIRE_DATABASE(db_);
+    pqxx::connection conn(db_.url());
+    ApplyMigrations(conn);
+    pool_ = std::make_unique<pg::Pool>(db_.url(), 2);
+    store_ = std::make_unique<LedgerStore>(*pool_, kKrw150, "Asia/Seoul");
+    service_ = std::make_unique<BillingService>(*store_, clock_);
+  }
+
+  v1::RecordTransactionEventResponse Record(const TransactionEvent& event) {
+    v1::RecordTransactionEventResponse response;
+    const auto request = Request(event);
+    const grpc::Status status = service_->RecordTransactionEvent(&context_, &request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  v1::GetDailyStatsResponse DailyStats(const std::string& charger, const std::string& from,
+                                       const std::string& to, grpc::StatusCode expected = {}) {
+    v1::GetDailyStatsRequest request;
+    request.set_charger_id(charger);
+    request.set_from_date(from);
+    request.set_to_date(to);
+    v1::GetDailyStatsResponse response;
+    EXPECT_EQ(service_->GetDailyStats(&context_, &request, &response).error_code(), expected);
+    return response;
+  }
+
+  csms::testing::TestDatabase db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<LedgerStore> store_;
+  FixedClock clock_{kNow};
+  std::unique_ptr<BillingService> service_;
+  grpc::ServerContext context_;
+};
+
+TEST_F(BillingServiceTest, RecordReturnsTheSessionWithItsCost) {
+  const auto events = SeedSession("emart_jeju_01", "abc12345", kNow);
+  Record(events[0]);
+  Record(events[1]);
+  const auto ended = Record(events[2]);
+  EXPECT_FALSE(ended.duplicate());
+  const v1::Session& s = ended.session();
+  EXPECT_EQ(s.transaction_id(), "abc12345");
+  EXPECT_EQ(s.charger_id(), "emart_jeju_01");
+  EXPECT_EQ(s.user_id(), "user_123");
+  EXPECT_DOUBLE_EQ(s.energy_consumed_kwh(), 25.5);
+  EXPECT_DOUBLE_EQ(s.cost(), 3825);
+  EXPECT_EQ(s.currency(), "KRW");
+  EXPECT_EQ(s.stop_reason(), "Local");
+  EXPECT_TRUE(s.ended());
+  EXPECT_TRUE(s.started_seen());
+  EXPECT_EQ(s.event_count(), 3);
+  EXPECT_EQ(FromProto(s.start_time()), kNow);
+  EXPECT_EQ(FromProto(s.end_time()), kNow + std::chrono::minutes(30));
+  ASSERT_TRUE(s.has_meter_start_wh() && s.has_meter_stop_wh());
+  EXPECT_EQ(s.meter_start_wh(), 1000);
+  EXPECT_EQ(s.meter_stop_wh(), 26'500);
+  EXPECT_TRUE(s.has_updated_at());
+
+  const auto again = Record(events[2]);
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_DOUBLE_EQ(again.session().cost(), 3825);
+  EXPECT_EQ(again.session().event_count(), 3);
+}
+
+TEST_F(BillingServiceTest, EventWithoutTimestampIsStampedWithReceivedAt) {
+  auto event = MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow);
+  event.clear_timestamp();
+  event.clear_received_at();
+  const auto response = Record(event);
+  EXPECT_EQ(FromProto(response.session().start_time()), kNow);
+  EXPECT_FALSE(response.session().has_end_time());
+  EXPECT_FALSE(response.session().has_meter_start_wh());
+}
+
+TEST_F(BillingServiceTest, GetSession) {
+  Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow, 500));
+  v1::GetSessionRequest request;
+  request.set_transaction_id("tx1");
+  v1::Session session;
+  ASSERT_TRUE(service_->GetSession(&context_, &request, &session).ok());
+  EXPECT_EQ(session.charger_id(), "cp1");
+  EXPECT_FALSE(session.ended());
+  EXPECT_EQ(session.meter_start_wh(), 500);
+
+  request.set_transaction_id("nope");
+  const grpc::Status missing = service_->GetSession(&context_, &request, &session);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(missing.error_message().find("nope"), std::string::npos);
+
+  request.clear_transaction_id();
+  EXPECT_EQ(service_->GetSession(&context_, &request, &session).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(BillingServiceTest, ListSessionsFiltersAndOrdersNewestFirst) {
+  for (int i = 0; i < 4; ++i) {
+    Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, i % 2 ? "odd" : "even",
+                     "tx" + std::to_string(i), 0, kNow + std::chrono::minutes(i)));
+  }
+  v1::ListSessionsRequest request;
+  v1::ListSessionsResponse all;
+  ASSERT_TRUE(service_->ListSessions(&context_, &request, &all).ok());
+  ASSERT_EQ(all.sessions_size(), 4);
+  EXPECT_EQ(all.sessions(0).transaction_id(), "tx3");
+  EXPECT_EQ(all.sessions(3).transaction_id(), "tx0");
+
+  request.set_charger_id("even");
+  request.set_limit(1);
+  v1::ListSessionsResponse even;
+  ASSERT_TRUE(service_->ListSessions(&context_, &request, &even).ok());
+  ASSERT_EQ(even.sessions_size(), 1);
+  EXPECT_EQ(even.sessions(0).transaction_id(), "tx2");
+}
+
+TEST_F(BillingServiceTest, DailyStatsDefaultToTodayInTheBillingTimeZone) {
+  for (const auto& event : SeedSession("cp1", "tx1", kNow)) Record(event);
+  for (const auto& event : SeedSession("cp2", "tx2", kNow)) Record(event);
+
+  const auto today = DailyStats("", "", "");
+  EXPECT_EQ(today.time_zone(), "Asia/Seoul");
+  ASSERT_EQ(today.stats_size(), 2);
+  EXPECT_EQ(today.stats(0).charger_id(), "cp1");
+  EXPECT_EQ(today.stats(0).date(), "2026-11-24");
+  EXPECT_EQ(today.stats(0).sessions(), 1);
+  EXPECT_DOUBLE_EQ(today.stats(0).total_energy_kwh(), 25.5);
+  EXPECT_DOUBLE_EQ(today.stats(0).total_revenue(), 3825);
+  EXPECT_EQ(today.stats(0).currency(), "KRW");
+
+  EXPECT_EQ(DailyStats("cp2", "2026-11-24", "").stats_size(), 1);
+  EXPECT_EQ(DailyStats("cp2", "2026-11-01", "2026-11-30").stats_size(), 1);
+  EXPECT_EQ(DailyStats("", "2026-11-23", "2026-11-23").stats_size(), 0);
+  DailyStats("", "2026-11-25", "2026-11-24", grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace csms::billing
