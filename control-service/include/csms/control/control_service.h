@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "csms/common/time_util.h"
+#include "csms/control/charger_link_client.h"
+#include "csms/control/decisions.h"
+#include "csms/control/store.h"
+#include "csms/control/v1/control.grpc.pb.h"
+#include "csms/control/waiter.h"
+
+namespace csms::control {
+
+// The public API: charger registry queries and commands sent to chargers through their gateway.
+class ControlServiceImpl final : public csms::control::v1::ControlService::Service {
+ public:
+  // command_timeout bounds each command from request to the charger's confirming event.
+  ControlServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
+                     std::chrono::milliseconds command_timeout);
+
+  grpc::Status StartTransaction(grpc::ServerContext* context,
+                                const csms::control::v1::StartTransactionRequest* request,
+                                csms::control::v1::StartTransactionResponse* response) override;
+  grpc::Status StopTransaction(grpc::ServerContext* context,
+                               const csms::control::v1::StopTransactionRequest* request,
+                               csms::control::v1::StopTransactionResponse* response) override;
+  grpc::Status SetChargingLimit(grpc::ServerContext* context,
+                                const csms::control::v1::SetChargingLimitRequest* request,
+                                csms::control::v1::SetChargingLimitResponse* response) override;
+  grpc::Status GetCharger(grpc::ServerContext* context,
+                          const csms::control::v1::GetChargerRequest* request,
+                          csms::control::v1::Charger* response) override;
+  grpc::Status ListChargers(grpc::ServerContext* context,
+                            const csms::control::v1::ListChargersRequest* request,
+                            csms::control::v1::ListChargersResponse* response) override;
+
+ private:
+  using Deadline = std::chrono::steady_clock::time_point;
+
+  Deadline CommandDeadline(const grpc::ServerContext& context) const;
+  ChargerRecord RequireCharger(const std::string& charger_id);
+  // Registered, connected and not rejected: a charger we may send a CALL to.
+  static void RequireReachable(const ChargerRecord& charger);
+  // Sends one CALL; a CALLERROR reads as a refusal with the error as the reason.
+  CommandAnswer Send(const ChargerRecord& charger, const std::string& action,
+                     const nlohmann::json& payload, Deadline deadline);
+  // Waits for the charger's confirming TransactionEvent; DEADLINE_EXCEEDED names `what`.
+  void AwaitEvent(grpc::ServerContext& context, Deadline deadline, const std::string& what,
+                  const std::function<bool()>& done);
+
+  ControlStore& store_;
+  ChargerLinkClient& link_;
+  EventWaiter& waiter_;
+  std::chrono::milliseconds command_timeout_;
+  RealClock clock_;
+};
+
+// Fills the public view of a charger, status derived by DeriveChargerStatus.
+void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out);
+
+}  // namespace csms::control

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csms/common/time_util.h"
+
+// Pure decisions and OCPP payload builders: no I/O, so they are unit-tested directly.
+namespace csms::control {
+
+// What GetCharger's `status` is derived from.
+struct StatusInputs {
+  bool connected = false;
+  bool has_active_transaction = false;
+  std::string charging_state;                   // of the active transaction; "" or Idle = none
+  std::vector<std::string> connector_statuses;  // one per reported connector
+};
+
+// Offline, else the active transaction's charging state, else the most telling connector status
+// (Faulted > Occupied > Reserved > Unavailable > Available), else "Unknown".
+std::string DeriveChargerStatus(const StatusInputs& in);
+
+// The registration decision for a BootNotification. Every charger is accepted for now; Pending
+// and Rejected (for unknown or blocked chargers) belong here when they come.
+struct BootDecision {
+  std::string status;
+  int interval_seconds = 0;
+};
+BootDecision DecideBoot(std::string_view charger_id, int heartbeat_interval_seconds);
+
+// Whether a TransactionEvent changes a transaction's live figures. Ended always does (it carries
+// the final figures); any other event only while the transaction has not ended and when it is not
+// older than the newest one applied, so an Updated arriving after Ended cannot revive it.
+bool EventApplies(bool event_is_ended, bool transaction_ended, int64_t order_key,
+                  int64_t last_applied_order_key);
+
+// OCPP identifiers are case-insensitive strings of at most 36 characters (IdTokenType.idToken,
+// transactionId).
+inline constexpr size_t kMaxOcppIdLength = 36;
+
+// The station-wide maximum profile always uses this id, so a new limit replaces the old one
+// (K01.FR.05) instead of stacking a second profile.
+inline constexpr int kStationMaxProfileId = 1;
+inline constexpr const char* kStationMaxProfilePurpose = "ChargingStationMaxProfile";
+
+// kW to W, rounded to 0.1 W so 7.4 kW is sent as 7400 and not 7400.000000000001.
+double KilowattsToWatts(double kw);
+
+nlohmann::json BuildRequestStartTransaction(std::string_view id_token, long long remote_start_id,
+                                            int evse_id);
+nlohmann::json BuildRequestStopTransaction(std::string_view transaction_id);
+// ChargingStationMaxProfile on EVSE 0, Absolute from `now`, one period with the limit in W.
+nlohmann::json BuildStationMaxProfile(double limit_w, TimePoint now);
+
+// The common part of RequestStart/StopTransactionResponse and SetChargingProfileResponse.
+struct CommandAnswer {
+  bool accepted = false;
+  std::string status;          // as the charger sent it
+  std::string reason;          // statusInfo reasonCode and additionalInfo, "" if absent
+  std::string transaction_id;  // RequestStartTransactionResponse only
+};
+CommandAnswer ReadCommandAnswer(const nlohmann::json& result);
+
+}  // namespace csms::control

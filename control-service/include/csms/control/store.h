@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "csms/common/pg.h"
+#include "csms/common/time_util.h"
+#include "csms/control/v1/control.pb.h"
+#include "csms/ocpp/v1/events.pb.h"
+
+// Everything control keeps in PostgreSQL. No state that matters lives only in memory, so any
+// number of control replicas can share one database.
+namespace csms::control {
+
+const std::vector<pg::Migration>& ControlMigrations();
+
+struct ConnectorRecord {
+  int evse_id = 0;
+  int connector_id = 0;
+  std::string status;
+  TimePoint status_time;
+};
+
+struct ChargerRecord {
+  std::string charger_id;
+  std::string vendor, model, serial_number, firmware_version;
+  std::string registration_status;
+  bool connected = false;
+  std::string connection_id;
+  std::string gateway_address;
+  std::optional<TimePoint> last_seen;
+  std::string active_transaction_id;  // "" when none
+  std::string charging_state;
+  double current_power_w = 0;
+  double energy_kwh = 0;
+  std::optional<double> charging_limit_w;
+  std::vector<ConnectorRecord> connectors;
+};
+
+struct TransactionRecord {
+  bool ended = false;
+  double energy_kwh = 0;
+  double cost = 0;
+  std::string currency;
+};
+
+struct BootRecord {
+  std::string charger_id, connection_id, reason, vendor, model, serial_number, firmware_version;
+};
+
+struct LastSeenEntry {
+  std::string charger_id;
+  TimePoint seen_at;
+};
+
+// States of a remote start: Requested (row written, CALL not answered yet), Accepted, then
+// Started once a TransactionEvent is correlated; or Rejected, Failed, TimedOut.
+namespace remote_start_status {
+inline constexpr const char* kAccepted = "Accepted";
+inline constexpr const char* kRejected = "Rejected";
+inline constexpr const char* kFailed = "Failed";
+inline constexpr const char* kTimedOut = "TimedOut";
+}  // namespace remote_start_status
+
+class ControlStore {
+ public:
+  // The pool's database must have ControlMigrations() applied.
+  explicit ControlStore(pg::Pool& pool) : pool_(pool) {}
+
+  // Registry and connections. Returns the stored registration status ("" if never booted).
+  std::string MarkConnected(const std::string& charger_id, const std::string& connection_id,
+                            const std::string& gateway_address, TimePoint connected_at);
+  // Only the charger's current connection can take it offline. True when it did.
+  bool MarkDisconnected(const std::string& charger_id, const std::string& connection_id,
+                        TimePoint at);
+  void RecordBoot(const BootRecord& boot, const std::string& decided_status);
+  // Keeps the newest report per connector. True when this one was stored.
+  bool UpsertConnectorStatus(const std::string& charger_id, int evse_id, int connector_id,
+                             const std::string& status, TimePoint at);
+  void UpdateLastSeen(const std::vector<LastSeenEntry>& entries);
+
+  // Applies one TransactionEvent (with billing's figures) to the transaction and the charger's
+  // live state, and correlates it with a pending remote start.
+  void ApplyTransactionEvent(const csms::control::v1::TransactionEventReport& report);
+
+  std::optional<ChargerRecord> FindCharger(const std::string& charger_id);
+  std::vector<ChargerRecord> ListChargers();
+
+  // Remote starts: a fresh id from the shared sequence, then the outcome.
+  int64_t CreateRemoteStart(const std::string& charger_id, int evse_id,
+                            const std::string& id_token);
+  void SetRemoteStartStatus(int64_t remote_start_id, const std::string& status);
+  // Records the transaction the charger already had (RequestStartTransactionResponse).
+  void SetRemoteStartTransaction(int64_t remote_start_id, const std::string& transaction_id);
+  // The transaction correlated with the remote start, "" while none.
+  std::string RemoteStartTransaction(int64_t remote_start_id);
+
+  std::optional<TransactionRecord> FindTransaction(const std::string& charger_id,
+                                                   const std::string& transaction_id);
+
+  // Stores a profile sent to the charger; `in_force` also makes its limit the charger's.
+  void RecordChargingProfile(const std::string& charger_id, int profile_id, int evse_id,
+                             const std::string& purpose, double limit_w, const std::string& status,
+                             bool in_force);
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace csms::control

@@ -1,0 +1,113 @@
+// csms-control: charger registry, live state and commands, on gRPC.
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "csms/common/config.h"
+#include "csms/common/grpc_server.h"
+#include "csms/common/log.h"
+#include "csms/common/pg.h"
+#include "csms/control/charger_link_client.h"
+#include "csms/control/control_service.h"
+#include "csms/control/station_event_service.h"
+#include "csms/control/store.h"
+#include "csms/control/waiter.h"
+
+namespace {
+
+constexpr const char* kComponent = "control";
+
+int PositiveInt(const csms::Config& config, const std::string& name) {
+  int value = 0;
+  try {
+    value = config.GetInt(name);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    std::exit(2);
+  }
+  if (value <= 0) {
+    std::cerr << "--" << name << " must be positive\n";
+    std::exit(2);
+  }
+  return value;
+}
+
+// Connects and migrates, retrying for as long as PostgreSQL is down. False once stopped.
+bool PrepareDatabase(const std::string& url, const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    auto conn = csms::pg::ConnectWithRetry(url, stop, kComponent);
+    if (!conn) return false;
+    try {
+      int applied = csms::pg::ApplyMigrations(*conn, "control", csms::control::ControlMigrations());
+      CSMS_LOG(kInfo, kComponent) << "database ready (" << applied << " migrations applied)";
+      return true;
+    } catch (const std::exception& e) {
+      CSMS_LOG(kWarn, kComponent) << "migrations failed (" << csms::log::Sanitize(e.what(), 300)
+                                  << "); retrying";
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  csms::Config config = csms::ParseConfigOrExit(
+      argc, argv, "csms-control", "Charger registry, live state and commands (gRPC).",
+      {{"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50051", "gRPC listen address"},
+       {"database-url", "DATABASE_URL", "",
+        "libpq connection string or URI; empty uses the PG* variables"},
+       {"heartbeat-interval", "CSMS_HEARTBEAT_INTERVAL", "30",
+        "heartbeat interval given to chargers at boot, seconds"},
+       {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
+        "how long a command waits for the charger's answer and event, seconds"},
+       {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"}});
+  if (!csms::log::SetLevel(config.Get("log-level"))) {
+    std::cerr << "--log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  const int heartbeat_interval = PositiveInt(config, "heartbeat-interval");
+  const int command_timeout = PositiveInt(config, "command-timeout");
+  const int pool_size = PositiveInt(config, "db-pool-size");
+
+  csms::BlockShutdownSignals();
+  // Signals are taken on their own thread, so SIGTERM also ends a wait for the database.
+  std::atomic<bool> stop{false};
+  std::promise<void> stop_requested;
+  std::thread signal_thread([&] {
+    int sig = csms::WaitForShutdownSignal();
+    CSMS_LOG(kInfo, kComponent) << "signal " << sig << ", shutting down";
+    stop.store(true);
+    stop_requested.set_value();
+  });
+
+  const std::string url = config.Get("database-url");
+  if (!PrepareDatabase(url, stop)) {
+    signal_thread.join();
+    return 0;
+  }
+
+  csms::pg::Pool pool(url, pool_size);
+  csms::control::ControlStore store(pool);
+  csms::control::EventWaiter waiter;
+  csms::control::ChargerLinkClient link;
+  csms::control::StationEventServiceImpl station_events(store, waiter, heartbeat_interval);
+  csms::control::ControlServiceImpl control(store, link, waiter,
+                                            std::chrono::seconds(command_timeout));
+  auto server = csms::StartGrpcServer(
+      config.Get("grpc-listen"), {&control, &station_events},
+      {"csms.control.v1.ControlService", "csms.control.v1.StationEventService"}, kComponent);
+  if (!server) {
+    signal_thread.detach();
+    return 1;
+  }
+
+  stop_requested.get_future().wait();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  signal_thread.join();
+  CSMS_LOG(kInfo, kComponent) << "stopped";
+  return 0;
+}

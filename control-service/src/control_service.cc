@@ -1,0 +1,255 @@
+#include "csms/control/control_service.h"
+
+#include <cmath>
+
+#include "csms/common/log.h"
+#include "csms/control/rpc_status.h"
+
+namespace csms::control {
+namespace {
+
+constexpr const char* kComponent = "control";
+
+void RequireId(const std::string& value, const char* field) {
+  if (value.empty()) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, std::string(field) + " is required");
+  }
+  if (value.size() > kMaxOcppIdLength) {
+    throw RpcError(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        std::string(field) + " is longer than " + std::to_string(kMaxOcppIdLength) + " characters");
+  }
+}
+
+RpcError Refused(const std::string& charger_id, const std::string& action,
+                 const CommandAnswer& answer) {
+  std::string message = "charger " + charger_id + " rejected " + action;
+  if (!answer.reason.empty()) message += ": " + answer.reason;
+  return RpcError(grpc::StatusCode::FAILED_PRECONDITION, message);
+}
+
+}  // namespace
+
+ControlServiceImpl::ControlServiceImpl(ControlStore& store, ChargerLinkClient& link,
+                                       EventWaiter& waiter,
+                                       std::chrono::milliseconds command_timeout)
+    : store_(store), link_(link), waiter_(waiter), command_timeout_(command_timeout) {}
+
+ControlServiceImpl::Deadline ControlServiceImpl::CommandDeadline(
+    const grpc::ServerContext& context) const {
+  // The caller's own deadline, when shorter, is the one that counts.
+  auto budget = command_timeout_;
+  auto client_left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      context.deadline() - std::chrono::system_clock::now());
+  if (client_left < budget) budget = std::max(client_left, std::chrono::milliseconds(0));
+  return std::chrono::steady_clock::now() + budget;
+}
+
+ChargerRecord ControlServiceImpl::RequireCharger(const std::string& charger_id) {
+  if (charger_id.empty()) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required");
+  }
+  auto charger = store_.FindCharger(charger_id);
+  if (!charger) {
+    throw RpcError(grpc::StatusCode::NOT_FOUND, "charger " + charger_id + " is not registered");
+  }
+  return *charger;
+}
+
+void ControlServiceImpl::RequireReachable(const ChargerRecord& charger) {
+  const std::string& charger_id = charger.charger_id;
+  if (!charger.connected) {
+    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION, "charger " + charger_id + " is offline");
+  }
+  // A CSMS that rejected a station must not send it anything (B03.FR.03).
+  if (charger.registration_status == "Rejected") {
+    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                   "charger " + charger_id + " is not accepted (registration Rejected)");
+  }
+}
+
+CommandAnswer ControlServiceImpl::Send(const ChargerRecord& charger, const std::string& action,
+                                       const nlohmann::json& payload, Deadline deadline) {
+  LinkReply reply =
+      link_.Call(charger.gateway_address, charger.charger_id, action, payload, deadline);
+  if (!reply.call_error) return ReadCommandAnswer(reply.result);
+  CommandAnswer answer;
+  answer.status = "CALLERROR";
+  answer.reason = reply.error_code;
+  if (!reply.error_description.empty()) answer.reason += ": " + reply.error_description;
+  return answer;
+}
+
+void ControlServiceImpl::AwaitEvent(grpc::ServerContext& context, Deadline deadline,
+                                    const std::string& what, const std::function<bool()>& done) {
+  if (waiter_.WaitUntil(deadline, done, [&] { return context.IsCancelled(); })) return;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(command_timeout_).count();
+  throw RpcError(
+      grpc::StatusCode::DEADLINE_EXCEEDED,
+      "charger accepted but sent no " + what + " within " + std::to_string(seconds) + " s");
+}
+
+grpc::Status ControlServiceImpl::StartTransaction(
+    grpc::ServerContext* context, const csms::control::v1::StartTransactionRequest* request,
+    csms::control::v1::StartTransactionResponse* response) {
+  return RunRpc("StartTransaction", [&] {
+    const Deadline deadline = CommandDeadline(*context);
+    const std::string& charger_id = request->charger_id();
+    RequireId(request->id_token(), "id_token");
+    if (request->evse_id() < 0 || request->connector_id() < 0) {
+      throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "evse_id and connector_id must be >= 0");
+    }
+    // evseId must be > 0 in RequestStartTransaction; 0 means "not given".
+    const int evse_id = request->evse_id() == 0 ? 1 : request->evse_id();
+    ChargerRecord charger = RequireCharger(charger_id);
+    RequireReachable(charger);
+
+    const int64_t remote_start_id =
+        store_.CreateRemoteStart(charger_id, evse_id, request->id_token());
+    const std::string action = "RequestStartTransaction";
+    CommandAnswer answer;
+    try {
+      answer = Send(charger, action,
+                    BuildRequestStartTransaction(request->id_token(), remote_start_id, evse_id),
+                    deadline);
+    } catch (const RpcError&) {
+      store_.SetRemoteStartStatus(remote_start_id, remote_start_status::kFailed);
+      throw;
+    }
+    if (!answer.accepted) {
+      store_.SetRemoteStartStatus(remote_start_id, remote_start_status::kRejected);
+      throw Refused(charger_id, action, answer);
+    }
+
+    std::string transaction_id = answer.transaction_id;
+    if (!transaction_id.empty()) {
+      // The EVSE already had a transaction (cable first, F01.FR.13): that one is ours.
+      store_.SetRemoteStartTransaction(remote_start_id, transaction_id);
+    } else {
+      store_.SetRemoteStartStatus(remote_start_id, remote_start_status::kAccepted);
+      try {
+        AwaitEvent(*context, deadline, "TransactionEvent Started", [&] {
+          transaction_id = store_.RemoteStartTransaction(remote_start_id);
+          return !transaction_id.empty();
+        });
+      } catch (const RpcError&) {
+        store_.SetRemoteStartStatus(remote_start_id, remote_start_status::kTimedOut);
+        throw;
+      }
+    }
+    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(charger_id)
+                                << " started transaction " << log::Sanitize(transaction_id)
+                                << " (remoteStartId " << remote_start_id << ")";
+    response->set_charger_id(charger_id);
+    response->set_transaction_id(transaction_id);
+    response->set_remote_start_id(remote_start_id);
+  });
+}
+
+grpc::Status ControlServiceImpl::StopTransaction(
+    grpc::ServerContext* context, const csms::control::v1::StopTransactionRequest* request,
+    csms::control::v1::StopTransactionResponse* response) {
+  return RunRpc("StopTransaction", [&] {
+    const Deadline deadline = CommandDeadline(*context);
+    const std::string& charger_id = request->charger_id();
+    const std::string& transaction_id = request->transaction_id();
+    ChargerRecord charger = RequireCharger(charger_id);
+    RequireId(transaction_id, "transaction_id");
+    // A stop for a transaction that already ended answers with its figures, even once the
+    // charger has gone offline: retrying a stop is safe.
+    auto transaction = store_.FindTransaction(charger_id, transaction_id);
+    if (!transaction) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "transaction " + transaction_id + " is not known on charger " + charger_id);
+    }
+    if (!transaction->ended) {
+      RequireReachable(charger);
+      const std::string action = "RequestStopTransaction";
+      CommandAnswer answer =
+          Send(charger, action, BuildRequestStopTransaction(transaction_id), deadline);
+      if (!answer.accepted) throw Refused(charger_id, action, answer);
+      AwaitEvent(*context, deadline, "TransactionEvent Ended", [&] {
+        transaction = store_.FindTransaction(charger_id, transaction_id);
+        return transaction && transaction->ended;
+      });
+      CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(charger_id)
+                                  << " stopped transaction " << log::Sanitize(transaction_id);
+    }
+    response->set_transaction_id(transaction_id);
+    response->set_energy_consumed_kwh(transaction->energy_kwh);
+    response->set_cost(transaction->cost);
+    response->set_currency(transaction->currency);
+  });
+}
+
+grpc::Status ControlServiceImpl::SetChargingLimit(
+    grpc::ServerContext* context, const csms::control::v1::SetChargingLimitRequest* request,
+    csms::control::v1::SetChargingLimitResponse* response) {
+  return RunRpc("SetChargingLimit", [&] {
+    const Deadline deadline = CommandDeadline(*context);
+    const std::string& charger_id = request->charger_id();
+    const double kw = request->max_power_kw();
+    if (!std::isfinite(kw) || kw <= 0) {
+      throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "max_power_kw must be a positive number");
+    }
+    ChargerRecord charger = RequireCharger(charger_id);
+    RequireReachable(charger);
+    const double limit_w = KilowattsToWatts(kw);
+    const std::string action = "SetChargingProfile";
+    CommandAnswer answer =
+        Send(charger, action, BuildStationMaxProfile(limit_w, clock_.Now()), deadline);
+    store_.RecordChargingProfile(charger_id, kStationMaxProfileId, 0, kStationMaxProfilePurpose,
+                                 limit_w, answer.status, answer.accepted);
+    if (!answer.accepted) throw Refused(charger_id, action, answer);
+    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(charger_id) << " limited to "
+                                << limit_w << " W";
+    response->set_charger_id(charger_id);
+    response->set_current_power_kw(limit_w / 1000.0);
+    response->set_charging_profile_id(kStationMaxProfileId);
+  });
+}
+
+grpc::Status ControlServiceImpl::GetCharger(grpc::ServerContext*,
+                                            const csms::control::v1::GetChargerRequest* request,
+                                            csms::control::v1::Charger* response) {
+  return RunRpc("GetCharger",
+                [&] { FillCharger(RequireCharger(request->charger_id()), response); });
+}
+
+grpc::Status ControlServiceImpl::ListChargers(grpc::ServerContext*,
+                                              const csms::control::v1::ListChargersRequest*,
+                                              csms::control::v1::ListChargersResponse* response) {
+  return RunRpc("ListChargers", [&] {
+    for (const auto& record : store_.ListChargers()) FillCharger(record, response->add_chargers());
+  });
+}
+
+void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out) {
+  const bool active = !record.active_transaction_id.empty();
+  StatusInputs inputs{record.connected, active, record.charging_state, {}};
+  for (const auto& c : record.connectors) inputs.connector_statuses.push_back(c.status);
+
+  out->set_charger_id(record.charger_id);
+  out->set_status(DeriveChargerStatus(inputs));
+  out->set_current_power_kw(active ? record.current_power_w / 1000.0 : 0);
+  out->set_energy_accumulated_kwh(active ? record.energy_kwh : 0);
+  out->set_transaction_id(record.active_transaction_id);
+  out->set_connected(record.connected);
+  out->set_vendor(record.vendor);
+  out->set_model(record.model);
+  out->set_serial_number(record.serial_number);
+  out->set_firmware_version(record.firmware_version);
+  out->set_registration_status(record.registration_status);
+  out->set_gateway_address(record.gateway_address);
+  if (record.last_seen) *out->mutable_last_seen() = ToProto(*record.last_seen);
+  for (const auto& c : record.connectors) {
+    auto* connector = out->add_connectors();
+    connector->set_evse_id(c.evse_id);
+    connector->set_connector_id(c.connector_id);
+    connector->set_status(c.status);
+    *connector->mutable_updated_at() = ToProto(c.status_time);
+  }
+  if (record.charging_limit_w) out->set_charging_limit_kw(*record.charging_limit_w / 1000.0);
+}
+
+}  // namespace csms::control

@@ -1,0 +1,86 @@
+#include "stack.h"
+
+#include <signal.h>
+
+#include <filesystem>
+
+namespace csms::testing {
+
+std::string TestOutputDir() { return CSMS_TEST_OUTPUT_DIR; }
+
+Stack::Stack(Options options) : options_(std::move(options)) {
+  log_dir_ = TestOutputDir() + "/" + options_.name;
+  std::filesystem::remove_all(log_dir_);
+  std::filesystem::create_directories(log_dir_);
+  ocpp_port = FreePort();
+  http_port = FreePort();
+  link_port = FreePort();
+  control_port = FreePort();
+  billing_port = FreePort();
+}
+
+Stack::~Stack() { Stop(); }
+
+bool Stack::StartBilling() {
+  std::string listen = "127.0.0.1:" + std::to_string(billing_port);
+  return billing_.Start(CSMS_BILLING_BIN,
+                        {"--grpc-listen", listen, "--database-url", options_.database_url,
+                         "--timezone", options_.timezone},
+                        log_dir_ + "/billing.log") &&
+         WaitForPort(billing_port, std::chrono::seconds(20));
+}
+
+bool Stack::StartControl() {
+  std::string listen = "127.0.0.1:" + std::to_string(control_port);
+  return control_.Start(CSMS_CONTROL_BIN,
+                        {"--grpc-listen", listen, "--database-url", options_.database_url,
+                         "--command-timeout", std::to_string(options_.command_timeout_s)},
+                        log_dir_ + "/control.log") &&
+         WaitForPort(control_port, std::chrono::seconds(20));
+}
+
+bool Stack::StartGateway() {
+  std::vector<std::string> args = {
+      "--ocpp-listen",     "127.0.0.1:" + std::to_string(ocpp_port),
+      "--http-listen",     "127.0.0.1:" + std::to_string(http_port),
+      "--grpc-listen",     "127.0.0.1:" + std::to_string(link_port),
+      "--control-address", "127.0.0.1:" + std::to_string(control_port),
+      "--billing-address", "127.0.0.1:" + std::to_string(billing_port)};
+  args.insert(args.end(), options_.gateway_args.begin(), options_.gateway_args.end());
+  return gateway_.Start(CSMS_GATEWAY_BIN, args, log_dir_ + "/gateway.log") &&
+         WaitForPort(ocpp_port, std::chrono::seconds(20)) &&
+         WaitForPort(http_port, std::chrono::seconds(5)) &&
+         WaitForPort(link_port, std::chrono::seconds(5));
+}
+
+bool Stack::Start() { return StartBilling() && StartControl() && StartGateway(); }
+
+std::map<std::string, int> Stack::Stop() {
+  std::map<std::string, int> codes;
+  if (gateway_.pid() > 0) codes["gateway"] = gateway_.Stop(SIGTERM);
+  if (control_.pid() > 0) codes["control"] = control_.Stop(SIGTERM);
+  if (billing_.pid() > 0) codes["billing"] = billing_.Stop(SIGTERM);
+  return codes;
+}
+
+std::unique_ptr<ChildProcess> Stack::StartSimulator(const std::string& id,
+                                                    const std::string& dialect,
+                                                    const std::vector<std::string>& extra) {
+  auto sim = std::make_unique<ChildProcess>();
+  std::vector<std::string> args = {
+      "--url", "ws://127.0.0.1:" + std::to_string(ocpp_port) + "/ocpp", "--id", id, "--dialect",
+      dialect};
+  args.insert(args.end(), extra.begin(), extra.end());
+  if (!sim->Start(CSMS_SIM_BIN, args, log_dir_ + "/sim-" + id + ".log")) return nullptr;
+  return sim;
+}
+
+std::string Stack::Logs() const {
+  std::string all;
+  for (const auto* p : {&billing_, &control_, &gateway_}) {
+    if (!p->log_path().empty()) all += "==== " + p->log_path() + "\n" + p->ReadLog();
+  }
+  return all;
+}
+
+}  // namespace csms::testing
