@@ -1,9 +1,9 @@
 #include "csms/gateway/call_router.h"
 
 #include <cmath>
-#include <unordered_set>
 
 #include "csms/common/log.h"
+#include "csms/common/ocpp_actions.h"
 #include "csms/gateway/normalize.h"
 #include "csms/gateway/payload_check.h"
 
@@ -12,74 +12,6 @@ namespace {
 
 namespace ec = ocpp::error_code;
 using nlohmann::json;
-
-const std::unordered_set<std::string>& AllActions() {
-  static const std::unordered_set<std::string> actions = {"Authorize",
-                                                          "BootNotification",
-                                                          "CancelReservation",
-                                                          "CertificateSigned",
-                                                          "ChangeAvailability",
-                                                          "ClearCache",
-                                                          "ClearChargingProfile",
-                                                          "ClearDisplayMessage",
-                                                          "ClearVariableMonitoring",
-                                                          "ClearedChargingLimit",
-                                                          "CostUpdated",
-                                                          "CustomerInformation",
-                                                          "DataTransfer",
-                                                          "DeleteCertificate",
-                                                          "FirmwareStatusNotification",
-                                                          "Get15118EVCertificate",
-                                                          "GetBaseReport",
-                                                          "GetCertificateStatus",
-                                                          "GetChargingProfiles",
-                                                          "GetCompositeSchedule",
-                                                          "GetDisplayMessages",
-                                                          "GetInstalledCertificateIds",
-                                                          "GetLocalListVersion",
-                                                          "GetLog",
-                                                          "GetMonitoringReport",
-                                                          "GetReport",
-                                                          "GetTransactionStatus",
-                                                          "GetVariables",
-                                                          "Heartbeat",
-                                                          "InstallCertificate",
-                                                          "LogStatusNotification",
-                                                          "MeterValues",
-                                                          "NotifyChargingLimit",
-                                                          "NotifyCustomerInformation",
-                                                          "NotifyDisplayMessages",
-                                                          "NotifyEVChargingNeeds",
-                                                          "NotifyEVChargingSchedule",
-                                                          "NotifyEvent",
-                                                          "NotifyMonitoringReport",
-                                                          "NotifyReport",
-                                                          "PublishFirmware",
-                                                          "PublishFirmwareStatusNotification",
-                                                          "ReportChargingProfiles",
-                                                          "RequestStartTransaction",
-                                                          "RequestStopTransaction",
-                                                          "ReservationStatusUpdate",
-                                                          "ReserveNow",
-                                                          "Reset",
-                                                          "SecurityEventNotification",
-                                                          "SendLocalList",
-                                                          "SetChargingProfile",
-                                                          "SetDisplayMessage",
-                                                          "SetMonitoringBase",
-                                                          "SetMonitoringLevel",
-                                                          "SetNetworkProfile",
-                                                          "SetVariableMonitoring",
-                                                          "SetVariables",
-                                                          "SignCertificate",
-                                                          "StatusNotification",
-                                                          "TransactionEvent",
-                                                          "TriggerMessage",
-                                                          "UnlockConnector",
-                                                          "UnpublishFirmware",
-                                                          "UpdateFirmware"};
-  return actions;
-}
 
 // Station-to-CSMS notifications whose response is an empty object: acknowledged and logged.
 constexpr const char* kAcknowledgeOnly[] = {"ClearedChargingLimit",
@@ -101,13 +33,22 @@ bool AllowedBeforeAccepted(const std::string& action) {
          action == "NotifyMonitoringReport";
 }
 
+control::v1::StatusReport MakeStatusReport(const StationContext& station, const StatusInfo& info) {
+  control::v1::StatusReport report;
+  report.set_charger_id(station.charger_id);
+  report.set_connection_id(station.connection_id);
+  report.set_evse_id(info.evse_id);
+  report.set_connector_id(info.connector_id);
+  report.set_status(info.connector_status);
+  *report.mutable_timestamp() = ToProto(info.timestamp);
+  return report;
+}
+
 std::string GrpcFailure(const grpc::Status& status) {
   return std::to_string(static_cast<int>(status.error_code())) + " " + status.error_message();
 }
 
 }  // namespace
-
-bool IsOcpp201Action(const std::string& action) { return AllActions().count(action) > 0; }
 
 Registration RegistrationFromString(const std::string& status) {
   if (status == "Accepted") return Registration::kAccepted;
@@ -136,7 +77,7 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
   backend_.StationSeen(station->charger_id, station->connection_id, clock_.Now());
   auto it = handlers_.find(call.action);
   if (it == handlers_.end()) {
-    if (IsOcpp201Action(call.action)) {
+    if (ocpp::IsOcpp201Action(call.action)) {
       reply(ocpp::SerializeCallError(call.message_id, ec::kNotSupported,
                                      "action " + call.action + " is not supported by this CSMS"));
     } else {
@@ -206,15 +147,7 @@ void CallRouter::OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp:
 
 void CallRouter::OnStatusNotification(const std::shared_ptr<StationContext>& station,
                                       const ocpp::Frame& call, Reply& reply) {
-  StatusInfo info = ParseStatusNotification(call.payload);
-  control::v1::StatusReport report;
-  report.set_charger_id(station->charger_id);
-  report.set_connection_id(station->connection_id);
-  report.set_evse_id(info.evse_id);
-  report.set_connector_id(info.connector_id);
-  report.set_status(info.connector_status);
-  *report.mutable_timestamp() = ToProto(info.timestamp);
-  backend_.ReportStatus(report);
+  backend_.ReportStatus(MakeStatusReport(*station, ParseStatusNotification(call.payload)));
   reply(ocpp::SerializeCallResult(call.message_id, json::object()));
 }
 
@@ -272,15 +205,8 @@ void CallRouter::OnNotifyEvent(const std::shared_ptr<StationContext>& station,
                                const ocpp::Frame& call, Reply& reply) {
   // A station may report connector status as a NotifyEvent (Connector.AvailabilityState)
   // instead of a StatusNotification (G01.FR.03-07); both must update the connector.
-  for (const auto& report : ConnectorStatusesFromNotifyEvent(call.payload)) {
-    control::v1::StatusReport status;
-    status.set_charger_id(station->charger_id);
-    status.set_connection_id(station->connection_id);
-    status.set_evse_id(report.evse_id);
-    status.set_connector_id(report.connector_id);
-    status.set_status(report.connector_status);
-    *status.mutable_timestamp() = ToProto(report.timestamp);
-    backend_.ReportStatus(status);
+  for (const auto& info : ConnectorStatusesFromNotifyEvent(call.payload)) {
+    backend_.ReportStatus(MakeStatusReport(*station, info));
   }
   reply(ocpp::SerializeCallResult(call.message_id, json::object()));
 }

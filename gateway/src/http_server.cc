@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "csms/common/log.h"
-#include "csms/gateway/ocpp_server.h"
+#include "csms/gateway/listener.h"
 
 namespace csms::gateway {
 
@@ -101,23 +101,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   Impl(net::io_context& io, RestApi& api) : io_(io), acceptor_(net::make_strand(io)), api_(api) {}
 
   bool Listen(const std::string& host_port, std::string* error) {
-    std::string host;
-    unsigned short port;
-    if (!SplitHostPort(host_port, &host, &port)) {
-      *error = "bad listen address '" + host_port + "' (want host:port)";
-      return false;
-    }
-    beast::error_code ec;
-    auto address = net::ip::make_address(host, ec);
-    tcp::endpoint endpoint(address, port);
-    if (!ec) acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      *error = "cannot listen on " + host_port + ": " + ec.message();
-      return false;
-    }
+    if (!BindAcceptor(acceptor_, host_port, error)) return false;
     DoAccept();
     return true;
   }

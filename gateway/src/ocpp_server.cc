@@ -13,6 +13,7 @@
 #include "csms/common/log.h"
 #include "csms/common/ocpp_frame.h"
 #include "csms/gateway/handshake.h"
+#include "csms/gateway/listener.h"
 
 namespace csms::gateway {
 
@@ -22,22 +23,6 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using nlohmann::json;
-
-bool SplitHostPort(const std::string& host_port, std::string* host, unsigned short* port) {
-  auto colon = host_port.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= host_port.size()) return false;
-  std::string h = host_port.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  try {
-    int p = std::stoi(host_port.substr(colon + 1));
-    if (p < 0 || p > 65535) return false;
-    *port = static_cast<unsigned short>(p);
-  } catch (const std::exception&) {
-    return false;
-  }
-  *host = h.empty() ? "0.0.0.0" : h;
-  return true;
-}
 
 namespace {
 
@@ -391,27 +376,7 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
             ServerShared{router, backend, registry, std::move(advertise_address), options})) {}
 
   bool Listen(const std::string& host_port, std::string* error) {
-    std::string host;
-    unsigned short port;
-    if (!SplitHostPort(host_port, &host, &port)) {
-      *error = "bad listen address '" + host_port + "' (want host:port)";
-      return false;
-    }
-    beast::error_code ec;
-    auto address = net::ip::make_address(host, ec);
-    if (ec) {
-      *error = "bad listen host '" + host + "': " + ec.message();
-      return false;
-    }
-    tcp::endpoint endpoint(address, port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      *error = "cannot listen on " + host_port + ": " + ec.message();
-      return false;
-    }
+    if (!BindAcceptor(acceptor_, host_port, error)) return false;
     DoAccept();
     return true;
   }

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "csms/common/ocpp_actions.h"
 #include "csms/common/ocpp_frame.h"
 #include "fakes.h"
 
@@ -177,6 +178,7 @@ TEST_F(CallRouterTest, UnknownActionBeatsRegistrationGate) {
 }
 
 TEST_F(CallRouterTest, IsOcpp201ActionKnowsBothDirections) {
+  using ocpp::IsOcpp201Action;
   EXPECT_TRUE(IsOcpp201Action("BootNotification"));
   EXPECT_TRUE(IsOcpp201Action("Reset"));
   EXPECT_TRUE(IsOcpp201Action("TransactionEvent"));

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "csms/common/log.h"
+#include "csms/common/ocpp_actions.h"
 
 namespace csms::sim {
 namespace {
@@ -15,78 +16,6 @@ namespace ec = ocpp::error_code;
 
 constexpr const char* kLog = "charger-sim";
 constexpr double kVoltsPerPhase = 230.0;  // nominal AC voltage for limits given in A
-
-// Every OCPP 2.0.1 action: known ones we do not handle get NotSupported, others NotImplemented.
-constexpr std::array<std::string_view, 64> kKnownActions = {
-    "Authorize",
-    "BootNotification",
-    "CancelReservation",
-    "CertificateSigned",
-    "ChangeAvailability",
-    "ClearCache",
-    "ClearChargingProfile",
-    "ClearDisplayMessage",
-    "ClearVariableMonitoring",
-    "ClearedChargingLimit",
-    "CostUpdated",
-    "CustomerInformation",
-    "DataTransfer",
-    "DeleteCertificate",
-    "FirmwareStatusNotification",
-    "Get15118EVCertificate",
-    "GetBaseReport",
-    "GetCertificateStatus",
-    "GetChargingProfiles",
-    "GetCompositeSchedule",
-    "GetDisplayMessages",
-    "GetInstalledCertificateIds",
-    "GetLocalListVersion",
-    "GetLog",
-    "GetMonitoringReport",
-    "GetReport",
-    "GetTransactionStatus",
-    "GetVariables",
-    "Heartbeat",
-    "InstallCertificate",
-    "LogStatusNotification",
-    "MeterValues",
-    "NotifyChargingLimit",
-    "NotifyCustomerInformation",
-    "NotifyDisplayMessages",
-    "NotifyEVChargingNeeds",
-    "NotifyEVChargingSchedule",
-    "NotifyEvent",
-    "NotifyMonitoringReport",
-    "NotifyReport",
-    "PublishFirmware",
-    "PublishFirmwareStatusNotification",
-    "ReportChargingProfiles",
-    "RequestStartTransaction",
-    "RequestStopTransaction",
-    "ReservationStatusUpdate",
-    "ReserveNow",
-    "Reset",
-    "SecurityEventNotification",
-    "SendLocalList",
-    "SetChargingProfile",
-    "SetDisplayMessage",
-    "SetMonitoringBase",
-    "SetMonitoringLevel",
-    "SetNetworkProfile",
-    "SetVariableMonitoring",
-    "SetVariables",
-    "SignCertificate",
-    "StatusNotification",
-    "TransactionEvent",
-    "TriggerMessage",
-    "UnlockConnector",
-    "UnpublishFirmware",
-    "UpdateFirmware",
-};
-
-bool IsKnownAction(std::string_view action) {
-  return std::find(kKnownActions.begin(), kKnownActions.end(), action) != kKnownActions.end();
-}
 
 const json* Find(const json& object, const char* key) {
   auto it = object.find(key);
@@ -353,7 +282,7 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnGetTransactionStatus(frame);
   } else if (action == "CostUpdated") {
     OnCostUpdated(frame);
-  } else if (IsKnownAction(action)) {
+  } else if (ocpp::IsOcpp201Action(action)) {
     ReplyError(frame.message_id, ec::kNotSupported, action + " is not supported by this simulator");
   } else {
     ReplyError(frame.message_id, ec::kNotImplemented, "unknown action " + action);

@@ -59,7 +59,4 @@ class CallRouter {
   std::unordered_map<std::string, Handler> handlers_;
 };
 
-// True for every action name that OCPP 2.0.1 defines (in either direction).
-bool IsOcpp201Action(const std::string& action);
-
 }  // namespace csms::gateway

@@ -39,7 +39,4 @@ class OcppServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// Splits "host:port" ("0.0.0.0:9000", "[::1]:9000"). False if malformed.
-bool SplitHostPort(const std::string& host_port, std::string* host, unsigned short* port);
-
 }  // namespace csms::gateway
