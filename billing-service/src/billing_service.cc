@@ -28,8 +28,6 @@ grpc::Status Guarded(const char* method, Body&& body) {
   } catch (const pqxx::in_doubt_error& e) {
     // The commit may or may not have landed; a retry is safe because events are idempotent.
     return Unavailable(std::string("commit outcome unknown, retry: ") + e.what());
-  } catch (const TransactionIdConflict& e) {
-    return {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
   } catch (const pqxx::transaction_rollback& e) {
     return {grpc::StatusCode::ABORTED,
             std::string("billing transaction conflict, retry: ") + e.what()};
@@ -129,7 +127,8 @@ grpc::Status BillingService::GetSession(grpc::ServerContext*, const v1::GetSessi
                                         v1::Session* response) {
   if (request->transaction_id().empty()) return InvalidArgument("transaction_id is required");
   return Guarded("GetSession", [&] {
-    const std::optional<SessionState> session = store_.GetSession(request->transaction_id());
+    const std::optional<SessionState> session =
+        store_.GetSession(request->transaction_id(), request->charger_id());
     if (!session) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           "no session with transaction id " + request->transaction_id());

@@ -197,14 +197,14 @@ pqxx::row UpdateSession(pqxx::work& txn, const SessionState& s, const std::strin
       " user_id_time = $17, started_seen = $18, ended = $19, event_count = $20,"
       " stats_date = (coalesce($2::timestamptz, $3::timestamptz) AT TIME ZONE $21)::date,"
       " updated_at = now()"
-      " WHERE transaction_id = $1 RETURNING " +
+      " WHERE charger_id = $22 AND transaction_id = $1 RETURNING " +
           SessionColumns(),
       s.transaction_id, OrNull(start_time), OrNull(end_time), FormatScaled(s.energy_wh, 3),
       FormatScaled(s.cost_hundredths, 2), NullIfEmpty(s.user_id), s.currency,
       NullIfEmpty(s.stop_reason), OrNull(meter_start.wh), OrNull(meter_start.at.order),
       OrNull(meter_start.at.time), s.meter_start_explicit, OrNull(meter_stop.wh),
       OrNull(meter_stop.at.order), OrNull(meter_stop.at.time), OrNull(user_id_at.order),
-      OrNull(user_id_at.time), s.started_seen, s.ended, s.event_count, time_zone);
+      OrNull(user_id_at.time), s.started_seen, s.ended, s.event_count, time_zone, s.charger_id);
 }
 
 // Rebuilds one (charger, date) row from the ledger, the seed's upsert, so a retried or
@@ -236,26 +236,24 @@ RecordResult LedgerStore::Record(const TransactionEvent& event) {
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::work txn(conn);
     const std::string select_session =
-        "SELECT " + SessionColumns() + " FROM charger_usage_log WHERE transaction_id = $1";
+        "SELECT " + SessionColumns() +
+        " FROM charger_usage_log WHERE charger_id = $1 AND transaction_id = $2";
     RecordResult result;
     if (!InsertEvent(txn, event)) {
       result.duplicate = true;
-      result.session = ReadSession(txn.exec_params1(select_session, event.transaction_id()));
+      result.session =
+          ReadSession(txn.exec_params1(select_session, event.charger_id(), event.transaction_id()));
       txn.commit();
       return result;
     }
 
     txn.exec_params0(
         "INSERT INTO charger_usage_log (charger_id, transaction_id, currency) VALUES ($1, $2, $3)"
-        " ON CONFLICT (transaction_id) DO NOTHING",
+        " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
         event.charger_id(), event.transaction_id(), tariff_.currency);
-    const pqxx::row before =
-        txn.exec_params1(select_session + " FOR UPDATE", event.transaction_id());
+    const pqxx::row before = txn.exec_params1(select_session + " FOR UPDATE", event.charger_id(),
+                                              event.transaction_id());
     SessionState session = ReadSession(before);
-    if (session.charger_id != event.charger_id()) {
-      throw TransactionIdConflict("transaction " + event.transaction_id() + " belongs to charger " +
-                                  session.charger_id + ", not " + event.charger_id());
-    }
     const bool was_ended = session.ended;
     MergeEvent(event, tariff_, &session);
     const pqxx::row after = UpdateSession(txn, session, time_zone_);
@@ -272,12 +270,15 @@ RecordResult LedgerStore::Record(const TransactionEvent& event) {
   });
 }
 
-std::optional<SessionState> LedgerStore::GetSession(const std::string& transaction_id) {
+std::optional<SessionState> LedgerStore::GetSession(const std::string& transaction_id,
+                                                    const std::string& charger_id) {
   return pool_.Run([&](pqxx::connection& conn) -> std::optional<SessionState> {
     pqxx::read_transaction txn(conn);
     const pqxx::result rows = txn.exec_params(
-        "SELECT " + SessionColumns() + " FROM charger_usage_log WHERE transaction_id = $1",
-        transaction_id);
+        "SELECT " + SessionColumns() +
+            " FROM charger_usage_log WHERE transaction_id = $1 AND ($2 = '' OR charger_id = $2)"
+            " ORDER BY updated_at DESC LIMIT 1",
+        transaction_id, charger_id);
     if (rows.empty()) return std::nullopt;
     return ReadSession(rows[0]);
   });

@@ -14,7 +14,7 @@ CREATE TABLE charger_usage_log (
   id bigserial PRIMARY KEY,
   charger_id text NOT NULL,
   station_id text,
-  transaction_id text NOT NULL UNIQUE,
+  transaction_id text NOT NULL,
   start_time timestamptz,
   end_time timestamptz,
   energy_consumed numeric(14,3) NOT NULL DEFAULT 0,
@@ -37,8 +37,11 @@ CREATE TABLE charger_usage_log (
   event_count integer NOT NULL DEFAULT 0,
   -- Local date (billing time zone) the session counts towards in daily_charger_stats.
   stats_date date,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  -- OCPP makes a transaction id unique per charging station, not across stations.
+  UNIQUE (charger_id, transaction_id)
 );
+CREATE INDEX charger_usage_log_transaction_idx ON charger_usage_log (transaction_id);
 CREATE INDEX charger_usage_log_charger_start_idx ON charger_usage_log (charger_id, start_time DESC);
 CREATE INDEX charger_usage_log_start_idx ON charger_usage_log (start_time DESC);
 CREATE INDEX charger_usage_log_stats_idx ON charger_usage_log (charger_id, stats_date) WHERE ended;

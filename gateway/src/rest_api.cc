@@ -239,7 +239,9 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
     }
   }
   if (parts.size() == 2 && parts[0] == "sessions") {
-    return method == "GET" ? GetSession(parts[1], std::move(respond)) : wrong_method("GET");
+    return method == "GET"
+               ? GetSession(parts[1], ParseQuery(query)["charger_id"], std::move(respond))
+               : wrong_method("GET");
   }
   if (parts.size() == 2 && parts[0] == "stats" && parts[1] == "daily") {
     return method == "GET" ? GetDailyStats(query, std::move(respond)) : wrong_method("GET");
@@ -349,9 +351,11 @@ void RestApi::ListChargers(Respond respond) {
                                                }));
 }
 
-void RestApi::GetSession(const std::string& transaction_id, Respond respond) {
+void RestApi::GetSession(const std::string& transaction_id, const std::string& charger_id,
+                         Respond respond) {
   billing::v1::GetSessionRequest request;
   request.set_transaction_id(transaction_id);
+  request.set_charger_id(charger_id);
   CallUnaryAsync<billing::v1::GetSessionRequest, billing::v1::Session>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         billing_->async()->GetSession(ctx, req, resp, std::move(cb));

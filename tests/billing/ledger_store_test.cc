@@ -257,14 +257,19 @@ TEST_F(LedgerStoreTest, ConcurrentEventsNeverMiscount) {
   EXPECT_EQ(CountRows(db_.url(), "transaction_events"), 3 * kSessions);
 }
 
-TEST_F(LedgerStoreTest, TransactionIdOfAnotherChargerIsRejected) {
+// OCPP makes transaction ids unique per station only: two chargers may use the same id, and
+// both sessions must be billed (refusing one would make its charger retry and then drop it).
+TEST_F(LedgerStoreTest, SameTransactionIdOnTwoChargersIsTwoSessions) {
   LedgerStore store = Store();
   const TimePoint t = At("2026-11-23T10:00:00Z");
   store.Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "shared", 0, t, 100));
-  EXPECT_THROW(store.Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp2", "shared", 0, t, 100)),
-               TransactionIdConflict);
-  EXPECT_EQ(CountRows(db_.url(), "transaction_events"), 1);
-  EXPECT_EQ(store.GetSession("shared")->charger_id, "cp1");
+  auto second = store.Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp2", "shared", 0, t, 100));
+  EXPECT_FALSE(second.duplicate);
+  EXPECT_EQ(second.session.charger_id, "cp2");
+  EXPECT_EQ(CountRows(db_.url(), "transaction_events"), 2);
+  EXPECT_EQ(CountRows(db_.url(), "charger_usage_log"), 2);
+  EXPECT_EQ(store.GetSession("shared", "cp1")->charger_id, "cp1");
+  EXPECT_EQ(store.GetSession("shared", "cp2")->charger_id, "cp2");
 }
 
 TEST_F(LedgerStoreTest, RawEventIsKeptForAudit) {

@@ -10,12 +10,6 @@
 
 namespace csms::billing {
 
-// The transaction id is already in the ledger under another charger.
-class TransactionIdConflict : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 struct RecordResult {
   bool duplicate = false;  // the event was stored before; nothing changed
   SessionState session;
@@ -38,10 +32,12 @@ class LedgerStore {
 
   // Stores the event and merges it into its session, in one database transaction. An event
   // stored before (same charger, transaction and dedup key) changes nothing.
-  // Throws TransactionIdConflict when the transaction belongs to another charger.
   RecordResult Record(const ocpp::v1::TransactionEvent& event);
 
-  std::optional<SessionState> GetSession(const std::string& transaction_id);
+  // Transaction ids are unique per charger; with an empty charger_id the most recently updated
+  // session with that id is returned.
+  std::optional<SessionState> GetSession(const std::string& transaction_id,
+                                         const std::string& charger_id = "");
   // Newest first; all chargers when charger_id is empty.
   std::vector<SessionState> ListSessions(const std::string& charger_id, int limit);
   // Dates from..to (YYYY-MM-DD, inclusive), by date then charger; all chargers when empty.

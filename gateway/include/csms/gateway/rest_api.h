@@ -42,7 +42,8 @@ class RestApi {
   void SetPower(const std::string& charger_id, const std::string& body, Respond respond);
   void GetCharger(const std::string& charger_id, Respond respond);
   void ListChargers(Respond respond);
-  void GetSession(const std::string& transaction_id, Respond respond);
+  void GetSession(const std::string& transaction_id, const std::string& charger_id,
+                  Respond respond);
   void ListSessions(const std::string& charger_id, Respond respond);
   void GetDailyStats(const std::string& query, Respond respond);
 
