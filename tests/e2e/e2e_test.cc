@@ -547,5 +547,70 @@ TEST_F(EndToEnd, GrpcControlServiceDrivesTheSimulator) {
   EXPECT_EQ(sim->Stop(SIGTERM), 0);
 }
 
+// Backends going away and coming back: chargers keep being served, nothing is acknowledged
+// that was not stored, REST says 503, and everything recovers without a gateway restart.
+TEST(BackendOutage, GatewayDegradesCleanlyAndRecovers) {
+  TestDatabase db;
+  CSMS_REQUIRE_DATABASE(db);
+  Stack::Options options;
+  options.name = "outage";
+  options.database_url = db.url();
+  Stack stack(options);
+  ASSERT_TRUE(stack.Start()) << stack.Logs();
+
+  WsClient charger;
+  ASSERT_TRUE(charger.Connect(stack.ocpp_port, "/ocpp/outage_01"));
+  ASSERT_EQ(charger.Call("BootNotification", BootPayload())[2]["status"], "Accepted");
+
+  // Billing down: the event is refused (the charger keeps it and retries), nothing else stops.
+  ASSERT_EQ(stack.billing().Stop(SIGTERM), 0);
+  json event = StandardTxEvent("Started", "tx-outage-1", 0, "2026-11-24T03:00:00Z", 0);
+  json refused = charger.Call("TransactionEvent", event);
+  ASSERT_EQ(refused[0], 4) << refused.dump();
+  EXPECT_EQ(refused[2], "InternalError");
+  EXPECT_EQ(charger.Call("Heartbeat", json::object())[0], 3);
+  EXPECT_EQ(charger.Call("StatusNotification", StatusPayload("Occupied"))[0], 3);
+  auto sessions = HttpCall(stack.http_port, "GET", "/sessions/tx-outage-1");
+  EXPECT_EQ(sessions.status, 503) << sessions.body;
+  EXPECT_EQ(sessions.Json()["error"], "unavailable");
+
+  // Billing back: the charger's retry is stored and acknowledged.
+  ASSERT_TRUE(stack.StartBilling()) << stack.Logs();
+  json stored;
+  for (int i = 0; i < 50; ++i) {
+    stored = charger.Call("TransactionEvent", event);
+    if (stored[0] == 3) break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_EQ(stored[0], 3) << stored.dump();
+  EXPECT_EQ(HttpCall(stack.http_port, "GET", "/sessions/tx-outage-1").status, 200);
+
+  // Control down: REST answers 503, a booting charger is told Pending (not an error), and
+  // already accepted chargers keep working.
+  ASSERT_EQ(stack.control().Stop(SIGTERM), 0);
+  auto view = HttpCall(stack.http_port, "GET", "/chargers/outage_01");
+  EXPECT_EQ(view.status, 503) << view.body;
+  WsClient newcomer;
+  ASSERT_TRUE(newcomer.Connect(stack.ocpp_port, "/ocpp/outage_02"));
+  json boot = newcomer.Call("BootNotification", BootPayload());
+  ASSERT_EQ(boot[0], 3) << boot.dump();
+  EXPECT_EQ(boot[2]["status"], "Pending");
+  EXPECT_EQ(charger.Call("Heartbeat", json::object())[0], 3);
+
+  // Control back: the status reported while it was down reached it (reports are retried).
+  ASSERT_TRUE(stack.StartControl()) << stack.Logs();
+  json back;
+  for (int i = 0; i < 50; ++i) {
+    auto r = HttpCall(stack.http_port, "GET", "/chargers/outage_01");
+    back = r.Json();
+    if (r.status == 200 && back["status"] == "Charging") break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_EQ(back["transaction_id"], "tx-outage-1") << back.dump();
+  EXPECT_EQ(back["status"], "Charging") << back.dump();
+
+  for (const auto& [name, code] : stack.Stop()) EXPECT_EQ(code, 0) << name;
+}
+
 }  // namespace
 }  // namespace csms::testing
