@@ -4,9 +4,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <random>
-
 #include <pqxx/pqxx>
+#include <random>
 
 namespace csms::testing {
 

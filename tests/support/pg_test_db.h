@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace csms::testing {
 
@@ -30,12 +30,12 @@ class TestDatabase {
 };
 
 // Call at the top of a test: skips (or fails under CSMS_REQUIRE_PG=1) without a database.
-#define CSMS_REQUIRE_DATABASE(db)                                                  \
-  do {                                                                             \
-    if (!(db).available()) {                                                       \
+#define CSMS_REQUIRE_DATABASE(db)                                                              \
+  do {                                                                                         \
+    if (!(db).available()) {                                                                   \
       if (::csms::testing::DatabaseRequired()) FAIL() << "PostgreSQL required (PGHOST unset)"; \
-      GTEST_SKIP() << "no PostgreSQL (PGHOST unset)";                              \
-    }                                                                              \
+      GTEST_SKIP() << "no PostgreSQL (PGHOST unset)";                                          \
+    }                                                                                          \
   } while (0)
 
 bool DatabaseRequired();
