@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   csms::control::ControlStore store(pool);
   csms::control::EventWaiter waiter;
   csms::control::ChargerLinkClient link;
-  csms::control::StationEventServiceImpl station_events(store, waiter, heartbeat_interval);
+  csms::control::StationEventServiceImpl station_events(store, link, waiter, heartbeat_interval);
   csms::control::ControlServiceImpl control(store, link, waiter,
                                             std::chrono::seconds(command_timeout));
   auto server = csms::StartGrpcServer(

@@ -90,6 +90,8 @@ void FillSession(const SessionState& s, v1::Session* out) {
   out->set_ended(s.ended);
   out->set_started_seen(s.started_seen);
   out->set_event_count(s.event_count);
+  out->set_clock_suspect(s.clock_suspect);
+  out->set_meter_resets(static_cast<int32_t>(s.meter_resets));
   if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
 }
 
@@ -109,6 +111,13 @@ grpc::Status BillingService::RecordTransactionEvent(
     response->set_duplicate(result.duplicate);
     FillSession(result.session, response->mutable_session());
     const SessionState& s = result.session;
+    if (!result.duplicate && ClockSuspect(event)) {
+      CSMS_LOG(kWarn, kComponent) << "charger " << log::Sanitize(event.charger_id())
+                                  << " clock is off: event " << log::Sanitize(event.dedup_key())
+                                  << " stamped " << FormatRfc3339(FromProto(event.timestamp()))
+                                  << ", received " << FormatRfc3339(FromProto(event.received_at()))
+                                  << "; dated by receive time";
+    }
     if (result.duplicate) {
       CSMS_LOG(kDebug, kComponent) << "duplicate event " << log::Sanitize(event.dedup_key())
                                    << " of transaction " << log::Sanitize(s.transaction_id);

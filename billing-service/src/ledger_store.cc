@@ -28,7 +28,7 @@ const std::string& SessionColumns() {
       " meter_start_wh, meter_start_order, " + MicrosColumn("meter_start_time") +
       ", meter_start_explicit, meter_stop_wh, meter_stop_order, " +
       MicrosColumn("meter_stop_time") +
-      ", started_seen, ended, event_count,"
+      ", started_seen, ended, clock_suspect, event_count, meter_resets,"
       " (energy_consumed * 1000)::bigint AS energy_wh, (cost * 100)::bigint AS cost_hundredths,"
       " currency, " +
       MicrosColumn("updated_at") + ", to_char(stats_date, 'YYYY-MM-DD') AS stats_date";
@@ -67,8 +67,10 @@ SessionState ReadSession(const pqxx::row& row) {
   s.meter_stop = ReadReading(row, "meter_stop");
   s.started_seen = row["started_seen"].as<bool>();
   s.ended = row["ended"].as<bool>();
+  s.clock_suspect = row["clock_suspect"].as<bool>();
   s.event_count = row["event_count"].as<int64_t>();
   s.energy_wh = row["energy_wh"].as<int64_t>();
+  s.meter_resets = row["meter_resets"].as<int64_t>();
   s.cost_hundredths = row["cost_hundredths"].as<int64_t>();
   s.currency = row["currency"].as<std::string>();
   s.updated_at = ReadTime(row["updated_at_us"]);
@@ -166,9 +168,9 @@ bool InsertEvent(pqxx::work& txn, const TransactionEvent& e) {
       " event_type, trigger_reason, charging_state, stopped_reason, event_time, received_at,"
       " energy_register_wh, meter_start_wh, power_w, remote_start_id, evse_id, connector_id,"
       " id_token, id_token_type, offline, dialect, station_reported_cost, connection_id,"
-      " raw_payload)"
+      " raw_payload, clock_suspect)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-      " $19, $20, $21, $22, $23, $24::jsonb)"
+      " $19, $20, $21, $22, $23, $24::jsonb, $25)"
       " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING RETURNING id",
       e.charger_id(), e.transaction_id(), e.dedup_key(), OrNull(seq_no), e.order_key(),
       EventTypeName(e.event_type()), NullIfEmpty(e.trigger_reason()),
@@ -178,7 +180,7 @@ bool InsertEvent(pqxx::work& txn, const TransactionEvent& e) {
       OrNull(power_w), OrNull(remote_start_id), e.evse_id(), e.connector_id(),
       NullIfEmpty(e.id_token()), NullIfEmpty(e.id_token_type()), e.offline(),
       DialectName(e.dialect()), OrNull(station_cost), NullIfEmpty(e.connection_id()),
-      OrNull(raw_payload));
+      OrNull(raw_payload), ClockSuspect(e));
   return !inserted.empty();
 }
 
@@ -196,7 +198,7 @@ pqxx::row UpdateSession(pqxx::work& txn, const SessionState& s, const std::strin
       " meter_stop_wh = $13, meter_stop_order = $14, meter_stop_time = $15, user_id_order = $16,"
       " user_id_time = $17, started_seen = $18, ended = $19, event_count = $20,"
       " stats_date = (coalesce($2::timestamptz, $3::timestamptz) AT TIME ZONE $21)::date,"
-      " updated_at = now()"
+      " clock_suspect = $23, meter_resets = $24, updated_at = now()"
       " WHERE charger_id = $22 AND transaction_id = $1 RETURNING " +
           SessionColumns(),
       s.transaction_id, OrNull(start_time), OrNull(end_time), FormatScaled(s.energy_wh, 3),
@@ -204,7 +206,27 @@ pqxx::row UpdateSession(pqxx::work& txn, const SessionState& s, const std::strin
       NullIfEmpty(s.stop_reason), OrNull(meter_start.wh), OrNull(meter_start.at.order),
       OrNull(meter_start.at.time), s.meter_start_explicit, OrNull(meter_stop.wh),
       OrNull(meter_stop.at.order), OrNull(meter_stop.at.time), OrNull(user_id_at.order),
-      OrNull(user_id_at.time), s.started_seen, s.ended, s.event_count, time_zone, s.charger_id);
+      OrNull(user_id_at.time), s.started_seen, s.ended, s.event_count, time_zone, s.charger_id,
+      s.clock_suspect, s.meter_resets);
+}
+
+// Every register reading of the transaction, the event just inserted included. Readings, not
+// first and last only: a register that went down mid-transaction splits the energy in segments.
+std::vector<MeterReading> LoadReadings(pqxx::work& txn, const std::string& charger_id,
+                                       const std::string& transaction_id) {
+  const pqxx::result rows = txn.exec_params(
+      "SELECT order_key, " + MicrosColumn("event_time") +
+          ", energy_register_wh FROM transaction_events"
+          " WHERE charger_id = $1 AND transaction_id = $2 AND energy_register_wh IS NOT NULL"
+          " ORDER BY order_key, event_time, energy_register_wh",
+      charger_id, transaction_id);
+  std::vector<MeterReading> readings;
+  readings.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    readings.push_back({row["energy_register_wh"].as<double>(),
+                        {row["order_key"].as<int64_t>(), *ReadTime(row["event_time_us"])}});
+  }
+  return readings;
 }
 
 // Rebuilds one (charger, date) row from the ledger, the seed's upsert, so a retried or
@@ -255,7 +277,10 @@ RecordResult LedgerStore::Record(const TransactionEvent& event) {
                                               event.transaction_id());
     SessionState session = ReadSession(before);
     const bool was_ended = session.ended;
-    MergeEvent(event, tariff_, &session);
+    MergeEvent(event, &session);
+    // Under the row lock: an event stored concurrently settles again after this commit, so the
+    // last one to commit has seen every reading.
+    SettleEnergy(LoadReadings(txn, event.charger_id(), event.transaction_id()), tariff_, &session);
     const pqxx::row after = UpdateSession(txn, session, time_zone_);
     result.session = ReadSession(after);
 

@@ -38,13 +38,29 @@ int64_t CostHundredths(int64_t energy_wh, const Tariff& tariff) {
   return static_cast<int64_t>((nano_units + kPerHundredth / 2) / kPerHundredth);
 }
 
-int64_t EnergyWh(const std::optional<MeterReading>& start,
-                 const std::optional<MeterReading>& stop) {
-  if (!start || !stop) return 0;
-  const double delta = stop->wh - start->wh;
-  if (!(delta > 0)) return 0;  // also false for NaN
-  if (delta >= static_cast<double>(kMaxEnergyWh)) return kMaxEnergyWh;
-  return std::llround(delta);
+RegisterEnergy EnergyFromRegisters(std::optional<double> begin_wh,
+                                   std::vector<MeterReading> readings) {
+  std::sort(readings.begin(), readings.end(), Before);
+  RegisterEnergy energy;
+  double total = 0;
+  std::optional<double> segment_first = begin_wh;
+  std::optional<double> previous = begin_wh;
+  for (const MeterReading& reading : readings) {
+    if (previous && reading.wh < *previous) {
+      // The register went down: close the segment with what it had metered, start afresh.
+      total += *previous - *segment_first;
+      segment_first = reading.wh;
+      ++energy.resets;
+    }
+    if (!segment_first) segment_first = reading.wh;
+    previous = reading.wh;
+  }
+  if (previous) total += *previous - *segment_first;
+  // Each segment's last minus first, not the sum of every step, so that a monotonic series
+  // gives exactly last minus first, free of floating-point drift.
+  if (!(total > 0)) return energy;  // also false for NaN
+  energy.wh = total >= static_cast<double>(kMaxEnergyWh) ? kMaxEnergyWh : std::llround(total);
+  return energy;
 }
 
 std::string FormatScaled(int64_t value, int decimals) {
@@ -65,11 +81,31 @@ void NormalizeEvent(TimePoint now, ocpp::v1::TransactionEvent* event) {
   *event->mutable_received_at() = ToProto(TruncateToMillis(FromProto(event->received_at())));
 }
 
-void MergeEvent(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
-                SessionState* session) {
-  const TimePoint time = FromProto(event.timestamp());
-  const Position at{event.order_key(), time};
+bool ClockSuspect(const ocpp::v1::TransactionEvent& event) {
+  const TimePoint timestamp = FromProto(event.timestamp());
+  return timestamp < kClockFloor ||
+         (event.has_received_at() && timestamp > FromProto(event.received_at()) + kMaxClockLead);
+}
+
+TimePoint EffectiveTime(const ocpp::v1::TransactionEvent& event) {
+  // NormalizeEvent always sets received_at; without it the station clock is all there is.
+  const bool use_received = ClockSuspect(event) && event.has_received_at();
+  return FromProto(use_received ? event.received_at() : event.timestamp());
+}
+
+std::optional<MeterReading> RegisterReading(const ocpp::v1::TransactionEvent& event) {
+  if (!event.has_energy_register_wh()) return std::nullopt;
+  return MeterReading{event.energy_register_wh(),
+                      {event.order_key(), FromProto(event.timestamp())}};
+}
+
+void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) {
+  // Positions keep the raw station timestamp: it only breaks order_key ties between events of
+  // one station, whose clock is wrong by the same offset for all of them.
+  const Position at{event.order_key(), FromProto(event.timestamp())};
+  const TimePoint time = EffectiveTime(event);
   ++session->event_count;
+  if (ClockSuspect(event)) session->clock_suspect = true;
 
   if (event.event_type() == TRANSACTION_EVENT_TYPE_STARTED) {
     // The Started timestamp replaces whatever was inferred from events that came before it.
@@ -95,13 +131,12 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
       session->meter_start_explicit = true;
     }
   }
-  if (event.has_energy_register_wh()) {
-    const MeterReading reading{event.energy_register_wh(), at};
+  if (const std::optional<MeterReading> reading = RegisterReading(event)) {
     if (!session->meter_start_explicit &&
-        (!session->meter_start || Before(reading, *session->meter_start))) {
+        (!session->meter_start || Before(*reading, *session->meter_start))) {
       session->meter_start = reading;
     }
-    if (!session->meter_stop || Before(*session->meter_stop, reading)) {
+    if (!session->meter_stop || Before(*session->meter_stop, *reading)) {
       session->meter_stop = reading;
     }
   }
@@ -113,8 +148,14 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
     // OCPP leaves stoppedReason out when it is Local.
     session->stop_reason = event.stopped_reason().empty() ? "Local" : event.stopped_reason();
   }
+}
 
-  session->energy_wh = EnergyWh(session->meter_start, session->meter_stop);
+void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session) {
+  std::optional<double> begin_wh;
+  if (session->meter_start_explicit && session->meter_start) begin_wh = session->meter_start->wh;
+  const RegisterEnergy energy = EnergyFromRegisters(begin_wh, std::move(readings));
+  session->energy_wh = energy.wh;
+  session->meter_resets = energy.resets;
   session->cost_hundredths = CostHundredths(session->energy_wh, tariff);
   session->currency = tariff.currency;
 }

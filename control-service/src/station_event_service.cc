@@ -28,9 +28,15 @@ grpc::Status StationEventServiceImpl::StationConnected(
     csms::control::v1::StationConnectedResponse* response) {
   return RunRpc("StationConnected", [&] {
     RequireChargerId(request->charger_id());
-    response->set_registration_status(
+    ControlStore::ConnectOutcome outcome =
         store_.MarkConnected(request->charger_id(), request->connection_id(),
-                             request->gateway_address(), TimeOrNow(request->connected_at())));
+                             request->gateway_address(), TimeOrNow(request->connected_at()));
+    response->set_registration_status(outcome.registration_status);
+    if (!outcome.close_connection_id.empty()) {
+      // One live connection per charger, whichever gateway holds the other one.
+      link_.DisconnectAsync(outcome.close_gateway_address, request->charger_id(),
+                            outcome.close_connection_id, "replaced by a newer connection");
+    }
     CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request->charger_id())
                                 << " connected via " << log::Sanitize(request->gateway_address())
                                 << " (connection " << log::Sanitize(request->connection_id())
@@ -79,8 +85,9 @@ grpc::Status StationEventServiceImpl::ReportStatus(grpc::ServerContext*,
     if (request->status().empty()) {
       throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "status is required");
     }
-    store_.UpsertConnectorStatus(request->charger_id(), request->evse_id(), request->connector_id(),
-                                 request->status(), TimeOrNow(request->timestamp()));
+    store_.UpsertConnectorStatus(request->charger_id(), request->connection_id(),
+                                 request->evse_id(), request->connector_id(), request->status(),
+                                 TimeOrNow(request->timestamp()));
   });
 }
 

@@ -180,23 +180,39 @@ CREATE INDEX charging_profiles_charger ON charging_profiles (charger_id, created
   return kMigrations;
 }
 
-std::string ControlStore::MarkConnected(const std::string& charger_id,
-                                        const std::string& connection_id,
-                                        const std::string& gateway_address,
-                                        TimePoint connected_at) {
+ControlStore::ConnectOutcome ControlStore::MarkConnected(const std::string& charger_id,
+                                                         const std::string& connection_id,
+                                                         const std::string& gateway_address,
+                                                         TimePoint connected_at) {
   return Transact(pool_, [&](pqxx::work& txn) {
-    return txn
-        .exec_params1(
-            "INSERT INTO chargers (charger_id, connected, connection_id, gateway_address,"
-            " connected_at, last_seen)"
-            " VALUES ($1, true, $2, $3, $4::timestamptz, $4::timestamptz)"
-            " ON CONFLICT (charger_id) DO UPDATE SET connected = true,"
-            " connection_id = EXCLUDED.connection_id, gateway_address = EXCLUDED.gateway_address,"
-            " connected_at = EXCLUDED.connected_at,"
-            " last_seen = greatest(chargers.last_seen, EXCLUDED.last_seen), updated_at = now()"
-            " RETURNING registration_status",
-            charger_id, connection_id, gateway_address, Ts(connected_at))[0]
-        .as<std::string>();
+    ConnectOutcome outcome;
+    txn.exec_params0("INSERT INTO chargers (charger_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                     charger_id);
+    const pqxx::row before = txn.exec_params1(
+        "SELECT registration_status, connected, connection_id, gateway_address,"
+        " connected_at IS NOT NULL AND connected_at > $2::timestamptz AS newer_recorded"
+        " FROM chargers WHERE charger_id = $1 FOR UPDATE",
+        charger_id, Ts(connected_at));
+    outcome.registration_status = before["registration_status"].as<std::string>();
+    const std::string previous = before["connection_id"].as<std::string>();
+    if (previous == connection_id) return outcome;  // a retried report
+    if (before["newer_recorded"].as<bool>()) {
+      // A late report of an older connection: the newer one stays, the older one must go.
+      outcome.close_connection_id = connection_id;
+      outcome.close_gateway_address = gateway_address;
+      return outcome;
+    }
+    if (before["connected"].as<bool>() && !previous.empty()) {
+      outcome.close_connection_id = previous;
+      outcome.close_gateway_address = before["gateway_address"].as<std::string>();
+    }
+    txn.exec_params0(
+        "UPDATE chargers SET connected = true, connection_id = $2, gateway_address = $3,"
+        " connected_at = $4::timestamptz,"
+        " last_seen = greatest(last_seen, $4::timestamptz), updated_at = now()"
+        " WHERE charger_id = $1",
+        charger_id, connection_id, gateway_address, Ts(connected_at));
+    return outcome;
   });
 }
 
@@ -231,7 +247,8 @@ void ControlStore::RecordBoot(const BootRecord& boot, const std::string& decided
   });
 }
 
-bool ControlStore::UpsertConnectorStatus(const std::string& charger_id, int evse_id,
+bool ControlStore::UpsertConnectorStatus(const std::string& charger_id,
+                                         const std::string& connection_id, int evse_id,
                                          int connector_id, const std::string& status,
                                          TimePoint at) {
   // An equal timestamp still wins: stations often report whole seconds, and then the later
@@ -239,11 +256,13 @@ bool ControlStore::UpsertConnectorStatus(const std::string& charger_id, int evse
   return Transact(pool_, [&](pqxx::work& txn) {
     return txn.exec_params(
                   "INSERT INTO connectors (charger_id, evse_id, connector_id, status, status_time)"
-                  " VALUES ($1, $2, $3, $4, $5::timestamptz)"
+                  " SELECT $1, $2, $3, $4, $5::timestamptz"
+                  " WHERE $6 = '' OR NOT EXISTS (SELECT 1 FROM chargers WHERE charger_id = $1"
+                  "   AND connection_id <> '' AND connection_id <> $6)"
                   " ON CONFLICT (charger_id, evse_id, connector_id) DO UPDATE SET"
                   " status = EXCLUDED.status, status_time = EXCLUDED.status_time"
                   " WHERE connectors.status_time <= EXCLUDED.status_time",
-                  charger_id, evse_id, connector_id, status, Ts(at))
+                  charger_id, evse_id, connector_id, status, Ts(at), connection_id)
                .affected_rows() > 0;
   });
 }

@@ -57,4 +57,22 @@ grpc::ServerUnaryReactor* ChargerLinkService::Call(grpc::CallbackServerContext* 
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ChargerLinkService::Disconnect(
+    grpc::CallbackServerContext* context, const gateway::v1::DisconnectRequest* request,
+    gateway::v1::DisconnectResponse* response) {
+  auto connection = registry_.Find(request->charger_id());
+  const bool ours = connection && connection->connection_id() == request->connection_id();
+  if (ours) {
+    CSMS_LOG(kInfo, "gateway") << "closing " << log::Sanitize(request->charger_id())
+                               << " connection " << log::Sanitize(request->connection_id()) << ": "
+                               << log::Sanitize(request->reason());
+    connection->Close(1000, request->reason().empty() ? "replaced by a newer connection"
+                                                      : request->reason().substr(0, 120));
+  }
+  response->set_closed(ours);
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace csms::gateway

@@ -30,6 +30,13 @@ std::vector<FlagSpec> GatewayFlags() {
        "largest OCPP frame accepted; larger ones close the connection with 1009"},
       {"idle-timeout", "CSMS_IDLE_TIMEOUT", "90",
        "seconds without traffic before a charger is considered gone (pinged at half)"},
+      {"max-connections", "CSMS_MAX_CONNECTIONS", "50000",
+       "charger connections this gateway holds; more are refused with 503"},
+      {"trace-dir", "CSMS_TRACE_DIR", "",
+       "write every OCPP frame in and out to <dir>/ocpp_<station>.jsonl (empty: off)"},
+      {"trace-max-bytes", "CSMS_TRACE_MAX_BYTES", "10485760",
+       "size at which a charger's trace file is rotated"},
+      {"trace-files", "CSMS_TRACE_FILES", "5", "trace files kept per charger, rotated included"},
       {"strict", "CSMS_STRICT", "false",
        "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
   };
@@ -44,6 +51,14 @@ int RunGateway(const Config& config) {
   OcppServerOptions ocpp_options;
   ocpp_options.max_message_bytes = static_cast<size_t>(config.GetInt("max-message-bytes"));
   ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
+  ocpp_options.max_connections = static_cast<size_t>(config.GetInt("max-connections"));
+  std::unique_ptr<FrameTrace> trace;
+  if (!config.Get("trace-dir").empty()) {
+    trace = std::make_unique<FrameTrace>(config.Get("trace-dir"),
+                                         static_cast<size_t>(config.GetInt("trace-max-bytes")),
+                                         config.GetInt("trace-files"));
+    CSMS_LOG(kInfo, "gateway") << "tracing every OCPP frame to " << config.Get("trace-dir");
+  }
   RouterOptions router_options;
   router_options.strict = config.Get("strict") == "true" || config.Get("strict") == "1";
 
@@ -53,7 +68,7 @@ int RunGateway(const Config& config) {
                       MakeChannel(config.Get("billing-address")));
   CallRouter router(backend, clock, router_options);
   ConnectionRegistry registry;
-  OcppServer ocpp(io, router, backend, registry, advertise, ocpp_options);
+  OcppServer ocpp(io, router, backend, registry, advertise, ocpp_options, trace.get());
   RestApi api(MakeChannel(config.Get("control-address")),
               MakeChannel(config.Get("billing-address")));
   HttpServer http(io, api);

@@ -1,6 +1,7 @@
 // The only translation unit with the WebSocket session: Beast templates are slow to compile.
 #include "csms/gateway/ocpp_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -30,17 +31,27 @@ constexpr const char* kLog = "gateway";
 
 // What every session of one server shares; sessions keep it alive.
 struct ServerShared {
+  ServerShared(CallRouter& r, Backend& b, ConnectionRegistry& reg, std::string address,
+               OcppServerOptions o, FrameTrace* t)
+      : router(r),
+        backend(b),
+        registry(reg),
+        advertise_address(std::move(address)),
+        options(o),
+        trace(t) {}
   CallRouter& router;
   Backend& backend;
   ConnectionRegistry& registry;
   std::string advertise_address;
   OcppServerOptions options;
+  FrameTrace* trace;  // nullptr when tracing is off
+  std::atomic<size_t> open_connections{0};
 };
 
 // One charger's WebSocket. Everything runs on the socket's strand.
 class OcppSession : public ChargerConnection, public std::enable_shared_from_this<OcppSession> {
  public:
-  OcppSession(tcp::socket socket, std::shared_ptr<const ServerShared> shared)
+  OcppSession(tcp::socket socket, std::shared_ptr<ServerShared> shared)
       : ws_(std::move(socket)),
         shared_(std::move(shared)),
         router_(shared_->router),
@@ -128,6 +139,12 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       return RefuseUpgrade(http::status::bad_request,
                            "Sec-WebSocket-Protocol must offer ocpp2.0.1");
     }
+    if (shared_->open_connections.load() >= options_.max_connections) {
+      CSMS_LOG(kWarn, kLog) << "refused " << *station_id << ": connection limit of "
+                            << options_.max_connections << " reached";
+      return RefuseUpgrade(http::status::service_unavailable,
+                           "this gateway is at its connection limit; try another");
+    }
     station_ = std::make_shared<StationContext>();
     station_->charger_id = *station_id;
     station_->connection_id = NewConnectionId();
@@ -169,6 +186,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     }
     parser_.reset();
     established_ = true;
+    shared_->open_connections.fetch_add(1);
     if (auto previous = registry_.Register(shared_from_this())) {
       CSMS_LOG(kInfo, kLog) << station_->charger_id << " reconnected; closing its older connection "
                             << previous->connection_id();
@@ -209,6 +227,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       return DoRead();
     }
     CSMS_LOG(kDebug, kLog) << "<- " << station_->charger_id << " " << log::Sanitize(text, 2000);
+    if (shared_->trace)
+      shared_->trace->Record(station_->charger_id, station_->connection_id, "in", text);
     HandleText(text);
     DoRead();
   }
@@ -295,6 +315,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       return CloseNow(websocket::close_code::policy_error, "outbound queue full");
     }
     CSMS_LOG(kDebug, kLog) << "-> " << station_->charger_id << " " << log::Sanitize(frame, 2000);
+    if (shared_->trace)
+      shared_->trace->Record(station_->charger_id, station_->connection_id, "out", frame);
     write_queue_.push_back(std::move(frame));
     if (write_queue_.size() == 1 && !closing_) DoWrite();
   }
@@ -321,6 +343,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   void OnClosed(beast::error_code ec) {
     if (closed_) return;
     closed_ = true;
+    shared_->open_connections.fetch_sub(1);
     call_timer_.cancel();
     if (ec == websocket::error::message_too_big) {
       CSMS_LOG(kWarn, kLog) << station_->charger_id << " sent a frame over "
@@ -348,7 +371,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<const ServerShared> shared_;
+  std::shared_ptr<ServerShared> shared_;
   CallRouter& router_;
   Backend& backend_;
   ConnectionRegistry& registry_;
@@ -368,12 +391,11 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
 class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
  public:
   Impl(net::io_context& io, CallRouter& router, Backend& backend, ConnectionRegistry& registry,
-       std::string advertise_address, OcppServerOptions options)
-      : io_(io),
-        acceptor_(net::make_strand(io)),
-        registry_(registry),
-        shared_(std::make_shared<const ServerShared>(
-            ServerShared{router, backend, registry, std::move(advertise_address), options})) {}
+       std::string advertise_address, OcppServerOptions options, FrameTrace* trace)
+      : io_(io), acceptor_(net::make_strand(io)), registry_(registry) {
+    shared_ = std::make_shared<ServerShared>(router, backend, registry,
+                                             std::move(advertise_address), options, trace);
+  }
 
   bool Listen(const std::string& host_port, std::string* error) {
     if (!BindAcceptor(acceptor_, host_port, error)) return false;
@@ -410,14 +432,14 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
   net::io_context& io_;
   tcp::acceptor acceptor_;
   ConnectionRegistry& registry_;
-  std::shared_ptr<const ServerShared> shared_;
+  std::shared_ptr<ServerShared> shared_;
 };
 
 OcppServer::OcppServer(net::io_context& io, CallRouter& router, Backend& backend,
                        ConnectionRegistry& registry, std::string advertise_address,
-                       OcppServerOptions options)
+                       OcppServerOptions options, FrameTrace* trace)
     : impl_(std::make_shared<Impl>(io, router, backend, registry, std::move(advertise_address),
-                                   options)) {}
+                                   options, trace)) {}
 
 OcppServer::~OcppServer() = default;
 

@@ -163,6 +163,28 @@ TEST_F(BillingServiceTest, EventWithoutTimestampIsStampedWithReceivedAt) {
   EXPECT_FALSE(response.session().has_meter_start_wh());
 }
 
+TEST_F(BillingServiceTest, SuspectClockIsFlaggedAndDatedByReceiveTime) {
+  // No received_at from the gateway: the service stamps it with its own clock.
+  auto started = MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0,
+                           kNow + std::chrono::hours(48), 1000);
+  started.clear_received_at();
+  const auto response = Record(started);
+  EXPECT_TRUE(response.session().clock_suspect());
+  EXPECT_EQ(FromProto(response.session().start_time()), kNow);
+
+  auto ended = MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 3, kNow, 200);
+  auto reset = MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp1", "tx1", 1, kNow, 5000);
+  Record(reset);
+  const v1::Session& s = Record(ended).session();
+  EXPECT_EQ(s.meter_resets(), 1);
+  EXPECT_DOUBLE_EQ(s.energy_consumed_kwh(), 4);
+  EXPECT_TRUE(s.clock_suspect());
+
+  const auto fine = Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp2", "tx2", 0, kNow));
+  EXPECT_FALSE(fine.session().clock_suspect());
+  EXPECT_EQ(fine.session().meter_resets(), 0);
+}
+
 TEST_F(BillingServiceTest, GetSession) {
   Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow, 500));
   v1::GetSessionRequest request;

@@ -27,7 +27,7 @@ TEST(BillingMigrationsTest, SecondRunAppliesNothing) {
   csms::testing::TestDatabase db;
   CSMS_REQUIRE_DATABASE(db);
   pqxx::connection conn(db.url());
-  EXPECT_EQ(ApplyMigrations(conn), 1);
+  EXPECT_EQ(ApplyMigrations(conn), 2);
   EXPECT_EQ(ApplyMigrations(conn), 0);
   EXPECT_EQ(CountRows(db.url(), "charger_usage_log"), 0);
 }
@@ -48,7 +48,7 @@ TEST(BillingMigrationsTest, TwoReplicasAtOnceApplyEachVersionOnce) {
     });
   }
   for (auto& replica : replicas) replica.join();
-  EXPECT_EQ(applied, 1);
+  EXPECT_EQ(applied, 2);
   EXPECT_EQ(CountRows(db.url(), "daily_charger_stats"), 0);
   EXPECT_EQ(CountRows(db.url(), "transaction_events"), 0);
 }

@@ -15,10 +15,20 @@ using std::chrono::minutes;
 
 const Tariff kKrw150 = *MakeTariff(150, "KRW");
 
+// Merges the events in the order given and settles energy after each, as the ledger does.
 SessionState MergeAll(const std::vector<TransactionEvent>& events) {
   SessionState session;
-  for (const auto& event : events) MergeEvent(event, kKrw150, &session);
+  std::vector<MeterReading> readings;
+  for (const auto& event : events) {
+    MergeEvent(event, &session);
+    if (auto reading = RegisterReading(event)) readings.push_back(*reading);
+    SettleEnergy(readings, kKrw150, &session);
+  }
   return session;
+}
+
+MeterReading Reading(double wh, int64_t order) {
+  return {wh, {order, At("2026-11-23T10:00:00Z") + minutes(order)}};
 }
 
 TEST(CostTest, SeedFigures) {
@@ -58,12 +68,61 @@ TEST(FormatScaledTest, ExactDecimalText) {
 }
 
 TEST(EnergyTest, LastRegisterMinusFirstAndNeverNegative) {
-  const MeterReading first{1000, {0, At("2026-11-23T10:00:00Z")}};
-  const MeterReading last{26'500, {2, At("2026-11-23T10:30:00Z")}};
-  EXPECT_EQ(EnergyWh(first, last), 25'500);
-  EXPECT_EQ(EnergyWh(last, first), 0);  // meter replaced or garbage: never negative
-  EXPECT_EQ(EnergyWh(std::nullopt, last), 0);
-  EXPECT_EQ(EnergyWh(MeterReading{1000.4, {}}, MeterReading{1001.6, {}}), 1);
+  EXPECT_EQ(EnergyFromRegisters(std::nullopt, {Reading(1000, 0), Reading(26'500, 2)}).wh, 25'500);
+  // Meter replaced (or garbage): never negative.
+  const RegisterEnergy down =
+      EnergyFromRegisters(std::nullopt, {Reading(26'500, 0), Reading(1000, 2)});
+  EXPECT_EQ(down.wh, 0);
+  EXPECT_EQ(down.resets, 1);
+  EXPECT_EQ(EnergyFromRegisters(std::nullopt, {Reading(26'500, 2)}).wh, 0);
+  EXPECT_EQ(EnergyFromRegisters(std::nullopt, {}).wh, 0);
+  EXPECT_EQ(EnergyFromRegisters(std::nullopt, {Reading(1000.4, 0), Reading(1001.6, 1)}).wh, 1);
+}
+
+TEST(EnergyTest, MonotonicSeriesIsExactlyLastMinusFirst) {
+  // Summing each step in floating point would drift; segments take last minus first.
+  std::vector<MeterReading> readings;
+  for (int i = 0; i <= 100; ++i) readings.push_back(Reading(1000.1 + i * 12.345, i));
+  const RegisterEnergy energy = EnergyFromRegisters(std::nullopt, readings);
+  EXPECT_EQ(energy.wh, std::llround(readings.back().wh - readings.front().wh));
+  EXPECT_EQ(energy.resets, 0);
+}
+
+TEST(EnergyTest, RegisterResetStartsANewSegment) {
+  // 1000 → 5000, reset, 200 → 3200: 4000 + 3000, in whatever order the readings come.
+  std::vector<MeterReading> readings = {Reading(1000, 0), Reading(5000, 1), Reading(200, 2),
+                                        Reading(3200, 3)};
+  auto by_order = [](const MeterReading& a, const MeterReading& b) { return a.at < b.at; };
+  int orders = 0;
+  do {
+    const RegisterEnergy energy = EnergyFromRegisters(std::nullopt, readings);
+    EXPECT_EQ(energy.wh, 7000);
+    EXPECT_EQ(energy.resets, 1);
+    ++orders;
+  } while (std::next_permutation(readings.begin(), readings.end(), by_order));
+  EXPECT_EQ(orders, 24);
+
+  // Two resets, one straight after the Transaction.Begin reading.
+  const RegisterEnergy twice = EnergyFromRegisters(
+      1500, {Reading(100, 1), Reading(900, 2), Reading(50, 3), Reading(650, 4)});
+  EXPECT_EQ(twice.wh, 800 + 600);
+  EXPECT_EQ(twice.resets, 2);
+}
+
+TEST(EnergyTest, TransactionBeginOpensTheFirstSegment) {
+  EXPECT_EQ(EnergyFromRegisters(1500, {Reading(1800, 0), Reading(11'500, 9)}).wh, 10'000);
+  EXPECT_EQ(EnergyFromRegisters(1500, {}).wh, 0);
+  // Seed dialect: the register counts from 0 each session and every event says meter start 0.
+  EXPECT_EQ(EnergyFromRegisters(0, {Reading(8500, 1), Reading(25'500, 2)}).wh, 25'500);
+}
+
+TEST(EnergyTest, SameTimeReadingsNeverLookLikeAReset) {
+  // Seed dialect: all Updated share order_key 1; equal timestamps are ordered by value.
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  const RegisterEnergy energy =
+      EnergyFromRegisters(0, {{9000, {1, t}}, {4000, {1, t}}, {12'000, {1, t}}});
+  EXPECT_EQ(energy.wh, 12'000);
+  EXPECT_EQ(energy.resets, 0);
 }
 
 TEST(MergeTest, SeedSessionInOrder) {
@@ -145,8 +204,9 @@ TEST(MergeTest, ExplicitMeterStartWins) {
       MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, t, 1800), begin,
       MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 9, t + minutes(40), 11'500)};
   for (const auto& order : {std::vector<int>{0, 1, 2}, {2, 1, 0}, {1, 2, 0}}) {
-    SessionState s;
-    for (int i : order) MergeEvent(events[i], kKrw150, &s);
+    std::vector<TransactionEvent> arrival;
+    for (int i : order) arrival.push_back(events[i]);
+    const SessionState s = MergeAll(arrival);
     EXPECT_EQ(s.meter_start->wh, 1500);
     EXPECT_TRUE(s.meter_start_explicit);
     EXPECT_EQ(s.energy_wh, 10'000);
@@ -158,15 +218,14 @@ TEST(MergeTest, EndedFirstThenLateStarted) {
   const TimePoint t = At("2026-11-23T10:00:00Z");
   auto ended = MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 2, t + minutes(30), 26'500);
   ended.set_stopped_reason("EVDisconnected");
-  SessionState s;
-  MergeEvent(ended, kKrw150, &s);
+  SessionState s = MergeAll({ended});
   EXPECT_FALSE(s.started_seen);
   EXPECT_TRUE(s.ended);
   EXPECT_EQ(s.start_time, t + minutes(30));  // the best guess until Started arrives
   EXPECT_EQ(s.stop_reason, "EVDisconnected");
   EXPECT_EQ(s.energy_wh, 0);
 
-  MergeEvent(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, t, 1000), kKrw150, &s);
+  s = MergeAll({ended, MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, t, 1000)});
   EXPECT_TRUE(s.started_seen);
   EXPECT_EQ(s.start_time, t);
   EXPECT_EQ(s.end_time, t + minutes(30));
@@ -190,6 +249,42 @@ TEST(MergeTest, EnergyNeverNegative) {
                 MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 1, t + minutes(9), 200)});
   EXPECT_EQ(s.energy_wh, 0);
   EXPECT_EQ(s.cost_hundredths, 0);
+  EXPECT_EQ(s.meter_resets, 1);
+}
+
+TEST(MergeTest, RegisterResetInAnyArrivalOrder) {
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  std::vector<TransactionEvent> events = {
+      MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, t, 1000),
+      MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp1", "tx1", 1, t + minutes(10), 5000),
+      MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp1", "tx1", 2, t + minutes(20), 200),
+      MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 3, t + minutes(30), 3200)};
+  auto by_seq_no = [](const auto& a, const auto& b) { return a.seq_no() < b.seq_no(); };
+  do {
+    const SessionState s = MergeAll(events);
+    EXPECT_EQ(s.energy_wh, 7000);
+    EXPECT_EQ(s.cost_hundredths, 105'000);
+    EXPECT_EQ(s.meter_resets, 1);
+    EXPECT_EQ(s.meter_start->wh, 1000);
+    EXPECT_EQ(s.meter_stop->wh, 3200);
+  } while (std::next_permutation(events.begin(), events.end(), by_seq_no));
+}
+
+TEST(MergeTest, SeedDialectMeterStartZeroOnEveryEvent) {
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  auto seed = [&](ocpp::v1::TransactionEventType type, int64_t order, int minute, double wh) {
+    auto e = MakeEvent(type, "cp1", "tx1", order, t + minutes(minute), wh);
+    e.clear_seq_no();
+    e.set_meter_start_wh(0);
+    e.set_dialect(ocpp::v1::DIALECT_SEED);
+    return e;
+  };
+  const SessionState s = MergeAll({seed(TRANSACTION_EVENT_TYPE_ENDED, int64_t{1} << 31, 30, 25'500),
+                                   seed(TRANSACTION_EVENT_TYPE_UPDATED, 1, 10, 8500),
+                                   seed(TRANSACTION_EVENT_TYPE_STARTED, 0, 0, -1)});
+  EXPECT_EQ(s.energy_wh, 25'500);
+  EXPECT_EQ(s.cost_hundredths, 382'500);
+  EXPECT_EQ(s.meter_resets, 0);
 }
 
 TEST(MergeTest, UserIsTheEarliestTokenNotTheStopToken) {
@@ -200,6 +295,46 @@ TEST(MergeTest, UserIsTheEarliestTokenNotTheStopToken) {
   ended.set_id_token("stop-card");
   EXPECT_EQ(MergeAll({ended, started}).user_id, "start-card");
   EXPECT_EQ(MergeAll({started, ended}).user_id, "start-card");
+}
+
+TEST(ClockTest, SuspectOnlyWhenClearlyWrong) {
+  const TimePoint received = At("2026-11-23T10:00:00Z");
+  auto stamped = [&](TimePoint timestamp) {
+    auto e = MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp1", "tx1", 1, timestamp);
+    *e.mutable_received_at() = ToProto(received);
+    return e;
+  };
+  EXPECT_FALSE(ClockSuspect(stamped(received)));
+  EXPECT_FALSE(ClockSuspect(stamped(received + kMaxClockLead)));  // small drift is normal
+  EXPECT_TRUE(ClockSuspect(stamped(received + kMaxClockLead + std::chrono::milliseconds(1))));
+  EXPECT_TRUE(ClockSuspect(stamped(received + std::chrono::hours(48))));
+  // Offline backlogs are days old and still trusted; only the unsynchronised years are not.
+  EXPECT_FALSE(ClockSuspect(stamped(received - std::chrono::hours(24 * 30))));
+  EXPECT_FALSE(ClockSuspect(stamped(At("2020-01-01T00:00:00Z"))));
+  EXPECT_TRUE(ClockSuspect(stamped(At("2019-12-31T23:59:59Z"))));
+  EXPECT_TRUE(ClockSuspect(stamped(At("1970-01-01T00:00:00Z"))));
+  EXPECT_TRUE(ClockSuspect(stamped(At("2000-01-01T00:00:00Z"))));
+
+  EXPECT_EQ(EffectiveTime(stamped(At("1970-01-01T00:00:00Z"))), received);
+  EXPECT_EQ(EffectiveTime(stamped(received - std::chrono::hours(5))),
+            received - std::chrono::hours(5));
+}
+
+TEST(MergeTest, SuspectClocksDateBySuspectEventsReceiveTime) {
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  auto started =
+      MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, At("1970-01-01T00:00:07Z"), 1000);
+  *started.mutable_received_at() = ToProto(t);
+  auto ended =
+      MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "tx1", 1, t + std::chrono::hours(48), 3000);
+  *ended.mutable_received_at() = ToProto(t + minutes(30));
+  for (const auto& s : {MergeAll({started, ended}), MergeAll({ended, started})}) {
+    EXPECT_TRUE(s.clock_suspect);
+    EXPECT_EQ(s.start_time, t);
+    EXPECT_EQ(s.end_time, t + minutes(30));
+    EXPECT_EQ(s.energy_wh, 2000);
+  }
+  EXPECT_FALSE(MergeAll(SeedSession("cp1", "tx1", t)).clock_suspect);
 }
 
 TEST(NormalizeEventTest, FillsMissingTimesAndTruncatesToMillis) {

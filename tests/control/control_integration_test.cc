@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -77,6 +78,19 @@ class FakeChargerLink final : public csms::gateway::v1::ChargerLink::Service {
     return handler(*request, response);
   }
 
+  grpc::Status Disconnect(grpc::ServerContext*, const csms::gateway::v1::DisconnectRequest* request,
+                          csms::gateway::v1::DisconnectResponse* response) override {
+    std::lock_guard lock(mu_);
+    disconnects_.push_back(*request);
+    response->set_closed(true);
+    return grpc::Status::OK;
+  }
+
+  std::vector<csms::gateway::v1::DisconnectRequest> Disconnects() {
+    std::lock_guard lock(mu_);
+    return disconnects_;
+  }
+
   // Runs fn on another thread after a delay, like a charger sending its event after answering.
   void Later(std::chrono::milliseconds delay, std::function<void()> fn) {
     std::lock_guard lock(mu_);
@@ -108,6 +122,7 @@ class FakeChargerLink final : public csms::gateway::v1::ChargerLink::Service {
   std::mutex mu_;
   std::map<std::string, Handler> handlers_;
   std::vector<CallRequest> calls_;
+  std::vector<csms::gateway::v1::DisconnectRequest> disconnects_;
   std::vector<std::thread> threads_;
 };
 
@@ -144,7 +159,7 @@ class ControlIntegrationTest : public ::testing::Test {
     }
     pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
     store_ = std::make_unique<ControlStore>(*pool_);
-    events_service_ = std::make_unique<StationEventServiceImpl>(*store_, waiter_, 30);
+    events_service_ = std::make_unique<StationEventServiceImpl>(*store_, link_, waiter_, 30);
     control_service_ =
         std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, kCommandTimeout);
     int port = 0;
@@ -184,13 +199,14 @@ class ControlIntegrationTest : public ::testing::Test {
     ReportStatus(charger_id, 1, "Available", RealClock().Now());
   }
 
-  csms::control::v1::StationConnectedResponse Connect(const std::string& charger_id,
-                                                      const std::string& connection_id) {
+  csms::control::v1::StationConnectedResponse Connect(
+      const std::string& charger_id, const std::string& connection_id,
+      std::optional<TimePoint> connected_at = std::nullopt) {
     csms::control::v1::StationConnectedRequest request;
     request.set_charger_id(charger_id);
     request.set_connection_id(connection_id);
     request.set_gateway_address(gateway_address_);
-    *request.mutable_connected_at() = ToProto(RealClock().Now());
+    *request.mutable_connected_at() = ToProto(connected_at.value_or(RealClock().Now()));
     csms::control::v1::StationConnectedResponse response;
     grpc::ClientContext context;
     EXPECT_TRUE(events_->StationConnected(&context, request, &response).ok());
@@ -365,7 +381,7 @@ TEST_F(ControlIntegrationTest, StartSeesStartedEventThatReachedAnotherReplica) {
   // A second control replica on the same database, with its own in-process wake-ups: only the
   // database poll can tell this replica that the transaction started.
   EventWaiter other_waiter;
-  StationEventServiceImpl other_replica(*store_, other_waiter, 30);
+  StationEventServiceImpl other_replica(*store_, link_, other_waiter, 30);
   int port = 0;
   auto other_server = StartServer({&other_replica}, &port);
   ASSERT_TRUE(other_server);
@@ -632,6 +648,39 @@ TEST_F(ControlIntegrationTest, LateDisconnectOfOldConnectionKeepsNewOneOnline) {
   charger = MustGet("CP-1");
   EXPECT_FALSE(charger.connected());
   EXPECT_EQ(charger.status(), "Offline");
+}
+
+// One live connection per charger across gateways: the newer connection stays, control asks the
+// gateway holding the older one to close it, and a late report of the older one changes nothing.
+TEST_F(ControlIntegrationTest, NewerConnectionReplacesOlderOneOnAnyGateway) {
+  const TimePoint t0 = RealClock().Now();
+  Register("CP-1", "conn-old");
+  Connect("CP-1", "conn-new", t0 + std::chrono::seconds(5));
+  auto wait_for_disconnects = [&](size_t n) {
+    for (int i = 0; i < 100 && fake_.Disconnects().size() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return fake_.Disconnects();
+  };
+  auto disconnects = wait_for_disconnects(1);
+  ASSERT_EQ(disconnects.size(), 1u);
+  EXPECT_EQ(disconnects[0].charger_id(), "CP-1");
+  EXPECT_EQ(disconnects[0].connection_id(), "conn-old");
+
+  // The old connection's StationConnected retried late: ignored, and that connection is closed.
+  Connect("CP-1", "conn-old", t0);
+  disconnects = wait_for_disconnects(2);
+  ASSERT_EQ(disconnects.size(), 2u);
+  EXPECT_EQ(disconnects[1].connection_id(), "conn-old");
+
+  // A late status of the old connection does not overwrite the new connection's state.
+  ASSERT_TRUE(store_->UpsertConnectorStatus("CP-1", "conn-new", 1, 1, "Occupied",
+                                            t0 + std::chrono::seconds(6)));
+  EXPECT_FALSE(store_->UpsertConnectorStatus("CP-1", "conn-old", 1, 1, "Faulted",
+                                             t0 + std::chrono::seconds(7)));
+  Charger charger = MustGet("CP-1");
+  EXPECT_TRUE(charger.connected());
+  EXPECT_EQ(charger.status(), "Occupied");
 }
 
 TEST_F(ControlIntegrationTest, RegistrationSurvivesReconnect) {

@@ -32,6 +32,9 @@ class ChargerLinkClient {
   LinkReply Call(const std::string& gateway_address, const std::string& charger_id,
                  const std::string& action, const nlohmann::json& payload,
                  std::chrono::steady_clock::time_point deadline);
+  // Asks a gateway to close one connection of a charger; best effort, never blocks.
+  void DisconnectAsync(const std::string& gateway_address, const std::string& charger_id,
+                       const std::string& connection_id, const std::string& reason);
 
  private:
   csms::gateway::v1::ChargerLink::Stub& StubFor(const std::string& address);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "csms/control/charger_link_client.h"
 #include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -9,8 +10,12 @@ namespace csms::control {
 // What the gateways report about their chargers: connections, boots, statuses, transactions.
 class StationEventServiceImpl final : public csms::control::v1::StationEventService::Service {
  public:
-  StationEventServiceImpl(ControlStore& store, EventWaiter& waiter, int heartbeat_interval_seconds)
-      : store_(store), waiter_(waiter), heartbeat_interval_seconds_(heartbeat_interval_seconds) {}
+  StationEventServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
+                          int heartbeat_interval_seconds)
+      : store_(store),
+        link_(link),
+        waiter_(waiter),
+        heartbeat_interval_seconds_(heartbeat_interval_seconds) {}
 
   grpc::Status StationConnected(grpc::ServerContext* context,
                                 const csms::control::v1::StationConnectedRequest* request,
@@ -33,6 +38,7 @@ class StationEventServiceImpl final : public csms::control::v1::StationEventServ
 
  private:
   ControlStore& store_;
+  ChargerLinkClient& link_;
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;
 };

@@ -69,16 +69,27 @@ class ControlStore {
   // The pool's database must have ControlMigrations() applied.
   explicit ControlStore(pg::Pool& pool) : pool_(pool) {}
 
-  // Registry and connections. Returns the stored registration status ("" if never booted).
-  std::string MarkConnected(const std::string& charger_id, const std::string& connection_id,
-                            const std::string& gateway_address, TimePoint connected_at);
+  // What MarkConnected found and decided.
+  struct ConnectOutcome {
+    std::string registration_status;  // stored status ("" if never booted); survives reconnects
+    // The connection that must be closed now, if any: the charger's previous live connection
+    // when this one is newer, or this one when a newer connection is already recorded.
+    std::string close_connection_id;
+    std::string close_gateway_address;
+  };
+  // Registry and connections: the newest connection (by connected_at) wins.
+  ConnectOutcome MarkConnected(const std::string& charger_id, const std::string& connection_id,
+                               const std::string& gateway_address, TimePoint connected_at);
   // Only the charger's current connection can take it offline. True when it did.
   bool MarkDisconnected(const std::string& charger_id, const std::string& connection_id,
                         TimePoint at);
   void RecordBoot(const BootRecord& boot, const std::string& decided_status);
-  // Keeps the newest report per connector. True when this one was stored.
-  bool UpsertConnectorStatus(const std::string& charger_id, int evse_id, int connector_id,
-                             const std::string& status, TimePoint at);
+  // Keeps the newest report per connector, and only from the charger's current connection (a
+  // late report of a replaced connection is ignored; an empty connection_id skips that check).
+  // True when this one was stored.
+  bool UpsertConnectorStatus(const std::string& charger_id, const std::string& connection_id,
+                             int evse_id, int connector_id, const std::string& status,
+                             TimePoint at);
   void UpdateLastSeen(const std::vector<LastSeenEntry>& entries);
 
   // Applies one TransactionEvent (with billing's figures) to the transaction and the charger's

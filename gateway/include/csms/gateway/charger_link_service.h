@@ -14,6 +14,9 @@ class ChargerLinkService final : public gateway::v1::ChargerLink::CallbackServic
   grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* context,
                                  const gateway::v1::CallRequest* request,
                                  gateway::v1::CallResponse* response) override;
+  grpc::ServerUnaryReactor* Disconnect(grpc::CallbackServerContext* context,
+                                       const gateway::v1::DisconnectRequest* request,
+                                       gateway::v1::DisconnectResponse* response) override;
 
  private:
   ConnectionRegistry& registry_;

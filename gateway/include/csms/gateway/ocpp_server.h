@@ -8,6 +8,7 @@
 #include "csms/gateway/backend.h"
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/connection_registry.h"
+#include "csms/gateway/frame_trace.h"
 
 namespace csms::gateway {
 
@@ -18,6 +19,9 @@ struct OcppServerOptions {
   std::chrono::seconds idle_timeout{90};
   size_t max_outbound_queue = 512;  // frames waiting for a slow reader before it is closed
   size_t max_queued_calls = 64;     // CSMS-initiated CALLs waiting per charger
+  // Open charger connections this process accepts; more are refused with HTTP 503 so a
+  // load balancer sends them to another gateway.
+  size_t max_connections = 50000;
 };
 
 // The OCPP-J WebSocket edge: accepts chargers, negotiates ocpp2.0.1, reads frames, hands CALLs to
@@ -25,8 +29,8 @@ struct OcppServerOptions {
 class OcppServer {
  public:
   OcppServer(boost::asio::io_context& io, CallRouter& router, Backend& backend,
-             ConnectionRegistry& registry, std::string advertise_address,
-             OcppServerOptions options);
+             ConnectionRegistry& registry, std::string advertise_address, OcppServerOptions options,
+             FrameTrace* trace = nullptr);
   ~OcppServer();
 
   // Binds host:port. Returns false with a message when it cannot.
