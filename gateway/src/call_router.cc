@@ -4,6 +4,7 @@
 
 #include "csms/common/log.h"
 #include "csms/common/ocpp_actions.h"
+#include "csms/common/ocpp_schema.h"
 #include "csms/gateway/normalize.h"
 #include "csms/gateway/payload_check.h"
 
@@ -44,6 +45,21 @@ control::v1::StatusReport MakeStatusReport(const StationContext& station, const 
   return report;
 }
 
+}  // namespace
+
+control::v1::TransactionEventReport MakeTransactionReport(
+    const ocpp::v1::TransactionEvent& event,
+    const billing::v1::RecordTransactionEventResponse& response) {
+  control::v1::TransactionEventReport report;
+  *report.mutable_event() = event;
+  report.set_energy_consumed_kwh(response.session().energy_consumed_kwh());
+  report.set_total_cost(response.session().cost());
+  report.set_currency(response.session().currency());
+  return report;
+}
+
+namespace {
+
 std::string GrpcFailure(const grpc::Status& status) {
   return std::to_string(static_cast<int>(status.error_code())) + " " + status.error_message();
 }
@@ -57,8 +73,12 @@ Registration RegistrationFromString(const std::string& status) {
   return Registration::kNotBooted;
 }
 
-CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions options)
-    : backend_(backend), clock_(clock), options_(options) {
+CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions options, Outbox* outbox)
+    : backend_(backend),
+      outbox_(outbox),
+      clock_(clock),
+      options_(options),
+      schemas_(options.validate_schemas ? &ocpp::SchemaSet::Ocpp201() : nullptr) {
   handlers_ = {
       {"BootNotification", &CallRouter::OnBootNotification},
       {"Heartbeat", &CallRouter::OnHeartbeat},
@@ -95,6 +115,17 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
         call.message_id, ec::kSecurityError,
         call.action + " is not allowed before the CSMS has accepted a BootNotification"));
     return;
+  }
+  // Every payload is checked against the OCA schema, except the seed simulator's dialect, which
+  // is recognized first and checked by its own normalizer.
+  if (schemas_ != nullptr && !(call.action == "TransactionEvent" && !options_.strict &&
+                               DetectTransactionDialect(call.payload) == ocpp::v1::DIALECT_SEED)) {
+    if (auto violation =
+            schemas_->Validate(call.action, ocpp::PayloadKind::kRequest, call.payload)) {
+      reply(ocpp::SerializeCallError(call.message_id, violation->code,
+                                     call.action + ": " + violation->description));
+      return;
+    }
   }
   try {
     (this->*(it->second))(station, call, reply);
@@ -151,16 +182,39 @@ void CallRouter::OnStatusNotification(const std::shared_ptr<StationContext>& sta
   reply(ocpp::SerializeCallResult(call.message_id, json::object()));
 }
 
+namespace {
+// The answer to a stored TransactionEvent: totalCost on Ended (when billing priced it) and
+// idTokenInfo whenever the request carried an idToken.
+json TransactionEventAnswer(const ocpp::v1::TransactionEvent& event, bool has_token,
+                            const billing::v1::Session* session) {
+  json answer = json::object();
+  if (session != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+    answer["totalCost"] = session->cost();
+  }
+  if (has_token) answer["idTokenInfo"] = {{"status", "Accepted"}};
+  return answer;
+}
+}  // namespace
+
 void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& station,
                                     const ocpp::Frame& call, Reply& reply) {
   ocpp::v1::TransactionEvent event = NormalizeTransactionEvent(
       call.payload, station->charger_id, station->connection_id, clock_.Now(), options_.strict);
   const bool has_token = !event.id_token().empty();
+  // Events already waiting in the outbox go first: a new one queues behind them, in order.
+  if (outbox_ != nullptr && outbox_->HasBacklog()) {
+    return QueueInOutbox(event, call.message_id, has_token, std::move(reply));
+  }
   backend_.RecordTransactionEvent(
-      event,
-      [this, event, has_token, id = call.message_id, reply = std::move(reply)](
-          const grpc::Status& status, const billing::v1::RecordTransactionEventResponse& response) {
+      event, [this, event, has_token, id = call.message_id, reply = std::move(reply)](
+                 const grpc::Status& status,
+                 const billing::v1::RecordTransactionEventResponse& response) mutable {
         if (!status.ok()) {
+          const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                                   status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+          if (unreachable && outbox_ != nullptr) {
+            return QueueInOutbox(event, id, has_token, std::move(reply));
+          }
           // Never acknowledge what was not stored: the charger keeps the event and retries.
           CSMS_LOG(kWarn, "gateway")
               << "TransactionEvent " << event.transaction_id() << " of " << event.charger_id()
@@ -170,21 +224,24 @@ void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& stati
               "the event could not be stored durably right now; please retry"));
           return;
         }
-        const auto& session = response.session();
-        control::v1::TransactionEventReport report;
-        *report.mutable_event() = event;
-        report.set_energy_consumed_kwh(session.energy_consumed_kwh());
-        report.set_total_cost(session.cost());
-        report.set_currency(session.currency());
-        backend_.ReportTransactionEvent(report);
-
-        json answer = json::object();
-        if (event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
-          answer["totalCost"] = session.cost();
-        }
-        if (has_token) answer["idTokenInfo"] = {{"status", "Accepted"}};
-        reply(ocpp::SerializeCallResult(id, answer));
+        backend_.ReportTransactionEvent(MakeTransactionReport(event, response));
+        reply(ocpp::SerializeCallResult(
+            id, TransactionEventAnswer(event, has_token, &response.session())));
       });
+}
+
+void CallRouter::QueueInOutbox(const ocpp::v1::TransactionEvent& event,
+                               const std::string& message_id, bool has_token, Reply reply) {
+  outbox_->Append(event, [event, has_token, message_id, reply = std::move(reply)](bool durable) {
+    if (!durable) {
+      reply(ocpp::SerializeCallError(message_id, ec::kInternalError,
+                                     "the event could not be stored durably right now; please "
+                                     "retry"));
+      return;
+    }
+    // Stored on this gateway's disk; billing gets it when it is back (and prices it then).
+    reply(ocpp::SerializeCallResult(message_id, TransactionEventAnswer(event, has_token, nullptr)));
+  });
 }
 
 void CallRouter::OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,

@@ -5,12 +5,14 @@
 
 #include "csms/common/grpc_server.h"
 #include "csms/common/log.h"
+#include "csms/common/ocpp_schema.h"
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/charger_link_service.h"
 #include "csms/gateway/connection_registry.h"
 #include "csms/gateway/grpc_backend.h"
 #include "csms/gateway/http_server.h"
 #include "csms/gateway/ocpp_server.h"
+#include "csms/gateway/outbox.h"
 #include "csms/gateway/rest_api.h"
 
 namespace csms::gateway {
@@ -30,6 +32,9 @@ std::vector<FlagSpec> GatewayFlags() {
        "largest OCPP frame accepted; larger ones close the connection with 1009"},
       {"idle-timeout", "CSMS_IDLE_TIMEOUT", "90",
        "seconds without traffic before a charger is considered gone (pinged at half)"},
+      {"outbox-dir", "CSMS_OUTBOX_DIR", "",
+       "folder for the local journal that keeps TransactionEvents durable while billing is "
+       "unreachable (empty: off; the charger then gets an error and retries)"},
       {"max-connections", "CSMS_MAX_CONNECTIONS", "50000",
        "charger connections this gateway holds; more are refused with 503"},
       {"trace-dir", "CSMS_TRACE_DIR", "",
@@ -37,6 +42,8 @@ std::vector<FlagSpec> GatewayFlags() {
       {"trace-max-bytes", "CSMS_TRACE_MAX_BYTES", "10485760",
        "size at which a charger's trace file is rotated"},
       {"trace-files", "CSMS_TRACE_FILES", "5", "trace files kept per charger, rotated included"},
+      {"validate-schemas", "CSMS_VALIDATE_SCHEMAS", "true",
+       "check every OCPP payload against the OCA 2.0.1 schemas (false only to measure)"},
       {"strict", "CSMS_STRICT", "false",
        "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
   };
@@ -61,16 +68,45 @@ int RunGateway(const Config& config) {
   }
   RouterOptions router_options;
   router_options.strict = config.Get("strict") == "true" || config.Get("strict") == "1";
+  router_options.validate_schemas = config.Get("validate-schemas") != "false";
+  ocpp::SchemaSet::Ocpp201();  // compile the schemas now, not on the first message
 
   boost::asio::io_context io;
   RealClock clock;
-  GrpcBackend backend(MakeChannel(config.Get("control-address")),
-                      MakeChannel(config.Get("billing-address")));
-  CallRouter router(backend, clock, router_options);
+  auto control_channel = MakeChannel(config.Get("control-address"));
+  auto billing_channel = MakeChannel(config.Get("billing-address"));
+  GrpcBackend backend(control_channel, billing_channel);
+
+  std::unique_ptr<Outbox> outbox;
+  if (!config.Get("outbox-dir").empty()) {
+    auto billing = billing::v1::BillingService::NewStub(billing_channel);
+    outbox = std::make_unique<Outbox>(
+        config.Get("outbox-dir"),
+        [billing = std::shared_ptr<billing::v1::BillingService::Stub>(std::move(billing))](
+            const ocpp::v1::TransactionEvent& event,
+            billing::v1::RecordTransactionEventResponse* response) {
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+          billing::v1::RecordTransactionEventRequest request;
+          *request.mutable_event() = event;
+          return billing->RecordTransactionEvent(&context, request, response);
+        },
+        [&backend](const ocpp::v1::TransactionEvent& event,
+                   const billing::v1::RecordTransactionEventResponse& response) {
+          backend.ReportTransactionEvent(MakeTransactionReport(event, response));
+        });
+    std::string error;
+    if (!outbox->Open(&error)) {
+      CSMS_LOG(kError, "gateway") << error;
+      return 1;
+    }
+    outbox->Start();
+    CSMS_LOG(kInfo, "gateway") << "outbox in " << config.Get("outbox-dir");
+  }
+  CallRouter router(backend, clock, router_options, outbox.get());
   ConnectionRegistry registry;
   OcppServer ocpp(io, router, backend, registry, advertise, ocpp_options, trace.get());
-  RestApi api(MakeChannel(config.Get("control-address")),
-              MakeChannel(config.Get("billing-address")));
+  RestApi api(control_channel, billing_channel);
   HttpServer http(io, api);
   ChargerLinkService charger_link(registry);
 
@@ -101,6 +137,14 @@ int RunGateway(const Config& config) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (outbox) {
+    // Hand billing what it can take now; the rest stays on disk for the next start.
+    if (!outbox->WaitUntilEmpty(std::chrono::seconds(3))) {
+      CSMS_LOG(kWarn, "gateway") << "outbox: " << outbox->depth()
+                                 << " event(s) kept on disk for the next start";
+    }
+    outbox->Stop();
+  }
   backend.Stop();
   io.stop();
   for (auto& t : threads) t.join();

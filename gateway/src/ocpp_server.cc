@@ -13,6 +13,7 @@
 
 #include "csms/common/log.h"
 #include "csms/common/ocpp_frame.h"
+#include "csms/common/ocpp_schema.h"
 #include "csms/gateway/handshake.h"
 #include "csms/gateway/listener.h"
 
@@ -101,6 +102,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   };
   struct PendingCall {
     std::string message_id;
+    std::string action;
     std::function<void(CallOutcome)> done;
   };
 
@@ -268,7 +270,15 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
                             "command payload is not a JSON object"});
       return SendNextCall();
     }
-    pending_ = PendingCall{NewMessageId(), std::move(call.done)};
+    // The CSMS validates what it sends too: a charger may reject anything off-schema.
+    if (auto violation = ocpp::SchemaSet::Ocpp201().Validate(
+            call.action, ocpp::PayloadKind::kRequest, payload)) {
+      call.done(
+          CallOutcome{CallOutcome::Kind::kError, "{}", violation->code,
+                      "command not sent, it violates the OCPP schema: " + violation->description});
+      return SendNextCall();
+    }
+    pending_ = PendingCall{NewMessageId(), call.action, std::move(call.done)};
     QueueWrite(ocpp::SerializeCall(pending_->message_id, call.action, payload));
     call_timer_.expires_after(call.timeout);
     call_timer_.async_wait(
@@ -289,6 +299,16 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     CallOutcome outcome;
     if (frame.type == ocpp::MessageType::kCallResult) {
       outcome.kind = CallOutcome::Kind::kResult;
+      if (auto violation = ocpp::SchemaSet::Ocpp201().Validate(
+              pending_->action, ocpp::PayloadKind::kResponse, frame.payload)) {
+        // A reply is never answered with an error; the CALL just counts as failed.
+        CSMS_LOG(kWarn, kLog) << station_->charger_id << " answered " << pending_->action
+                              << " off-schema: " << violation->description;
+        outcome.kind = CallOutcome::Kind::kError;
+        outcome.error_code = violation->code;
+        outcome.error_description =
+            "the charger's answer violates the OCPP schema: " + violation->description;
+      }
     } else {
       outcome.kind = CallOutcome::Kind::kError;
       outcome.error_code = frame.error_code;

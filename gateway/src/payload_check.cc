@@ -1,6 +1,7 @@
 #include "csms/gateway/payload_check.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "csms/common/ocpp_frame.h"
 
@@ -68,7 +69,10 @@ int64_t ReadInt(const nlohmann::json& value, const std::string& path) {
   // JSON has one number type; 3.0 is still an integer per JSON Schema.
   if (value.is_number_float()) {
     double d = value.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    // Range first: casting a double outside int64 is undefined behaviour.
+    if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::floor(d)) {
+      return static_cast<int64_t>(d);
+    }
   }
   PayloadCheck::Fail(ec::kTypeConstraintViolation, path + " must be an integer");
 }

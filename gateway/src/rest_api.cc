@@ -8,6 +8,7 @@
 #include "csms/common/grpc_async.h"
 #include "csms/common/log.h"
 #include "csms/common/time_util.h"
+#include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
 namespace {
@@ -59,91 +60,8 @@ json Amount(double value) {
 
 json Kilo(double value) { return std::round(value * 1000.0) / 1000.0; }
 
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > pos) parts.push_back(path.substr(pos, slash - pos));
-    pos = slash + 1;
-  }
-  return parts;
-}
-
-// `plus_is_space` only for query strings (form encoding); in a path "+" is itself, and OCPP
-// station ids may contain it.
-std::string PercentDecode(const std::string& s, bool plus_is_space = false) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(const std::string& query) {
-  std::map<std::string, std::string> params;
-  size_t pos = 0;
-  while (pos < query.size()) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    std::string item = query.substr(pos, amp - pos);
-    size_t eq = item.find('=');
-    if (!item.empty()) {
-      params[PercentDecode(item.substr(0, eq), true)] =
-          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1), true);
-    }
-    pos = amp + 1;
-  }
-  return params;
-}
-
-// Parses a JSON object body; on failure fills `error` with a 400 response.
-std::optional<json> ParseBody(const std::string& body, HttpResponse* error) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    *error = RestApi::Error(400, "bad_request", "request body must be a JSON object");
-    return std::nullopt;
-  }
-  return doc;
-}
-
-// Reads an optional positive integer field; false (with `error`) when present but invalid.
-bool OptionalPositiveInt(const json& doc, const char* field, int* out, HttpResponse* error) {
-  auto it = doc.find(field);
-  if (it == doc.end() || it->is_null()) return true;
-  if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 1000000) {
-    *error = RestApi::Error(400, "bad_request", std::string(field) + " must be a positive integer");
-    return false;
-  }
-  *out = it->get<int>();
-  return true;
-}
-
-bool RequiredString(const json& doc, const char* field, size_t max_len, std::string* out,
-                    HttpResponse* error) {
-  auto it = doc.find(field);
-  if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    *error = RestApi::Error(400, "bad_request",
-                            std::string(field) + " (a non-empty string) is required");
-    return false;
-  }
-  if (it->get_ref<const std::string&>().size() > max_len) {
-    *error = RestApi::Error(
-        400, "bad_request",
-        std::string(field) + " is longer than " + std::to_string(max_len) + " characters");
-    return false;
-  }
-  *out = it->get<std::string>();
-  return true;
+HttpResponse FromRestError(const RestError& error) {
+  return RestApi::Error(error.status, error.code, error.message);
 }
 
 json ChargerJson(const control::v1::Charger& c) {
@@ -251,20 +169,14 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
 
 void RestApi::StartTransaction(const std::string& charger_id, const std::string& body,
                                Respond respond) {
-  HttpResponse error;
-  auto doc = ParseBody(body, &error);
+  auto parsed = ParseStartBody(body);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
+  const auto& start = std::get<StartBody>(parsed);
   control::v1::StartTransactionRequest request;
-  std::string id_token;
-  int evse_id = 1, connector_id = 1;
-  if (!doc || !RequiredString(*doc, "id_token", 36, &id_token, &error) ||
-      !OptionalPositiveInt(*doc, "evse_id", &evse_id, &error) ||
-      !OptionalPositiveInt(*doc, "connector_id", &connector_id, &error)) {
-    return respond(error);
-  }
   request.set_charger_id(charger_id);
-  request.set_id_token(id_token);
-  request.set_evse_id(evse_id);
-  request.set_connector_id(connector_id);
+  request.set_id_token(start.id_token);
+  request.set_evse_id(start.evse_id);
+  request.set_connector_id(start.connector_id);
   CallUnaryAsync<control::v1::StartTransactionRequest, control::v1::StartTransactionResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->StartTransaction(ctx, req, resp, std::move(cb));
@@ -280,15 +192,11 @@ void RestApi::StartTransaction(const std::string& charger_id, const std::string&
 
 void RestApi::StopTransaction(const std::string& charger_id, const std::string& body,
                               Respond respond) {
-  HttpResponse error;
-  auto doc = ParseBody(body, &error);
-  std::string transaction_id;
-  if (!doc || !RequiredString(*doc, "transaction_id", 36, &transaction_id, &error)) {
-    return respond(error);
-  }
+  auto parsed = ParseStopBody(body);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
   control::v1::StopTransactionRequest request;
   request.set_charger_id(charger_id);
-  request.set_transaction_id(transaction_id);
+  request.set_transaction_id(std::get<StopBody>(parsed).transaction_id);
   CallUnaryAsync<control::v1::StopTransactionRequest, control::v1::StopTransactionResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->StopTransaction(ctx, req, resp, std::move(cb));
@@ -303,17 +211,11 @@ void RestApi::StopTransaction(const std::string& charger_id, const std::string& 
 }
 
 void RestApi::SetPower(const std::string& charger_id, const std::string& body, Respond respond) {
-  HttpResponse error;
-  auto doc = ParseBody(body, &error);
-  if (!doc) return respond(error);
-  auto it = doc->find("max_power_kw");
-  if (it == doc->end() || !it->is_number() || !std::isfinite(it->get<double>()) ||
-      it->get<double>() <= 0) {
-    return respond(Error(400, "bad_request", "max_power_kw (a number above 0) is required"));
-  }
+  auto parsed = ParsePowerBody(body);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
   control::v1::SetChargingLimitRequest request;
   request.set_charger_id(charger_id);
-  request.set_max_power_kw(it->get<double>());
+  request.set_max_power_kw(std::get<PowerBody>(parsed).max_power_kw);
   CallUnaryAsync<control::v1::SetChargingLimitRequest, control::v1::SetChargingLimitResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->SetChargingLimit(ctx, req, resp, std::move(cb));

@@ -7,8 +7,10 @@
 #include <unordered_map>
 
 #include "csms/common/ocpp_frame.h"
+#include "csms/common/ocpp_schema.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/backend.h"
+#include "csms/gateway/outbox.h"
 
 namespace csms::gateway {
 
@@ -26,6 +28,8 @@ struct StationContext {
 
 struct RouterOptions {
   bool strict = false;  // refuse the seed simulator's dialect
+  // Check every inbound payload against the OCA 2.0.1 JSON schemas (off only to measure).
+  bool validate_schemas = true;
   // Sent with Pending when control cannot be reached during a BootNotification.
   int backend_down_retry_interval_s = 10;
 };
@@ -37,7 +41,8 @@ class CallRouter {
  public:
   using Reply = std::function<void(std::string frame)>;
 
-  CallRouter(Backend& backend, const Clock& clock, RouterOptions options);
+  // `outbox` (may be null) keeps TransactionEvents durable while billing is unreachable.
+  CallRouter(Backend& backend, const Clock& clock, RouterOptions options, Outbox* outbox = nullptr);
 
   void Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call, Reply reply);
 
@@ -53,10 +58,20 @@ class CallRouter {
   void OnNotifyEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnAcknowledgeOnly(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
 
+  void QueueInOutbox(const ocpp::v1::TransactionEvent& event, const std::string& message_id,
+                     bool has_token, Reply reply);
+
   Backend& backend_;
+  Outbox* outbox_;
   const Clock& clock_;
   RouterOptions options_;
+  const ocpp::SchemaSet* schemas_;  // null when validation is off
   std::unordered_map<std::string, Handler> handlers_;
 };
+
+// What control learns about a TransactionEvent once billing has stored it.
+control::v1::TransactionEventReport MakeTransactionReport(
+    const ocpp::v1::TransactionEvent& event,
+    const billing::v1::RecordTransactionEventResponse& response);
 
 }  // namespace csms::gateway

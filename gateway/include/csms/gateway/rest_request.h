@@ -1,0 +1,51 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+// The pure part of the operator REST API: request bodies, paths and query strings read into
+// plain values. No gRPC and no sockets, so it is unit-tested and fuzzed on its own.
+namespace csms::gateway {
+
+// Why a request was refused; RestApi turns it into {"status":"error","error":code,...}.
+struct RestError {
+  int status = 400;
+  std::string code = "bad_request";
+  std::string message;
+};
+
+// POST /chargers/{id}/start: {"id_token": "...", "evse_id"?: n, "connector_id"?: n}.
+struct StartBody {
+  std::string id_token;  // 1 to 36 characters
+  int evse_id = 1;       // 1 to 1000000; 1 when absent or null
+  int connector_id = 1;  // 1 to 1000000; 1 when absent or null
+};
+
+// POST /chargers/{id}/stop: {"transaction_id": "..."}.
+struct StopBody {
+  std::string transaction_id;  // 1 to 36 characters
+};
+
+// PATCH /chargers/{id}/power: {"max_power_kw": x}.
+struct PowerBody {
+  double max_power_kw = 0;  // finite and above 0
+};
+
+std::variant<StartBody, RestError> ParseStartBody(const std::string& body);
+std::variant<StopBody, RestError> ParseStopBody(const std::string& body);
+std::variant<PowerBody, RestError> ParsePowerBody(const std::string& body);
+
+// The non-empty segments of a path: "/chargers//CS001/" → {"chargers", "CS001"}.
+std::vector<std::string> SplitPath(const std::string& path);
+
+// Decodes %XX escapes (a malformed escape stays as it is). `plus_is_space` only for query strings
+// (form encoding); in a path "+" is itself, and OCPP station ids may contain it.
+std::string PercentDecode(const std::string& s, bool plus_is_space = false);
+
+// "a=1&b=x+y&c" → {a: "1", b: "x y", c: ""}; names and values percent-decoded, a later
+// duplicate wins.
+std::map<std::string, std::string> ParseQuery(const std::string& query);
+
+}  // namespace csms::gateway

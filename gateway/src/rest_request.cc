@@ -1,0 +1,135 @@
+#include "csms/gateway/rest_request.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace csms::gateway {
+namespace {
+
+using nlohmann::json;
+
+RestError BadRequest(std::string message) { return RestError{400, "bad_request", message}; }
+
+// Parses a JSON object body; on failure fills `error`.
+std::optional<json> ParseObject(const std::string& body, RestError* error) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    *error = BadRequest("request body must be a JSON object");
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// Reads an optional positive integer field; false (with `error`) when present but invalid.
+bool OptionalPositiveInt(const json& doc, const char* field, int* out, RestError* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) return true;
+  if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 1000000) {
+    *error = BadRequest(std::string(field) + " must be a positive integer");
+    return false;
+  }
+  *out = it->get<int>();
+  return true;
+}
+
+bool RequiredString(const json& doc, const char* field, size_t max_len, std::string* out,
+                    RestError* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    *error = BadRequest(std::string(field) + " (a non-empty string) is required");
+    return false;
+  }
+  if (it->get_ref<const std::string&>().size() > max_len) {
+    *error = BadRequest(std::string(field) + " is longer than " + std::to_string(max_len) +
+                        " characters");
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+}  // namespace
+
+std::variant<StartBody, RestError> ParseStartBody(const std::string& body) {
+  RestError error;
+  auto doc = ParseObject(body, &error);
+  StartBody start;
+  if (!doc || !RequiredString(*doc, "id_token", 36, &start.id_token, &error) ||
+      !OptionalPositiveInt(*doc, "evse_id", &start.evse_id, &error) ||
+      !OptionalPositiveInt(*doc, "connector_id", &start.connector_id, &error)) {
+    return error;
+  }
+  return start;
+}
+
+std::variant<StopBody, RestError> ParseStopBody(const std::string& body) {
+  RestError error;
+  auto doc = ParseObject(body, &error);
+  StopBody stop;
+  if (!doc || !RequiredString(*doc, "transaction_id", 36, &stop.transaction_id, &error)) {
+    return error;
+  }
+  return stop;
+}
+
+std::variant<PowerBody, RestError> ParsePowerBody(const std::string& body) {
+  RestError error;
+  auto doc = ParseObject(body, &error);
+  if (!doc) return error;
+  auto it = doc->find("max_power_kw");
+  if (it == doc->end() || !it->is_number() || !std::isfinite(it->get<double>()) ||
+      it->get<double>() <= 0) {
+    return BadRequest("max_power_kw (a number above 0) is required");
+  }
+  return PowerBody{it->get<double>()};
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > pos) parts.push_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+std::string PercentDecode(const std::string& s, bool plus_is_space) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> params;
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    std::string item = query.substr(pos, amp - pos);
+    size_t eq = item.find('=');
+    if (!item.empty()) {
+      params[PercentDecode(item.substr(0, eq), true)] =
+          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1), true);
+    }
+    pos = amp + 1;
+  }
+  return params;
+}
+
+}  // namespace csms::gateway
