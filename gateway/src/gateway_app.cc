@@ -30,6 +30,8 @@ std::vector<FlagSpec> GatewayFlags() {
       {"threads", "CSMS_GATEWAY_THREADS", "2", "I/O threads"},
       {"max-message-bytes", "CSMS_MAX_MESSAGE_BYTES", "65536",
        "largest OCPP frame accepted; larger ones close the connection with 1009"},
+      {"handshake-timeout", "CSMS_HANDSHAKE_TIMEOUT", "15",
+       "seconds a new connection may take to complete the WebSocket upgrade"},
       {"idle-timeout", "CSMS_IDLE_TIMEOUT", "90",
        "seconds without traffic before a charger is considered gone (pinged at half)"},
       {"outbox-dir", "CSMS_OUTBOX_DIR", "",
@@ -58,6 +60,7 @@ int RunGateway(const Config& config) {
   OcppServerOptions ocpp_options;
   ocpp_options.max_message_bytes = static_cast<size_t>(config.GetInt("max-message-bytes"));
   ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
+  ocpp_options.handshake_timeout = std::chrono::seconds(config.GetInt("handshake-timeout"));
   ocpp_options.max_connections = static_cast<size_t>(config.GetInt("max-connections"));
   std::unique_ptr<FrameTrace> trace;
   if (!config.Get("trace-dir").empty()) {
