@@ -72,7 +72,7 @@ start billing build/billing-service/csms-billing
 wait_port 50052 billing
 start control build/control-service/csms-control
 wait_port 50051 control
-start gateway build/gateway/csms-gateway
+start gateway build/gateway/csms-gateway --outbox-dir "$data/outbox" --trace-dir "$logs/ocpp"
 wait_port 9000 gateway
 wait_port 8080 gateway
 
@@ -94,7 +94,7 @@ CSMS is running.
   control gRPC     localhost:50051    billing gRPC  localhost:50052    ChargerLink localhost:50053
   PostgreSQL       ${DATABASE_URL}
   demo chargers    emart_jeju_01 (seed dialect), emart_jeju_02, emart_jeju_03 (standard)
-  logs             .data/logs/*.log
+  logs             .data/logs/*.log, every OCPP frame per charger in .data/logs/ocpp/
   stop             scripts/run.sh stop
 
 Try:
