@@ -44,7 +44,10 @@ std::string ReadString(const nlohmann::json& value, const std::string& path, siz
     PayloadCheck::Fail(ec::kTypeConstraintViolation, path + " must be a string");
   }
   const auto& s = value.get_ref<const std::string&>();
-  if (s.size() > max_len) {
+  // JSON Schema's maxLength counts characters, not bytes: count UTF-8 lead bytes.
+  size_t characters = 0;
+  for (unsigned char c : s) characters += (c & 0xC0) != 0x80;
+  if (characters > max_len) {
     PayloadCheck::Fail(ec::kPropertyConstraintViolation,
                        path + " is longer than " + std::to_string(max_len) + " characters");
   }
