@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libboost-dev libssl-dev nlohmann-json3-dev libpqxx-dev libpq-dev libabsl-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
   postgresql postgresql-common postgresql-client
   python3-grpcio python3-protobuf
   curl ca-certificates procps

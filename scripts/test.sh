@@ -17,3 +17,4 @@ cd build
 CSMS_REQUIRE_PG=1 pg_virtualenv -t -o fsync=off \
   ctest --output-on-failure -j"${CSMS_TEST_JOBS:-2}" "$@"
 echo "tests: $(($(date +%s) - built)) s"
+CSMS_FUZZ_SECONDS=${CSMS_FUZZ_SECONDS:-20} ../scripts/fuzz.sh  # libFuzzer targets, see fuzz/README.md

@@ -22,6 +22,10 @@ std::string ReadableId(const json& array) {
 }  // namespace
 
 ParseResult ParseFrame(std::string_view text) {
+  // The JSON reader stops at a NUL byte; refuse it so that nothing after it is silently ignored.
+  if (text.find('\0') != std::string_view::npos) {
+    return Error("-1", error_code::kRpcFrameworkError, "message contains a NUL byte");
+  }
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     return Error("-1", error_code::kRpcFrameworkError, "message is not valid JSON");

@@ -130,8 +130,8 @@ void NormalizeStandard(const PayloadCheck& p, TransactionEvent* event) {
   p.OptionalInt("cableMaxCurrent");
   p.OptionalInt("reservationId");
   if (auto evse = p.OptionalObject("evse")) {
-    event->set_evse_id(static_cast<int32_t>(evse->RequiredInt("id")));
-    event->set_connector_id(static_cast<int32_t>(evse->OptionalInt("connectorId").value_or(0)));
+    event->set_evse_id(evse->RequiredInt32("id"));
+    event->set_connector_id(evse->OptionalInt32("connectorId").value_or(0));
   }
   if (auto token = p.OptionalObject("idToken")) CheckIdToken(*token, event);
   if (const json* meter_values = p.OptionalArray("meterValue")) {
@@ -152,10 +152,8 @@ void NormalizeSeed(const PayloadCheck& p, TransactionEvent* event) {
   if (auto state = data.OptionalString("chargingState", 32)) event->set_charging_state(*state);
   if (auto remote = p.OptionalInt("remoteStartId")) event->set_remote_start_id(*remote);
   if (auto token = p.OptionalObject("idToken")) CheckIdToken(*token, event);
-  if (auto evse_id = p.OptionalInt("evseId")) event->set_evse_id(static_cast<int32_t>(*evse_id));
-  if (auto connector = p.OptionalInt("connectorId")) {
-    event->set_connector_id(static_cast<int32_t>(*connector));
-  }
+  if (auto evse_id = p.OptionalInt32("evseId")) event->set_evse_id(*evse_id);
+  if (auto connector = p.OptionalInt32("connectorId")) event->set_connector_id(*connector);
   event->set_offline(p.OptionalBool("offline").value_or(false));
   if (const json* periods = data.OptionalArray("chargingPeriods")) {
     for (size_t i = 0; i < periods->size(); ++i) {
@@ -268,8 +266,8 @@ StatusInfo ParseStatusNotification(const nlohmann::json& payload) {
   info.timestamp = p.RequiredTime("timestamp");
   info.connector_status = p.RequiredEnum(
       "connectorStatus", {"Available", "Occupied", "Reserved", "Unavailable", "Faulted"});
-  info.evse_id = static_cast<int>(p.RequiredInt("evseId"));
-  info.connector_id = static_cast<int>(p.RequiredInt("connectorId"));
+  info.evse_id = p.RequiredInt32("evseId");
+  info.connector_id = p.RequiredInt32("connectorId");
   return info;
 }
 
@@ -297,8 +295,8 @@ std::vector<StatusInfo> ConnectorStatusesFromNotifyEvent(const nlohmann::json& p
     auto evse = component.OptionalObject("evse");
     if (!evse) continue;  // a station-wide state names no single connector
     if (std::find(kStatuses.begin(), kStatuses.end(), actual) == kStatuses.end()) continue;
-    statuses.push_back(StatusInfo{timestamp, actual, static_cast<int>(evse->RequiredInt("id")),
-                                  static_cast<int>(evse->OptionalInt("connectorId").value_or(1))});
+    statuses.push_back(StatusInfo{timestamp, actual, evse->RequiredInt32("id"),
+                                  evse->OptionalInt32("connectorId").value_or(1)});
   }
   return statuses;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "csms/common/ocpp_frame.h"
 
@@ -68,6 +69,10 @@ std::string ReadEnum(const nlohmann::json& value, const std::string& path,
 }
 
 int64_t ReadInt(const nlohmann::json& value, const std::string& path) {
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    PayloadCheck::Fail(ec::kPropertyConstraintViolation, path + " is out of range");
+  }
   if (value.is_number_integer()) return value.get<int64_t>();
   // JSON has one number type; 3.0 is still an integer per JSON Schema.
   if (value.is_number_float()) {
@@ -123,6 +128,23 @@ std::optional<int64_t> PayloadCheck::OptionalInt(std::string_view field) const {
   const auto* v = Find(field);
   if (v == nullptr) return std::nullopt;
   return ReadInt(*v, PathOf(field));
+}
+
+int32_t PayloadCheck::RequiredInt32(std::string_view field) const {
+  return ToInt32(RequiredInt(field), field);
+}
+
+std::optional<int32_t> PayloadCheck::OptionalInt32(std::string_view field) const {
+  auto v = OptionalInt(field);
+  if (!v) return std::nullopt;
+  return ToInt32(*v, field);
+}
+
+int32_t PayloadCheck::ToInt32(int64_t v, std::string_view field) const {
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+    Fail(ec::kPropertyConstraintViolation, PathOf(field) + " is out of range");
+  }
+  return static_cast<int32_t>(v);
 }
 
 std::optional<double> PayloadCheck::OptionalNumber(std::string_view field) const {

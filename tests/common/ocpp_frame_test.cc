@@ -406,3 +406,14 @@ TEST(TruncateUtf8Test, StepsBackOverThreeByteSequence) {
 
 }  // namespace
 }  // namespace csms::ocpp
+
+namespace csms::ocpp {
+namespace {
+// Found by fuzzing: text after a NUL byte was silently ignored by the JSON reader.
+TEST(ParseFrameNulTest, NulByteIsRefused) {
+  auto parsed = ParseFrame(std::string(R"([2,"a","Heartbeat",{}])") + std::string(1, '\0') + "x");
+  ASSERT_TRUE(std::holds_alternative<FrameError>(parsed));
+  EXPECT_EQ(std::get<FrameError>(parsed).code, "RpcFrameworkError");
+}
+}  // namespace
+}  // namespace csms::ocpp

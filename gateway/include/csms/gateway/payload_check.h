@@ -38,6 +38,9 @@ class PayloadCheck {
                                           std::initializer_list<std::string_view> allowed) const;
   int64_t RequiredInt(std::string_view field) const;
   std::optional<int64_t> OptionalInt(std::string_view field) const;
+  // Integers that the services keep in 32 bits (ids): out of range is a property violation.
+  int32_t RequiredInt32(std::string_view field) const;
+  std::optional<int32_t> OptionalInt32(std::string_view field) const;
   std::optional<double> OptionalNumber(std::string_view field) const;
   std::optional<bool> OptionalBool(std::string_view field) const;
   TimePoint RequiredTime(std::string_view field) const;
@@ -54,6 +57,7 @@ class PayloadCheck {
 
  private:
   const nlohmann::json& Require(std::string_view field) const;
+  int32_t ToInt32(int64_t v, std::string_view field) const;
 
   const nlohmann::json* object_;
   std::string path_;

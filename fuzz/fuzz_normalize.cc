@@ -1,0 +1,139 @@
+// The inbound payload normalizers on arbitrary JSON. A PayloadException is the documented answer
+// to bad input; any other exception, a crash or a sanitizer report is a bug. It also checks:
+//  - strict mode accepts exactly the standard-dialect payloads the lenient mode accepts, with
+//    the same result;
+//  - what is accepted satisfies the limits the services rely on;
+//  - what the OCA schema accepts, the normalizer accepts too (CallRouter checks the schema first,
+//    so a payload passing it and then refused would be a CALLERROR for a correct station). Known
+//    exception: integral numbers beyond int64_t (1e30 is an "integer" to JSON Schema, which sets
+//    no bound) that the normalizer cannot hold and refuses; such payloads skip this comparison.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "csms/common/ocpp_schema.h"
+#include "csms/common/time_util.h"
+#include "csms/gateway/normalize.h"
+#include "csms/gateway/payload_check.h"
+#include "fuzz_check.h"
+
+namespace {
+
+using csms::gateway::PayloadException;
+using csms::ocpp::v1::TransactionEvent;
+
+const csms::TimePoint kReceivedAt = *csms::ParseRfc3339("2026-11-24T09:00:00Z");
+
+// Runs f; a PayloadException (with a code and a description) yields nullopt.
+template <typename F>
+auto Try(F f) -> std::optional<decltype(f())> {
+  try {
+    return f();
+  } catch (const PayloadException& e) {
+    FUZZ_CHECK(!e.error.code.empty());
+    FUZZ_CHECK(!e.error.description.empty());
+    return std::nullopt;
+  }
+}
+
+std::optional<TransactionEvent> Normalize(const nlohmann::json& payload, bool strict) {
+  return Try([&] {
+    return csms::gateway::NormalizeTransactionEvent(payload, "CS001", "c-0001", kReceivedAt,
+                                                    strict);
+  });
+}
+
+// Length in characters, as OCPP's maxLength counts (the strings come from JSON: valid UTF-8).
+size_t Characters(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// Whether any number in the document is integral but outside int64_t (see the header).
+bool HasIntegerBeyondInt64(const nlohmann::json& document) {
+  std::vector<const nlohmann::json*> pending{&document};  // no recursion: nesting is unbounded
+  while (!pending.empty()) {
+    const nlohmann::json* value = pending.back();
+    pending.pop_back();
+    if (value->is_structured()) {
+      for (const auto& child : *value) pending.push_back(&child);
+    } else if (value->is_number_float()) {
+      double d = value->get<double>();
+      if (d == std::trunc(d) && !(d > -0x1p63 && d < 0x1p63)) return true;
+    }
+  }
+  return false;
+}
+
+bool g_compare_with_schema = true;
+
+// True when the OCA request schema of `action` accepts the payload and the comparison applies.
+bool SchemaValid(const char* action, const nlohmann::json& payload) {
+  static const csms::ocpp::SchemaSet& schemas = csms::ocpp::SchemaSet::Ocpp201();
+  auto violation = schemas.Validate(action, csms::ocpp::PayloadKind::kRequest, payload);
+  if (!violation) return g_compare_with_schema;
+  FUZZ_CHECK(!violation->code.empty());
+  FUZZ_CHECK(!violation->description.empty() && violation->description.size() <= 255);
+  return false;
+}
+
+void CheckEvent(const TransactionEvent& event) {
+  FUZZ_CHECK(Characters(event.transaction_id()) <= 36);  // may be empty: OCPP sets no minLength
+  FUZZ_CHECK(!event.dedup_key().empty() && event.dedup_key().size() <= 128);
+  FUZZ_CHECK(event.dialect() == csms::ocpp::v1::DIALECT_OCPP201 ||
+             event.dialect() == csms::ocpp::v1::DIALECT_SEED);
+  FUZZ_CHECK(event.event_type() != csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED ||
+             !event.stopped_reason().empty());
+  FUZZ_CHECK(!event.raw_payload_json().empty());
+}
+
+void Transaction(const nlohmann::json& payload) {
+  std::optional<TransactionEvent> lenient = Normalize(payload, false);
+  std::optional<TransactionEvent> strict = Normalize(payload, true);
+  if (lenient) CheckEvent(*lenient);
+  if (strict) {
+    FUZZ_CHECK(strict->dialect() == csms::ocpp::v1::DIALECT_OCPP201);
+    FUZZ_CHECK(lenient.has_value());
+    FUZZ_CHECK(strict->SerializeAsString() == lenient->SerializeAsString());
+  } else if (lenient) {
+    FUZZ_CHECK(lenient->dialect() == csms::ocpp::v1::DIALECT_SEED);
+  }
+  if (SchemaValid("TransactionEvent", payload)) FUZZ_CHECK(strict.has_value());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  nlohmann::json payload = nlohmann::json::parse(data, data + size, nullptr, false);
+  if (payload.is_discarded()) return 0;
+  g_compare_with_schema = !HasIntegerBeyondInt64(payload);
+
+  Transaction(payload);
+  auto boot = Try([&] { return csms::gateway::ParseBootNotification(payload); });
+  if (boot) {
+    // OCPP sets no minLength: an empty model or vendorName is valid.
+    FUZZ_CHECK(!boot->reason.empty());
+    FUZZ_CHECK(Characters(boot->model) <= 20 && Characters(boot->vendor) <= 50);
+  }
+  if (SchemaValid("BootNotification", payload)) FUZZ_CHECK(boot.has_value());
+  auto status = Try([&] { return csms::gateway::ParseStatusNotification(payload); });
+  if (status) FUZZ_CHECK(!status->connector_status.empty());
+  if (SchemaValid("StatusNotification", payload)) FUZZ_CHECK(status.has_value());
+  auto statuses = Try([&] { return csms::gateway::ConnectorStatusesFromNotifyEvent(payload); });
+  if (statuses) {
+    for (const auto& s : *statuses) FUZZ_CHECK(!s.connector_status.empty());
+  }
+  if (SchemaValid("NotifyEvent", payload)) FUZZ_CHECK(statuses.has_value());
+  auto meter = Try([&] { return (csms::gateway::CheckMeterValues(payload), true); });
+  if (SchemaValid("MeterValues", payload)) FUZZ_CHECK(meter.has_value());
+  auto authorize = Try([&] { return (csms::gateway::CheckAuthorize(payload), true); });
+  if (SchemaValid("Authorize", payload)) FUZZ_CHECK(authorize.has_value());
+  auto heartbeat = Try([&] { return (csms::gateway::CheckHeartbeat(payload), true); });
+  if (SchemaValid("Heartbeat", payload)) FUZZ_CHECK(heartbeat.has_value());
+  return 0;
+}
