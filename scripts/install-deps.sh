@@ -12,6 +12,7 @@ packages=(
   postgresql postgresql-common postgresql-client
   python3-grpcio python3-protobuf
   curl ca-certificates procps
+  docker-compose
 )
 
 # Node.js runs the schema-validating test charger (ocpp-rpc); any recent node will do.

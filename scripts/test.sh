@@ -12,6 +12,7 @@ if [[ ! -d tests/e2e/schema_client/node_modules ]]; then
 fi
 built=$(date +%s)
 echo "build: $((built - start)) s"
+./scripts/validate-deploy.sh  # Dockerfile, docker-compose.yml, deploy/k8s, offline (docs/deploy.md)
 cd build
 # CSMS_REQUIRE_PG=1: a database test must fail, not skip, when PostgreSQL is missing.
 CSMS_REQUIRE_PG=1 pg_virtualenv -t -o fsync=off \
