@@ -37,6 +37,8 @@ std::vector<FlagSpec> GatewayFlags() {
       {"outbox-dir", "CSMS_OUTBOX_DIR", "",
        "folder for the local journal that keeps TransactionEvents durable while billing is "
        "unreachable (empty: off; the charger then gets an error and retries)"},
+      {"drain-seconds", "CSMS_DRAIN_SECONDS", "10",
+       "on SIGTERM, close chargers spread over this many seconds (at least 200 a second)"},
       {"max-connections", "CSMS_MAX_CONNECTIONS", "50000",
        "charger connections this gateway holds; more are refused with 503"},
       {"trace-dir", "CSMS_TRACE_DIR", "",
@@ -133,7 +135,7 @@ int RunGateway(const Config& config) {
 
   int sig = WaitForShutdownSignal();
   CSMS_LOG(kInfo, "gateway") << "signal " << sig << ": closing charger connections";
-  ocpp.Shutdown();
+  ocpp.Shutdown(std::chrono::seconds(config.GetInt("drain-seconds")));
   http.Shutdown();
   // Give close handshakes and in-flight replies a moment before the loop stops.
   for (int i = 0; i < 20 && registry.size() > 0; ++i) {

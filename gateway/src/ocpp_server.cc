@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <optional>
+#include <thread>
 
 #include "csms/common/log.h"
 #include "csms/common/ocpp_frame.h"
@@ -423,13 +424,22 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
     return true;
   }
 
-  void Shutdown() {
+  void Shutdown(std::chrono::milliseconds drain) {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
     });
-    for (auto& connection : registry_.All()) {
-      connection->Close(websocket::close_code::going_away, "server shutting down");
+    // Close chargers spread over `drain` (at least kMinDrainRate a second), so they reconnect
+    // to the other gateways gradually instead of all in the same instant.
+    constexpr double kMinDrainRate = 200.0;
+    auto connections = registry_.All();
+    const double rate = std::max(
+        kMinDrainRate, drain.count() > 0 ? connections.size() * 1000.0 / drain.count() : 1e12);
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < connections.size(); ++i) {
+      auto due = start + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate));
+      std::this_thread::sleep_until(due);
+      connections[i]->Close(websocket::close_code::going_away, "server shutting down");
     }
   }
 
@@ -467,6 +477,6 @@ bool OcppServer::Listen(const std::string& host_port, std::string* error) {
   return impl_->Listen(host_port, error);
 }
 
-void OcppServer::Shutdown() { impl_->Shutdown(); }
+void OcppServer::Shutdown(std::chrono::milliseconds drain) { impl_->Shutdown(drain); }
 
 }  // namespace csms::gateway

@@ -35,8 +35,9 @@ class OcppServer {
 
   // Binds host:port. Returns false with a message when it cannot.
   bool Listen(const std::string& host_port, std::string* error);
-  // Stops accepting and closes every charger connection with 1001 (going away).
-  void Shutdown();
+  // Stops accepting and closes every charger connection with 1001 (going away), spread over
+  // `drain` so that the chargers' reconnects to other gateways do not all land at once.
+  void Shutdown(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
 
  private:
   class Impl;
