@@ -63,6 +63,12 @@ class OutboxTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  static ::testing::AssertionResult Opened(Outbox& outbox) {
+    std::string error;
+    if (outbox.Open(&error)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << error;
+  }
+
   static bool AppendAndWait(Outbox& outbox, const TransactionEvent& e) {
     std::promise<bool> durable;
     outbox.Append(e, [&](bool ok) { durable.set_value(ok); });
@@ -75,8 +81,7 @@ class OutboxTest : public ::testing::Test {
 TEST_F(OutboxTest, EventsAreDurableThenReplayedInOrderWhenBillingReturns) {
   FakeBilling billing;
   Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-  std::string error;
-  ASSERT_TRUE(outbox.Open(&error)) << error;
+  ASSERT_TRUE(Opened(outbox));
   outbox.Start();
   EXPECT_FALSE(outbox.HasBacklog());
   ASSERT_TRUE(AppendAndWait(outbox, Event("tx1", 0)));
@@ -99,8 +104,7 @@ TEST_F(OutboxTest, WhatWasNotDeliveredSurvivesARestart) {
   {
     FakeBilling billing;
     Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-    std::string error;
-    ASSERT_TRUE(outbox.Open(&error)) << error;
+    ASSERT_TRUE(Opened(outbox));
     outbox.Start();
     ASSERT_TRUE(AppendAndWait(outbox, Event("tx1", 0)));
     ASSERT_TRUE(AppendAndWait(outbox, Event("tx1", 1)));
@@ -109,8 +113,7 @@ TEST_F(OutboxTest, WhatWasNotDeliveredSurvivesARestart) {
   FakeBilling billing;
   billing.down = false;
   Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-  std::string error;
-  ASSERT_TRUE(outbox.Open(&error)) << error;
+  ASSERT_TRUE(Opened(outbox));
   EXPECT_EQ(outbox.depth(), 2u);
   outbox.Start();
   ASSERT_TRUE(outbox.WaitUntilEmpty(std::chrono::seconds(10)));
@@ -121,8 +124,7 @@ TEST_F(OutboxTest, TornTailFromACrashIsCutAndWholeRecordsKept) {
   {
     FakeBilling billing;
     Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-    std::string error;
-    ASSERT_TRUE(outbox.Open(&error)) << error;
+    ASSERT_TRUE(Opened(outbox));
     outbox.Start();
     ASSERT_TRUE(AppendAndWait(outbox, Event("tx1", 0)));
     outbox.Stop();
@@ -135,8 +137,7 @@ TEST_F(OutboxTest, TornTailFromACrashIsCutAndWholeRecordsKept) {
   FakeBilling billing;
   billing.down = false;
   Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-  std::string error;
-  ASSERT_TRUE(outbox.Open(&error)) << error;
+  ASSERT_TRUE(Opened(outbox));
   EXPECT_EQ(outbox.depth(), 1u);
   outbox.Start();
   ASSERT_TRUE(outbox.WaitUntilEmpty(std::chrono::seconds(10)));
@@ -147,8 +148,7 @@ TEST_F(OutboxTest, DeliveredPrefixIsNotReplayedAfterRestart) {
   FakeBilling first;
   {
     Outbox outbox(dir_, first.Deliver(), first.Delivered());
-    std::string error;
-    ASSERT_TRUE(outbox.Open(&error)) << error;
+    ASSERT_TRUE(Opened(outbox));
     outbox.Start();
     first.down = false;
     ASSERT_TRUE(AppendAndWait(outbox, Event("tx1", 0)));
@@ -160,8 +160,7 @@ TEST_F(OutboxTest, DeliveredPrefixIsNotReplayedAfterRestart) {
   FakeBilling second;
   second.down = false;
   Outbox outbox(dir_, second.Deliver(), second.Delivered());
-  std::string error;
-  ASSERT_TRUE(outbox.Open(&error)) << error;
+  ASSERT_TRUE(Opened(outbox));
   outbox.Start();
   ASSERT_TRUE(outbox.WaitUntilEmpty(std::chrono::seconds(10)));
   EXPECT_EQ(second.Delivered_(), (std::vector<std::string>{"tx1/1"}));
@@ -170,8 +169,7 @@ TEST_F(OutboxTest, DeliveredPrefixIsNotReplayedAfterRestart) {
 TEST_F(OutboxTest, ManyConcurrentAppendsAreAllDurableAndOrderedPerWriter) {
   FakeBilling billing;
   Outbox outbox(dir_, billing.Deliver(), billing.Delivered());
-  std::string error;
-  ASSERT_TRUE(outbox.Open(&error)) << error;
+  ASSERT_TRUE(Opened(outbox));
   outbox.Start();
   std::vector<std::thread> writers;
   std::atomic<int> durable{0};
