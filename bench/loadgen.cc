@@ -1,0 +1,982 @@
+// csms-loadgen: OCPP 2.0.1 load generator for the gateway.
+//
+// Modes:
+//   heartbeat     N connections boot, then send Heartbeat CALLs.
+//   transactions  N connections boot, then run TransactionEvent cycles (Started seqNo 0, Updated
+//                 seqNo 1..k, Ended), a new transaction id each cycle, increasing registers.
+//   storm         N connections connect and boot at once; reports the time until all booted.
+//   idle          N connections boot, then hold idle while the RSS of --server-pid is sampled.
+// --rate 0 is a closed loop (each connection sends its next CALL when the reply arrives); --rate R
+// is an open loop with R messages/s in aggregate, R/N per connection on a fixed schedule. OCPP
+// allows one outstanding CALL per direction, so a connection still waiting at its scheduled time
+// sends late; latency is measured from the scheduled time (no coordinated omission).
+// Prints one JSON object on stdout and a summary line on stderr. Every run ends by itself.
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "csms/common/config.h"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::string_view kSubprotocol = "ocpp2.0.1";
+constexpr std::string_view kBootFrame =  // after `[2,"<id>",`
+    R"("BootNotification",{"reason":"PowerUp","chargingStation":)"
+    R"({"model":"Bench","vendorName":"CSMS"}}])";
+constexpr auto kConnectTimeout = std::chrono::seconds(30);
+constexpr auto kCloseGrace = std::chrono::seconds(3);
+constexpr int64_t kStalledNs = 1'000'000'000;  // a CALL unanswered this long at the end
+
+enum class Mode { kHeartbeat, kTransactions, kStorm, kIdle };
+
+const char* ModeName(Mode m) {
+  switch (m) {
+    case Mode::kHeartbeat:
+      return "heartbeat";
+    case Mode::kTransactions:
+      return "transactions";
+    case Mode::kStorm:
+      return "storm";
+    case Mode::kIdle:
+      return "idle";
+  }
+  return "?";
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+// UTC "YYYY-MM-DDTHH:MM:SSZ" of now, cached per second (single-threaded use per caller thread).
+std::string_view UtcNow() {
+  thread_local time_t cached = 0;
+  thread_local char buf[32];
+  time_t now = std::time(nullptr);
+  if (now != cached) {
+    cached = now;
+    tm t{};
+    gmtime_r(&now, &t);
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
+  }
+  return buf;
+}
+
+// VmRSS of a process in KiB, or -1.
+int64_t RssKib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+struct Options {
+  Mode mode = Mode::kHeartbeat;
+  std::string host;
+  std::string port;
+  std::string host_header;  // host[:port] as given in the URL
+  std::string path;         // without a trailing slash; the station id is appended
+  int connections = 100;
+  double rate = 0;  // aggregate messages/s; 0 = closed loop
+  std::string id_prefix;
+  double seconds = 10;
+  double warmup_seconds = 2;
+  double setup_timeout_seconds = 60;
+  int threads = 1;
+  int source_ips = 1;
+  int tx_updates = 3;
+  std::vector<int> server_pids;
+};
+
+bool ParseWsUrl(const std::string& url, Options* out, std::string* error) {
+  constexpr std::string_view kScheme = "ws://";
+  if (url.rfind(kScheme, 0) != 0) {
+    *error = "--url must start with ws:// (wss is not supported)";
+    return false;
+  }
+  std::string rest = url.substr(kScheme.size());
+  auto slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  out->path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!out->path.empty() && out->path.back() == '/') out->path.pop_back();
+  out->host_header = authority;
+  std::string port_part;
+  if (!authority.empty() && authority.front() == '[') {  // [v6 address]:port
+    auto close = authority.find(']');
+    if (close == std::string::npos) {
+      *error = "bad IPv6 host in --url";
+      return false;
+    }
+    out->host = authority.substr(1, close - 1);
+    port_part = authority.substr(close + 1);
+    if (!port_part.empty() && port_part.front() != ':') {
+      *error = "bad host:port in --url";
+      return false;
+    }
+    if (!port_part.empty()) port_part.erase(0, 1);
+  } else {
+    auto colon = authority.rfind(':');
+    out->host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_part = authority.substr(colon + 1);
+  }
+  out->port = port_part.empty() ? "80" : port_part;
+  if (out->host.empty()) {
+    *error = "--url has no host";
+    return false;
+  }
+  return true;
+}
+
+// Per-connection counters; only the connection's own handlers touch them until the run ends.
+struct Stats {
+  uint64_t calls = 0;         // CALLRESULTs received inside the measured window
+  uint64_t transactions = 0;  // Ended acknowledged inside the measured window
+  std::vector<uint32_t> latency_us;
+  uint64_t connect_errors = 0;
+  uint64_t boot_errors = 0;
+  uint64_t call_errors = 0;   // CALLERROR replies
+  uint64_t unexpected = 0;    // frames that are neither our CALLRESULT nor our CALLERROR
+  uint64_t closed = 0;        // connections lost before the end
+  uint64_t stalled = 0;       // a CALL still unanswered after kStalledNs when the run stopped
+  uint64_t boot_pending = 0;  // BootNotification answered Pending (retried after `interval`)
+  uint64_t late = 0;          // open loop: sends that went out after their scheduled time
+};
+
+class Connection;
+
+// Owns the connections and the run's phases. Its own state lives on the control strand.
+class Bench {
+ public:
+  Bench(net::io_context& io, Options options)
+      : io_(io),
+        options_(std::move(options)),
+        ctl_(net::make_strand(io)),
+        setup_timer_(ctl_),
+        phase_timer_(ctl_),
+        grace_timer_(ctl_),
+        sample_timer_(ctl_) {}
+
+  int Run();
+
+  // Called from connections' handlers (any thread).
+  void OnSetupDone(bool ok);
+  void OnConnectionDone();
+  void NoteError(const std::string& message);
+
+  const Options& options() const { return options_; }
+  const tcp::endpoint& endpoint() const { return endpoint_; }
+  const std::string& run_tag() const { return run_tag_; }
+  int64_t measure_start_ns() const { return measure_start_ns_.load(std::memory_order_relaxed); }
+  int64_t measure_end_ns() const { return measure_end_ns_.load(std::memory_order_relaxed); }
+
+ private:
+  void StartPhase();
+  void SampleRss();
+  void Finish();
+  int Report(double setup_seconds);
+
+  net::io_context& io_;
+  Options options_;
+  net::strand<net::io_context::executor_type> ctl_;
+  net::steady_timer setup_timer_;
+  net::steady_timer phase_timer_;
+  net::steady_timer grace_timer_;
+  net::steady_timer sample_timer_;
+  tcp::endpoint endpoint_;
+  std::string run_tag_;
+  std::vector<std::shared_ptr<Connection>> connections_;
+  std::atomic<int64_t> measure_start_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> measure_end_ns_{std::numeric_limits<int64_t>::max()};
+  // Control strand only.
+  int setup_done_ = 0;
+  int ready_ = 0;
+  int done_ = 0;
+  bool phase_started_ = false;
+  bool finishing_ = false;
+  int64_t run_start_ns_ = 0;
+  int64_t setup_end_ns_ = 0;
+  std::vector<int64_t> rss_before_;
+  std::vector<int64_t> rss_booted_;
+  std::vector<int64_t> rss_max_;
+  // Any thread.
+  std::mutex errors_mu_;
+  std::vector<std::string> first_errors_;
+  uint64_t suppressed_errors_ = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(net::any_io_executor executor, Bench& bench, int index, std::string id)
+      : ws_(executor), timer_(executor), bench_(bench), index_(index), id_(std::move(id)) {
+    target_ = bench_.options().path + "/" + id_;
+    wbuf_.reserve(bench_.options().mode == Mode::kTransactions ? 640 : 64);
+    expect_.reserve(32);
+  }
+
+  net::any_io_executor executor() { return ws_.get_executor(); }
+  const Stats& stats() const { return stats_; }
+
+  void Start() {
+    state_ = State::kConnecting;
+    start_ns_ = NowNs();
+    auto& stream = beast::get_lowest_layer(ws_);
+    const Options& o = bench_.options();
+    if (o.source_ips > 1) {
+      // 127.0.0.(1 + index % K); IP_BIND_ADDRESS_NO_PORT picks the port at connect time, so
+      // each source address gets its own ephemeral port range per destination.
+      beast::error_code ec;
+      auto& sock = stream.socket();
+      sock.open(bench_.endpoint().protocol(), ec);
+      if (!ec) {
+        int one = 1;
+        ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+        net::ip::address_v4::bytes_type b{127, 0, 0,
+                                          static_cast<unsigned char>(1 + index_ % o.source_ips)};
+        sock.bind(tcp::endpoint(net::ip::address_v4(b), 0), ec);
+      }
+      if (ec) return Fail(&Stats::connect_errors, "bind source address: " + ec.message());
+    }
+    stream.expires_after(kConnectTimeout);
+    stream.async_connect(bench_.endpoint(), [self = shared_from_this()](beast::error_code ec) {
+      self->OnConnect(ec);
+    });
+  }
+
+  // Setup took too long: whatever is not running yet counts as failed.
+  void AbortSetup() {
+    if (state_ == State::kConnecting) {
+      Fail(&Stats::connect_errors, "connect/handshake did not finish within --setup-timeout");
+    } else if (state_ == State::kBooting) {
+      Fail(&Stats::boot_errors, "BootNotification not answered within --setup-timeout");
+    }
+  }
+
+  // Measurement starts: open loop connections begin their schedule at `first_ns`.
+  void Begin(int64_t first_ns, int64_t interval_ns) {
+    if (state_ != State::kReady) return;
+    state_ = State::kRunning;
+    interval_ns_ = interval_ns;
+    next_sched_ns_ = first_ns;
+    ScheduleNext();
+  }
+
+  // End of the run: close with 1000 once the current write (if any) is out.
+  void Stop() {
+    if (state_ == State::kDone || state_ == State::kClosing) return;
+    if (state_ != State::kRunning && state_ != State::kReady) return ForceClose();
+    if (waiting_reply_ && NowNs() - sent_ns_ > kStalledNs) ++stats_.stalled;
+    timer_.cancel();
+    state_ = State::kClosing;
+    if (writing_) {
+      close_after_write_ = true;
+    } else {
+      DoClose();
+    }
+  }
+
+  void ForceClose() {
+    timer_.cancel();
+    beast::get_lowest_layer(ws_).close();
+    Done();
+  }
+
+ private:
+  enum class State { kIdle, kConnecting, kBooting, kReady, kRunning, kClosing, kDone };
+
+  void OnConnect(beast::error_code ec) {
+    if (state_ != State::kConnecting) return;
+    if (ec) return Fail(&Stats::connect_errors, "connect: " + ec.message());
+    auto& stream = beast::get_lowest_layer(ws_);
+    stream.expires_never();
+    beast::error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::sec_websocket_protocol,
+              beast::string_view(kSubprotocol.data(), kSubprotocol.size()));
+      req.set(http::field::user_agent, "csms-loadgen");
+    }));
+    ws_.async_handshake(
+        response_, bench_.options().host_header, target_,
+        [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (state_ != State::kConnecting) return;
+    if (ec) return Fail(&Stats::connect_errors, "WebSocket handshake: " + ec.message());
+    auto selected = response_[http::field::sec_websocket_protocol];
+    if (std::string_view(selected.data(), selected.size()) != kSubprotocol) {
+      return Fail(&Stats::connect_errors, "server selected subprotocol '" +
+                                              std::string(selected.data(), selected.size()) +
+                                              "', not ocpp2.0.1");
+    }
+    response_ = {};
+    ws_.text(true);
+    state_ = State::kBooting;
+    DoRead();
+    SendBoot();
+  }
+
+  void SendBoot() {
+    std::string id = std::to_string(next_id_++);
+    wbuf_.assign(R"([2,")" + id + R"(",)");
+    wbuf_.append(kBootFrame);
+    expect_ = R"([3,")" + id + R"(")";
+    waiting_reply_ = true;
+    sent_ns_ = NowNs();
+    if (writing_) {
+      send_after_write_ = true;  // cannot happen while booting; kept for symmetry
+      return;
+    }
+    Write();
+  }
+
+  void DoRead() {
+    ws_.async_read(rbuf_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      if (state_ == State::kClosing || state_ == State::kDone) return Done();
+      return Fail(&Stats::closed, "connection lost: " + ec.message());
+    }
+    auto data = rbuf_.cdata();
+    std::string_view text(static_cast<const char*>(data.data()), data.size());
+    if (state_ == State::kRunning) {
+      OnCallReply(text);
+    } else if (state_ == State::kBooting) {
+      OnBootReply(text);
+    } else if (state_ == State::kReady) {
+      ++stats_.unexpected;
+      bench_.NoteError("unexpected frame while idle: " + std::string(text.substr(0, 200)));
+    }  // kClosing: late replies are dropped
+    rbuf_.consume(rbuf_.size());
+    if (state_ != State::kDone) DoRead();
+  }
+
+  // Matches `[3,"<id>"` (result) or `[4,"<id>"` (error) for the outstanding CALL; 0 otherwise.
+  char ReplyKind(std::string_view text) const {
+    if (!waiting_reply_ || text.size() <= expect_.size()) return 0;
+    char kind = text[1];
+    if (text[0] != '[' || (kind != '3' && kind != '4')) return 0;
+    if (std::memcmp(text.data() + 2, expect_.data() + 2, expect_.size() - 2) != 0) return 0;
+    return kind;
+  }
+
+  void OnBootReply(std::string_view text) {
+    int64_t now = NowNs();
+    char kind = ReplyKind(text);
+    if (kind == 0) {
+      ++stats_.unexpected;
+      bench_.NoteError("unexpected frame while booting: " + std::string(text.substr(0, 200)));
+      return;
+    }
+    waiting_reply_ = false;
+    auto reply = nlohmann::json::parse(text, nullptr, false);
+    std::string status;
+    if (kind == '3' && reply.is_array() && reply.size() == 3 && reply[2].is_object()) {
+      status = reply[2].value("status", "");
+    }
+    if (status == "Pending") {
+      // OCPP: the station repeats BootNotification after `interval` seconds.
+      ++stats_.boot_pending;
+      int interval = std::max(reply[2].value("interval", 1), 1);
+      timer_.expires_after(std::chrono::seconds(interval));
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->state_ != State::kBooting) return;
+        self->SendBoot();
+      });
+      return;
+    }
+    if (status != "Accepted") {
+      ++stats_.boot_errors;
+      bench_.NoteError("BootNotification not accepted: " + std::string(text.substr(0, 200)));
+      ReportSetup(false);
+      state_ = State::kClosing;
+      if (writing_) {
+        close_after_write_ = true;
+      } else {
+        DoClose();
+      }
+      return;
+    }
+    if (bench_.options().mode == Mode::kStorm) {
+      // Connect start -> boot accepted.
+      stats_.latency_us.push_back(static_cast<uint32_t>((now - start_ns_) / 1000));
+    }
+    state_ = State::kReady;
+    ReportSetup(true);
+    Mode mode = bench_.options().mode;
+    if ((mode == Mode::kHeartbeat || mode == Mode::kTransactions) && bench_.options().rate <= 0) {
+      state_ = State::kRunning;  // closed loop starts at once; warmup covers the ramp
+      ScheduleNext();
+    }
+  }
+
+  void OnCallReply(std::string_view text) {
+    int64_t now = NowNs();
+    char kind = ReplyKind(text);
+    if (kind == 0) {
+      ++stats_.unexpected;
+      bench_.NoteError("unexpected frame: " + std::string(text.substr(0, 200)));
+      return;  // still waiting for the real reply
+    }
+    waiting_reply_ = false;
+    if (kind == '3') {
+      if (now >= bench_.measure_start_ns() && now < bench_.measure_end_ns()) {
+        ++stats_.calls;
+        if (sent_was_ended_) ++stats_.transactions;
+        stats_.latency_us.push_back(static_cast<uint32_t>(
+            std::min<int64_t>((now - sent_ns_) / 1000, std::numeric_limits<uint32_t>::max())));
+      }
+    } else {
+      ++stats_.call_errors;
+      bench_.NoteError("CALLERROR: " + std::string(text.substr(0, 200)));
+    }
+    if (now >= bench_.measure_end_ns()) return;  // Stop() closes
+    ScheduleNext();
+  }
+
+  // Sends the next CALL now (closed loop) or at its scheduled time (open loop).
+  void ScheduleNext() {
+    if (interval_ns_ <= 0) {
+      sched_ns_ = 0;
+      return SendOrDefer();
+    }
+    int64_t now = NowNs();
+    if (next_sched_ns_ >= bench_.measure_end_ns()) return;
+    if (next_sched_ns_ <= now) {
+      if (sent_call_) ++stats_.late;  // the previous reply came after this CALL's slot
+      sched_ns_ = next_sched_ns_;
+      next_sched_ns_ += interval_ns_;
+      return SendOrDefer();
+    }
+    timer_.expires_at(SteadyClock::time_point(std::chrono::nanoseconds(next_sched_ns_)));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->state_ != State::kRunning || self->waiting_reply_) return;
+      self->sched_ns_ = self->next_sched_ns_;
+      self->next_sched_ns_ += self->interval_ns_;
+      self->SendOrDefer();
+    });
+  }
+
+  void SendOrDefer() {
+    if (writing_) {
+      send_after_write_ = true;
+    } else {
+      SendCall();
+    }
+  }
+
+  void SendCall() {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof(digits), next_id_++).ptr;
+    std::string_view id(digits, static_cast<size_t>(end - digits));
+    wbuf_.assign(R"([2,")");
+    wbuf_.append(id);
+    sent_call_ = true;
+    sent_was_ended_ = false;
+    if (bench_.options().mode == Mode::kTransactions) {
+      AppendTransactionEvent();
+    } else {
+      wbuf_.append(R"(","Heartbeat",{}])");
+    }
+    expect_.assign(R"([3,")");
+    expect_.append(id);
+    expect_.push_back('"');
+    waiting_reply_ = true;
+    sent_ns_ = sched_ns_ > 0 ? sched_ns_ : NowNs();
+    Write();
+  }
+
+  // `","TransactionEvent",{...}]` for seq_ of the current cycle, then advances the cycle.
+  void AppendTransactionEvent() {
+    const int k = bench_.options().tx_updates;
+    const char* type = seq_ == 0 ? "Started" : seq_ <= k ? "Updated" : "Ended";
+    const char* trigger = seq_ == 0   ? "RemoteStart"
+                          : seq_ <= k ? "MeterValuePeriodic"
+                                      : "RemoteStop";
+    const char* context = seq_ == 0   ? "Transaction.Begin"
+                          : seq_ <= k ? "Sample.Periodic"
+                                      : "Transaction.End";
+    std::string_view ts = UtcNow();
+    std::string tx = id_ + "-" + bench_.run_tag() + "-" + std::to_string(cycle_);
+    double energy = 1000.0 * seq_;  // Wh, increasing within the transaction
+    char body[768];
+    int n = std::snprintf(
+        body, sizeof(body),
+        R"(","TransactionEvent",{"eventType":"%s","timestamp":"%.*s","triggerReason":"%s",)"
+        R"("seqNo":%d,"transactionInfo":{"transactionId":"%s",%s},)"
+        R"("meterValue":[{"timestamp":"%.*s","sampledValue":[{"value":%.1f,)"
+        R"("measurand":"Energy.Active.Import.Register","context":"%s",)"
+        R"("unitOfMeasure":{"unit":"Wh"}}]}]%s}])",
+        type, static_cast<int>(ts.size()), ts.data(), trigger, seq_, tx.c_str(),
+        seq_ <= k ? R"("chargingState":"Charging")" : R"("stoppedReason":"Remote")",
+        static_cast<int>(ts.size()), ts.data(), energy, context,
+        seq_ == 0
+            ? R"(,"evse":{"id":1,"connectorId":1},"idToken":{"idToken":"user_123","type":"Central"})"
+            : "");
+    wbuf_.append(body, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof(body) - 1))));
+    if (seq_ > k) {
+      sent_was_ended_ = true;
+      seq_ = 0;
+      ++cycle_;
+    } else {
+      ++seq_;
+    }
+  }
+
+  void Write() {
+    writing_ = true;
+    ws_.async_write(net::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    writing_ = false;
+    if (ec) return;  // the read side reports the failure
+    if (close_after_write_) {
+      close_after_write_ = false;
+      return DoClose();
+    }
+    if (send_after_write_ && state_ == State::kRunning) {
+      send_after_write_ = false;
+      SendCall();
+    }
+  }
+
+  void DoClose() {
+    ws_.async_close(websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code ec) {
+                      if (ec) beast::get_lowest_layer(self->ws_).close();
+                      self->Done();
+                    });
+  }
+
+  void Fail(uint64_t Stats::*counter, const std::string& message) {
+    if (state_ == State::kDone || state_ == State::kClosing) return;
+    ++(stats_.*counter);
+    bench_.NoteError(id_ + ": " + message);
+    ReportSetup(false);
+    timer_.cancel();
+    beast::get_lowest_layer(ws_).close();
+    Done();
+  }
+
+  void ReportSetup(bool ok) {
+    if (setup_reported_) return;
+    setup_reported_ = true;
+    bench_.OnSetupDone(ok);
+  }
+
+  void Done() {
+    if (state_ == State::kDone) return;
+    state_ = State::kDone;
+    bench_.OnConnectionDone();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer timer_;
+  Bench& bench_;
+  int index_;
+  std::string id_;
+  std::string target_;
+  websocket::response_type response_;
+  beast::flat_buffer rbuf_;
+  std::string wbuf_;
+  std::string expect_;  // `[3,"<id>"` of the outstanding CALL
+  uint64_t next_id_ = 1;
+  int64_t start_ns_ = 0;
+  int64_t sent_ns_ = 0;        // latency origin of the outstanding CALL
+  int64_t sched_ns_ = 0;       // open loop: scheduled time of the CALL about to go out
+  int64_t next_sched_ns_ = 0;  // open loop: next slot
+  int64_t interval_ns_ = 0;    // open loop: slot spacing; 0 = closed loop
+  int seq_ = 0;
+  uint64_t cycle_ = 0;
+  bool sent_was_ended_ = false;
+  bool sent_call_ = false;  // a CALL after the boot went out
+  State state_ = State::kIdle;
+  bool waiting_reply_ = false;
+  bool writing_ = false;
+  bool send_after_write_ = false;
+  bool close_after_write_ = false;
+  bool setup_reported_ = false;
+  Stats stats_;
+};
+
+void Bench::OnSetupDone(bool ok) {
+  net::post(ctl_, [this, ok] {
+    ++setup_done_;
+    if (ok) ++ready_;
+    if (setup_done_ == options_.connections && !phase_started_) StartPhase();
+  });
+}
+
+void Bench::OnConnectionDone() {
+  net::post(ctl_, [this] {
+    ++done_;
+    if (done_ == options_.connections) {
+      setup_timer_.cancel();
+      phase_timer_.cancel();
+      grace_timer_.cancel();
+      sample_timer_.cancel();
+      if (!finishing_) {
+        // Everything failed or closed before the end; nothing more can happen.
+        finishing_ = true;
+        measure_end_ns_ = std::min(measure_end_ns_.load(), NowNs());
+      }
+    }
+  });
+}
+
+void Bench::NoteError(const std::string& message) {
+  std::lock_guard lock(errors_mu_);
+  if (first_errors_.size() < 5) {
+    first_errors_.push_back(message);
+  } else {
+    ++suppressed_errors_;
+  }
+}
+
+void Bench::SampleRss() {
+  for (size_t i = 0; i < options_.server_pids.size(); ++i) {
+    rss_max_[i] = std::max(rss_max_[i], RssKib(options_.server_pids[i]));
+  }
+  sample_timer_.expires_after(std::chrono::seconds(1));
+  sample_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec && !finishing_) SampleRss();
+  });
+}
+
+void Bench::StartPhase() {
+  phase_started_ = true;
+  setup_timer_.cancel();
+  setup_end_ns_ = NowNs();
+  for (int pid : options_.server_pids) rss_booted_.push_back(RssKib(pid));
+  if (ready_ == 0 || options_.mode == Mode::kStorm) {
+    measure_start_ns_ = run_start_ns_;
+    measure_end_ns_ = setup_end_ns_;
+    for (auto& c : connections_) net::post(c->executor(), [c] { c->AbortSetup(); });
+    return Finish();
+  }
+  for (auto& c : connections_) net::post(c->executor(), [c] { c->AbortSetup(); });
+  double warmup_s = options_.mode == Mode::kIdle ? 0 : options_.warmup_seconds;
+  auto warmup = std::chrono::nanoseconds(static_cast<int64_t>(warmup_s * 1e9));
+  auto measured = std::chrono::nanoseconds(static_cast<int64_t>(options_.seconds * 1e9));
+  measure_start_ns_ = setup_end_ns_ + warmup.count();
+  measure_end_ns_ = setup_end_ns_ + warmup.count() + measured.count();
+  if (options_.mode == Mode::kIdle) {
+    SampleRss();
+  } else if (options_.rate > 0) {
+    // Each connection gets rate/N per second; start slots are spread over one interval.
+    auto n = static_cast<int64_t>(connections_.size());
+    auto interval = static_cast<int64_t>(1e9 * static_cast<double>(n) / options_.rate);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t first = setup_end_ns_ + interval * i / n;
+      auto c = connections_[static_cast<size_t>(i)];
+      net::post(c->executor(), [c, first, interval] { c->Begin(first, interval); });
+    }
+  }
+  phase_timer_.expires_after(warmup + measured);
+  phase_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec) Finish();
+  });
+}
+
+void Bench::Finish() {
+  if (finishing_) return;
+  finishing_ = true;
+  sample_timer_.cancel();
+  for (auto& c : connections_) net::post(c->executor(), [c] { c->Stop(); });
+  grace_timer_.expires_after(kCloseGrace);
+  grace_timer_.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    for (auto& c : connections_) net::post(c->executor(), [c] { c->ForceClose(); });
+  });
+}
+
+int Bench::Run() {
+  run_tag_ = std::to_string(std::time(nullptr));
+  for (int pid : options_.server_pids) {
+    rss_before_.push_back(RssKib(pid));
+    rss_max_.push_back(rss_before_.back());
+  }
+  run_start_ns_ = NowNs();
+  beast::error_code ec;
+  tcp::resolver resolver(io_);
+  auto results = resolver.resolve(options_.host, options_.port, ec);
+  if (ec || results.empty()) {
+    NoteError("resolve " + options_.host + ":" + options_.port + ": " + ec.message());
+    connections_.clear();
+    setup_end_ns_ = NowNs();
+    measure_start_ns_ = measure_end_ns_ = setup_end_ns_;
+    return Report(0);
+  }
+  endpoint_ = results.begin()->endpoint();
+
+  connections_.reserve(static_cast<size_t>(options_.connections));
+  for (int i = 0; i < options_.connections; ++i) {
+    net::any_io_executor executor = options_.threads > 1
+                                        ? net::any_io_executor(net::make_strand(io_))
+                                        : net::any_io_executor(io_.get_executor());
+    connections_.push_back(
+        std::make_shared<Connection>(executor, *this, i, options_.id_prefix + std::to_string(i)));
+  }
+  net::post(ctl_, [this] {
+    setup_timer_.expires_after(
+        std::chrono::milliseconds(static_cast<int64_t>(options_.setup_timeout_seconds * 1000)));
+    setup_timer_.async_wait([this](beast::error_code ec) {
+      if (!ec && !phase_started_) StartPhase();
+    });
+    run_start_ns_ = NowNs();
+    for (auto& c : connections_) net::post(c->executor(), [c] { c->Start(); });
+  });
+
+  std::vector<std::thread> extra;
+  for (int i = 1; i < options_.threads; ++i) extra.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : extra) t.join();
+  return Report(static_cast<double>(setup_end_ns_ - run_start_ns_) / 1e9);
+}
+
+int Bench::Report(double setup_seconds) {
+  Stats total;
+  if (connections_.empty()) total.connect_errors = static_cast<uint64_t>(options_.connections);
+  size_t samples = 0;
+  for (auto& c : connections_) samples += c->stats().latency_us.size();
+  total.latency_us.reserve(samples);
+  for (auto& c : connections_) {
+    const Stats& s = c->stats();
+    total.calls += s.calls;
+    total.transactions += s.transactions;
+    total.latency_us.insert(total.latency_us.end(), s.latency_us.begin(), s.latency_us.end());
+    total.connect_errors += s.connect_errors;
+    total.boot_errors += s.boot_errors;
+    total.call_errors += s.call_errors;
+    total.unexpected += s.unexpected;
+    total.closed += s.closed;
+    total.stalled += s.stalled;
+    total.late += s.late;
+    total.boot_pending += s.boot_pending;
+  }
+  std::sort(total.latency_us.begin(), total.latency_us.end());
+  auto percentile_ms = [&](double p) -> double {
+    if (total.latency_us.empty()) return 0;
+    auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(total.latency_us.size())));
+    double us = total.latency_us[std::clamp<size_t>(rank, 1, total.latency_us.size()) - 1];
+    return std::round(us) / 1000;
+  };
+  double window = static_cast<double>(measure_end_ns_ - measure_start_ns_) / 1e9;
+  uint64_t counted = options_.mode == Mode::kStorm ? static_cast<uint64_t>(ready_) : total.calls;
+  double rate = window > 0 ? static_cast<double>(counted) / window : 0;
+  uint64_t errors = total.connect_errors + total.boot_errors + total.call_errors +
+                    total.unexpected + total.closed;
+
+  std::vector<int64_t> rss_end;
+  for (int pid : options_.server_pids) rss_end.push_back(RssKib(pid));
+  nlohmann::ordered_json rss = nlohmann::json::array();
+  for (size_t i = 0; i < options_.server_pids.size(); ++i) {
+    nlohmann::ordered_json r = {{"pid", options_.server_pids[i]},
+                                {"before_kib", rss_before_[i]},
+                                {"booted_kib", i < rss_booted_.size() ? rss_booted_[i] : -1},
+                                {"max_kib", std::max(rss_max_[i], rss_end[i])},
+                                {"end_kib", rss_end[i]}};
+    if (ready_ > 0 && i < rss_booted_.size()) {
+      // Idle: the RSS held at the end of the hold, per connection that booted.
+      int64_t after = options_.mode == Mode::kIdle ? rss_end[i] : rss_booted_[i];
+      r["per_connection_kib"] =
+          std::round(static_cast<double>(after - rss_before_[i]) / ready_ * 100) / 100;
+    }
+    rss.push_back(r);
+  }
+  double lat_max = total.latency_us.empty() ? 0.0 : total.latency_us.back() / 1000.0;
+  nlohmann::ordered_json out = {
+      {"mode", ModeName(options_.mode)},
+      {"connections", options_.connections},
+      {"ready", ready_},
+      {"rate", options_.rate},
+      {"threads", options_.threads},
+      {"source_ips", options_.source_ips},
+      {"seconds", options_.seconds},
+      {"warmup_seconds", options_.warmup_seconds},
+      {"setup_seconds", std::round(setup_seconds * 1000) / 1000},
+      {"calls", total.calls},
+      {"msg_per_s", std::round(rate * 10) / 10},
+      {"latency_ms",
+       {{"p50", percentile_ms(0.5)},
+        {"p99", percentile_ms(0.99)},
+        {"p99_9", percentile_ms(0.999)},
+        {"max", lat_max}}},
+      {"errors", errors},
+      {"error_detail",
+       {{"connect", total.connect_errors},
+        {"boot", total.boot_errors},
+        {"call_error", total.call_errors},
+        {"unexpected", total.unexpected},
+        {"closed", total.closed}}},
+      {"stalled", total.stalled},
+      {"late", total.late},
+      {"boot_pending", total.boot_pending},
+      {"rss", rss},
+  };
+  if (options_.mode == Mode::kTransactions) {
+    out["transactions"] = total.transactions;
+    out["tx_per_s"] = window > 0 ? std::round(total.transactions / window * 10) / 10 : 0;
+    out["tx_updates"] = options_.tx_updates;
+  }
+  std::cout << out.dump() << std::endl;
+
+  {
+    std::lock_guard lock(errors_mu_);
+    for (const auto& e : first_errors_) std::cerr << "error: " << e << "\n";
+    if (suppressed_errors_ > 0) std::cerr << "(" << suppressed_errors_ << " more errors)\n";
+  }
+  std::fprintf(stderr,
+               "%s: %d connections (%d ready in %.2f s), rate %.0f, %.0f msg/s, p50 %.2f ms, "
+               "p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, errors %llu",
+               ModeName(options_.mode), options_.connections, ready_, setup_seconds, options_.rate,
+               rate, percentile_ms(0.5), percentile_ms(0.99), percentile_ms(0.999), lat_max,
+               static_cast<unsigned long long>(errors));
+  if (total.boot_pending > 0) {
+    std::fprintf(stderr, ", boot pending %llu", (unsigned long long)total.boot_pending);
+  }
+  if (total.late > 0) std::fprintf(stderr, ", late %llu", (unsigned long long)total.late);
+  if (total.stalled > 0) std::fprintf(stderr, ", stalled %llu", (unsigned long long)total.stalled);
+  for (const auto& r : rss) {
+    std::fprintf(stderr, ", rss[%d] %lld KiB", r["pid"].get<int>(),
+                 static_cast<long long>(r["end_kib"].get<int64_t>()));
+    if (r.contains("per_connection_kib")) {
+      std::fprintf(stderr, " (%.2f KiB/conn)", r["per_connection_kib"].get<double>());
+    }
+  }
+  std::fprintf(stderr, "\n");
+  bool measured = options_.mode == Mode::kStorm || options_.mode == Mode::kIdle
+                      ? ready_ == options_.connections
+                      : total.calls > 0;
+  return errors == 0 && measured ? 0 : 1;
+}
+
+// Many connections need many descriptors: lift the soft limit to the hard one.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  csms::Config config = csms::ParseConfigOrExit(
+      argc, argv, "csms-loadgen",
+      "OCPP 2.0.1 load generator: --mode heartbeat|transactions|storm|idle. Prints a JSON result\n"
+      "on stdout and a summary on stderr; every run stops by itself.",
+      {
+          {"mode", "", "heartbeat", "heartbeat | transactions | storm | idle"},
+          {"url", "", "ws://127.0.0.1:9000/ocpp", "gateway URL; /<station id> is appended"},
+          {"connections", "", "100", "WebSocket connections (one station each)"},
+          {"rate", "", "0", "aggregate CALLs/s (open loop); 0 = closed loop at max rate"},
+          {"id-prefix", "", "load_", "station ids are <prefix><index>"},
+          {"seconds", "", "10", "measured seconds (idle: hold time)"},
+          {"warmup-seconds", "", "2", "unmeasured seconds after every connection has booted"},
+          {"setup-timeout", "", "60", "seconds allowed for all connections to connect and boot"},
+          {"threads", "", "1", "threads running the io_context"},
+          {"source-ips", "", "1", "bind sockets round-robin to 127.0.0.1..127.0.0.K"},
+          {"tx-updates", "", "3", "transactions: Updated events per transaction"},
+          {"server-pid", "", "", "comma-separated pids whose RSS is reported"},
+      });
+  Options options;
+  try {
+    std::string error;
+    if (!ParseWsUrl(config.Get("url"), &options, &error)) throw std::invalid_argument(error);
+    std::string mode = config.Get("mode");
+    if (mode == "heartbeat") {
+      options.mode = Mode::kHeartbeat;
+    } else if (mode == "transactions") {
+      options.mode = Mode::kTransactions;
+    } else if (mode == "storm") {
+      options.mode = Mode::kStorm;
+    } else if (mode == "idle") {
+      options.mode = Mode::kIdle;
+    } else {
+      throw std::invalid_argument("--mode must be heartbeat, transactions, storm or idle");
+    }
+    options.connections = config.GetInt("connections");
+    options.rate = config.GetDouble("rate");
+    options.id_prefix = config.Get("id-prefix");
+    options.seconds = config.GetDouble("seconds");
+    options.warmup_seconds = config.GetDouble("warmup-seconds");
+    options.setup_timeout_seconds = config.GetDouble("setup-timeout");
+    options.threads = config.GetInt("threads");
+    options.source_ips = config.GetInt("source-ips");
+    options.tx_updates = config.GetInt("tx-updates");
+    std::stringstream pids(config.Get("server-pid"));
+    for (std::string p; std::getline(pids, p, ',');) {
+      if (!p.empty()) options.server_pids.push_back(std::stoi(p));
+    }
+    if (options.connections < 1) throw std::invalid_argument("--connections must be at least 1");
+    if (options.seconds <= 0) throw std::invalid_argument("--seconds must be positive");
+    if (options.warmup_seconds < 0) throw std::invalid_argument("--warmup-seconds must be >= 0");
+    if (options.rate < 0) throw std::invalid_argument("--rate must be >= 0");
+    if (options.setup_timeout_seconds <= 0) {
+      throw std::invalid_argument("--setup-timeout must be positive");
+    }
+    if (options.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+    if (options.source_ips < 1 || options.source_ips > 254) {
+      throw std::invalid_argument("--source-ips must be in 1..254");
+    }
+    if (options.tx_updates < 0) throw std::invalid_argument("--tx-updates must be >= 0");
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n\n" << config.Usage();
+    return 2;
+  }
+  RaiseFileLimit();
+  net::io_context io(options.threads);
+  Bench bench(io, std::move(options));
+  return bench.Run();
+}
