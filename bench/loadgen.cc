@@ -124,11 +124,28 @@ struct Options {
   double seconds = 10;
   double warmup_seconds = 2;
   double setup_timeout_seconds = 60;
+  double connect_rate = 0;  // new connections per second during setup; 0: all at once
   int threads = 1;
   int source_ips = 1;
   int tx_updates = 3;
   std::vector<int> server_pids;
+  // Remote starts through REST during the measured window (empty: none).
+  std::string rest_host;
+  std::string rest_port;
+  int remote_starts = 0;  // at most this many start/stop pairs; 0 = as many as fit
 };
+
+// Splits http://host:port into host and port.
+bool ParseHttpUrl(const std::string& url, std::string* host, std::string* port) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return false;
+  std::string authority = url.substr(kScheme.size());
+  authority = authority.substr(0, authority.find('/'));
+  auto colon = authority.rfind(':');
+  *host = authority.substr(0, colon);
+  *port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+  return !host->empty() && !port->empty();
+}
 
 bool ParseWsUrl(const std::string& url, Options* out, std::string* error) {
   constexpr std::string_view kScheme = "ws://";
@@ -182,7 +199,19 @@ struct Stats {
   uint64_t stalled = 0;       // a CALL still unanswered after kStalledNs when the run stopped
   uint64_t boot_pending = 0;  // BootNotification answered Pending (retried after `interval`)
   uint64_t late = 0;          // open loop: sends that went out after their scheduled time
+  uint64_t csms_calls = 0;    // CALLs from the CSMS answered (remote start/stop)
 };
+
+// Latencies (µs) → {"p50","p99","max"} in ms.
+nlohmann::ordered_json LatencySummary(std::vector<uint32_t> us) {
+  std::sort(us.begin(), us.end());
+  auto at = [&](double p) -> double {
+    if (us.empty()) return 0;
+    auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(us.size())));
+    return std::round(us[std::clamp<size_t>(rank, 1, us.size()) - 1]) / 1000;
+  };
+  return {{"p50", at(0.5)}, {"p99", at(0.99)}, {"max", us.empty() ? 0.0 : us.back() / 1000.0}};
+}
 
 class Connection;
 
@@ -194,6 +223,7 @@ class Bench {
         options_(std::move(options)),
         ctl_(net::make_strand(io)),
         setup_timer_(ctl_),
+        ramp_timer_(ctl_),
         phase_timer_(ctl_),
         grace_timer_(ctl_),
         sample_timer_(ctl_) {}
@@ -203,6 +233,8 @@ class Bench {
   // Called from connections' handlers (any thread).
   void OnSetupDone(bool ok);
   void OnConnectionDone();
+  // Starts connections from `first` on: all of them, or with --connect-rate a slice every 10 ms.
+  void StartConnections(size_t first);
   void NoteError(const std::string& message);
 
   const Options& options() const { return options_; }
@@ -216,11 +248,17 @@ class Bench {
   void SampleRss();
   void Finish();
   int Report(double setup_seconds);
+  // Remote starts and stops through REST, one after another, during the measured window.
+  void RunRemoteStarts();
+  // One REST call; returns the parsed body, or a string describing the failure.
+  nlohmann::json RestCall(beast::tcp_stream& stream, http::verb verb, const std::string& target,
+                          const nlohmann::json& body, bool* ok);
 
   net::io_context& io_;
   Options options_;
   net::strand<net::io_context::executor_type> ctl_;
   net::steady_timer setup_timer_;
+  net::steady_timer ramp_timer_;
   net::steady_timer phase_timer_;
   net::steady_timer grace_timer_;
   net::steady_timer sample_timer_;
@@ -240,6 +278,11 @@ class Bench {
   std::vector<int64_t> rss_before_;
   std::vector<int64_t> rss_booted_;
   std::vector<int64_t> rss_max_;
+  // The REST thread's own results, read after it is joined.
+  std::vector<uint32_t> rest_start_us_;
+  std::vector<uint32_t> rest_stop_us_;
+  uint64_t rest_errors_ = 0;
+  std::atomic<bool> stopping_{false};
   // Any thread.
   std::mutex errors_mu_;
   std::vector<std::string> first_errors_;
@@ -385,7 +428,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     auto data = rbuf_.cdata();
     std::string_view text(static_cast<const char*>(data.data()), data.size());
-    if (state_ == State::kRunning) {
+    if (text.rfind("[2,", 0) == 0 && (state_ == State::kRunning || state_ == State::kReady)) {
+      OnCsmsCall(text);
+    } else if (state_ == State::kRunning || (state_ == State::kReady && sent_was_extra_)) {
       OnCallReply(text);
     } else if (state_ == State::kBooting) {
       OnBootReply(text);
@@ -465,6 +510,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;  // still waiting for the real reply
     }
     waiting_reply_ = false;
+    if (sent_was_extra_) {
+      // The station's own TransactionEvent after a remote start/stop: not part of the mix.
+      sent_was_extra_ = false;
+      if (kind != '3') {
+        ++stats_.call_errors;
+        bench_.NoteError("CALLERROR to a remote-start event: " + std::string(text.substr(0, 200)));
+      }
+      if (!extra_calls_.empty()) return SendExtraCall();
+      if (state_ == State::kRunning && now < bench_.measure_end_ns()) ScheduleNext();
+      return;
+    }
+    if (!extra_calls_.empty()) {
+      // A remote start/stop is waiting for its event; it goes before the next CALL of the mix.
+      CountReply(kind, text, now);
+      return SendExtraCall();
+    }
+    CountReply(kind, text, now);
+    if (now >= bench_.measure_end_ns()) return;  // Stop() closes
+    ScheduleNext();
+  }
+
+  void CountReply(char kind, std::string_view text, int64_t now) {
     if (kind == '3') {
       if (now >= bench_.measure_start_ns() && now < bench_.measure_end_ns()) {
         ++stats_.calls;
@@ -476,8 +543,95 @@ class Connection : public std::enable_shared_from_this<Connection> {
       ++stats_.call_errors;
       bench_.NoteError("CALLERROR: " + std::string(text.substr(0, 200)));
     }
-    if (now >= bench_.measure_end_ns()) return;  // Stop() closes
-    ScheduleNext();
+  }
+
+  // A CALL from the CSMS: RequestStartTransaction / RequestStopTransaction are accepted and
+  // followed by the TransactionEvent a station sends; anything else is NotImplemented.
+  void OnCsmsCall(std::string_view text) {
+    auto call = nlohmann::json::parse(text, nullptr, false);
+    if (!call.is_array() || call.size() != 4 || !call[1].is_string() || !call[2].is_string() ||
+        !call[3].is_object()) {
+      ++stats_.unexpected;
+      bench_.NoteError("malformed CALL from the CSMS: " + std::string(text.substr(0, 200)));
+      return;
+    }
+    ++stats_.csms_calls;
+    const std::string message_id = call[1].get<std::string>();
+    const std::string action = call[2].get<std::string>();
+    const nlohmann::json& payload = call[3];
+    nlohmann::json reply = {3, message_id, {{"status", "Accepted"}}};
+    std::string ts(UtcNow());
+    if (action == "RequestStartTransaction") {
+      remote_tx_ = id_ + "-rs-" + std::to_string(payload.value("remoteStartId", 0));
+      // No transactionId in the answer: that would say a transaction was already running
+      // (F01.FR.13), and the CSMS would not wait for this Started event.
+      nlohmann::json event = {
+          {"eventType", "Started"},
+          {"timestamp", ts},
+          {"triggerReason", "RemoteStart"},
+          {"seqNo", 0},
+          {"transactionInfo",
+           {{"transactionId", remote_tx_},
+            {"chargingState", "Charging"},
+            {"remoteStartId", payload.value("remoteStartId", 0)}}},
+          {"evse", {{"id", payload.value("evseId", 1)}, {"connectorId", 1}}},
+          {"idToken",
+           payload.value("idToken", nlohmann::json{{"idToken", "bench"}, {"type", "Central"}})},
+          {"meterValue",
+           {{{"timestamp", ts},
+             {"sampledValue",
+              {{{"value", 0.0},
+                {"measurand", "Energy.Active.Import.Register"},
+                {"context", "Transaction.Begin"},
+                {"unitOfMeasure", {{"unit", "Wh"}}}}}}}}}};
+      extra_calls_.push_back(R"(","TransactionEvent",)" + event.dump() + "]");
+    } else if (action == "RequestStopTransaction") {
+      nlohmann::json event = {{"eventType", "Ended"},
+                              {"timestamp", ts},
+                              {"triggerReason", "RemoteStop"},
+                              {"seqNo", 1},
+                              {"transactionInfo",
+                               {{"transactionId", payload.value("transactionId", remote_tx_)},
+                                {"stoppedReason", "Remote"}}},
+                              {"meterValue",
+                               {{{"timestamp", ts},
+                                 {"sampledValue",
+                                  {{{"value", 1500.0},
+                                    {"measurand", "Energy.Active.Import.Register"},
+                                    {"context", "Transaction.End"},
+                                    {"unitOfMeasure", {{"unit", "Wh"}}}}}}}}}};
+      extra_calls_.push_back(R"(","TransactionEvent",)" + event.dump() + "]");
+    } else {
+      reply = {4, message_id, "NotImplemented", "csms-loadgen answers only remote start/stop",
+               nlohmann::json::object()};
+    }
+    QueueReply(reply.dump());
+    if (!waiting_reply_ && !extra_calls_.empty()) SendExtraCall();
+  }
+
+  // Sends the first queued remote-start/stop event as this connection's outstanding CALL.
+  void SendExtraCall() {
+    std::string id = std::to_string(next_id_++);
+    std::string frame = R"([2,")" + id + extra_calls_.front();
+    extra_calls_.erase(extra_calls_.begin());
+    expect_ = R"([3,")" + id + R"(")";
+    waiting_reply_ = true;
+    sent_was_extra_ = true;
+    if (writing_) {
+      replies_.push_back(std::move(frame));  // goes out right after the current write
+    } else {
+      wbuf_ = std::move(frame);
+      Write();
+    }
+  }
+
+  void QueueReply(std::string frame) {
+    if (writing_) {
+      replies_.push_back(std::move(frame));
+    } else {
+      wbuf_ = std::move(frame);
+      Write();
+    }
   }
 
   // Sends the next CALL now (closed loop) or at its scheduled time (open loop).
@@ -504,6 +658,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void SendOrDefer() {
+    if (waiting_reply_) return;  // a remote-start event is out; its reply resumes the mix
     if (writing_) {
       send_after_write_ = true;
     } else {
@@ -583,9 +738,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       close_after_write_ = false;
       return DoClose();
     }
+    if (!replies_.empty()) {
+      wbuf_ = std::move(replies_.front());
+      replies_.erase(replies_.begin());
+      return Write();
+    }
     if (send_after_write_ && state_ == State::kRunning) {
       send_after_write_ = false;
-      SendCall();
+      // A remote-start event that went out meanwhile is the outstanding CALL; its reply
+      // resumes the mix.
+      if (!waiting_reply_) SendCall();
     }
   }
 
@@ -638,6 +800,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int seq_ = 0;
   uint64_t cycle_ = 0;
   bool sent_was_ended_ = false;
+  bool sent_was_extra_ = false;           // the outstanding CALL is a remote start/stop event
+  std::vector<std::string> extra_calls_;  // those events, waiting for the outstanding CALL
+  std::vector<std::string> replies_;      // frames waiting for the current write
+  std::string remote_tx_;
   bool sent_call_ = false;  // a CALL after the boot went out
   State state_ = State::kIdle;
   bool waiting_reply_ = false;
@@ -695,6 +861,7 @@ void Bench::SampleRss() {
 void Bench::StartPhase() {
   phase_started_ = true;
   setup_timer_.cancel();
+  ramp_timer_.cancel();
   setup_end_ns_ = NowNs();
   for (int pid : options_.server_pids) rss_booted_.push_back(RssKib(pid));
   if (ready_ == 0 || options_.mode == Mode::kStorm) {
@@ -739,6 +906,101 @@ void Bench::Finish() {
   });
 }
 
+void Bench::StartConnections(size_t first) {
+  constexpr auto kRampStep = std::chrono::milliseconds(10);
+  size_t end = connections_.size();
+  if (options_.connect_rate > 0) {
+    // Due by now: rate × elapsed, so a slow tick catches up instead of drifting.
+    double elapsed_s = static_cast<double>(NowNs() - run_start_ns_) / 1e9;
+    size_t due = static_cast<size_t>(options_.connect_rate * elapsed_s) + 1;
+    end = std::min(end, std::max(first + 1, due));
+  }
+  for (size_t i = first; i < end; ++i) {
+    auto c = connections_[i];
+    net::post(c->executor(), [c] { c->Start(); });
+  }
+  if (end == connections_.size()) return;
+  ramp_timer_.expires_after(kRampStep);
+  ramp_timer_.async_wait([this, end](beast::error_code ec) {
+    if (!ec) StartConnections(end);
+  });
+}
+
+nlohmann::json Bench::RestCall(beast::tcp_stream& stream, http::verb verb,
+                               const std::string& target, const nlohmann::json& body, bool* ok) {
+  *ok = false;
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, options_.rest_host + ":" + options_.rest_port);
+  req.set(http::field::content_type, "application/json");
+  req.keep_alive(true);
+  req.body() = body.dump();
+  req.prepare_payload();
+  beast::error_code ec;
+  stream.expires_after(std::chrono::seconds(40));  // the CSMS waits up to 30 s for the charger
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  if (!ec) http::read(stream, buffer, res, ec);
+  if (ec) return "transport: " + ec.message();
+  auto parsed = nlohmann::json::parse(res.body(), nullptr, false);
+  if (res.result() != http::status::ok || !parsed.is_object()) {
+    return "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200);
+  }
+  *ok = true;
+  return parsed;
+}
+
+void Bench::RunRemoteStarts() {
+  // Wait for the measured window (warmup excluded).
+  while (!stopping_ && NowNs() < measure_start_ns()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  net::io_context io;
+  beast::tcp_stream stream(io);
+  tcp::resolver resolver(io);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(options_.rest_host, options_.rest_port, ec);
+  if (!ec) stream.connect(endpoints, ec);
+  if (ec) {
+    ++rest_errors_;
+    NoteError("REST connect: " + ec.message());
+    return;
+  }
+  // A pair that straddles the end would meet chargers already closing; leave it out.
+  constexpr int64_t kPairMarginNs = 3'000'000'000;
+  for (int n = 0; !stopping_ && NowNs() < measure_end_ns() - kPairMarginNs; ++n) {
+    if (options_.remote_starts > 0 && n >= options_.remote_starts) break;
+    // Spread over the chargers, never the same one twice in a row.
+    const std::string charger =
+        options_.id_prefix +
+        std::to_string((static_cast<int64_t>(n) * 7919) % options_.connections);
+    bool ok = false;
+    int64_t t0 = NowNs();
+    auto started = RestCall(stream, http::verb::post, "/chargers/" + charger + "/start",
+                            {{"id_token", "bench"}, {"evse_id", 1}, {"connector_id", 1}}, &ok);
+    int64_t t1 = NowNs();
+    if (!ok || !started.value("transaction_id", nlohmann::json()).is_string()) {
+      ++rest_errors_;
+      NoteError("REST start " + charger + ": " +
+                (ok ? started.dump() : started.get<std::string>()));
+      if (!ok && started.get<std::string>().rfind("transport", 0) == 0) return;
+      continue;
+    }
+    rest_start_us_.push_back(static_cast<uint32_t>((t1 - t0) / 1000));
+    auto stopped =
+        RestCall(stream, http::verb::post, "/chargers/" + charger + "/stop",
+                 {{"transaction_id", started["transaction_id"].get<std::string>()}}, &ok);
+    int64_t t2 = NowNs();
+    if (!ok) {
+      ++rest_errors_;
+      NoteError("REST stop " + charger + ": " + stopped.get<std::string>());
+      if (stopped.get<std::string>().rfind("transport", 0) == 0) return;
+      continue;
+    }
+    rest_stop_us_.push_back(static_cast<uint32_t>((t2 - t1) / 1000));
+  }
+}
+
 int Bench::Run() {
   run_tag_ = std::to_string(std::time(nullptr));
   for (int pid : options_.server_pids) {
@@ -773,13 +1035,17 @@ int Bench::Run() {
       if (!ec && !phase_started_) StartPhase();
     });
     run_start_ns_ = NowNs();
-    for (auto& c : connections_) net::post(c->executor(), [c] { c->Start(); });
+    StartConnections(0);
   });
 
+  std::thread rest;
+  if (!options_.rest_host.empty()) rest = std::thread([this] { RunRemoteStarts(); });
   std::vector<std::thread> extra;
   for (int i = 1; i < options_.threads; ++i) extra.emplace_back([this] { io_.run(); });
   io_.run();
   for (auto& t : extra) t.join();
+  stopping_ = true;
+  if (rest.joinable()) rest.join();
   return Report(static_cast<double>(setup_end_ns_ - run_start_ns_) / 1e9);
 }
 
@@ -802,6 +1068,7 @@ int Bench::Report(double setup_seconds) {
     total.stalled += s.stalled;
     total.late += s.late;
     total.boot_pending += s.boot_pending;
+    total.csms_calls += s.csms_calls;
   }
   std::sort(total.latency_us.begin(), total.latency_us.end());
   auto percentile_ms = [&](double p) -> double {
@@ -814,7 +1081,7 @@ int Bench::Report(double setup_seconds) {
   uint64_t counted = options_.mode == Mode::kStorm ? static_cast<uint64_t>(ready_) : total.calls;
   double rate = window > 0 ? static_cast<double>(counted) / window : 0;
   uint64_t errors = total.connect_errors + total.boot_errors + total.call_errors +
-                    total.unexpected + total.closed;
+                    total.unexpected + total.closed + rest_errors_;
 
   std::vector<int64_t> rss_end;
   for (int pid : options_.server_pids) rss_end.push_back(RssKib(pid));
@@ -868,6 +1135,14 @@ int Bench::Report(double setup_seconds) {
     out["tx_per_s"] = window > 0 ? std::round(total.transactions / window * 10) / 10 : 0;
     out["tx_updates"] = options_.tx_updates;
   }
+  if (!options_.rest_host.empty()) {
+    // Round trip of POST /chargers/{id}/start (until the station's Started event reached the
+    // CSMS) and of POST /chargers/{id}/stop (until Ended was billed), sequential.
+    out["remote_start"] = {
+        {"starts", rest_start_us_.size()}, {"start_ms", LatencySummary(rest_start_us_)},
+        {"stops", rest_stop_us_.size()},   {"stop_ms", LatencySummary(rest_stop_us_)},
+        {"errors", rest_errors_},          {"csms_calls_answered", total.csms_calls}};
+  }
   std::cout << out.dump() << std::endl;
 
   {
@@ -892,6 +1167,13 @@ int Bench::Report(double setup_seconds) {
     if (r.contains("per_connection_kib")) {
       std::fprintf(stderr, " (%.2f KiB/conn)", r["per_connection_kib"].get<double>());
     }
+  }
+  if (out.contains("remote_start")) {
+    const auto& r = out["remote_start"];
+    std::fprintf(stderr, ", REST start p50 %.1f ms p99 %.1f ms (%zu), stop p50 %.1f ms p99 %.1f ms",
+                 r["start_ms"]["p50"].get<double>(), r["start_ms"]["p99"].get<double>(),
+                 r["starts"].get<size_t>(), r["stop_ms"]["p50"].get<double>(),
+                 r["stop_ms"]["p99"].get<double>());
   }
   std::fprintf(stderr, "\n");
   bool measured = options_.mode == Mode::kStorm || options_.mode == Mode::kIdle
@@ -925,10 +1207,16 @@ int main(int argc, char** argv) {
           {"seconds", "", "10", "measured seconds (idle: hold time)"},
           {"warmup-seconds", "", "2", "unmeasured seconds after every connection has booted"},
           {"setup-timeout", "", "60", "seconds allowed for all connections to connect and boot"},
+          {"connect-rate", "", "0",
+           "connections opened per second during setup (0: all at once, a storm)"},
           {"threads", "", "1", "threads running the io_context"},
           {"source-ips", "", "1", "bind sockets round-robin to 127.0.0.1..127.0.0.K"},
           {"tx-updates", "", "3", "transactions: Updated events per transaction"},
           {"server-pid", "", "", "comma-separated pids whose RSS is reported"},
+          {"rest-url", "", "",
+           "http://host:port of the gateway's REST API: remote start/stop there, one after "
+           "another, during the measured window, on top of the --mode load"},
+          {"remote-starts", "", "0", "with --rest-url: at most this many (0: as many as fit)"},
       });
   Options options;
   try {
@@ -952,9 +1240,15 @@ int main(int argc, char** argv) {
     options.seconds = config.GetDouble("seconds");
     options.warmup_seconds = config.GetDouble("warmup-seconds");
     options.setup_timeout_seconds = config.GetDouble("setup-timeout");
+    options.connect_rate = config.GetDouble("connect-rate");
     options.threads = config.GetInt("threads");
     options.source_ips = config.GetInt("source-ips");
     options.tx_updates = config.GetInt("tx-updates");
+    if (!config.Get("rest-url").empty() &&
+        !ParseHttpUrl(config.Get("rest-url"), &options.rest_host, &options.rest_port)) {
+      throw std::invalid_argument("--rest-url must look like http://host:port");
+    }
+    options.remote_starts = config.GetInt("remote-starts");
     std::stringstream pids(config.Get("server-pid"));
     for (std::string p; std::getline(pids, p, ',');) {
       if (!p.empty()) options.server_pids.push_back(std::stoi(p));

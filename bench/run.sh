@@ -3,11 +3,15 @@
 #
 #   bench/run.sh <scenario>
 #
-# Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, idle-10k (see README.md).
-# A private PostgreSQL (fsync on) in a temp dir, billing, control and the gateway start on free
-# ports; csms-loadgen runs the scenario and prints its JSON result on stdout (summary on stderr).
+# Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, idle-10k, idle-50k,
+# idle-100k, remote-start (see README.md). A private PostgreSQL (fsync on) in a temp dir, billing,
+# control and the gateway(s) start on free ports; csms-loadgen runs the scenario and prints its
+# JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
+# with one load generator each (a process may hold at most 20,000 open files here) and print one
+# JSON line per load generator plus a {"mode":"idle-total",...} line that sums them.
 # Environment: BUILD (default build-bench; must hold csms-gateway, csms-control, csms-billing,
-# csms-loadgen, csms-bench-trivial), SECONDS_MEASURED (default 10), KEEP=1 keeps the temp dir.
+# csms-loadgen, csms-bench-trivial), SECONDS_MEASURED (default 10), KEEP=1 keeps the temp dir,
+# CONNECT_RATE (idle scenarios: new connections/s per load generator), TX_RATE (latency-5k).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,9 +23,11 @@ pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 loadgen="$build/bench/csms-loadgen"
 
 case "$scenario" in
-  trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k) ;;
+  trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k | idle-50k | \
+    idle-100k | remote-start) ;;
   *)
-    echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|idle-10k" >&2
+    echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|idle-10k|" \
+      "idle-50k|idle-100k|remote-start" >&2
     exit 2
     ;;
 esac
@@ -72,14 +78,12 @@ start() {  # start <name> <binary> [flags...]; the pid goes to pids[] and $last_
   pids+=("$last_pid")
 }
 
-start_stack() {
+start_stack() {  # start_stack [gateways]
+  local gateways=${1:-1}
   local pg_port billing_port control_port link_port
   pg_port=$(free_port)
   billing_port=$(free_port)
   control_port=$(free_port)
-  link_port=$(free_port)
-  http_port=$(free_port)
-  ocpp_port=$(free_port)
   mkdir -p "$tmp/pg"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$tmp" "$tmp/pg"
   as_pg_owner "$pg_bin/initdb" -D "$tmp/pg" -U postgres -A trust >/dev/null
@@ -95,13 +99,64 @@ start_stack() {
   start control "$build/control-service/csms-control" --grpc-listen "127.0.0.1:$control_port" \
     --database-url "$db" --log-level warn
   wait_port "$control_port" control
-  start gateway "$build/gateway/csms-gateway" --ocpp-listen "127.0.0.1:$ocpp_port" \
-    --http-listen "127.0.0.1:$http_port" --grpc-listen "127.0.0.1:$link_port" \
-    --control-address "127.0.0.1:$control_port" --billing-address "127.0.0.1:$billing_port"
-  gateway_pid=$last_pid
-  wait_port "$ocpp_port" gateway
-  wait_port "$http_port" gateway
-  url="ws://127.0.0.1:$ocpp_port/ocpp"
+  # GATEWAY_WRAPPER, e.g. "heaptrack -o /tmp/gw", runs the gateway under a profiler.
+  gateway_pids=()
+  urls=()
+  for ((g = 0; g < gateways; g++)); do
+    link_port=$(free_port)
+    http_port=$(free_port)
+    ocpp_port=$(free_port)
+    # GATEWAY_WRAPPER, e.g. "heaptrack -o /tmp/gw", runs the gateway under a profiler.
+    start "gateway$g" ${GATEWAY_WRAPPER:-} "$build/gateway/csms-gateway" \
+      --ocpp-listen "127.0.0.1:$ocpp_port" --http-listen "127.0.0.1:$http_port" \
+      --grpc-listen "127.0.0.1:$link_port" --control-address "127.0.0.1:$control_port" \
+      --billing-address "127.0.0.1:$billing_port" --max-connections 100000
+    gateway_pids+=("$last_pid")
+    wait_port "$ocpp_port" "gateway$g"
+    wait_port "$http_port" "gateway$g"
+    urls+=("ws://127.0.0.1:$ocpp_port/ocpp")
+  done
+  # The first gateway's addresses, for the single-gateway scenarios.
+  gateway_pid=${gateway_pids[0]}
+  url=${urls[0]}
+  rest_url="http://127.0.0.1:$http_port"
+  [[ $gateways -eq 1 ]] || rest_url=""
+}
+
+# idle_many <total connections> <gateways>: one load generator per gateway, all at once.
+idle_many() {
+  local total=$1 gateways=$2
+  start_stack "$gateways"
+  local per=$((total / gateways)) outs=() lg_pids=()
+  for ((g = 0; g < gateways; g++)); do
+    echo "+ csms-loadgen --url ${urls[$g]} --mode idle --connections $per --id-prefix g${g}_" >&2
+    "$loadgen" --url "${urls[$g]}" --seconds "$measured" --mode idle --connections "$per" \
+      --id-prefix "g${g}_" --source-ips 8 --setup-timeout 240 \
+      --connect-rate "${CONNECT_RATE:-1000}" --server-pid "${gateway_pids[$g]}" \
+      >"$tmp/loadgen$g.json" 2>"$tmp/loadgen$g.err" &
+    lg_pids+=($!)
+    outs+=("$tmp/loadgen$g.json")
+  done
+  for pid in "${lg_pids[@]}"; do wait "$pid" || status=1; done
+  cat "$tmp"/loadgen*.err >&2
+  cat "${outs[@]}"
+  python3 - "${outs[@]}" <<'PY'
+import json, sys
+runs = [json.load(open(p)) for p in sys.argv[1:]]
+before = sum(r["rss"][0]["before_kib"] for r in runs)
+end = sum(r["rss"][0]["end_kib"] for r in runs)
+ready = sum(r["ready"] for r in runs)
+total = {"mode": "idle-total", "gateways": len(runs), "connections": sum(r["connections"] for r in runs),
+         "ready": ready, "errors": sum(r["errors"] for r in runs),
+         "boot_pending": sum(r["boot_pending"] for r in runs),
+         "setup_seconds_max": max(r["setup_seconds"] for r in runs),
+         "gateway_rss_before_kib": before, "gateway_rss_end_kib": end,
+         "per_connection_kib": round((end - before) / ready, 2) if ready else None}
+print(json.dumps(total))
+print(f"idle-total: {ready} of {total['connections']} connections held by {len(runs)} gateways, "
+      f"errors {total['errors']}, gateway RSS {end} KiB in all, "
+      f"{total['per_connection_kib']} KiB/conn", file=sys.stderr)
+PY
 }
 
 run_loadgen() {  # run_loadgen <flags...>
@@ -116,6 +171,10 @@ if [[ "$scenario" == trivial ]]; then
   wait_port "$ocpp_port" trivial
   url="ws://127.0.0.1:$ocpp_port/ocpp"
   run_loadgen --mode heartbeat --connections 1000 --server-pid "$last_pid"
+elif [[ "$scenario" == idle-50k ]]; then
+  idle_many 50000 3
+elif [[ "$scenario" == idle-100k ]]; then
+  idle_many 100000 6
 else
   start_stack
   case "$scenario" in
@@ -137,6 +196,11 @@ else
       ;;
     idle-10k)
       run_loadgen --mode idle --connections 10000 --source-ips 4 --setup-timeout 60 \
+        --connect-rate "${CONNECT_RATE:-2000}" --server-pid "$gateway_pid"
+      ;;
+    remote-start)
+      # Sequential REST start/stop pairs while 1,000 chargers send 5,000 heartbeats/s.
+      run_loadgen --mode heartbeat --connections 1000 --rate 5000 --rest-url "$rest_url" \
         --server-pid "$gateway_pid"
       ;;
   esac

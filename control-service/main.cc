@@ -11,9 +11,11 @@
 #include "csms/common/pg.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
+#include "csms/control/event_listener.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/store.h"
 #include "csms/control/waiter.h"
+#include "csms/control/write_batcher.h"
 
 namespace {
 
@@ -64,7 +66,9 @@ int main(int argc, char** argv) {
         "heartbeat interval given to chargers at boot, seconds"},
        {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
         "how long a command waits for the charger's answer and event, seconds"},
-       {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"}});
+       {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+       {"db-writers", "CSMS_DB_WRITERS", "2",
+        "threads that group-commit the gateways' reports (each holds one pooled connection)"}});
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
@@ -72,6 +76,11 @@ int main(int argc, char** argv) {
   const int heartbeat_interval = PositiveInt(config, "heartbeat-interval");
   const int command_timeout = PositiveInt(config, "command-timeout");
   const int pool_size = PositiveInt(config, "db-pool-size");
+  const int writers = PositiveInt(config, "db-writers");
+  if (writers >= pool_size) {
+    std::cerr << "--db-writers must be less than --db-pool-size\n";
+    return 2;
+  }
 
   csms::BlockShutdownSignals();
   // Signals are taken on their own thread, so SIGTERM also ends a wait for the database.
@@ -92,9 +101,11 @@ int main(int argc, char** argv) {
 
   csms::pg::Pool pool(url, pool_size);
   csms::control::ControlStore store(pool);
+  csms::control::WriteBatcher batcher(store, writers);
   csms::control::EventWaiter waiter;
+  csms::control::TransactionEventListener listener(url, waiter);
   csms::control::ChargerLinkClient link;
-  csms::control::StationEventServiceImpl station_events(store, link, waiter, heartbeat_interval);
+  csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval);
   csms::control::ControlServiceImpl control(store, link, waiter,
                                             std::chrono::seconds(command_timeout));
   auto server = csms::StartGrpcServer(
@@ -107,6 +118,7 @@ int main(int argc, char** argv) {
 
   stop_requested.get_future().wait();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  batcher.Stop();  // after the server: calls still in flight get their answers
   signal_thread.join();
   CSMS_LOG(kInfo, kComponent) << "stopped";
   return 0;

@@ -21,102 +21,139 @@ TimePoint TimeOrNow(const google::protobuf::Timestamp& ts) {
   return FromProto(ts);
 }
 
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const grpc::Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 }  // namespace
 
-grpc::Status StationEventServiceImpl::StationConnected(
-    grpc::ServerContext*, const csms::control::v1::StationConnectedRequest* request,
+grpc::ServerUnaryReactor* StationEventServiceImpl::Write(
+    grpc::CallbackServerContext* context, const char* rpc, WriteOp op,
+    std::function<void(const WriteResult&)> then) {
+  auto* reactor = context->DefaultReactor();
+  batcher_.Submit(std::move(op), [reactor, rpc, then = std::move(then)](std::exception_ptr error,
+                                                                        const WriteResult& result) {
+    reactor->Finish(RunRpc(rpc, [&] {
+      if (error) std::rethrow_exception(error);
+      then(result);
+    }));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::StationConnected(
+    grpc::CallbackServerContext* context, const csms::control::v1::StationConnectedRequest* request,
     csms::control::v1::StationConnectedResponse* response) {
-  return RunRpc("StationConnected", [&] {
-    RequireChargerId(request->charger_id());
-    ControlStore::ConnectOutcome outcome =
-        store_.MarkConnected(request->charger_id(), request->connection_id(),
-                             request->gateway_address(), TimeOrNow(request->connected_at()));
-    response->set_registration_status(outcome.registration_status);
-    if (!outcome.close_connection_id.empty()) {
-      // One live connection per charger, whichever gateway holds the other one.
-      link_.DisconnectAsync(outcome.close_gateway_address, request->charger_id(),
-                            outcome.close_connection_id, "replaced by a newer connection");
-    }
-    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request->charger_id())
-                                << " connected via " << log::Sanitize(request->gateway_address())
-                                << " (connection " << log::Sanitize(request->connection_id())
-                                << ")";
-  });
+  grpc::Status invalid =
+      RunRpc("StationConnected", [&] { RequireChargerId(request->charger_id()); });
+  if (!invalid.ok()) return Finish(context, invalid);
+  return Write(context, "StationConnected",
+               ConnectOp{request->charger_id(), request->connection_id(),
+                         request->gateway_address(), TimeOrNow(request->connected_at())},
+               [this, request, response](const WriteResult& result) {
+                 const ConnectOutcome& outcome = result.connect;
+                 response->set_registration_status(outcome.registration_status);
+                 if (!outcome.close_connection_id.empty()) {
+                   // One live connection per charger, whichever gateway holds the other one.
+                   link_.DisconnectAsync(outcome.close_gateway_address, request->charger_id(),
+                                         outcome.close_connection_id,
+                                         "replaced by a newer connection");
+                 }
+                 CSMS_LOG(kInfo, kComponent)
+                     << "charger " << log::Sanitize(request->charger_id()) << " connected via "
+                     << log::Sanitize(request->gateway_address()) << " (connection "
+                     << log::Sanitize(request->connection_id()) << ")";
+               });
 }
 
-grpc::Status StationEventServiceImpl::StationDisconnected(
-    grpc::ServerContext*, const csms::control::v1::StationDisconnectedRequest* request,
+grpc::ServerUnaryReactor* StationEventServiceImpl::StationDisconnected(
+    grpc::CallbackServerContext* context,
+    const csms::control::v1::StationDisconnectedRequest* request,
     csms::control::v1::StationDisconnectedResponse*) {
-  return RunRpc("StationDisconnected", [&] {
-    RequireChargerId(request->charger_id());
-    bool offline = store_.MarkDisconnected(request->charger_id(), request->connection_id(),
-                                           TimeOrNow(request->disconnected_at()));
-    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request->charger_id())
-                                << " connection " << log::Sanitize(request->connection_id())
-                                << (offline ? " closed; charger offline"
-                                            : " closed; not its current connection, ignored");
-  });
+  grpc::Status invalid =
+      RunRpc("StationDisconnected", [&] { RequireChargerId(request->charger_id()); });
+  if (!invalid.ok()) return Finish(context, invalid);
+  return Write(context, "StationDisconnected",
+               DisconnectOp{request->charger_id(), request->connection_id(),
+                            TimeOrNow(request->disconnected_at())},
+               [request](const WriteResult& result) {
+                 CSMS_LOG(kInfo, kComponent)
+                     << "charger " << log::Sanitize(request->charger_id()) << " connection "
+                     << log::Sanitize(request->connection_id())
+                     << (result.applied ? " closed; charger offline"
+                                        : " closed; not its current connection, ignored");
+               });
 }
 
-grpc::Status StationEventServiceImpl::BootNotification(
-    grpc::ServerContext*, const csms::control::v1::BootNotificationRequest* request,
+grpc::ServerUnaryReactor* StationEventServiceImpl::BootNotification(
+    grpc::CallbackServerContext* context, const csms::control::v1::BootNotificationRequest* request,
     csms::control::v1::BootNotificationResponse* response) {
-  return RunRpc("BootNotification", [&] {
-    RequireChargerId(request->charger_id());
-    BootDecision decision = DecideBoot(request->charger_id(), heartbeat_interval_seconds_);
-    store_.RecordBoot(
-        {request->charger_id(), request->connection_id(), request->reason(), request->vendor(),
-         request->model(), request->serial_number(), request->firmware_version()},
-        decision.status);
-    response->set_status(decision.status);
-    response->set_interval_seconds(decision.interval_seconds);
-    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request->charger_id()) << " booted ("
-                                << log::Sanitize(request->reason()) << ", "
-                                << log::Sanitize(request->vendor()) << " "
-                                << log::Sanitize(request->model()) << "): " << decision.status;
-  });
+  grpc::Status invalid =
+      RunRpc("BootNotification", [&] { RequireChargerId(request->charger_id()); });
+  if (!invalid.ok()) return Finish(context, invalid);
+  // The decision needs no database read; recording it is one row in a group commit.
+  BootDecision decision = DecideBoot(request->charger_id(), heartbeat_interval_seconds_);
+  BootOp op{{request->charger_id(), request->connection_id(), request->reason(), request->vendor(),
+             request->model(), request->serial_number(), request->firmware_version()},
+            decision.status};
+  return Write(context, "BootNotification", std::move(op),
+               [request, response, decision](const WriteResult&) {
+                 response->set_status(decision.status);
+                 response->set_interval_seconds(decision.interval_seconds);
+                 CSMS_LOG(kInfo, kComponent)
+                     << "charger " << log::Sanitize(request->charger_id()) << " booted ("
+                     << log::Sanitize(request->reason()) << ", " << log::Sanitize(request->vendor())
+                     << " " << log::Sanitize(request->model()) << "): " << decision.status;
+               });
 }
 
-grpc::Status StationEventServiceImpl::ReportStatus(grpc::ServerContext*,
-                                                   const csms::control::v1::StatusReport* request,
-                                                   csms::control::v1::ReportResponse*) {
-  return RunRpc("ReportStatus", [&] {
+grpc::ServerUnaryReactor* StationEventServiceImpl::ReportStatus(
+    grpc::CallbackServerContext* context, const csms::control::v1::StatusReport* request,
+    csms::control::v1::ReportResponse*) {
+  grpc::Status invalid = RunRpc("ReportStatus", [&] {
     RequireChargerId(request->charger_id());
     if (request->status().empty()) {
       throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "status is required");
     }
-    store_.UpsertConnectorStatus(request->charger_id(), request->connection_id(),
-                                 request->evse_id(), request->connector_id(), request->status(),
-                                 TimeOrNow(request->timestamp()));
   });
+  if (!invalid.ok()) return Finish(context, invalid);
+  return Write(
+      context, "ReportStatus",
+      StatusOp{request->charger_id(), request->connection_id(), request->evse_id(),
+               request->connector_id(), request->status(), TimeOrNow(request->timestamp())},
+      [](const WriteResult&) {});
 }
 
-grpc::Status StationEventServiceImpl::ReportLastSeen(
-    grpc::ServerContext*, const csms::control::v1::LastSeenBatch* request,
+grpc::ServerUnaryReactor* StationEventServiceImpl::ReportLastSeen(
+    grpc::CallbackServerContext* context, const csms::control::v1::LastSeenBatch* request,
     csms::control::v1::ReportResponse*) {
-  return RunRpc("ReportLastSeen", [&] {
-    std::vector<LastSeenEntry> entries;
-    entries.reserve(request->entries_size());
-    for (const auto& entry : request->entries()) {
-      if (entry.charger_id().empty()) continue;
-      entries.push_back({entry.charger_id(), TimeOrNow(entry.seen_at())});
-    }
-    store_.UpdateLastSeen(entries);
-  });
+  LastSeenOp op;
+  op.entries.reserve(request->entries_size());
+  for (const auto& entry : request->entries()) {
+    if (entry.charger_id().empty()) continue;
+    op.entries.push_back({entry.charger_id(), TimeOrNow(entry.seen_at())});
+  }
+  if (op.entries.empty()) return Finish(context, grpc::Status::OK);
+  return Write(context, "ReportLastSeen", std::move(op), [](const WriteResult&) {});
 }
 
-grpc::Status StationEventServiceImpl::ReportTransactionEvent(
-    grpc::ServerContext*, const csms::control::v1::TransactionEventReport* request,
+grpc::ServerUnaryReactor* StationEventServiceImpl::ReportTransactionEvent(
+    grpc::CallbackServerContext* context, const csms::control::v1::TransactionEventReport* request,
     csms::control::v1::ReportResponse*) {
-  return RunRpc("ReportTransactionEvent", [&] {
+  grpc::Status invalid = RunRpc("ReportTransactionEvent", [&] {
     RequireChargerId(request->event().charger_id());
     if (request->event().transaction_id().empty()) {
       throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "event.transaction_id is required");
     }
-    store_.ApplyTransactionEvent(*request);
-    // Commands waiting in this process look at the database again now.
-    waiter_.Notify();
   });
+  if (!invalid.ok()) return Finish(context, invalid);
+  return Write(context, "ReportTransactionEvent", TransactionEventOp{*request},
+               [this](const WriteResult&) {
+                 // Commands waiting in this process look at the database again now.
+                 waiter_.Notify();
+               });
 }
 
 }  // namespace csms::control

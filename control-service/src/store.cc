@@ -1,8 +1,12 @@
 #include "csms/control/store.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <pqxx/pqxx>
+#include <set>
+#include <tuple>
 #include <type_traits>
 
 #include "csms/control/decisions.h"
@@ -72,9 +76,6 @@ ConnectorRecord ReadConnector(const pqxx::row& row) {
   return {row["evse_id"].as<int>(), row["connector_id"].as<int>(), row["status"].as<std::string>(),
           FromEpoch(row["status_time"].as<double>())};
 }
-
-// Entries per UPDATE in UpdateLastSeen: two parameters each, far below libpq's 65535.
-constexpr size_t kLastSeenChunk = 1000;
 
 // A remote start without a remoteStartId in the events (seed dialect) is matched to the first
 // new transaction on its charger within this window.
@@ -180,210 +181,635 @@ CREATE INDEX charging_profiles_charger ON charging_profiles (charger_id, created
   return kMigrations;
 }
 
+namespace {
+
+// Times are compared in memory at the precision they are stored with (Ts: milliseconds).
+int64_t ToMs(TimePoint t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t).time_since_epoch().count();
+}
+std::string TsMs(int64_t ms) { return Ts(TimePoint(std::chrono::milliseconds(ms))); }
+
+// A PostgreSQL array literal, passed as one text parameter and cast in SQL ($1::text[]), so a
+// batch of any size is one statement with a fixed number of parameters.
+class SqlArray {
+ public:
+  SqlArray& Text(std::string_view v) {
+    Sep();
+    out_ += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+    return *this;
+  }
+  SqlArray& Null() {
+    Sep();
+    out_ += "NULL";
+    return *this;
+  }
+  SqlArray& OptText(const std::optional<std::string>& v) { return v ? Text(*v) : Null(); }
+  SqlArray& OptTime(const std::optional<int64_t>& ms) { return ms ? Text(TsMs(*ms)) : Null(); }
+  SqlArray& Int(int64_t v) {
+    Sep();
+    out_ += std::to_string(v);
+    return *this;
+  }
+  SqlArray& OptInt(const std::optional<int64_t>& v) { return v ? Int(*v) : Null(); }
+  SqlArray& Bool(bool v) {
+    Sep();
+    out_ += v ? 't' : 'f';
+    return *this;
+  }
+  SqlArray& Double(double v) {
+    if (std::isnan(v)) return Text("NaN");
+    if (std::isinf(v)) return Text(v > 0 ? "Infinity" : "-Infinity");
+    Sep();
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, end);
+    return *this;
+  }
+  std::string str() const { return out_ + "}"; }
+
+ private:
+  void Sep() {
+    if (out_.size() > 1) out_ += ',';
+  }
+  std::string out_ = "{";
+};
+
+// A charger row as the batch sees it: read under FOR UPDATE, then changed in memory op by op.
+struct ChargerState {
+  bool exists = false;  // locked row, or created by this batch
+  bool create = false;  // insert at write-back (first created by a TransactionEvent)
+  std::string registration_status, vendor, model, serial_number, firmware_version;
+  bool connected = false;
+  std::string connection_id, gateway_address;
+  std::optional<int64_t> connected_at_ms;
+  std::optional<std::string> active_transaction_id, charging_state;
+  double current_power_w = 0, energy_kwh = 0;
+  std::optional<int64_t> seen_ms;  // last_seen becomes greatest(last_seen, seen_ms)
+  // Column groups this batch changed; the others are left as they are in the row.
+  bool dirty_boot = false, dirty_connection = false, dirty_live = false;
+  void Seen(int64_t ms) { seen_ms = seen_ms ? std::max(*seen_ms, ms) : ms; }
+};
+
+using TxKey = std::pair<std::string, std::string>;  // charger_id, transaction_id
+
+struct TxState {
+  bool inserted = false;          // this batch inserted the row
+  bool first_event_seen = false;  // only the first event of an inserted row counts as inserting
+  std::optional<int64_t> remote_start_id;
+  int evse_id = 0;
+  std::string charging_state, currency, stop_reason;
+  double power_w = 0, energy_kwh = 0, cost = 0;
+  int64_t last_order_key = -1;
+  bool ended = false;
+  int64_t started_ms = 0;              // least event time of the batch
+  std::optional<int64_t> ended_at_ms;  // first Ended of the batch; kept only if none was stored
+};
+
+using ConnectorKey = std::tuple<std::string, int, int>;
+
+struct ConnectorState {
+  bool exists = false;
+  bool dirty = false;
+  std::string status;
+  int64_t time_ms = 0;
+};
+
+struct RemoteStartClaim {
+  std::string charger_id;
+  int64_t remote_start_id;
+  std::string transaction_id;
+};
+
+TimePoint EventTime(const csms::ocpp::v1::TransactionEvent& ev) {
+  TimePoint t = FromProto(ev.timestamp());
+  if (t.time_since_epoch().count() == 0) t = FromProto(ev.received_at());
+  return t;
+}
+
+template <typename Container, typename Fn>
+std::string ArrayOf(const Container& items, Fn&& add) {
+  SqlArray a;
+  for (const auto& item : items) add(a, item);
+  return a.str();
+}
+
+}  // namespace
+
+std::vector<WriteResult> ControlStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
+  // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
+  // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
+  std::set<std::string> create_ids, charger_ids;
+  std::map<TxKey, int64_t> tx_first_ms;
+  std::set<ConnectorKey> connector_keys;
+  bool any_seed_event = false;
+  for (const WriteOp* op : ops) {
+    if (auto* c = std::get_if<ConnectOp>(op)) {
+      create_ids.insert(c->charger_id);
+      charger_ids.insert(c->charger_id);
+    } else if (auto* d = std::get_if<DisconnectOp>(op)) {
+      charger_ids.insert(d->charger_id);
+    } else if (auto* b = std::get_if<BootOp>(op)) {
+      create_ids.insert(b->boot.charger_id);
+      charger_ids.insert(b->boot.charger_id);
+    } else if (auto* s = std::get_if<StatusOp>(op)) {
+      charger_ids.insert(s->charger_id);
+      connector_keys.insert({s->charger_id, s->evse_id, s->connector_id});
+    } else if (auto* l = std::get_if<LastSeenOp>(op)) {
+      for (const auto& e : l->entries) charger_ids.insert(e.charger_id);
+    } else if (auto* t = std::get_if<TransactionEventOp>(op)) {
+      const auto& ev = t->report.event();
+      charger_ids.insert(ev.charger_id());
+      const int64_t ms = ToMs(EventTime(ev));
+      auto [it, fresh] = tx_first_ms.try_emplace({ev.charger_id(), ev.transaction_id()}, ms);
+      if (!fresh) it->second = std::min(it->second, ms);
+      if (!ev.has_remote_start_id() && !ev.offline()) any_seed_event = true;
+    }
+  }
+
+  return Transact(pool_, [&](pqxx::work& txn) {
+    std::vector<WriteResult> results(ops.size());
+    std::map<std::string, ChargerState> chargers;
+    std::map<TxKey, TxState> txs;
+    std::map<ConnectorKey, ConnectorState> connectors;
+
+    if (!create_ids.empty()) {
+      txn.exec_params0(
+          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
+          " ORDER BY id ON CONFLICT DO NOTHING",
+          ArrayOf(create_ids, [](SqlArray& a, const std::string& id) { a.Text(id); }));
+    }
+    for (const auto& row : txn.exec_params(
+             "SELECT charger_id, registration_status, vendor, model, serial_number,"
+             " firmware_version, connected, connection_id, gateway_address,"
+             " floor(extract(epoch from connected_at) * 1000)::bigint AS connected_at_ms,"
+             " active_transaction_id, charging_state, current_power_w, energy_kwh"
+             " FROM chargers WHERE charger_id = ANY($1::text[]) ORDER BY charger_id FOR UPDATE",
+             ArrayOf(charger_ids, [](SqlArray&a, const std::string&id) { a.Text(id); }))) {
+      ChargerState& c = chargers[row["charger_id"].as<std::string>()];
+      c.exists = true;
+      c.registration_status = row["registration_status"].as<std::string>();
+      c.vendor = row["vendor"].as<std::string>();
+      c.model = row["model"].as<std::string>();
+      c.serial_number = row["serial_number"].as<std::string>();
+      c.firmware_version = row["firmware_version"].as<std::string>();
+      c.connected = row["connected"].as<bool>();
+      c.connection_id = row["connection_id"].as<std::string>();
+      c.gateway_address = row["gateway_address"].as<std::string>();
+      if (!row["connected_at_ms"].is_null())
+        c.connected_at_ms = row["connected_at_ms"].as<int64_t>();
+      if (!row["active_transaction_id"].is_null()) {
+        c.active_transaction_id = row["active_transaction_id"].as<std::string>();
+      }
+      if (!row["charging_state"].is_null())
+        c.charging_state = row["charging_state"].as<std::string>();
+      c.current_power_w = row["current_power_w"].as<double>();
+      c.energy_kwh = row["energy_kwh"].as<double>();
+    }
+
+    if (!tx_first_ms.empty()) {
+      SqlArray ids, tx_ids, times;
+      for (const auto& [key, ms] : tx_first_ms) {
+        ids.Text(key.first);
+        tx_ids.Text(key.second);
+        times.Text(TsMs(ms));
+      }
+      for (const auto& row :
+           txn.exec_params("INSERT INTO transactions (charger_id, transaction_id, started_at)"
+                           " SELECT c, t, s FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
+                           " AS u (c, t, s) ORDER BY c, t ON CONFLICT DO NOTHING"
+                           " RETURNING charger_id, transaction_id",
+                           ids.str(), tx_ids.str(), times.str())) {
+        txs[{row[0].as<std::string>(), row[1].as<std::string>()}].inserted = true;
+      }
+      for (const auto& row : txn.exec_params(
+               "SELECT t.charger_id, t.transaction_id, t.remote_start_id, t.evse_id,"
+               " t.charging_state, t.ended, t.last_order_key, t.power_w, t.energy_kwh, t.cost,"
+               " t.currency, t.stop_reason FROM transactions t"
+               " JOIN unnest($1::text[], $2::text[]) AS u (c, tx)"
+               " ON t.charger_id = u.c AND t.transaction_id = u.tx"
+               " ORDER BY t.charger_id, t.transaction_id FOR UPDATE OF t",
+               ids.str(), tx_ids.str())) {
+        TxKey key{row["charger_id"].as<std::string>(), row["transaction_id"].as<std::string>()};
+        TxState& t = txs[key];
+        if (!row["remote_start_id"].is_null())
+          t.remote_start_id = row["remote_start_id"].as<int64_t>();
+        t.evse_id = row["evse_id"].as<int>();
+        t.charging_state = row["charging_state"].as<std::string>();
+        t.ended = row["ended"].as<bool>();
+        t.last_order_key = row["last_order_key"].as<int64_t>();
+        t.power_w = row["power_w"].as<double>();
+        t.energy_kwh = row["energy_kwh"].as<double>();
+        t.cost = row["cost"].as<double>();
+        t.currency = row["currency"].as<std::string>();
+        t.stop_reason = row["stop_reason"].as<std::string>();
+        t.started_ms = tx_first_ms.at(key);
+      }
+    }
+
+    if (!connector_keys.empty()) {
+      SqlArray ids, evses, conns;
+      for (const auto& [id, evse, conn] : connector_keys) {
+        ids.Text(id);
+        evses.Int(evse);
+        conns.Int(conn);
+      }
+      for (const auto& row : txn.exec_params(
+               "SELECT c.charger_id, c.evse_id, c.connector_id, c.status,"
+               " floor(extract(epoch from c.status_time) * 1000)::bigint AS time_ms"
+               " FROM connectors c JOIN unnest($1::text[], $2::int[], $3::int[]) AS u (id, e, n)"
+               " ON c.charger_id = u.id AND c.evse_id = u.e AND c.connector_id = u.n"
+               " ORDER BY c.charger_id, c.evse_id, c.connector_id FOR UPDATE OF c",
+               ids.str(), evses.str(), conns.str())) {
+        ConnectorState& c =
+            connectors[{row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>()}];
+        c.exists = true;
+        c.status = row["status"].as<std::string>();
+        c.time_ms = row["time_ms"].as<int64_t>();
+      }
+    }
+
+    // Chargers that may have a remote start waiting for a seed-dialect Started (rare): only for
+    // them is the per-event correlation statement worth running.
+    std::set<std::string> pending_starts;
+    if (any_seed_event) {
+      for (const auto& row : txn.exec_params(
+               "SELECT DISTINCT charger_id FROM remote_starts WHERE charger_id = ANY($1::text[])"
+               " AND transaction_id IS NULL AND status IN ('Requested', 'Accepted')"
+               " AND requested_at > now() - $2 * interval '1 second'",
+               ArrayOf(charger_ids, [](SqlArray&a, const std::string&id) { a.Text(id); }),
+               kCorrelationWindowSeconds)) {
+        pending_starts.insert(row[0].as<std::string>());
+      }
+    }
+
+    // Remote starts named by their event are claimed in one statement; the queue is flushed
+    // before a seed-dialect correlation so both see the claims in event order.
+    std::vector<RemoteStartClaim> claims;
+    auto flush_claims = [&] {
+      if (claims.empty()) return;
+      std::set<int64_t> seen;
+      SqlArray ids, rs_ids, tx_ids;
+      for (const auto& c : claims) {
+        if (!seen.insert(c.remote_start_id).second) continue;  // the first event claims it
+        ids.Text(c.charger_id);
+        rs_ids.Int(c.remote_start_id);
+        tx_ids.Text(c.transaction_id);
+      }
+      txn.exec_params0(
+          "UPDATE remote_starts r SET transaction_id = u.tx, status = 'Started'"
+          " FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u (c, id, tx)"
+          " WHERE r.remote_start_id = u.id AND r.charger_id = u.c AND r.transaction_id IS NULL",
+          ids.str(), rs_ids.str(), tx_ids.str());
+      claims.clear();
+    };
+
+    struct BootRow {
+      const BootRecord* boot;
+      const std::string* status;
+    };
+    std::vector<BootRow> boot_rows;
+    bool any_transaction_event = false;
+
+    for (size_t i = 0; i < ops.size(); ++i) {
+      WriteResult& result = results[i];
+      if (auto* c = std::get_if<ConnectOp>(ops[i])) {
+        // The newest connection (by connected_at) wins.
+        ChargerState& ch = chargers[c->charger_id];
+        ConnectOutcome& out = result.connect;
+        out.registration_status = ch.registration_status;
+        const int64_t at = ToMs(c->at);
+        if (ch.connection_id == c->connection_id) continue;  // a retried report
+        if (ch.connected_at_ms && *ch.connected_at_ms > at) {
+          // A late report of an older connection: the newer one stays, the older one must go.
+          out.close_connection_id = c->connection_id;
+          out.close_gateway_address = c->gateway_address;
+          continue;
+        }
+        if (ch.connected && !ch.connection_id.empty()) {
+          out.close_connection_id = ch.connection_id;
+          out.close_gateway_address = ch.gateway_address;
+        }
+        ch.connected = true;
+        ch.connection_id = c->connection_id;
+        ch.gateway_address = c->gateway_address;
+        ch.connected_at_ms = at;
+        ch.Seen(at);
+        ch.dirty_connection = true;
+      } else if (auto* d = std::get_if<DisconnectOp>(ops[i])) {
+        // Only the charger's current connection can take it offline.
+        auto it = chargers.find(d->charger_id);
+        if (it == chargers.end() || !it->second.exists) continue;
+        ChargerState& ch = it->second;
+        if (!ch.connected || ch.connection_id != d->connection_id) continue;
+        ch.connected = false;
+        ch.Seen(ToMs(d->at));
+        ch.dirty_connection = true;
+        result.applied = true;
+      } else if (auto* b = std::get_if<BootOp>(ops[i])) {
+        ChargerState& ch = chargers[b->boot.charger_id];
+        ch.vendor = b->boot.vendor;
+        ch.model = b->boot.model;
+        ch.serial_number = b->boot.serial_number;
+        ch.firmware_version = b->boot.firmware_version;
+        ch.registration_status = b->decided_status;
+        ch.dirty_boot = true;
+        boot_rows.push_back({&b->boot, &b->decided_status});
+      } else if (auto* s = std::get_if<StatusOp>(ops[i])) {
+        // Only from the charger's current connection (an empty connection_id skips the check),
+        // and the newest report per connector. An equal timestamp still wins: stations often
+        // report whole seconds, and then the later arrival is the better guess.
+        auto it = chargers.find(s->charger_id);
+        const bool current = s->connection_id.empty() || it == chargers.end() ||
+                             !it->second.exists || it->second.connection_id.empty() ||
+                             it->second.connection_id == s->connection_id;
+        if (!current) continue;
+        ConnectorState& conn = connectors[{s->charger_id, s->evse_id, s->connector_id}];
+        const int64_t at = ToMs(s->at);
+        if (conn.exists && conn.time_ms > at) continue;
+        conn = {true, true, s->status, at};
+        result.applied = true;
+      } else if (auto* l = std::get_if<LastSeenOp>(ops[i])) {
+        for (const auto& e : l->entries) {
+          auto it = chargers.find(e.charger_id);
+          if (it != chargers.end() && it->second.exists) it->second.Seen(ToMs(e.seen_at));
+        }
+      } else if (auto* t = std::get_if<TransactionEventOp>(ops[i])) {
+        any_transaction_event = true;
+        const auto& report = t->report;
+        const auto& ev = report.event();
+        const bool is_ended = ev.event_type() == csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
+        TxState& tx = txs.at({ev.charger_id(), ev.transaction_id()});
+        const bool inserted = tx.inserted && !tx.first_event_seen;
+        tx.first_event_seen = true;
+        if (!tx.remote_start_id && ev.has_remote_start_id()) {
+          tx.remote_start_id = ev.remote_start_id();
+        }
+        if (tx.evse_id == 0) tx.evse_id = ev.evse_id();
+        const bool has_remote_start = tx.remote_start_id.has_value();
+        const bool was_ended = tx.ended;
+        const bool applies = EventApplies(is_ended, was_ended, ev.order_key(), tx.last_order_key);
+        // The live figures after this event: an empty state or a missing power sample keeps the
+        // previous value; billing's report carries the session's energy and cost.
+        const std::string state =
+            ev.charging_state().empty() ? tx.charging_state : ev.charging_state();
+        const double power_w = is_ended ? 0 : ev.has_power_w() ? ev.power_w() : tx.power_w;
+        if (applies) {
+          tx.charging_state = state;
+          tx.power_w = power_w;
+          tx.energy_kwh = report.energy_consumed_kwh();
+          tx.cost = report.total_cost();
+          tx.currency = report.currency();
+          tx.last_order_key = std::max(tx.last_order_key, ev.order_key());
+          if (is_ended) {
+            tx.ended = true;
+            if (!tx.ended_at_ms) tx.ended_at_ms = ToMs(EventTime(ev));
+            tx.stop_reason = ev.stopped_reason();
+          }
+        }
+
+        // The charger's live state follows its newest transaction.
+        ChargerState& ch = chargers[ev.charger_id()];
+        if (was_ended || is_ended) {
+          if (ch.exists && ch.active_transaction_id == ev.transaction_id()) {
+            ch.active_transaction_id.reset();
+            ch.charging_state.reset();
+            ch.current_power_w = 0;
+            ch.energy_kwh = 0;
+            ch.dirty_live = true;
+          }
+        } else if (applies) {
+          if (!ch.exists) ch.exists = ch.create = true;
+          ch.active_transaction_id = ev.transaction_id();
+          ch.charging_state = state.empty() ? std::nullopt : std::optional<std::string>(state);
+          ch.current_power_w = power_w;
+          ch.energy_kwh = report.energy_consumed_kwh();
+          ch.dirty_live = true;
+        }
+
+        if (ev.has_remote_start_id()) {
+          claims.push_back({ev.charger_id(), ev.remote_start_id(), ev.transaction_id()});
+        } else if (inserted && !has_remote_start && !ev.offline() &&
+                   pending_starts.count(ev.charger_id()) > 0) {
+          // The seed's simulator does not echo remoteStartId: take the oldest pending remote
+          // start of this charger (and EVSE, if named). SKIP LOCKED keeps two concurrent first
+          // events from claiming the same one.
+          flush_claims();
+          pqxx::result matched = txn.exec_params(
+              "UPDATE remote_starts r SET transaction_id = $2, status = 'Started'"
+              " FROM (SELECT remote_start_id FROM remote_starts"
+              "  WHERE charger_id = $1 AND transaction_id IS NULL"
+              "  AND status IN ('Requested', 'Accepted')"
+              "  AND requested_at > now() - $4 * interval '1 second' AND ($3 = 0 OR evse_id = $3)"
+              "  ORDER BY requested_at, remote_start_id LIMIT 1 FOR UPDATE SKIP LOCKED) c"
+              " WHERE r.remote_start_id = c.remote_start_id RETURNING r.remote_start_id",
+              ev.charger_id(), ev.transaction_id(), ev.evse_id(), kCorrelationWindowSeconds);
+          if (!matched.empty()) tx.remote_start_id = matched[0][0].as<int64_t>();
+        }
+      }
+    }
+    flush_claims();
+
+    // Write back, one statement per table.
+    std::vector<const std::string*> created;
+    for (const auto& [id, c] : chargers) {
+      if (c.create) created.push_back(&id);
+    }
+    if (!created.empty()) {
+      txn.exec_params0(
+          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
+          " ON CONFLICT DO NOTHING",
+          ArrayOf(created, [](SqlArray& a, const std::string* id) { a.Text(*id); }));
+    }
+    {
+      SqlArray ids, boot, conn, live, reg, vendor, model, serial, firmware, connected,
+          connection_id, gateway, connected_at, active, state, power, energy, seen;
+      bool any = false;
+      for (const auto& [id, c] : chargers) {
+        if (!c.exists || !(c.dirty_boot || c.dirty_connection || c.dirty_live || c.seen_ms)) {
+          continue;
+        }
+        any = true;
+        ids.Text(id);
+        boot.Bool(c.dirty_boot);
+        conn.Bool(c.dirty_connection);
+        live.Bool(c.dirty_live);
+        reg.Text(c.registration_status);
+        vendor.Text(c.vendor);
+        model.Text(c.model);
+        serial.Text(c.serial_number);
+        firmware.Text(c.firmware_version);
+        connected.Bool(c.connected);
+        connection_id.Text(c.connection_id);
+        gateway.Text(c.gateway_address);
+        connected_at.OptTime(c.connected_at_ms);
+        active.OptText(c.active_transaction_id);
+        state.OptText(c.charging_state);
+        power.Double(c.current_power_w);
+        energy.Double(c.energy_kwh);
+        seen.OptTime(c.seen_ms);
+      }
+      if (any) {
+        txn.exec_params0(
+            "UPDATE chargers c SET"
+            " registration_status = CASE WHEN v.boot THEN v.reg ELSE c.registration_status END,"
+            " vendor = CASE WHEN v.boot THEN v.vendor ELSE c.vendor END,"
+            " model = CASE WHEN v.boot THEN v.model ELSE c.model END,"
+            " serial_number = CASE WHEN v.boot THEN v.serial ELSE c.serial_number END,"
+            " firmware_version = CASE WHEN v.boot THEN v.firmware ELSE c.firmware_version END,"
+            " connected = CASE WHEN v.conn THEN v.connected ELSE c.connected END,"
+            " connection_id = CASE WHEN v.conn THEN v.connection_id ELSE c.connection_id END,"
+            " gateway_address = CASE WHEN v.conn THEN v.gateway ELSE c.gateway_address END,"
+            " connected_at = CASE WHEN v.conn THEN v.connected_at ELSE c.connected_at END,"
+            " active_transaction_id ="
+            "   CASE WHEN v.live THEN v.active ELSE c.active_transaction_id END,"
+            " charging_state = CASE WHEN v.live THEN v.state ELSE c.charging_state END,"
+            " current_power_w = CASE WHEN v.live THEN v.power ELSE c.current_power_w END,"
+            " energy_kwh = CASE WHEN v.live THEN v.energy ELSE c.energy_kwh END,"
+            " last_seen = greatest(c.last_seen, v.seen),"
+            " updated_at = CASE WHEN v.boot OR v.conn OR v.live THEN now() ELSE c.updated_at END"
+            " FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::text[], $6::text[],"
+            "  $7::text[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[],"
+            "  $13::timestamptz[], $14::text[], $15::text[], $16::float8[], $17::float8[],"
+            "  $18::timestamptz[]) AS v (id, boot, conn, live, reg, vendor, model, serial,"
+            "  firmware, connected, connection_id, gateway, connected_at, active, state, power,"
+            "  energy, seen)"
+            " WHERE c.charger_id = v.id",
+            ids.str(), boot.str(), conn.str(), live.str(), reg.str(), vendor.str(), model.str(),
+            serial.str(), firmware.str(), connected.str(), connection_id.str(), gateway.str(),
+            connected_at.str(), active.str(), state.str(), power.str(), energy.str(), seen.str());
+      }
+    }
+    if (!txs.empty()) {
+      SqlArray ids, tx_ids, rs, evse, state, power, energy, cost, currency, order, ended, ended_at,
+          reason, started;
+      for (const auto& [key, t] : txs) {
+        ids.Text(key.first);
+        tx_ids.Text(key.second);
+        rs.OptInt(t.remote_start_id);
+        evse.Int(t.evse_id);
+        state.Text(t.charging_state);
+        power.Double(t.power_w);
+        energy.Double(t.energy_kwh);
+        cost.Double(t.cost);
+        currency.Text(t.currency);
+        order.Int(t.last_order_key);
+        ended.Bool(t.ended);
+        ended_at.OptTime(t.ended_at_ms);
+        reason.Text(t.stop_reason);
+        started.Text(TsMs(t.started_ms));
+      }
+      txn.exec_params0(
+          "UPDATE transactions t SET remote_start_id = v.rs, evse_id = v.evse,"
+          " started_at = least(t.started_at, v.started), charging_state = v.state,"
+          " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
+          " last_order_key = v.ord, ended = v.ended, ended_at = coalesce(t.ended_at, v.ended_at),"
+          " stop_reason = v.reason, updated_at = now()"
+          " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
+          "  $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::bigint[], $11::bool[],"
+          "  $12::timestamptz[], $13::text[], $14::timestamptz[])"
+          " AS v (id, tx, rs, evse, state, power, energy, cost, currency, ord, ended, ended_at,"
+          "  reason, started)"
+          " WHERE t.charger_id = v.id AND t.transaction_id = v.tx",
+          ids.str(), tx_ids.str(), rs.str(), evse.str(), state.str(), power.str(), energy.str(),
+          cost.str(), currency.str(), order.str(), ended.str(), ended_at.str(), reason.str(),
+          started.str());
+    }
+    {
+      SqlArray ids, evses, conns, statuses, times;
+      bool any = false;
+      for (const auto& [key, c] : connectors) {
+        if (!c.dirty) continue;
+        any = true;
+        ids.Text(std::get<0>(key));
+        evses.Int(std::get<1>(key));
+        conns.Int(std::get<2>(key));
+        statuses.Text(c.status);
+        times.Text(TsMs(c.time_ms));
+      }
+      // The guard also covers a row another replica inserted after this batch looked.
+      if (any) {
+        txn.exec_params0(
+            "INSERT INTO connectors (charger_id, evse_id, connector_id, status, status_time)"
+            " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[],"
+            "  $5::timestamptz[])"
+            " ON CONFLICT (charger_id, evse_id, connector_id) DO UPDATE SET"
+            " status = EXCLUDED.status, status_time = EXCLUDED.status_time"
+            " WHERE connectors.status_time <= EXCLUDED.status_time",
+            ids.str(), evses.str(), conns.str(), statuses.str(), times.str());
+      }
+    }
+    if (!boot_rows.empty()) {
+      SqlArray ids, conns, reasons, vendors, models, serials, firmwares, statuses;
+      for (const auto& r : boot_rows) {
+        ids.Text(r.boot->charger_id);
+        conns.Text(r.boot->connection_id);
+        reasons.Text(r.boot->reason);
+        vendors.Text(r.boot->vendor);
+        models.Text(r.boot->model);
+        serials.Text(r.boot->serial_number);
+        firmwares.Text(r.boot->firmware_version);
+        statuses.Text(*r.status);
+      }
+      // WITH ORDINALITY keeps the log's ids in arrival order.
+      txn.exec_params0(
+          "INSERT INTO boot_log (charger_id, connection_id, reason, vendor, model, serial_number,"
+          " firmware_version, decided_status)"
+          " SELECT id, conn, reason, vendor, model, serial, firmware, status"
+          " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+          "  $7::text[], $8::text[]) WITH ORDINALITY"
+          " AS u (id, conn, reason, vendor, model, serial, firmware, status, n) ORDER BY n",
+          ids.str(), conns.str(), reasons.str(), vendors.str(), models.str(), serials.str(),
+          firmwares.str(), statuses.str());
+    }
+    if (any_transaction_event) {
+      txn.exec0(std::string("NOTIFY ") + kTransactionEventChannel);
+    }
+    return results;
+  });
+}
+
+namespace {
+WriteResult ApplyOne(ControlStore& store, const WriteOp& op) {
+  return store.ApplyBatch({&op}).at(0);
+}
+}  // namespace
+
 ControlStore::ConnectOutcome ControlStore::MarkConnected(const std::string& charger_id,
                                                          const std::string& connection_id,
                                                          const std::string& gateway_address,
                                                          TimePoint connected_at) {
-  return Transact(pool_, [&](pqxx::work& txn) {
-    ConnectOutcome outcome;
-    txn.exec_params0("INSERT INTO chargers (charger_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                     charger_id);
-    const pqxx::row before = txn.exec_params1(
-        "SELECT registration_status, connected, connection_id, gateway_address,"
-        " connected_at IS NOT NULL AND connected_at > $2::timestamptz AS newer_recorded"
-        " FROM chargers WHERE charger_id = $1 FOR UPDATE",
-        charger_id, Ts(connected_at));
-    outcome.registration_status = before["registration_status"].as<std::string>();
-    const std::string previous = before["connection_id"].as<std::string>();
-    if (previous == connection_id) return outcome;  // a retried report
-    if (before["newer_recorded"].as<bool>()) {
-      // A late report of an older connection: the newer one stays, the older one must go.
-      outcome.close_connection_id = connection_id;
-      outcome.close_gateway_address = gateway_address;
-      return outcome;
-    }
-    if (before["connected"].as<bool>() && !previous.empty()) {
-      outcome.close_connection_id = previous;
-      outcome.close_gateway_address = before["gateway_address"].as<std::string>();
-    }
-    txn.exec_params0(
-        "UPDATE chargers SET connected = true, connection_id = $2, gateway_address = $3,"
-        " connected_at = $4::timestamptz,"
-        " last_seen = greatest(last_seen, $4::timestamptz), updated_at = now()"
-        " WHERE charger_id = $1",
-        charger_id, connection_id, gateway_address, Ts(connected_at));
-    return outcome;
-  });
+  return ApplyOne(*this, ConnectOp{charger_id, connection_id, gateway_address, connected_at})
+      .connect;
 }
 
 bool ControlStore::MarkDisconnected(const std::string& charger_id, const std::string& connection_id,
                                     TimePoint at) {
-  return Transact(pool_, [&](pqxx::work& txn) {
-    return txn.exec_params(
-                  "UPDATE chargers SET connected = false,"
-                  " last_seen = greatest(last_seen, $3::timestamptz), updated_at = now()"
-                  " WHERE charger_id = $1 AND connection_id = $2 AND connected",
-                  charger_id, connection_id, Ts(at))
-               .affected_rows() > 0;
-  });
+  return ApplyOne(*this, DisconnectOp{charger_id, connection_id, at}).applied;
 }
 
 void ControlStore::RecordBoot(const BootRecord& boot, const std::string& decided_status) {
-  Transact(pool_, [&](pqxx::work& txn) {
-    txn.exec_params0(
-        "INSERT INTO chargers (charger_id, vendor, model, serial_number, firmware_version,"
-        " registration_status) VALUES ($1, $2, $3, $4, $5, $6)"
-        " ON CONFLICT (charger_id) DO UPDATE SET vendor = EXCLUDED.vendor,"
-        " model = EXCLUDED.model, serial_number = EXCLUDED.serial_number,"
-        " firmware_version = EXCLUDED.firmware_version,"
-        " registration_status = EXCLUDED.registration_status, updated_at = now()",
-        boot.charger_id, boot.vendor, boot.model, boot.serial_number, boot.firmware_version,
-        decided_status);
-    txn.exec_params0(
-        "INSERT INTO boot_log (charger_id, connection_id, reason, vendor, model, serial_number,"
-        " firmware_version, decided_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        boot.charger_id, boot.connection_id, boot.reason, boot.vendor, boot.model,
-        boot.serial_number, boot.firmware_version, decided_status);
-  });
+  ApplyOne(*this, BootOp{boot, decided_status});
 }
 
 bool ControlStore::UpsertConnectorStatus(const std::string& charger_id,
                                          const std::string& connection_id, int evse_id,
                                          int connector_id, const std::string& status,
                                          TimePoint at) {
-  // An equal timestamp still wins: stations often report whole seconds, and then the later
-  // arrival is the better guess.
-  return Transact(pool_, [&](pqxx::work& txn) {
-    return txn.exec_params(
-                  "INSERT INTO connectors (charger_id, evse_id, connector_id, status, status_time)"
-                  " SELECT $1, $2, $3, $4, $5::timestamptz"
-                  " WHERE $6 = '' OR NOT EXISTS (SELECT 1 FROM chargers WHERE charger_id = $1"
-                  "   AND connection_id <> '' AND connection_id <> $6)"
-                  " ON CONFLICT (charger_id, evse_id, connector_id) DO UPDATE SET"
-                  " status = EXCLUDED.status, status_time = EXCLUDED.status_time"
-                  " WHERE connectors.status_time <= EXCLUDED.status_time",
-                  charger_id, evse_id, connector_id, status, Ts(at), connection_id)
-               .affected_rows() > 0;
-  });
+  return ApplyOne(*this, StatusOp{charger_id, connection_id, evse_id, connector_id, status, at})
+      .applied;
 }
 
 void ControlStore::UpdateLastSeen(const std::vector<LastSeenEntry>& entries) {
-  for (size_t begin = 0; begin < entries.size(); begin += kLastSeenChunk) {
-    size_t end = std::min(entries.size(), begin + kLastSeenChunk);
-    std::string values;
-    std::vector<std::string> params;
-    for (size_t i = begin; i < end; ++i) {
-      if (!values.empty()) values += ", ";
-      values += "($" + std::to_string(params.size() + 1) + ", $" +
-                std::to_string(params.size() + 2) + "::timestamptz)";
-      params.push_back(entries[i].charger_id);
-      params.push_back(Ts(entries[i].seen_at));
-    }
-    // One statement per batch; a charger named twice keeps its newest time.
-    Transact(pool_, [&](pqxx::work& txn) {
-      txn.exec_params0(
-          "UPDATE chargers c SET last_seen = greatest(c.last_seen, v.seen_at)"
-          " FROM (SELECT charger_id, max(seen_at) AS seen_at FROM (VALUES " +
-              values +
-              ") AS t (charger_id, seen_at) GROUP BY charger_id) v"
-              " WHERE c.charger_id = v.charger_id",
-          pqxx::prepare::make_dynamic_params(params));
-    });
-  }
+  ApplyOne(*this, LastSeenOp{entries});
 }
 
 void ControlStore::ApplyTransactionEvent(const csms::control::v1::TransactionEventReport& report) {
-  const auto& ev = report.event();
-  const bool is_ended = ev.event_type() == csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
-  TimePoint event_time = FromProto(ev.timestamp());
-  if (event_time.time_since_epoch().count() == 0) event_time = FromProto(ev.received_at());
-  // A null pointer is passed as SQL NULL.
-  std::string remote_start_text =
-      ev.has_remote_start_id() ? std::to_string(ev.remote_start_id()) : "";
-  const char* remote_start_param = ev.has_remote_start_id() ? remote_start_text.c_str() : nullptr;
-
-  Transact(pool_, [&](pqxx::work& txn) {
-    const bool inserted = txn.exec_params(
-                                 "INSERT INTO transactions (charger_id, transaction_id,"
-                                 " started_at) VALUES ($1, $2, $3::timestamptz)"
-                                 " ON CONFLICT DO NOTHING",
-                                 ev.charger_id(), ev.transaction_id(), Ts(event_time))
-                              .affected_rows() == 1;
-    pqxx::row prev = txn.exec_params1(
-        "UPDATE transactions SET remote_start_id = coalesce(remote_start_id, $3::bigint),"
-        " evse_id = CASE WHEN evse_id = 0 THEN $4 ELSE evse_id END,"
-        " started_at = least(started_at, $5::timestamptz), updated_at = now()"
-        " WHERE charger_id = $1 AND transaction_id = $2"
-        " RETURNING ended, last_order_key, charging_state, power_w,"
-        " remote_start_id IS NOT NULL AS has_remote_start",
-        ev.charger_id(), ev.transaction_id(), remote_start_param, ev.evse_id(), Ts(event_time));
-    const bool was_ended = prev["ended"].as<bool>();
-
-    const bool applies =
-        EventApplies(is_ended, was_ended, ev.order_key(), prev["last_order_key"].as<int64_t>());
-    // The live figures after this event: an empty state or a missing power sample keeps the
-    // previous value; billing's report carries the session's energy and cost.
-    const std::string state = ev.charging_state().empty() ? prev["charging_state"].as<std::string>()
-                                                          : ev.charging_state();
-    const double power_w = is_ended           ? 0
-                           : ev.has_power_w() ? ev.power_w()
-                                              : prev["power_w"].as<double>();
-    if (applies) {
-      txn.exec_params0(
-          "UPDATE transactions SET charging_state = $3, power_w = $4, energy_kwh = $5, cost = $6,"
-          " currency = $7, last_order_key = greatest(last_order_key, $8),"
-          " ended = ended OR $9, ended_at = CASE WHEN $9 THEN coalesce(ended_at, $10::timestamptz)"
-          " ELSE ended_at END, stop_reason = CASE WHEN $9 THEN $11 ELSE stop_reason END"
-          " WHERE charger_id = $1 AND transaction_id = $2",
-          ev.charger_id(), ev.transaction_id(), state, power_w, report.energy_consumed_kwh(),
-          report.total_cost(), report.currency(), ev.order_key(), is_ended, Ts(event_time),
-          ev.stopped_reason());
-    }
-
-    // The charger's live state follows its newest transaction.
-    if (was_ended || is_ended) {
-      txn.exec_params0(
-          "UPDATE chargers SET active_transaction_id = NULL, charging_state = NULL,"
-          " current_power_w = 0, energy_kwh = 0, updated_at = now()"
-          " WHERE charger_id = $1 AND active_transaction_id = $2",
-          ev.charger_id(), ev.transaction_id());
-    } else if (applies) {
-      txn.exec_params0(
-          "INSERT INTO chargers (charger_id, active_transaction_id, charging_state,"
-          " current_power_w, energy_kwh) VALUES ($1, $2, nullif($3, ''), $4, $5)"
-          " ON CONFLICT (charger_id) DO UPDATE SET"
-          " active_transaction_id = EXCLUDED.active_transaction_id,"
-          " charging_state = EXCLUDED.charging_state, current_power_w = EXCLUDED.current_power_w,"
-          " energy_kwh = EXCLUDED.energy_kwh, updated_at = now()",
-          ev.charger_id(), ev.transaction_id(), state, power_w, report.energy_consumed_kwh());
-    }
-
-    if (ev.has_remote_start_id()) {
-      txn.exec_params0(
-          "UPDATE remote_starts SET transaction_id = $3, status = 'Started'"
-          " WHERE remote_start_id = $2 AND charger_id = $1 AND transaction_id IS NULL",
-          ev.charger_id(), ev.remote_start_id(), ev.transaction_id());
-    } else if (inserted && !prev["has_remote_start"].as<bool>() && !ev.offline()) {
-      // The seed's simulator does not echo remoteStartId: take the oldest pending remote start
-      // of this charger (and EVSE, if named). SKIP LOCKED keeps two concurrent first events from
-      // claiming the same one.
-      pqxx::result matched = txn.exec_params(
-          "UPDATE remote_starts r SET transaction_id = $2, status = 'Started'"
-          " FROM (SELECT remote_start_id FROM remote_starts"
-          "  WHERE charger_id = $1 AND transaction_id IS NULL"
-          "  AND status IN ('Requested', 'Accepted')"
-          "  AND requested_at > now() - $4 * interval '1 second' AND ($3 = 0 OR evse_id = $3)"
-          "  ORDER BY requested_at, remote_start_id LIMIT 1 FOR UPDATE SKIP LOCKED) c"
-          " WHERE r.remote_start_id = c.remote_start_id RETURNING r.remote_start_id",
-          ev.charger_id(), ev.transaction_id(), ev.evse_id(), kCorrelationWindowSeconds);
-      if (!matched.empty()) {
-        txn.exec_params0(
-            "UPDATE transactions SET remote_start_id = $3"
-            " WHERE charger_id = $1 AND transaction_id = $2",
-            ev.charger_id(), ev.transaction_id(), matched[0][0].as<int64_t>());
-      }
-    }
-  });
+  ApplyOne(*this, TransactionEventOp{report});
 }
 
 std::optional<ChargerRecord> ControlStore::FindCharger(const std::string& charger_id) {

@@ -94,7 +94,13 @@ CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions optio
 
 void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call,
                         Reply reply) {
-  backend_.StationSeen(station->charger_id, station->connection_id, clock_.Now());
+  const TimePoint now = clock_.Now();
+  const int64_t now_us = now.time_since_epoch().count();
+  constexpr int64_t kSeenResolutionUs = 1'000'000;  // control receives last-seen once a second
+  if (now_us - station->seen_reported_us.load(std::memory_order_relaxed) >= kSeenResolutionUs) {
+    station->seen_reported_us.store(now_us, std::memory_order_relaxed);
+    backend_.StationSeen(station->charger_id, station->connection_id, now);
+  }
   auto it = handlers_.find(call.action);
   if (it == handlers_.end()) {
     if (ocpp::IsOcpp201Action(call.action)) {

@@ -2,15 +2,17 @@
 #include "csms/gateway/ocpp_server.h"
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "csms/common/log.h"
 #include "csms/common/ocpp_frame.h"
@@ -50,7 +52,11 @@ struct ServerShared {
   std::atomic<size_t> open_connections{0};
 };
 
-// One charger's WebSocket. Everything runs on the socket's strand.
+// One charger's WebSocket. Everything runs on the socket's io_context, which one thread runs
+// (IoContextPool), so handlers never overlap and no strand is needed. Idle connections are the
+// common case (tens of thousands per process), so the members are kept lean: the next layer is
+// a plain socket (the WebSocket stream has its own timer), queues allocate only when used, and
+// the HTTP parser lives only during the upgrade.
 class OcppSession : public ChargerConnection, public std::enable_shared_from_this<OcppSession> {
  public:
   OcppSession(tcp::socket socket, std::shared_ptr<ServerShared> shared)
@@ -110,12 +116,19 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   // ---- HTTP upgrade -------------------------------------------------------------------------
 
   void ReadUpgrade() {
-    parser_.emplace();
+    parser_ = std::make_unique<http::request_parser<http::string_body>>();
     parser_->header_limit(8 * 1024);
     parser_->body_limit(1024);
-    beast::get_lowest_layer(ws_).expires_after(options_.handshake_timeout);
+    // Until the WebSocket is open, the call timer guards the handshake: a client that connects
+    // and sends nothing must not hold a socket forever.
+    call_timer_.expires_after(options_.handshake_timeout);
+    call_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->established_) return;
+      beast::error_code ignored;
+      self->ws_.next_layer().close(ignored);
+    });
     http::async_read(
-        beast::get_lowest_layer(ws_), buffer_, *parser_,
+        ws_.next_layer(), buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnUpgradeRequest(ec); });
   }
 
@@ -152,7 +165,6 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     station_->charger_id = *station_id;
     station_->connection_id = NewConnectionId();
 
-    beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{options_.handshake_timeout, options_.idle_timeout,
                                              /*keep_alive_pings=*/true};
     ws_.set_option(timeouts);
@@ -173,11 +185,10 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     res->keep_alive(false);
     res->body() = std::move(reason) + "\n";
     res->prepare_payload();
-    http::async_write(beast::get_lowest_layer(ws_), *res,
+    http::async_write(ws_.next_layer(), *res,
                       [self = shared_from_this(), res](beast::error_code, size_t) {
                         beast::error_code ignored;
-                        beast::get_lowest_layer(self->ws_).socket().shutdown(
-                            tcp::socket::shutdown_send, ignored);
+                        self->ws_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
                       });
   }
 
@@ -189,6 +200,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     }
     parser_.reset();
     established_ = true;
+    call_timer_.cancel();
+    buffer_.shrink_to_fit();
     shared_->open_connections.fetch_add(1);
     if (auto previous = registry_.Register(shared_from_this())) {
       CSMS_LOG(kInfo, kLog) << station_->charger_id << " reconnected; closing its older connection "
@@ -222,21 +235,23 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
 
   void OnRead(beast::error_code ec) {
     if (ec) return OnClosed(ec);
-    std::string text = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
     if (!ws_.got_text()) {
+      buffer_.consume(buffer_.size());
       QueueWrite(ocpp::SerializeCallError("-1", ocpp::error_code::kRpcFrameworkError,
                                           "binary frames are not supported; OCPP-J uses text"));
       return DoRead();
     }
+    // The frame is parsed straight out of the read buffer; nothing keeps a view into it after.
+    std::string_view text(static_cast<const char*>(buffer_.data().data()), buffer_.size());
     CSMS_LOG(kDebug, kLog) << "<- " << station_->charger_id << " " << log::Sanitize(text, 2000);
     if (shared_->trace)
       shared_->trace->Record(station_->charger_id, station_->connection_id, "in", text);
     HandleText(text);
+    buffer_.consume(buffer_.size());
     DoRead();
   }
 
-  void HandleText(const std::string& text) {
+  void HandleText(std::string_view text) {
     auto parsed = ocpp::ParseFrame(text);
     if (auto* error = std::get_if<ocpp::FrameError>(&parsed)) {
       if (error->should_reply) {
@@ -264,7 +279,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   void SendNextCall() {
     if (pending_ || queued_calls_.empty() || closed_) return;
     QueuedCall call = std::move(queued_calls_.front());
-    queued_calls_.pop_front();
+    queued_calls_.erase(queued_calls_.begin());
     json payload = json::parse(call.payload_json, nullptr, false);
     if (payload.is_discarded() || !payload.is_object()) {
       call.done(CallOutcome{CallOutcome::Kind::kError, "{}", ocpp::error_code::kFormatViolation,
@@ -331,24 +346,38 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
 
   void QueueWrite(std::string frame) {
     if (closed_) return;
-    if (write_queue_.size() >= options_.max_outbound_queue) {
+    if (write_queue_.size() + 1 >= options_.max_outbound_queue) {
       CSMS_LOG(kWarn, kLog) << station_->charger_id << " reads too slowly; closing";
       return CloseNow(websocket::close_code::policy_error, "outbound queue full");
     }
     CSMS_LOG(kDebug, kLog) << "-> " << station_->charger_id << " " << log::Sanitize(frame, 2000);
     if (shared_->trace)
       shared_->trace->Record(station_->charger_id, station_->connection_id, "out", frame);
-    write_queue_.push_back(std::move(frame));
-    if (write_queue_.size() == 1 && !closing_) DoWrite();
+    if (writing_ || closing_) {
+      write_queue_.push_back(std::move(frame));
+      return;
+    }
+    DoWrite(std::move(frame));
   }
 
-  void DoWrite() {
+  // One frame at a time; `in_flight_` owns the bytes until the write completes.
+  void DoWrite(std::string frame) {
+    writing_ = true;
+    in_flight_ = std::move(frame);
     ws_.text(true);
-    ws_.async_write(net::buffer(write_queue_.front()),
+    ws_.async_write(net::buffer(in_flight_),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
                       if (ec) return;  // the read side sees the failure and cleans up
-                      self->write_queue_.pop_front();
-                      if (!self->write_queue_.empty() && !self->closing_) self->DoWrite();
+                      if (self->write_queue_.empty() || self->closing_) {
+                        // Replies are small; keep the capacity unless a large frame went out.
+                        if (self->in_flight_.capacity() > 4096)
+                          std::string().swap(self->in_flight_);
+                        return;
+                      }
+                      std::string next = std::move(self->write_queue_.front());
+                      self->write_queue_.erase(self->write_queue_.begin());
+                      self->DoWrite(std::move(next));
                     });
   }
 
@@ -389,20 +418,23 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     backend_.StationDisconnected(request);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // deflateSupported=false: OCPP frames are small and compression state costs memory per socket.
+  websocket::stream<tcp::socket, false> ws_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::unique_ptr<http::request_parser<http::string_body>> parser_;  // during the upgrade only
   std::shared_ptr<ServerShared> shared_;
   CallRouter& router_;
   Backend& backend_;
   ConnectionRegistry& registry_;
   const OcppServerOptions& options_;
   std::shared_ptr<StationContext> station_;
-  std::deque<std::string> write_queue_;
-  std::deque<QueuedCall> queued_calls_;
+  std::string in_flight_;                 // the frame being written
+  std::vector<std::string> write_queue_;  // frames waiting behind it (usually none)
+  std::vector<QueuedCall> queued_calls_;
   std::optional<PendingCall> pending_;
-  net::steady_timer call_timer_;
+  net::steady_timer call_timer_;  // the handshake deadline, then the CSMS CALL's deadline
   bool established_ = false;
+  bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
 };
@@ -411,9 +443,9 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
 
 class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
  public:
-  Impl(net::io_context& io, CallRouter& router, Backend& backend, ConnectionRegistry& registry,
+  Impl(IoContextPool& pool, CallRouter& router, Backend& backend, ConnectionRegistry& registry,
        std::string advertise_address, OcppServerOptions options, FrameTrace* trace)
-      : io_(io), acceptor_(net::make_strand(io)), registry_(registry) {
+      : pool_(pool), acceptor_(pool.Get(0)), registry_(registry) {
     shared_ = std::make_shared<ServerShared>(router, backend, registry,
                                              std::move(advertise_address), options, trace);
   }
@@ -445,30 +477,30 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
-                                                                              tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<OcppSession>(std::move(socket), self->shared_)->Start();
-      } else {
-        CSMS_LOG(kWarn, kLog) << "accept failed: " << ec.message();
-      }
-      if (self->acceptor_.is_open()) self->DoAccept();
-    });
+    acceptor_.async_accept(
+        pool_.Next(), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          if (ec == net::error::operation_aborted) return;
+          if (!ec) {
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+            std::make_shared<OcppSession>(std::move(socket), self->shared_)->Start();
+          } else {
+            CSMS_LOG(kWarn, kLog) << "accept failed: " << ec.message();
+          }
+          if (self->acceptor_.is_open()) self->DoAccept();
+        });
   }
 
-  net::io_context& io_;
+  IoContextPool& pool_;
   tcp::acceptor acceptor_;
   ConnectionRegistry& registry_;
   std::shared_ptr<ServerShared> shared_;
 };
 
-OcppServer::OcppServer(net::io_context& io, CallRouter& router, Backend& backend,
+OcppServer::OcppServer(IoContextPool& pool, CallRouter& router, Backend& backend,
                        ConnectionRegistry& registry, std::string advertise_address,
                        OcppServerOptions options, FrameTrace* trace)
-    : impl_(std::make_shared<Impl>(io, router, backend, registry, std::move(advertise_address),
+    : impl_(std::make_shared<Impl>(pool, router, backend, registry, std::move(advertise_address),
                                    options, trace)) {}
 
 OcppServer::~OcppServer() = default;

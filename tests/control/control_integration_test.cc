@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
+#include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -17,9 +20,11 @@
 #include "csms/common/time_util.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
+#include "csms/control/event_listener.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/store.h"
 #include "csms/control/waiter.h"
+#include "csms/control/write_batcher.h"
 #include "csms/gateway/v1/charger_link.grpc.pb.h"
 #include "pg_test_db.h"
 
@@ -159,7 +164,8 @@ class ControlIntegrationTest : public ::testing::Test {
     }
     pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
     store_ = std::make_unique<ControlStore>(*pool_);
-    events_service_ = std::make_unique<StationEventServiceImpl>(*store_, link_, waiter_, 30);
+    batcher_ = std::make_unique<WriteBatcher>(*store_);
+    events_service_ = std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30);
     control_service_ =
         std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, kCommandTimeout);
     int port = 0;
@@ -321,6 +327,7 @@ class ControlIntegrationTest : public ::testing::Test {
   testing::TestDatabase db_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<ControlStore> store_;
+  std::unique_ptr<WriteBatcher> batcher_;
   EventWaiter waiter_;
   ChargerLinkClient link_;
   std::unique_ptr<StationEventServiceImpl> events_service_;
@@ -381,7 +388,9 @@ TEST_F(ControlIntegrationTest, StartSeesStartedEventThatReachedAnotherReplica) {
   // A second control replica on the same database, with its own in-process wake-ups: only the
   // database poll can tell this replica that the transaction started.
   EventWaiter other_waiter;
-  StationEventServiceImpl other_replica(*store_, link_, other_waiter, 30);
+  ControlStore other_store(*pool_);
+  WriteBatcher other_batcher(other_store);
+  StationEventServiceImpl other_replica(other_batcher, link_, other_waiter, 30);
   int port = 0;
   auto other_server = StartServer({&other_replica}, &port);
   ASSERT_TRUE(other_server);
@@ -818,6 +827,295 @@ TEST_F(ControlIntegrationTest, LastSeenBatchAndList) {
   }
   EXPECT_EQ(list.chargers(0).charger_id(), "CP-1");
   EXPECT_EQ(list.chargers(1).charger_id(), "CP-2");
+}
+
+// --- Group commit: the gateways' writes are applied in batches. ---
+
+// Queues ops while the writers are paused, so they all land in one batch, then collects results.
+class HeldBatch {
+ public:
+  explicit HeldBatch(WriteBatcher& batcher) : batcher_(batcher) { batcher_.PauseForTest(); }
+  ~HeldBatch() { batcher_.ResumeForTest(); }
+
+  size_t Add(WriteOp op) {
+    auto promise = std::make_shared<std::promise<WriteResult>>();
+    futures_.push_back(promise->get_future());
+    batcher_.Submit(std::move(op), [promise](std::exception_ptr error, const WriteResult& result) {
+      if (error) {
+        promise->set_exception(error);
+      } else {
+        promise->set_value(result);
+      }
+    });
+    return futures_.size() - 1;
+  }
+
+  void Run() { batcher_.ResumeForTest(); }
+  std::future<WriteResult>& operator[](size_t i) { return futures_[i]; }
+
+ private:
+  WriteBatcher& batcher_;
+  std::vector<std::future<WriteResult>> futures_;
+};
+
+TransactionEventOp TxOp(const std::string& charger, const std::string& tx,
+                        csms::ocpp::v1::TransactionEventType type, int64_t order_key,
+                        const std::string& state, double power_w, double energy_kwh) {
+  TransactionEventOp op;
+  auto* ev = op.report.mutable_event();
+  ev->set_charger_id(charger);
+  ev->set_connection_id("conn-1");
+  ev->set_transaction_id(tx);
+  ev->set_event_type(type);
+  ev->set_order_key(order_key);
+  ev->set_evse_id(1);
+  ev->set_charging_state(state);
+  ev->set_power_w(power_w);
+  *ev->mutable_timestamp() = ToProto(RealClock().Now());
+  op.report.set_energy_consumed_kwh(energy_kwh);
+  op.report.set_currency("KRW");
+  return op;
+}
+
+TEST_F(ControlIntegrationTest, ManyConcurrentBootsOfSameAndDifferentChargers) {
+  constexpr int kChargers = 300;
+  constexpr int kSameChargerBoots = 30;
+  const TimePoint t0 = RealClock().Now();
+  std::atomic<int> accepted{0}, failed{0};
+  auto boot = [&](const std::string& id, const std::string& connection, TimePoint at) {
+    csms::control::v1::StationConnectedRequest connect;
+    connect.set_charger_id(id);
+    connect.set_connection_id(connection);
+    connect.set_gateway_address(gateway_address_);
+    *connect.mutable_connected_at() = ToProto(at);
+    csms::control::v1::StationConnectedResponse connected;
+    grpc::ClientContext connect_context;
+    if (!events_->StationConnected(&connect_context, connect, &connected).ok()) ++failed;
+    csms::control::v1::BootNotificationRequest request;
+    request.set_charger_id(id);
+    request.set_connection_id(connection);
+    request.set_reason("PowerUp");
+    request.set_vendor("Acme");
+    csms::control::v1::BootNotificationResponse response;
+    grpc::ClientContext boot_context;
+    if (events_->BootNotification(&boot_context, request, &response).ok() &&
+        response.status() == "Accepted") {
+      ++accepted;
+    } else {
+      ++failed;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 10; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kChargers; i += 10) boot("CP-" + std::to_string(i), "c", t0);
+      // The same charger reconnecting again and again; the newest connection must win.
+      for (int i = t; i < kSameChargerBoots; i += 10) {
+        boot("CP-same", "conn-" + std::to_string(i), t0 + std::chrono::milliseconds(i));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(accepted.load(), kChargers + kSameChargerBoots);
+
+  pqxx::connection conn(db_.url());
+  pqxx::read_transaction txn(conn);
+  EXPECT_EQ(txn.exec1("SELECT count(*) FROM chargers WHERE registration_status = 'Accepted'"
+                      " AND connected AND vendor = 'Acme'")[0]
+                .as<int>(),
+            kChargers + 1);
+  EXPECT_EQ(txn.exec1("SELECT count(*) FROM boot_log")[0].as<int>(), kChargers + kSameChargerBoots);
+  EXPECT_EQ(txn.exec1("SELECT connection_id FROM chargers WHERE charger_id = 'CP-same'")[0]
+                .as<std::string>(),
+            "conn-" + std::to_string(kSameChargerBoots - 1));
+}
+
+// Within one batch the ops apply in arrival order, exactly as one after the other: a stale
+// connection's reports change nothing once a newer connection is recorded, and an older
+// TransactionEvent does not roll back newer live state.
+TEST_F(ControlIntegrationTest, StaleReportsInsideOneBatchDoNotOverwriteNewerState) {
+  const TimePoint t0 = RealClock().Now();
+  Register("CP-1", "conn-old");
+  std::vector<WriteResult> results;
+  {
+    HeldBatch batch(*batcher_);
+    batch.Add(ConnectOp{"CP-1", "conn-new", gateway_address_, t0 + 5s});
+    batch.Add(StatusOp{"CP-1", "conn-new", 1, 1, "Occupied", t0 + 6s});
+    batch.Add(StatusOp{"CP-1", "conn-old", 1, 1, "Faulted", t0 + 7s});
+    batch.Add(DisconnectOp{"CP-1", "conn-old", t0 + 8s});
+    batch.Add(ConnectOp{"CP-1", "conn-old", gateway_address_, t0});  // a late retry
+    batch.Add(TxOp("CP-1", "tx-1", kStarted, 0, "Charging", 7000, 0));
+    batch.Add(TxOp("CP-1", "tx-1", kUpdated, 2, "Charging", 11000, 2.0));
+    batch.Add(TxOp("CP-1", "tx-1", kUpdated, 1, "SuspendedEV", 1000, 1.0));  // older, late
+    batch.Add(TxOp("CP-2", "tx-2", kStarted, 0, "Charging", 3000, 0));
+    batch.Add(TxOp("CP-2", "tx-2", kEnded, 5, "", 0, 4.0));
+    batch.Add(TxOp("CP-2", "tx-2", kUpdated, 3, "Charging", 3000, 3.0));  // after Ended
+    LastSeenOp seen;
+    seen.entries = {{"CP-1", t0 + 60s}, {"CP-unknown", t0}};
+    batch.Add(seen);
+    batch.Run();
+    for (size_t i = 0; i < 12; ++i) results.push_back(batch[i].get());
+  }
+  EXPECT_EQ(results[0].connect.close_connection_id, "conn-old");
+  EXPECT_EQ(results[0].connect.registration_status, "Accepted");
+  EXPECT_TRUE(results[1].applied);
+  EXPECT_FALSE(results[2].applied);
+  EXPECT_FALSE(results[3].applied);
+  EXPECT_EQ(results[4].connect.close_connection_id, "conn-old");
+
+  Charger charger = MustGet("CP-1");
+  EXPECT_TRUE(charger.connected());
+  EXPECT_EQ(charger.status(), "Charging");
+  EXPECT_EQ(charger.transaction_id(), "tx-1");
+  EXPECT_DOUBLE_EQ(charger.current_power_kw(), 11.0);
+  EXPECT_DOUBLE_EQ(charger.energy_accumulated_kwh(), 2.0);
+  EXPECT_EQ(charger.connectors(0).status(), "Occupied");
+  EXPECT_EQ(FromProto(charger.last_seen()).time_since_epoch() / 1ms,
+            (t0 + 60s).time_since_epoch() / 1ms);
+
+  Charger other = MustGet("CP-2");  // created by its TransactionEvent, never connected
+  EXPECT_EQ(other.transaction_id(), "");
+  auto tx = store_->FindTransaction("CP-2", "tx-2");
+  ASSERT_TRUE(tx.has_value());
+  EXPECT_TRUE(tx->ended);
+  EXPECT_DOUBLE_EQ(tx->energy_kwh, 4.0);
+  Charger unknown;
+  EXPECT_EQ(Get("CP-unknown", &unknown).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ControlIntegrationTest, FailingWriteInABatchFailsOnlyItsOwnCaller) {
+  {
+    // A statement that fails for one charger only, as a bad row would.
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    txn.exec0(R"sql(
+CREATE FUNCTION refuse_bad_boot() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.charger_id = 'CP-bad' THEN RAISE EXCEPTION 'refused'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_bad_boot BEFORE INSERT ON boot_log
+  FOR EACH ROW EXECUTE FUNCTION refuse_bad_boot();
+)sql");
+    txn.commit();
+  }
+  std::vector<std::string> ids = {"CP-a", "CP-bad", "CP-b"};
+  HeldBatch batch(*batcher_);
+  for (const auto& id : ids) {
+    batch.Add(BootOp{{id, "c", "PowerUp", "Acme", "M", "S", "F"}, "Accepted"});
+  }
+  batch.Add(StatusOp{"CP-a", "", 1, 1, "Available", RealClock().Now()});
+  batch.Run();
+  EXPECT_NO_THROW(batch[0].get());
+  EXPECT_THROW(batch[1].get(), pqxx::sql_error);
+  EXPECT_NO_THROW(batch[2].get());
+  EXPECT_TRUE(batch[3].get().applied);
+
+  EXPECT_EQ(MustGet("CP-a").registration_status(), "Accepted");
+  EXPECT_EQ(MustGet("CP-b").registration_status(), "Accepted");
+  Charger bad;
+  EXPECT_EQ(Get("CP-bad", &bad).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Through gRPC the failed write is an INTERNAL error the gateway retries, never an OK.
+  csms::control::v1::BootNotificationRequest request;
+  request.set_charger_id("CP-bad");
+  csms::control::v1::BootNotificationResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(events_->BootNotification(&context, request, &response).error_code(),
+            grpc::StatusCode::INTERNAL);
+}
+
+TEST_F(ControlIntegrationTest, ConcurrentTransactionEventsKeepTheNewest) {
+  Register("CP-1");
+  // Many events of one transaction, sent concurrently in random order: the newest order_key
+  // wins, whatever the batches were.
+  constexpr int kEvents = 200;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kEvents; i += 8) {
+        EventSpec spec("CP-1", "tx-many", i == 0 ? kStarted : kUpdated, "Charging", 1000.0 * i,
+                       0.5 * i);
+        spec.order_key = (i * 37) % kEvents;  // a permutation of 0..kEvents-1
+        spec.power_w = 1000.0 * spec.order_key;
+        spec.energy_kwh = 0.5 * spec.order_key;
+        if (!ReportEvent(spec).ok()) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  Charger charger = MustGet("CP-1");
+  EXPECT_EQ(charger.transaction_id(), "tx-many");
+  EXPECT_DOUBLE_EQ(charger.current_power_kw(), kEvents - 1);
+  EXPECT_DOUBLE_EQ(charger.energy_accumulated_kwh(), 0.5 * (kEvents - 1));
+}
+
+// LISTEN/NOTIFY: an event committed by any replica wakes waiters at once, not at the next poll.
+TEST_F(ControlIntegrationTest, NotifyWakesWaitersBeforeThePoll) {
+  EventWaiter slow_poll(std::chrono::seconds(30));
+  TransactionEventListener listener(db_.url(), slow_poll);
+  std::this_thread::sleep_for(300ms);  // let it LISTEN
+  Register("CP-1");
+  fake_.Later(200ms, [this] {
+    // Straight into the store, as another replica would: this process's waiter is not told.
+    store_->ApplyTransactionEvent(
+        TxOp("CP-1", "tx-notify", kStarted, 0, "Charging", 1000, 0).report);
+  });
+  auto begin = std::chrono::steady_clock::now();
+  bool found = slow_poll.WaitUntil(std::chrono::steady_clock::now() + 10s, [&] {
+    return store_->FindTransaction("CP-1", "tx-notify").has_value();
+  });
+  EXPECT_TRUE(found);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+}
+
+// Many gateways' worth of fire-and-forget reports at once: every one answered OK and stored.
+// Prints the rate (CSMS_REPORT_SECONDS lengthens the run for a benchmark).
+TEST_F(ControlIntegrationTest, ReportsUnderConcurrentLoad) {
+  constexpr int kChargers = 200;
+  for (int i = 0; i < kChargers; ++i) Connect("CP-" + std::to_string(i), "conn-1");
+  const char* seconds_env = std::getenv("CSMS_REPORT_SECONDS");
+  const auto duration = std::chrono::milliseconds(
+      static_cast<int>(1000 * (seconds_env != nullptr ? std::atof(seconds_env) : 1.0)));
+  std::atomic<int64_t> sent{0}, failed{0};
+  const auto end = std::chrono::steady_clock::now() + duration;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 64; ++t) {
+    threads.emplace_back([&, t] {
+      for (int64_t n = 0; std::chrono::steady_clock::now() < end; ++n) {
+        const std::string charger = "CP-" + std::to_string((t + 64 * n) % kChargers);
+        grpc::Status status;
+        if (n % 2 == 0) {
+          EventSpec spec(charger, "tx-" + charger, n == 0 ? kStarted : kUpdated, "Charging",
+                         1000.0 * n, 0.1 * n);
+          spec.order_key = n;
+          status = ReportEvent(spec);
+        } else {
+          csms::control::v1::StatusReport report;
+          report.set_charger_id(charger);
+          report.set_connection_id("conn-1");
+          report.set_evse_id(1);
+          report.set_connector_id(1);
+          report.set_status("Occupied");
+          *report.mutable_timestamp() = ToProto(RealClock().Now());
+          csms::control::v1::ReportResponse response;
+          grpc::ClientContext context;
+          status = events_->ReportStatus(&context, report, &response);
+        }
+        ++sent;
+        if (!status.ok()) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  const double rate = sent.load() / std::chrono::duration<double>(duration).count();
+  std::cout << "reports: " << sent.load() << " in " << duration.count() << " ms = " << rate
+            << "/s (64 concurrent callers)\n";
+  EXPECT_EQ(MustGet("CP-0").status(), "Charging");
 }
 
 // No PostgreSQL needed: the database is simply unreachable.

@@ -130,13 +130,21 @@ TEST_F(CallRouterTest, HeartbeatAnsweredWithCurrentTime) {
   EXPECT_EQ(payload, (json{{"currentTime", kNow}}));
 }
 
-TEST_F(CallRouterTest, EveryCallMarksStationSeen) {
+TEST_F(CallRouterTest, CallsMarkStationSeenAtMostOncePerSecond) {
   Send("hb-1", "Heartbeat", json::object());
-  Send("x-1", "NoSuchAction", json::object());
-  ASSERT_EQ(backend_.seen.size(), 2u);
+  Send("x-1", "NoSuchAction", json::object());  // same instant: already reported
+  ASSERT_EQ(backend_.seen.size(), 1u);
   EXPECT_EQ(backend_.seen[0].charger_id, "CS001");
   EXPECT_EQ(backend_.seen[0].connection_id, "c-1");
   EXPECT_EQ(backend_.seen[0].at, testing::FixedTime());
+
+  clock_.Set(testing::FixedTime() + std::chrono::milliseconds(999));
+  Send("hb-2", "Heartbeat", json::object());
+  EXPECT_EQ(backend_.seen.size(), 1u);
+  clock_.Set(testing::FixedTime() + std::chrono::seconds(1));
+  Send("x-2", "NoSuchAction", json::object());  // unknown actions count as signs of life too
+  ASSERT_EQ(backend_.seen.size(), 2u);
+  EXPECT_EQ(backend_.seen[1].at, testing::FixedTime() + std::chrono::seconds(1));
 }
 
 TEST_F(CallRouterTest, HeartbeatWithNonObjectPayloadCannotArrive) {

@@ -4,40 +4,53 @@
 #include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
+#include "csms/control/write_batcher.h"
 
 namespace csms::control {
 
 // What the gateways report about their chargers: connections, boots, statuses, transactions.
-class StationEventServiceImpl final : public csms::control::v1::StationEventService::Service {
+// Callback API: a call waiting for its batch to commit holds no thread, so thousands of
+// concurrent reports (a reconnect storm) cost memory, not threads. Every answer comes after the
+// write committed.
+class StationEventServiceImpl final
+    : public csms::control::v1::StationEventService::CallbackService {
  public:
-  StationEventServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
+  StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link, EventWaiter& waiter,
                           int heartbeat_interval_seconds)
-      : store_(store),
+      : batcher_(batcher),
         link_(link),
         waiter_(waiter),
         heartbeat_interval_seconds_(heartbeat_interval_seconds) {}
 
-  grpc::Status StationConnected(grpc::ServerContext* context,
-                                const csms::control::v1::StationConnectedRequest* request,
-                                csms::control::v1::StationConnectedResponse* response) override;
-  grpc::Status StationDisconnected(
-      grpc::ServerContext* context, const csms::control::v1::StationDisconnectedRequest* request,
+  grpc::ServerUnaryReactor* StationConnected(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::StationConnectedRequest* request,
+      csms::control::v1::StationConnectedResponse* response) override;
+  grpc::ServerUnaryReactor* StationDisconnected(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::StationDisconnectedRequest* request,
       csms::control::v1::StationDisconnectedResponse* response) override;
-  grpc::Status BootNotification(grpc::ServerContext* context,
-                                const csms::control::v1::BootNotificationRequest* request,
-                                csms::control::v1::BootNotificationResponse* response) override;
-  grpc::Status ReportStatus(grpc::ServerContext* context,
-                            const csms::control::v1::StatusReport* request,
-                            csms::control::v1::ReportResponse* response) override;
-  grpc::Status ReportLastSeen(grpc::ServerContext* context,
-                              const csms::control::v1::LastSeenBatch* request,
-                              csms::control::v1::ReportResponse* response) override;
-  grpc::Status ReportTransactionEvent(grpc::ServerContext* context,
-                                      const csms::control::v1::TransactionEventReport* request,
-                                      csms::control::v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* BootNotification(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::BootNotificationRequest* request,
+      csms::control::v1::BootNotificationResponse* response) override;
+  grpc::ServerUnaryReactor* ReportStatus(grpc::CallbackServerContext* context,
+                                         const csms::control::v1::StatusReport* request,
+                                         csms::control::v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* ReportLastSeen(grpc::CallbackServerContext* context,
+                                           const csms::control::v1::LastSeenBatch* request,
+                                           csms::control::v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* ReportTransactionEvent(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::TransactionEventReport* request,
+      csms::control::v1::ReportResponse* response) override;
 
  private:
-  ControlStore& store_;
+  // Queues `op`; once committed runs `then` (which may throw RpcError) and finishes the call.
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context, const char* rpc, WriteOp op,
+                                  std::function<void(const WriteResult&)> then);
+
+  WriteBatcher& batcher_;
   ChargerLinkClient& link_;
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "csms/common/pg.h"
@@ -15,6 +16,10 @@
 namespace csms::control {
 
 const std::vector<pg::Migration>& ControlMigrations();
+
+// NOTIFY channel: a batch that stored TransactionEvents notifies it on commit, so commands
+// waiting in any replica look again at once.
+inline constexpr const char* kTransactionEventChannel = "csms_control_tx_events";
 
 struct ConnectorRecord {
   int evse_id = 0;
@@ -64,19 +69,62 @@ inline constexpr const char* kFailed = "Failed";
 inline constexpr const char* kTimedOut = "TimedOut";
 }  // namespace remote_start_status
 
+// What MarkConnected found and decided.
+struct ConnectOutcome {
+  std::string registration_status;  // stored status ("" if never booted); survives reconnects
+  // The connection that must be closed now, if any: the charger's previous live connection
+  // when this one is newer, or this one when a newer connection is already recorded.
+  std::string close_connection_id;
+  std::string close_gateway_address;
+};
+
+// The writes the gateways report. ApplyBatch applies many of them in one transaction, in order,
+// with the same outcome as applying them one after the other.
+struct ConnectOp {
+  std::string charger_id, connection_id, gateway_address;
+  TimePoint at;
+};
+struct DisconnectOp {
+  std::string charger_id, connection_id;
+  TimePoint at;
+};
+struct BootOp {
+  BootRecord boot;
+  std::string decided_status;
+};
+struct StatusOp {
+  std::string charger_id, connection_id;
+  int evse_id = 0;
+  int connector_id = 0;
+  std::string status;
+  TimePoint at;
+};
+struct LastSeenOp {
+  std::vector<LastSeenEntry> entries;
+};
+struct TransactionEventOp {
+  csms::control::v1::TransactionEventReport report;
+};
+using WriteOp =
+    std::variant<ConnectOp, DisconnectOp, BootOp, StatusOp, LastSeenOp, TransactionEventOp>;
+
+struct WriteResult {
+  bool applied = false;    // DisconnectOp: the charger went offline; StatusOp: stored
+  ConnectOutcome connect;  // ConnectOp
+};
+
 class ControlStore {
  public:
   // The pool's database must have ControlMigrations() applied.
   explicit ControlStore(pg::Pool& pool) : pool_(pool) {}
 
-  // What MarkConnected found and decided.
-  struct ConnectOutcome {
-    std::string registration_status;  // stored status ("" if never booted); survives reconnects
-    // The connection that must be closed now, if any: the charger's previous live connection
-    // when this one is newer, or this one when a newer connection is already recorded.
-    std::string close_connection_id;
-    std::string close_gateway_address;
-  };
+  using ConnectOutcome = csms::control::ConnectOutcome;
+
+  // Applies `ops` in one transaction (rows locked in a fixed order, set-based statements) and
+  // returns one result per op. Throws when the transaction fails; then nothing was applied.
+  std::vector<WriteResult> ApplyBatch(const std::vector<const WriteOp*>& ops);
+
+  // The single-op forms below are ApplyBatch with one op.
   // Registry and connections: the newest connection (by connected_at) wins.
   ConnectOutcome MarkConnected(const std::string& charger_id, const std::string& connection_id,
                                const std::string& gateway_address, TimePoint connected_at);

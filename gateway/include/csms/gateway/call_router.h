@@ -24,6 +24,9 @@ struct StationContext {
   std::string charger_id;
   std::string connection_id;
   std::atomic<Registration> registration{Registration::kUnknown};
+  // When last-seen was last handed to the backend (µs since the epoch). Reporting at most once
+  // a second per station keeps the backend's shared map off the per-message path.
+  std::atomic<int64_t> seen_reported_us{0};
 };
 
 struct RouterOptions {

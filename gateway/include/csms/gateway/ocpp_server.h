@@ -9,6 +9,7 @@
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/connection_registry.h"
 #include "csms/gateway/frame_trace.h"
+#include "csms/gateway/io_context_pool.h"
 
 namespace csms::gateway {
 
@@ -28,7 +29,8 @@ struct OcppServerOptions {
 // the router and delivers CSMS CALLs one at a time.
 class OcppServer {
  public:
-  OcppServer(boost::asio::io_context& io, CallRouter& router, Backend& backend,
+  // Connections are spread over the pool's contexts; the acceptor runs on the first.
+  OcppServer(IoContextPool& pool, CallRouter& router, Backend& backend,
              ConnectionRegistry& registry, std::string advertise_address, OcppServerOptions options,
              FrameTrace* trace = nullptr);
   ~OcppServer();
