@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
           {"currency", "CSMS_CURRENCY", "KRW", "ISO 4217 currency of the tariff"},
           {"timezone", "CSMS_TIMEZONE", "UTC", "time zone of the daily statistics' dates"},
           {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+          {"writers", "CSMS_BILLING_WRITERS", "4",
+           "transaction events stored concurrently in group commits (at most --db-pool-size)"},
+          {"max-batch", "CSMS_BILLING_MAX_BATCH", "256",
+           "transaction events per group commit at most"},
       });
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
@@ -67,9 +71,12 @@ int main(int argc, char** argv) {
 
   std::optional<csms::billing::Tariff> tariff;
   int pool_size = 0;
+  csms::billing::EventBatcher::Options batching;
   try {
     tariff = csms::billing::MakeTariff(config.GetDouble("price-per-kwh"), config.Get("currency"));
     pool_size = config.GetInt("db-pool-size");
+    batching.writers = config.GetInt("writers");
+    batching.max_batch = config.GetInt("max-batch");
   } catch (const std::invalid_argument& e) {
     std::cerr << e.what() << "\n";
     return 2;
@@ -82,13 +89,18 @@ int main(int argc, char** argv) {
     std::cerr << "--db-pool-size must be at least 1\n";
     return 2;
   }
+  if (batching.writers < 1 || batching.writers > pool_size || batching.max_batch < 1) {
+    std::cerr << "--writers must be 1 to --db-pool-size, --max-batch at least 1\n";
+    return 2;
+  }
   const std::string& url = config.Get("database-url");
   const std::string& time_zone = config.Get("timezone");
   CSMS_LOG(kInfo, kComponent) << "starting: tariff " << config.Get("price-per-kwh") << " "
                               << tariff->currency << "/kWh, time zone " << time_zone
                               << ", database from "
                               << (url.empty() ? "PG* environment" : "--database-url")
-                              << ", pool of " << pool_size;
+                              << ", pool of " << pool_size << ", " << batching.writers
+                              << " writers, batches of up to " << batching.max_batch;
 
   // Signals are blocked in every thread; this one takes them, so start-up can be interrupted.
   // Static: the detached thread may outlive main's stack.
@@ -105,7 +117,7 @@ int main(int argc, char** argv) {
   csms::pg::Pool pool(url, pool_size);
   csms::billing::LedgerStore store(pool, *tariff, time_zone);
   csms::RealClock clock;
-  csms::billing::BillingService service(store, clock);
+  csms::billing::BillingService service(store, clock, batching);
   auto server = csms::StartGrpcServer(config.Get("grpc-listen"), {&service},
                                       {"csms.billing.v1.BillingService"}, kComponent);
   if (!server) return 1;

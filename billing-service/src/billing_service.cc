@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <memory>
 
 #include "csms/common/log.h"
 
@@ -18,11 +20,10 @@ grpc::Status Unavailable(const std::string& detail) {
   return {grpc::StatusCode::UNAVAILABLE, "billing database unavailable: " + detail};
 }
 
-// Runs one request against the ledger and maps what it throws to a gRPC status.
-template <typename Body>
-grpc::Status Guarded(const char* method, Body&& body) {
+// Maps what a ledger call threw to a gRPC status.
+grpc::Status StatusOf(const char* method, std::exception_ptr error) {
   try {
-    return body();
+    std::rethrow_exception(error);
   } catch (const pqxx::broken_connection& e) {
     return Unavailable(e.what());
   } catch (const pqxx::in_doubt_error& e) {
@@ -42,6 +43,18 @@ grpc::Status Guarded(const char* method, Body&& body) {
   } catch (const std::exception& e) {
     CSMS_LOG(kError, kComponent) << method << ": " << log::Sanitize(e.what());
     return {grpc::StatusCode::INTERNAL, std::string("billing error: ") + e.what()};
+  } catch (...) {
+    return {grpc::StatusCode::INTERNAL, "billing error"};
+  }
+}
+
+// Runs one request against the ledger and maps what it throws to a gRPC status.
+template <typename Body>
+grpc::Status Guarded(const char* method, Body&& body) {
+  try {
+    return body();
+  } catch (...) {
+    return StatusOf(method, std::current_exception());
   }
 }
 
@@ -54,6 +67,13 @@ std::string ProblemWith(const TransactionEvent& event) {
   if (event.charger_id().empty()) return "event.charger_id is required";
   if (event.transaction_id().empty()) return "event.transaction_id is required";
   if (event.dedup_key().empty()) return "event.dedup_key is required";
+  // PostgreSQL text cannot hold NUL, and it would cut a batch's array parameter short.
+  for (const std::string* text :
+       {&event.charger_id(), &event.transaction_id(), &event.dedup_key(), &event.trigger_reason(),
+        &event.charging_state(), &event.stopped_reason(), &event.id_token(), &event.id_token_type(),
+        &event.connection_id(), &event.raw_payload_json()}) {
+    if (text->find('\0') != std::string::npos) return "event text fields must not contain NUL";
+  }
   if (event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_STARTED &&
       event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_UPDATED &&
       event.event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
@@ -95,41 +115,70 @@ void FillSession(const SessionState& s, v1::Session* out) {
   if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
 }
 
+// Logs what an operator wants to see about a stored event.
+void LogRecorded(const TransactionEvent& event, const RecordResult& result) {
+  const SessionState& s = result.session;
+  if (!result.duplicate && ClockSuspect(event)) {
+    CSMS_LOG(kWarn, kComponent) << "charger " << log::Sanitize(event.charger_id())
+                                << " clock is off: event " << log::Sanitize(event.dedup_key())
+                                << " stamped " << FormatRfc3339(FromProto(event.timestamp()))
+                                << ", received " << FormatRfc3339(FromProto(event.received_at()))
+                                << "; dated by receive time";
+  }
+  if (result.duplicate) {
+    CSMS_LOG(kDebug, kComponent) << "duplicate event " << log::Sanitize(event.dedup_key())
+                                 << " of transaction " << log::Sanitize(s.transaction_id);
+  } else if (event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+    CSMS_LOG(kInfo, kComponent) << "transaction " << log::Sanitize(s.transaction_id)
+                                << " on charger " << log::Sanitize(s.charger_id) << " ended ("
+                                << log::Sanitize(s.stop_reason)
+                                << "): " << FormatScaled(s.energy_wh, 3) << " kWh, "
+                                << FormatScaled(s.cost_hundredths, 2) << " " << s.currency;
+  }
+}
+
 }  // namespace
 
-BillingService::BillingService(LedgerStore& store, const Clock& clock)
-    : store_(store), clock_(clock) {}
+BillingService::BillingService(LedgerStore& store, const Clock& clock,
+                               EventBatcher::Options batching)
+    : store_(store), clock_(clock), batcher_(store, batching) {}
 
-grpc::Status BillingService::RecordTransactionEvent(
-    grpc::ServerContext*, const v1::RecordTransactionEventRequest* request,
-    v1::RecordTransactionEventResponse* response) {
-  TransactionEvent event = request->event();
-  if (std::string problem = ProblemWith(event); !problem.empty()) return InvalidArgument(problem);
+void BillingService::RecordAsync(const v1::RecordTransactionEventRequest& request,
+                                 v1::RecordTransactionEventResponse* response,
+                                 std::function<void(grpc::Status)> done) {
+  TransactionEvent event = request.event();
+  if (std::string problem = ProblemWith(event); !problem.empty()) {
+    return done(InvalidArgument(problem));
+  }
   NormalizeEvent(clock_.Now(), &event);
-  return Guarded("RecordTransactionEvent", [&] {
-    const RecordResult result = store_.Record(event);
-    response->set_duplicate(result.duplicate);
-    FillSession(result.session, response->mutable_session());
-    const SessionState& s = result.session;
-    if (!result.duplicate && ClockSuspect(event)) {
-      CSMS_LOG(kWarn, kComponent) << "charger " << log::Sanitize(event.charger_id())
-                                  << " clock is off: event " << log::Sanitize(event.dedup_key())
-                                  << " stamped " << FormatRfc3339(FromProto(event.timestamp()))
-                                  << ", received " << FormatRfc3339(FromProto(event.received_at()))
-                                  << "; dated by receive time";
-    }
-    if (result.duplicate) {
-      CSMS_LOG(kDebug, kComponent) << "duplicate event " << log::Sanitize(event.dedup_key())
-                                   << " of transaction " << log::Sanitize(s.transaction_id);
-    } else if (event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
-      CSMS_LOG(kInfo, kComponent) << "transaction " << log::Sanitize(s.transaction_id)
-                                  << " on charger " << log::Sanitize(s.charger_id) << " ended ("
-                                  << log::Sanitize(s.stop_reason)
-                                  << "): " << FormatScaled(s.energy_wh, 3) << " kWh, "
-                                  << FormatScaled(s.cost_hundredths, 2) << " " << s.currency;
-    }
-    return grpc::Status::OK;
-  });
+  // Kept for the log line; the batcher owns the event it stores.
+  auto logged = std::make_shared<TransactionEvent>(event);
+  batcher_.Submit(std::move(event),
+                  [response, logged, done = std::move(done)](RecordOutcome outcome) {
+                    if (outcome.error)
+                      return done(StatusOf("RecordTransactionEvent", outcome.error));
+                    response->set_duplicate(outcome.result->duplicate);
+                    FillSession(outcome.result->session, response->mutable_session());
+                    LogRecorded(*logged, *outcome.result);
+                    done(grpc::Status::OK);
+                  });
+}
+
+grpc::ServerUnaryReactor* BillingService::RecordTransactionEvent(
+    grpc::CallbackServerContext* context, const v1::RecordTransactionEventRequest* request,
+    v1::RecordTransactionEventResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Answered from the writer thread after the commit; the gRPC thread returns at once.
+  RecordAsync(*request, response, [reactor](grpc::Status status) { reactor->Finish(status); });
+  return reactor;
+}
+
+grpc::Status BillingService::Record(const v1::RecordTransactionEventRequest& request,
+                                    v1::RecordTransactionEventResponse* response) {
+  std::promise<grpc::Status> promise;
+  std::future<grpc::Status> status = promise.get_future();
+  RecordAsync(request, response, [&promise](grpc::Status s) { promise.set_value(std::move(s)); });
+  return status.get();
 }
 
 grpc::Status BillingService::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* request,

@@ -1,8 +1,11 @@
 #include "csms/billing/ledger_store.h"
 
 #include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
+#include <tuple>
 #include <type_traits>
 
 namespace csms::billing {
@@ -13,25 +16,28 @@ using ocpp::v1::TransactionEvent;
 // Advisory locks on (class, key) pairs live apart from single-key locks such as the one the
 // migrations take; this class names "daily stats of one charger and date".
 constexpr int kDailyStatsLockClass = 0x0b111;
+// Runs of one batch after a deadlock or serialization failure before its callers are told.
+constexpr int kBatchAttempts = 3;
 
+// Columns are read from the table aliased `u`, so the same list serves joins and RETURNING.
 std::string MicrosColumn(const std::string& column) {
-  return "(extract(epoch FROM " + column + ") * 1000000)::bigint AS " + column + "_us";
+  return "(extract(epoch FROM u." + column + ") * 1000000)::bigint AS " + column + "_us";
 }
 
 // Every session read goes through this column list and ReadSession.
 const std::string& SessionColumns() {
   static const std::string columns =
-      "transaction_id, charger_id, coalesce(station_id, '') AS station_id,"
-      " coalesce(user_id, '') AS user_id, user_id_order, " +
+      "u.transaction_id, u.charger_id, coalesce(u.station_id, '') AS station_id,"
+      " coalesce(u.user_id, '') AS user_id, u.user_id_order, " +
       MicrosColumn("user_id_time") + ", " + MicrosColumn("start_time") + ", " +
-      MicrosColumn("end_time") + ", coalesce(stop_reason, '') AS stop_reason," +
-      " meter_start_wh, meter_start_order, " + MicrosColumn("meter_start_time") +
-      ", meter_start_explicit, meter_stop_wh, meter_stop_order, " +
+      MicrosColumn("end_time") + ", coalesce(u.stop_reason, '') AS stop_reason," +
+      " u.meter_start_wh, u.meter_start_order, " + MicrosColumn("meter_start_time") +
+      ", u.meter_start_explicit, u.meter_stop_wh, u.meter_stop_order, " +
       MicrosColumn("meter_stop_time") +
-      ", started_seen, ended, clock_suspect, event_count, meter_resets,"
-      " (energy_consumed * 1000)::bigint AS energy_wh, (cost * 100)::bigint AS cost_hundredths,"
-      " currency, " +
-      MicrosColumn("updated_at") + ", to_char(stats_date, 'YYYY-MM-DD') AS stats_date";
+      ", u.started_seen, u.ended, u.clock_suspect, u.event_count, u.meter_resets,"
+      " (u.energy_consumed * 1000)::bigint AS energy_wh,"
+      " (u.cost * 100)::bigint AS cost_hundredths, u.currency, " +
+      MicrosColumn("updated_at") + ", to_char(u.stats_date, 'YYYY-MM-DD') AS stats_date";
   return columns;
 }
 
@@ -82,9 +88,8 @@ std::string StatsDate(const pqxx::row& row) {
   return date.is_null() ? std::string() : date.as<std::string>();
 }
 
-// Parameter text for a nullable value; pqxx sends a null `const char*` as SQL NULL.
+// Parameter text for a nullable value.
 using Nullable = std::optional<std::string>;
-const char* OrNull(const Nullable& text) { return text ? text->c_str() : nullptr; }
 const char* NullIfEmpty(const std::string& text) { return text.empty() ? nullptr : text.c_str(); }
 
 std::string DoubleText(double value) {
@@ -154,99 +159,404 @@ Nullable RawPayloadJson(const std::string& raw) {
   return nlohmann::json(raw).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Returns false when the event was stored before.
-bool InsertEvent(pqxx::work& txn, const TransactionEvent& e) {
-  const Nullable seq_no = TextIf(e.has_seq_no(), e.seq_no());
-  const Nullable register_wh = TextIf(e.has_energy_register_wh(), e.energy_register_wh());
-  const Nullable meter_start_wh = TextIf(e.has_meter_start_wh(), e.meter_start_wh());
-  const Nullable power_w = TextIf(e.has_power_w(), e.power_w());
-  const Nullable remote_start_id = TextIf(e.has_remote_start_id(), e.remote_start_id());
-  const Nullable station_cost = TextIf(e.has_station_reported_cost(), e.station_reported_cost());
-  const Nullable raw_payload = RawPayloadJson(e.raw_payload_json());
-  const pqxx::result inserted = txn.exec_params(
+// The text form of a PostgreSQL array ({"a",NULL,"b"}) for one unnest() parameter. A whole batch
+// travels in a fixed number of parameters, so each statement is prepared once per connection
+// whatever the batch size.
+class ArrayParam {
+ public:
+  void Add(std::string_view text) {
+    Separate();
+    text_ += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+  void AddNullable(const Nullable& text) { text ? Add(*text) : AddNull(); }
+  void AddOrNull(const char* text) { text ? Add(std::string_view(text)) : AddNull(); }
+  void AddBool(bool value) { Add(value ? "t" : "f"); }
+  void AddNull() {
+    Separate();
+    text_ += "NULL";
+  }
+  std::string Text() const { return text_ + "}"; }
+
+ private:
+  void Separate() {
+    if (text_.size() > 1) text_ += ',';
+  }
+  std::string text_ = "{";
+};
+
+// Defines the statement on this connection (a no-op once defined; pqxx prepares it on first
+// use) and runs it.
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::work& txn, const char* name, const std::string& sql,
+                          Args&&... args) {
+  txn.conn().prepare(name, sql);
+  return txn.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+struct SessionKey {
+  std::string charger_id, transaction_id;
+  auto operator<=>(const SessionKey&) const = default;
+};
+using EventKey = std::tuple<std::string, std::string, std::string>;  // charger, tx, dedup key
+
+EventKey KeyOf(const TransactionEvent& e) {
+  return {e.charger_id(), e.transaction_id(), e.dedup_key()};
+}
+
+// Stores the events that are new; returns the keys of those actually inserted. `events` are in
+// key order, which is also the order their unique-index entries are locked in.
+std::set<EventKey> InsertEvents(pqxx::work& txn,
+                                const std::vector<const TransactionEvent*>& events) {
+  ArrayParam charger, transaction, dedup, seq_no, order_key, type, trigger, charging_state,
+      stopped_reason, event_time, received_at, register_wh, meter_start_wh, power_w,
+      remote_start_id, evse_id, connector_id, id_token, id_token_type, offline, dialect,
+      station_cost, connection_id, raw_payload, clock_suspect;
+  for (const TransactionEvent* event : events) {
+    const TransactionEvent& e = *event;
+    charger.Add(e.charger_id());
+    transaction.Add(e.transaction_id());
+    dedup.Add(e.dedup_key());
+    seq_no.AddNullable(TextIf(e.has_seq_no(), e.seq_no()));
+    order_key.Add(std::to_string(e.order_key()));
+    type.Add(EventTypeName(e.event_type()));
+    trigger.AddOrNull(NullIfEmpty(e.trigger_reason()));
+    charging_state.AddOrNull(NullIfEmpty(e.charging_state()));
+    stopped_reason.AddOrNull(NullIfEmpty(e.stopped_reason()));
+    event_time.Add(FormatRfc3339(FromProto(e.timestamp()), true));
+    received_at.Add(FormatRfc3339(FromProto(e.received_at()), true));
+    register_wh.AddNullable(TextIf(e.has_energy_register_wh(), e.energy_register_wh()));
+    meter_start_wh.AddNullable(TextIf(e.has_meter_start_wh(), e.meter_start_wh()));
+    power_w.AddNullable(TextIf(e.has_power_w(), e.power_w()));
+    remote_start_id.AddNullable(TextIf(e.has_remote_start_id(), e.remote_start_id()));
+    evse_id.Add(std::to_string(e.evse_id()));
+    connector_id.Add(std::to_string(e.connector_id()));
+    id_token.AddOrNull(NullIfEmpty(e.id_token()));
+    id_token_type.AddOrNull(NullIfEmpty(e.id_token_type()));
+    offline.AddBool(e.offline());
+    dialect.AddOrNull(DialectName(e.dialect()));
+    station_cost.AddNullable(TextIf(e.has_station_reported_cost(), e.station_reported_cost()));
+    connection_id.AddOrNull(NullIfEmpty(e.connection_id()));
+    raw_payload.AddNullable(RawPayloadJson(e.raw_payload_json()));
+    clock_suspect.AddBool(ClockSuspect(e));
+  }
+  const pqxx::result rows = ExecPrepared(
+      txn, "billing_insert_events",
       "INSERT INTO transaction_events (charger_id, transaction_id, dedup_key, seq_no, order_key,"
       " event_type, trigger_reason, charging_state, stopped_reason, event_time, received_at,"
       " energy_register_wh, meter_start_wh, power_w, remote_start_id, evse_id, connector_id,"
       " id_token, id_token_type, offline, dialect, station_reported_cost, connection_id,"
       " raw_payload, clock_suspect)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-      " $19, $20, $21, $22, $23, $24::jsonb, $25)"
-      " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING RETURNING id",
-      e.charger_id(), e.transaction_id(), e.dedup_key(), OrNull(seq_no), e.order_key(),
-      EventTypeName(e.event_type()), NullIfEmpty(e.trigger_reason()),
-      NullIfEmpty(e.charging_state()), NullIfEmpty(e.stopped_reason()),
-      FormatRfc3339(FromProto(e.timestamp()), true),
-      FormatRfc3339(FromProto(e.received_at()), true), OrNull(register_wh), OrNull(meter_start_wh),
-      OrNull(power_w), OrNull(remote_start_id), e.evse_id(), e.connector_id(),
-      NullIfEmpty(e.id_token()), NullIfEmpty(e.id_token_type()), e.offline(),
-      DialectName(e.dialect()), OrNull(station_cost), NullIfEmpty(e.connection_id()),
-      OrNull(raw_payload), ClockSuspect(e));
-  return !inserted.empty();
-}
-
-// Writes the merged session back and returns it as stored.
-pqxx::row UpdateSession(pqxx::work& txn, const SessionState& s, const std::string& time_zone) {
-  const Nullable start_time = TimeText(s.start_time);
-  const Nullable end_time = TimeText(s.end_time);
-  const ReadingText meter_start = ToText(s.meter_start);
-  const ReadingText meter_stop = ToText(s.meter_stop);
-  const PositionText user_id_at = ToText(s.user_id_at);
-  return txn.exec_params1(
-      "UPDATE charger_usage_log SET start_time = $2, end_time = $3, energy_consumed = $4,"
-      " cost = $5, user_id = $6, currency = $7, stop_reason = $8, meter_start_wh = $9,"
-      " meter_start_order = $10, meter_start_time = $11, meter_start_explicit = $12,"
-      " meter_stop_wh = $13, meter_stop_order = $14, meter_stop_time = $15, user_id_order = $16,"
-      " user_id_time = $17, started_seen = $18, ended = $19, event_count = $20,"
-      " stats_date = (coalesce($2::timestamptz, $3::timestamptz) AT TIME ZONE $21)::date,"
-      " clock_suspect = $23, meter_resets = $24, updated_at = now()"
-      " WHERE charger_id = $22 AND transaction_id = $1 RETURNING " +
-          SessionColumns(),
-      s.transaction_id, OrNull(start_time), OrNull(end_time), FormatScaled(s.energy_wh, 3),
-      FormatScaled(s.cost_hundredths, 2), NullIfEmpty(s.user_id), s.currency,
-      NullIfEmpty(s.stop_reason), OrNull(meter_start.wh), OrNull(meter_start.at.order),
-      OrNull(meter_start.at.time), s.meter_start_explicit, OrNull(meter_stop.wh),
-      OrNull(meter_stop.at.order), OrNull(meter_stop.at.time), OrNull(user_id_at.order),
-      OrNull(user_id_at.time), s.started_seen, s.ended, s.event_count, time_zone, s.charger_id,
-      s.clock_suspect, s.meter_resets);
-}
-
-// Every register reading of the transaction, the event just inserted included. Readings, not
-// first and last only: a register that went down mid-transaction splits the energy in segments.
-std::vector<MeterReading> LoadReadings(pqxx::work& txn, const std::string& charger_id,
-                                       const std::string& transaction_id) {
-  const pqxx::result rows = txn.exec_params(
-      "SELECT order_key, " + MicrosColumn("event_time") +
-          ", energy_register_wh FROM transaction_events"
-          " WHERE charger_id = $1 AND transaction_id = $2 AND energy_register_wh IS NOT NULL"
-          " ORDER BY order_key, event_time, energy_register_wh",
-      charger_id, transaction_id);
-  std::vector<MeterReading> readings;
-  readings.reserve(rows.size());
+      " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+      " $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[],"
+      " $12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::integer[],"
+      " $17::integer[], $18::text[], $19::text[], $20::boolean[], $21::text[], $22::float8[],"
+      " $23::text[], $24::jsonb[], $25::boolean[])"
+      " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING"
+      " RETURNING charger_id, transaction_id, dedup_key",
+      charger.Text(), transaction.Text(), dedup.Text(), seq_no.Text(), order_key.Text(),
+      type.Text(), trigger.Text(), charging_state.Text(), stopped_reason.Text(), event_time.Text(),
+      received_at.Text(), register_wh.Text(), meter_start_wh.Text(), power_w.Text(),
+      remote_start_id.Text(), evse_id.Text(), connector_id.Text(), id_token.Text(),
+      id_token_type.Text(), offline.Text(), dialect.Text(), station_cost.Text(),
+      connection_id.Text(), raw_payload.Text(), clock_suspect.Text());
+  std::set<EventKey> inserted;
   for (const pqxx::row& row : rows) {
-    readings.push_back({row["energy_register_wh"].as<double>(),
-                        {row["order_key"].as<int64_t>(), *ReadTime(row["event_time_us"])}});
+    inserted.emplace(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
+  }
+  return inserted;
+}
+
+// Two text arrays naming sessions, in key order.
+template <typename Map>
+std::pair<std::string, std::string> KeyArrays(const Map& sessions) {
+  ArrayParam chargers, transactions;
+  for (const auto& [key, unused] : sessions) {
+    chargers.Add(key.charger_id);
+    transactions.Add(key.transaction_id);
+  }
+  return {chargers.Text(), transactions.Text()};
+}
+
+// What one batch does to one session.
+struct SessionWork {
+  std::vector<const TransactionEvent*> new_events;  // in arrival order
+  std::optional<pqxx::row> before;                  // locked row; unset if there is none
+  std::optional<pqxx::row> after;                   // as updated
+  SessionState state;
+  bool settled = true;  // energy follows from the session alone (see MergeAndSettle)
+};
+
+// Every register reading of the given sessions, the batch's own included. Readings, not first
+// and last only: a register that went down mid-transaction splits the energy in segments.
+std::map<SessionKey, std::vector<MeterReading>> LoadReadings(
+    pqxx::work& txn, const std::map<SessionKey, SessionWork*>& sessions) {
+  const auto [chargers, transactions] = KeyArrays(sessions);
+  const pqxx::result rows =
+      ExecPrepared(txn, "billing_load_readings",
+                   "SELECT e.charger_id, e.transaction_id, e.order_key,"
+                   " (extract(epoch FROM e.event_time) * 1000000)::bigint AS event_time_us,"
+                   " e.energy_register_wh FROM transaction_events e"
+                   " JOIN unnest($1::text[], $2::text[]) AS k(charger_id, transaction_id)"
+                   " ON e.charger_id = k.charger_id AND e.transaction_id = k.transaction_id"
+                   " WHERE e.energy_register_wh IS NOT NULL",
+                   chargers, transactions);
+  std::map<SessionKey, std::vector<MeterReading>> readings;
+  for (const pqxx::row& row : rows) {
+    readings[{row[0].as<std::string>(), row[1].as<std::string>()}].push_back(
+        {row["energy_register_wh"].as<double>(),
+         {row["order_key"].as<int64_t>(), *ReadTime(row["event_time_us"])}});
   }
   return readings;
 }
 
-// Rebuilds one (charger, date) row from the ledger, the seed's upsert, so a retried or
-// concurrent event can never count a session twice.
-void RecomputeDailyStats(pqxx::work& txn, const std::string& charger_id, const std::string& date) {
-  // Two replicas recomputing the same row must not interleave read and write.
-  txn.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2 || $3))", kDailyStatsLockClass,
-                  charger_id, date);
-  txn.exec_params0(
-      "INSERT INTO daily_charger_stats (charger_id, date, sessions, total_energy, total_revenue)"
-      " SELECT $1, $2::date, count(*), coalesce(sum(energy_consumed), 0), coalesce(sum(cost), 0)"
-      " FROM charger_usage_log WHERE charger_id = $1 AND stats_date = $2::date AND ended"
-      " ON CONFLICT (charger_id, date) DO UPDATE SET sessions = EXCLUDED.sessions,"
-      " total_energy = EXCLUDED.total_energy, total_revenue = EXCLUDED.total_revenue,"
-      " updated_at = now()",
-      charger_id, date);
+// Writes the merged sessions back; returns them as stored.
+std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
+                                               const std::map<SessionKey, SessionWork*>& sessions,
+                                               const std::string& time_zone) {
+  ArrayParam charger, transaction, start_time, end_time, energy, cost, user_id, currency,
+      stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,
+      meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time, started_seen,
+      ended, event_count, clock_suspect, meter_resets;
+  for (const auto& [key, work] : sessions) {
+    const SessionState& s = work->state;
+    const ReadingText meter_start = ToText(s.meter_start);
+    const ReadingText meter_stop = ToText(s.meter_stop);
+    const PositionText user_id_at = ToText(s.user_id_at);
+    charger.Add(key.charger_id);
+    transaction.Add(key.transaction_id);
+    start_time.AddNullable(TimeText(s.start_time));
+    end_time.AddNullable(TimeText(s.end_time));
+    energy.Add(FormatScaled(s.energy_wh, 3));
+    cost.Add(FormatScaled(s.cost_hundredths, 2));
+    user_id.AddOrNull(NullIfEmpty(s.user_id));
+    currency.Add(s.currency);
+    stop_reason.AddOrNull(NullIfEmpty(s.stop_reason));
+    meter_start_wh.AddNullable(meter_start.wh);
+    meter_start_order.AddNullable(meter_start.at.order);
+    meter_start_time.AddNullable(meter_start.at.time);
+    meter_start_explicit.AddBool(s.meter_start_explicit);
+    meter_stop_wh.AddNullable(meter_stop.wh);
+    meter_stop_order.AddNullable(meter_stop.at.order);
+    meter_stop_time.AddNullable(meter_stop.at.time);
+    user_id_order.AddNullable(user_id_at.order);
+    user_id_time.AddNullable(user_id_at.time);
+    started_seen.AddBool(s.started_seen);
+    ended.AddBool(s.ended);
+    event_count.Add(std::to_string(s.event_count));
+    clock_suspect.AddBool(s.clock_suspect);
+    meter_resets.Add(std::to_string(s.meter_resets));
+  }
+  const pqxx::result rows = ExecPrepared(
+      txn, "billing_update_sessions",
+      "UPDATE charger_usage_log u SET start_time = v.start_time, end_time = v.end_time,"
+      " energy_consumed = v.energy, cost = v.cost, user_id = v.user_id, currency = v.currency,"
+      " stop_reason = v.stop_reason, meter_start_wh = v.meter_start_wh,"
+      " meter_start_order = v.meter_start_order, meter_start_time = v.meter_start_time,"
+      " meter_start_explicit = v.meter_start_explicit, meter_stop_wh = v.meter_stop_wh,"
+      " meter_stop_order = v.meter_stop_order, meter_stop_time = v.meter_stop_time,"
+      " user_id_order = v.user_id_order, user_id_time = v.user_id_time,"
+      " started_seen = v.started_seen, ended = v.ended, event_count = v.event_count,"
+      " clock_suspect = v.clock_suspect, meter_resets = v.meter_resets,"
+      " stats_date = (coalesce(v.start_time, v.end_time) AT TIME ZONE $24)::date,"
+      " updated_at = now()"
+      " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],"
+      " $5::numeric[], $6::numeric[], $7::text[], $8::text[], $9::text[], $10::float8[],"
+      " $11::bigint[], $12::timestamptz[], $13::boolean[], $14::float8[], $15::bigint[],"
+      " $16::timestamptz[], $17::bigint[], $18::timestamptz[], $19::boolean[], $20::boolean[],"
+      " $21::integer[], $22::boolean[], $23::integer[])"
+      " AS v(charger_id, transaction_id, start_time, end_time, energy, cost, user_id, currency,"
+      " stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,"
+      " meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time,"
+      " started_seen, ended, event_count, clock_suspect, meter_resets)"
+      " WHERE u.charger_id = v.charger_id AND u.transaction_id = v.transaction_id"
+      " RETURNING " +
+          SessionColumns(),
+      charger.Text(), transaction.Text(), start_time.Text(), end_time.Text(), energy.Text(),
+      cost.Text(), user_id.Text(), currency.Text(), stop_reason.Text(), meter_start_wh.Text(),
+      meter_start_order.Text(), meter_start_time.Text(), meter_start_explicit.Text(),
+      meter_stop_wh.Text(), meter_stop_order.Text(), meter_stop_time.Text(), user_id_order.Text(),
+      user_id_time.Text(), started_seen.Text(), ended.Text(), event_count.Text(),
+      clock_suspect.Text(), meter_resets.Text(), time_zone);
+  std::map<SessionKey, pqxx::row> updated;
+  for (const pqxx::row& row : rows) {
+    updated.emplace(
+        SessionKey{row["charger_id"].as<std::string>(), row["transaction_id"].as<std::string>()},
+        row);
+  }
+  return updated;
+}
+
+// How a batch changes one daily_charger_stats row.
+struct StatsDelta {
+  int64_t sessions = 0;
+  int64_t energy_wh = 0;
+  int64_t revenue_hundredths = 0;
+};
+using StatsKey = std::pair<std::string, std::string>;  // charger, date
+
+// Applies the batch's changes to the daily totals: a session counts on its date once it has
+// ended, with its energy and cost as stored; a session that changes takes out what it added
+// before. Sums of exact decimals, so the totals stay exact.
+void ApplyStatsDeltas(pqxx::work& txn, const std::map<StatsKey, StatsDelta>& deltas) {
+  ArrayParam chargers, dates, sessions, energy, revenue;
+  bool emptied = false;
+  for (const auto& [key, delta] : deltas) {
+    if (delta.sessions == 0 && delta.energy_wh == 0 && delta.revenue_hundredths == 0) continue;
+    chargers.Add(key.first);
+    dates.Add(key.second);
+    sessions.Add(std::to_string(delta.sessions));
+    energy.Add(FormatScaled(delta.energy_wh, 3));
+    revenue.Add(FormatScaled(delta.revenue_hundredths, 2));
+    emptied = emptied || delta.sessions < 0;
+  }
+  if (chargers.Text() == "{}") return;
+  // The lock the recomputing versions of billing take around the same row, in key order: a
+  // replica still running such a version during a rolling update then never reads a total
+  // half-way through this change.
+  ExecPrepared(txn, "billing_lock_stats",
+               "SELECT pg_advisory_xact_lock($1, hashtext(k.charger_id || k.date))"
+               " FROM unnest($2::text[], $3::text[]) AS k(charger_id, date)",
+               kDailyStatsLockClass, chargers.Text(), dates.Text());
+  ExecPrepared(txn, "billing_add_stats",
+               "INSERT INTO daily_charger_stats AS d (charger_id, date, sessions, total_energy,"
+               " total_revenue)"
+               " SELECT * FROM unnest($1::text[], $2::date[], $3::integer[], $4::numeric[],"
+               " $5::numeric[])"
+               " ON CONFLICT (charger_id, date) DO UPDATE SET"
+               " sessions = d.sessions + EXCLUDED.sessions,"
+               " total_energy = d.total_energy + EXCLUDED.total_energy,"
+               " total_revenue = d.total_revenue + EXCLUDED.total_revenue, updated_at = now()",
+               chargers.Text(), dates.Text(), sessions.Text(), energy.Text(), revenue.Text());
+  if (!emptied) return;
   // A session whose start moved to another date leaves nothing behind on the old one.
-  txn.exec_params0(
-      "DELETE FROM daily_charger_stats WHERE charger_id = $1 AND date = $2::date AND sessions = 0",
-      charger_id, date);
+  ExecPrepared(txn, "billing_drop_empty_stats",
+               "DELETE FROM daily_charger_stats d"
+               " USING unnest($1::text[], $2::date[]) AS k(charger_id, date)"
+               " WHERE d.charger_id = k.charger_id AND d.date = k.date AND d.sessions = 0",
+               chargers.Text(), dates.Text());
+}
+
+void AddStats(const pqxx::row& row, int sign, std::map<StatsKey, StatsDelta>* deltas) {
+  if (!row["ended"].as<bool>()) return;
+  const std::string date = StatsDate(row);
+  if (date.empty()) return;
+  StatsDelta& delta = (*deltas)[{row["charger_id"].as<std::string>(), date}];
+  delta.sessions += sign;
+  delta.energy_wh += sign * row["energy_wh"].as<int64_t>();
+  delta.revenue_hundredths += sign * row["cost_hundredths"].as<int64_t>();
+}
+
+// One database transaction for the whole batch. Throws on any failure; nothing is then stored.
+std::vector<RecordResult> WriteBatch(pqxx::connection& conn,
+                                     const std::vector<const TransactionEvent*>& events,
+                                     const Tariff& tariff, const std::string& time_zone) {
+  // A generic plan made while the tables were small (a hash join over a sequential scan) would
+  // stay cached as they grow; plan each batch for its own size instead. Set once per session:
+  // pqxx remembers it and replays it when it reconnects.
+  if (conn.get_variable("plan_cache_mode") != "force_custom_plan") {
+    conn.set_variable("plan_cache_mode", "force_custom_plan");
+  }
+  pqxx::work txn(conn);
+
+  // The first copy of each event is the candidate; later copies in the batch are duplicates.
+  std::map<EventKey, const TransactionEvent*> candidates;
+  for (const TransactionEvent* event : events) candidates.emplace(KeyOf(*event), event);
+  std::vector<const TransactionEvent*> sorted;
+  sorted.reserve(candidates.size());
+  for (const auto& [key, event] : candidates) sorted.push_back(event);
+  const std::set<EventKey> inserted = InsertEvents(txn, sorted);
+
+  std::map<SessionKey, SessionWork> sessions;
+  std::vector<bool> is_new(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const TransactionEvent& e = *events[i];
+    SessionWork& work = sessions[{e.charger_id(), e.transaction_id()}];
+    const auto candidate = candidates.find(KeyOf(e));
+    is_new[i] = candidate->second == events[i] && inserted.count(candidate->first) > 0;
+    if (is_new[i]) work.new_events.push_back(events[i]);
+  }
+  std::map<SessionKey, SessionWork*> changed;
+  for (auto& [key, work] : sessions) {
+    if (!work.new_events.empty()) changed.emplace(key, &work);
+  }
+
+  if (!changed.empty()) {
+    const auto [chargers, transactions] = KeyArrays(changed);
+    ExecPrepared(txn, "billing_open_sessions",
+                 "INSERT INTO charger_usage_log (charger_id, transaction_id, currency)"
+                 " SELECT k.charger_id, k.transaction_id, $3"
+                 " FROM unnest($1::text[], $2::text[]) AS k(charger_id, transaction_id)"
+                 " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
+                 chargers, transactions, tariff.currency);
+  }
+  {
+    // Locked in one order by every writer, so two batches (or replicas) cannot deadlock.
+    const auto [chargers, transactions] = KeyArrays(sessions);
+    const pqxx::result rows = ExecPrepared(
+        txn, "billing_lock_sessions",
+        "SELECT " + SessionColumns() +
+            " FROM charger_usage_log u"
+            " JOIN unnest($1::text[], $2::text[]) AS k(charger_id, transaction_id)"
+            " ON u.charger_id = k.charger_id AND u.transaction_id = k.transaction_id"
+            " ORDER BY u.charger_id COLLATE \"C\", u.transaction_id COLLATE \"C\" FOR UPDATE OF u",
+        chargers, transactions);
+    for (const pqxx::row& row : rows) {
+      SessionWork& work =
+          sessions[{row["charger_id"].as<std::string>(), row["transaction_id"].as<std::string>()}];
+      work.before = row;
+    }
+  }
+
+  // Merge each session's new events in arrival order; energy from the session itself where it
+  // can, from all its readings where it must (out-of-order readings, resets, a late begin).
+  std::map<SessionKey, SessionWork*> unsettled;
+  for (auto& [key, work] : changed) {
+    if (!work->before) throw std::logic_error("session row missing after insert");
+    work->state = ReadSession(*work->before);
+    for (const TransactionEvent* event : work->new_events) {
+      if (work->settled) {
+        work->settled = MergeAndSettle(*event, tariff, &work->state);
+      } else {
+        MergeEvent(*event, &work->state);
+      }
+    }
+    if (!work->settled) unsettled.emplace(key, work);
+  }
+  if (!unsettled.empty()) {
+    auto readings = LoadReadings(txn, unsettled);
+    for (auto& [key, work] : unsettled) {
+      SettleEnergy(std::move(readings[key]), tariff, &work->state);
+    }
+  }
+
+  std::map<StatsKey, StatsDelta> deltas;
+  if (!changed.empty()) {
+    std::map<SessionKey, pqxx::row> updated = UpdateSessions(txn, changed, time_zone);
+    for (auto& [key, work] : changed) {
+      auto row = updated.find(key);
+      if (row == updated.end()) throw std::logic_error("session row missing after update");
+      work->after = row->second;
+      AddStats(*work->before, -1, &deltas);
+      AddStats(*work->after, +1, &deltas);
+    }
+    ApplyStatsDeltas(txn, deltas);
+  }
+
+  std::vector<RecordResult> results(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const SessionWork& work = sessions[{events[i]->charger_id(), events[i]->transaction_id()}];
+    const std::optional<pqxx::row>& row = work.after ? work.after : work.before;
+    if (!row) throw std::logic_error("stored event without a session row");
+    results[i].duplicate = !is_new[i];
+    results[i].session = ReadSession(*row);
+  }
+  txn.commit();
+  return results;
 }
 
 }  // namespace
@@ -254,45 +564,44 @@ void RecomputeDailyStats(pqxx::work& txn, const std::string& charger_id, const s
 LedgerStore::LedgerStore(pg::Pool& pool, Tariff tariff, std::string time_zone)
     : pool_(pool), tariff_(std::move(tariff)), time_zone_(std::move(time_zone)) {}
 
-RecordResult LedgerStore::Record(const TransactionEvent& event) {
-  return pool_.Run([&](pqxx::connection& conn) {
-    pqxx::work txn(conn);
-    const std::string select_session =
-        "SELECT " + SessionColumns() +
-        " FROM charger_usage_log WHERE charger_id = $1 AND transaction_id = $2";
-    RecordResult result;
-    if (!InsertEvent(txn, event)) {
-      result.duplicate = true;
-      result.session =
-          ReadSession(txn.exec_params1(select_session, event.charger_id(), event.transaction_id()));
-      txn.commit();
-      return result;
+std::vector<RecordOutcome> LedgerStore::RecordBatch(
+    const std::vector<const TransactionEvent*>& events) {
+  std::vector<RecordOutcome> outcomes(events.size());
+  if (events.empty()) return outcomes;
+  try {
+    std::vector<RecordResult> results;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        results = pool_.Run(
+            [&](pqxx::connection& conn) { return WriteBatch(conn, events, tariff_, time_zone_); });
+        break;
+      } catch (const pqxx::transaction_rollback&) {
+        // Deadlock or serialization failure: nothing was stored, so the batch can run again.
+        if (attempt >= kBatchAttempts) throw;
+      }
     }
+    for (size_t i = 0; i < events.size(); ++i) outcomes[i].result = std::move(results[i]);
+  } catch (const pqxx::broken_connection&) {
+    for (auto& outcome : outcomes) outcome.error = std::current_exception();
+  } catch (const pqxx::in_doubt_error&) {
+    // The commit may have landed: every event gets the same answer and retries are idempotent.
+    for (auto& outcome : outcomes) outcome.error = std::current_exception();
+  } catch (...) {
+    if (events.size() == 1) {
+      outcomes[0].error = std::current_exception();
+      return outcomes;
+    }
+    // Something in the batch was refused (bad data, a constraint): store the events one by one
+    // so that only the culprit fails.
+    for (size_t i = 0; i < events.size(); ++i) outcomes[i] = std::move(RecordBatch({events[i]})[0]);
+  }
+  return outcomes;
+}
 
-    txn.exec_params0(
-        "INSERT INTO charger_usage_log (charger_id, transaction_id, currency) VALUES ($1, $2, $3)"
-        " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
-        event.charger_id(), event.transaction_id(), tariff_.currency);
-    const pqxx::row before = txn.exec_params1(select_session + " FOR UPDATE", event.charger_id(),
-                                              event.transaction_id());
-    SessionState session = ReadSession(before);
-    const bool was_ended = session.ended;
-    MergeEvent(event, &session);
-    // Under the row lock: an event stored concurrently settles again after this commit, so the
-    // last one to commit has seen every reading.
-    SettleEnergy(LoadReadings(txn, event.charger_id(), event.transaction_id()), tariff_, &session);
-    const pqxx::row after = UpdateSession(txn, session, time_zone_);
-    result.session = ReadSession(after);
-
-    // Ordered, so that concurrent recomputations take their locks in the same order.
-    std::set<std::string> stale_dates;
-    if (result.session.ended) stale_dates.insert(StatsDate(after));
-    if (was_ended) stale_dates.insert(StatsDate(before));
-    stale_dates.erase("");
-    for (const std::string& date : stale_dates) RecomputeDailyStats(txn, session.charger_id, date);
-    txn.commit();
-    return result;
-  });
+RecordResult LedgerStore::Record(const TransactionEvent& event) {
+  RecordOutcome outcome = std::move(RecordBatch({&event})[0]);
+  if (outcome.error) std::rethrow_exception(outcome.error);
+  return std::move(*outcome.result);
 }
 
 std::optional<SessionState> LedgerStore::GetSession(const std::string& transaction_id,
@@ -301,7 +610,7 @@ std::optional<SessionState> LedgerStore::GetSession(const std::string& transacti
     pqxx::read_transaction txn(conn);
     const pqxx::result rows = txn.exec_params(
         "SELECT " + SessionColumns() +
-            " FROM charger_usage_log WHERE transaction_id = $1 AND ($2 = '' OR charger_id = $2)"
+            " FROM charger_usage_log u WHERE transaction_id = $1 AND ($2 = '' OR charger_id = $2)"
             " ORDER BY updated_at DESC LIMIT 1",
         transaction_id, charger_id);
     if (rows.empty()) return std::nullopt;
@@ -314,7 +623,7 @@ std::vector<SessionState> LedgerStore::ListSessions(const std::string& charger_i
     pqxx::read_transaction txn(conn);
     const pqxx::result rows =
         txn.exec_params("SELECT " + SessionColumns() +
-                            " FROM charger_usage_log WHERE ($1 = '' OR charger_id = $1)"
+                            " FROM charger_usage_log u WHERE ($1 = '' OR charger_id = $1)"
                             " ORDER BY start_time DESC NULLS LAST, id DESC LIMIT $2",
                         charger_id, limit);
     std::vector<SessionState> sessions;

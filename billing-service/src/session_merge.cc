@@ -22,6 +22,22 @@ bool Before(const MeterReading& a, const MeterReading& b) {
 
 TimePoint TruncateToMillis(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
 
+// Whole Wh of a metered total: never negative, never above kMaxEnergyWh.
+int64_t RoundEnergy(double total) {
+  if (!(total > 0)) return 0;  // also false for NaN
+  return total >= static_cast<double>(kMaxEnergyWh) ? kMaxEnergyWh : std::llround(total);
+}
+
+std::optional<double> BeginWh(const SessionState& session) {
+  if (!session.meter_start_explicit || !session.meter_start) return std::nullopt;
+  return session.meter_start->wh;
+}
+
+void Price(const Tariff& tariff, SessionState* session) {
+  session->cost_hundredths = CostHundredths(session->energy_wh, tariff);
+  session->currency = tariff.currency;
+}
+
 }  // namespace
 
 std::optional<Tariff> MakeTariff(double price_per_kwh, std::string currency) {
@@ -58,8 +74,7 @@ RegisterEnergy EnergyFromRegisters(std::optional<double> begin_wh,
   if (previous) total += *previous - *segment_first;
   // Each segment's last minus first, not the sum of every step, so that a monotonic series
   // gives exactly last minus first, free of floating-point drift.
-  if (!(total > 0)) return energy;  // also false for NaN
-  energy.wh = total >= static_cast<double>(kMaxEnergyWh) ? kMaxEnergyWh : std::llround(total);
+  energy.wh = RoundEnergy(total);
   return energy;
 }
 
@@ -151,13 +166,40 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) 
 }
 
 void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session) {
-  std::optional<double> begin_wh;
-  if (session->meter_start_explicit && session->meter_start) begin_wh = session->meter_start->wh;
-  const RegisterEnergy energy = EnergyFromRegisters(begin_wh, std::move(readings));
+  const RegisterEnergy energy = EnergyFromRegisters(BeginWh(*session), std::move(readings));
   session->energy_wh = energy.wh;
   session->meter_resets = energy.resets;
-  session->cost_hundredths = CostHundredths(session->energy_wh, tariff);
-  session->currency = tariff.currency;
+  Price(tariff, session);
+}
+
+bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
+                    SessionState* session) {
+  const std::optional<double> begin_before = BeginWh(*session);
+  const std::optional<MeterReading> last_before = session->meter_stop;
+  const bool had_resets = session->meter_resets != 0;
+  MergeEvent(event, session);
+  const std::optional<double> begin = BeginWh(*session);
+  const std::optional<MeterReading> reading = RegisterReading(event);
+  if (!last_before) {
+    // No reading before this event: this one (if any) is all there is.
+    std::vector<MeterReading> readings;
+    if (reading) readings.push_back(*reading);
+    SettleEnergy(std::move(readings), tariff, session);
+    return true;
+  }
+  // Later readings keep the begin value; one that changes it reprices every segment.
+  if (begin != begin_before) return false;
+  if (reading) {
+    // Appending to the end of a single rising segment moves its last value only.
+    if (had_resets || !Before(*last_before, *reading) || reading->wh < last_before->wh) {
+      return false;
+    }
+    // Without resets the segment starts at the begin value or, without one, the first reading.
+    const double first = begin ? *begin : session->meter_start->wh;
+    session->energy_wh = RoundEnergy(reading->wh - first);
+  }
+  Price(tariff, session);
+  return true;
 }
 
 }  // namespace csms::billing

@@ -31,24 +31,23 @@ TEST(BillingServiceValidationTest, RejectsBadInputWithoutTouchingTheDatabase) {
 
   const TransactionEvent good =
       MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow, 100);
-  std::vector<TransactionEvent> bad(6, good);
+  std::vector<TransactionEvent> bad(7, good);
   bad[0].clear_transaction_id();
   bad[1].clear_charger_id();
   bad[2].set_event_type(ocpp::v1::TRANSACTION_EVENT_TYPE_UNSPECIFIED);
   bad[3].set_event_type(static_cast<ocpp::v1::TransactionEventType>(42));
   bad[4].set_energy_register_wh(std::nan(""));
   bad[5].clear_dedup_key();
+  bad[6].set_id_token(std::string("user\0x", 6));
   for (const auto& event : bad) {
     v1::RecordTransactionEventResponse response;
     const auto request = Request(event);
-    EXPECT_EQ(service.RecordTransactionEvent(&context, &request, &response).error_code(),
-              grpc::StatusCode::INVALID_ARGUMENT)
+    EXPECT_EQ(service.Record(request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << event.DebugString();
   }
   v1::RecordTransactionEventResponse response;
   const v1::RecordTransactionEventRequest empty;
-  EXPECT_EQ(service.RecordTransactionEvent(&context, &empty, &response).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(service.Record(empty, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   v1::GetDailyStatsRequest stats_request;
   v1::GetDailyStatsResponse stats;
@@ -73,7 +72,7 @@ TEST(BillingServiceValidationTest, UnreachableDatabaseIsUnavailable) {
 
   v1::RecordTransactionEventResponse response;
   const auto request = Request(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow));
-  const grpc::Status status = service.RecordTransactionEvent(&context, &request, &response);
+  const grpc::Status status = service.Record(request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message().rfind("billing database unavailable: ", 0), 0u)
       << status.error_message();
@@ -99,7 +98,7 @@ class BillingServiceTest : public ::testing::Test {
   v1::RecordTransactionEventResponse Record(const TransactionEvent& event) {
     v1::RecordTransactionEventResponse response;
     const auto request = Request(event);
-    const grpc::Status status = service_->RecordTransactionEvent(&context_, &request, &response);
+    const grpc::Status status = service_->Record(request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "billing_test_util.h"
 
@@ -348,6 +349,107 @@ TEST(NormalizeEventTest, FillsMissingTimesAndTruncatesToMillis) {
   *stamped.mutable_timestamp() = ToProto(At("2026-11-22T08:00:00.999999Z"));
   NormalizeEvent(now, &stamped);
   EXPECT_EQ(FromProto(stamped.timestamp()), At("2026-11-22T08:00:00.999Z"));
+}
+
+}  // namespace
+}  // namespace csms::billing
+
+namespace csms::billing {
+namespace {
+
+// MergeAndSettle against the full recomputation, event after event: in-order registers, equal
+// registers, resets, out-of-order arrival, late Transaction.Begin readings, events without a
+// reading. Whenever it settles by itself it must give exactly what SettleEnergy with every
+// reading gives; when it declines, the ledger settles from every reading, as here.
+TEST(MergeAndSettleTest, AlwaysAgreesWithTheFullRecomputation) {
+  std::mt19937 random(20261124);
+  int settled_alone = 0;
+  int declined = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const int n = 1 + static_cast<int>(random() % 8);
+    std::vector<TransactionEvent> events;
+    double wh = 1000 + random() % 500;
+    for (int seq = 0; seq < n; ++seq) {
+      const auto type = seq == 0       ? TRANSACTION_EVENT_TYPE_STARTED
+                        : seq == n - 1 ? TRANSACTION_EVENT_TYPE_ENDED
+                                       : TRANSACTION_EVENT_TYPE_UPDATED;
+      const int kind = static_cast<int>(random() % 10);
+      if (kind == 0) {
+        wh = static_cast<double>(random() % 300);  // meter reset
+      } else if (kind > 2) {
+        wh += static_cast<double>(random() % 2000) / 10;  // rising, sometimes by 0
+      }
+      TransactionEvent event =
+          MakeEvent(type, "cp", "tx", seq, At("2026-11-23T10:00:00Z") + minutes(seq),
+                    kind == 1 ? -1 : wh);  // kind 1: no reading
+      if (kind == 2 || (seq == 0 && random() % 2)) event.set_meter_start_wh(wh - random() % 50);
+      events.push_back(event);
+    }
+    // Mostly in order; sometimes shuffled, as offline backlogs and retries arrive.
+    if (random() % 3 == 0) std::shuffle(events.begin(), events.end(), random);
+
+    SessionState incremental;
+    std::vector<MeterReading> readings;
+    for (const auto& event : events) {
+      if (auto reading = RegisterReading(event)) readings.push_back(*reading);
+      SessionState expected = incremental;
+      MergeEvent(event, &expected);
+      SettleEnergy(readings, kKrw150, &expected);
+      if (MergeAndSettle(event, kKrw150, &incremental)) {
+        ++settled_alone;
+      } else {
+        ++declined;
+        SettleEnergy(readings, kKrw150, &incremental);
+      }
+      ASSERT_EQ(incremental.energy_wh, expected.energy_wh) << "round " << round;
+      ASSERT_EQ(incremental.meter_resets, expected.meter_resets) << "round " << round;
+      ASSERT_EQ(incremental.cost_hundredths, expected.cost_hundredths) << "round " << round;
+      ASSERT_EQ(incremental.currency, expected.currency);
+    }
+  }
+  // Both paths are exercised, and the common one (in order) needs no readings.
+  EXPECT_GT(settled_alone, declined);
+  EXPECT_GT(declined, 100);
+}
+
+TEST(MergeAndSettleTest, InOrderSessionsNeverNeedTheirReadings) {
+  for (const auto& events :
+       {SeedSession("cp", "tx", At("2026-11-23T10:00:00Z")), std::vector<TransactionEvent>{}}) {
+    SessionState session;
+    for (const auto& event : events) EXPECT_TRUE(MergeAndSettle(event, kKrw150, &session));
+    if (!events.empty()) {
+      EXPECT_EQ(session.cost_hundredths, 382'500);
+    }
+  }
+  // The seed dialect repeats meterStart 0 on every event: the begin value does not change.
+  SessionState seed;
+  for (int seq = 0; seq < 4; ++seq) {
+    auto event =
+        MakeEvent(seq == 0 ? TRANSACTION_EVENT_TYPE_STARTED : TRANSACTION_EVENT_TYPE_UPDATED, "cp",
+                  "tx", 0, At("2026-11-23T10:00:00Z") + minutes(seq), 1000.0 * seq);
+    event.set_dedup_key("seed:" + std::to_string(seq));
+    event.set_meter_start_wh(0);
+    EXPECT_TRUE(MergeAndSettle(event, kKrw150, &seed)) << seq;
+  }
+  EXPECT_EQ(seed.energy_wh, 3000);
+}
+
+TEST(MergeAndSettleTest, DeclinesWhatOnlyAllReadingsCanSettle) {
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  SessionState session;
+  ASSERT_TRUE(
+      MergeAndSettle(MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp", "tx", 2, t + minutes(2), 5000),
+                     kKrw150, &session));
+  // A reading before the last one: the first segment changes.
+  EXPECT_FALSE(MergeAndSettle(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp", "tx", 0, t, 1000),
+                              kKrw150, &session));
+  SessionState reset;
+  ASSERT_TRUE(MergeAndSettle(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp", "tx", 0, t, 5000),
+                             kKrw150, &reset));
+  // The register went down: a new segment.
+  EXPECT_FALSE(
+      MergeAndSettle(MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp", "tx", 1, t + minutes(1), 100),
+                     kKrw150, &reset));
 }
 
 }  // namespace

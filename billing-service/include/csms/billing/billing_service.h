@@ -1,5 +1,8 @@
 #pragma once
 
+#include <functional>
+
+#include "csms/billing/event_batcher.h"
 #include "csms/billing/ledger_store.h"
 #include "csms/billing/v1/billing.grpc.pb.h"
 #include "csms/common/time_util.h"
@@ -8,13 +11,24 @@ namespace csms::billing {
 
 // csms.billing.v1.BillingService: validates requests, calls the ledger, and turns database
 // failures into gRPC codes (UNAVAILABLE when PostgreSQL cannot be reached, so callers retry).
-class BillingService final : public v1::BillingService::Service {
+// RecordTransactionEvent uses the callback API: calls wait in the EventBatcher for a group
+// commit without holding a thread each; the read methods stay synchronous.
+class BillingService final : public v1::BillingService::WithCallbackMethod_RecordTransactionEvent<
+                                 v1::BillingService::Service> {
  public:
-  BillingService(LedgerStore& store, const Clock& clock);
+  BillingService(LedgerStore& store, const Clock& clock, EventBatcher::Options batching = {});
 
-  grpc::Status RecordTransactionEvent(grpc::ServerContext* context,
-                                      const v1::RecordTransactionEventRequest* request,
-                                      v1::RecordTransactionEventResponse* response) override;
+  grpc::ServerUnaryReactor* RecordTransactionEvent(
+      grpc::CallbackServerContext* context, const v1::RecordTransactionEventRequest* request,
+      v1::RecordTransactionEventResponse* response) override;
+  // The same as the RPC for callers in this process: validates, queues for a group commit and
+  // calls `done` once the event is committed (or refused). `response` must outlive `done`.
+  void RecordAsync(const v1::RecordTransactionEventRequest& request,
+                   v1::RecordTransactionEventResponse* response,
+                   std::function<void(grpc::Status)> done);
+  // RecordAsync, waiting for the answer.
+  grpc::Status Record(const v1::RecordTransactionEventRequest& request,
+                      v1::RecordTransactionEventResponse* response);
   grpc::Status GetSession(grpc::ServerContext* context, const v1::GetSessionRequest* request,
                           v1::Session* response) override;
   grpc::Status ListSessions(grpc::ServerContext* context, const v1::ListSessionsRequest* request,
@@ -25,6 +39,7 @@ class BillingService final : public v1::BillingService::Service {
  private:
   LedgerStore& store_;
   const Clock& clock_;
+  EventBatcher batcher_;  // last: its writers stop before the rest goes
 };
 
 }  // namespace csms::billing

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,12 @@ namespace csms::billing {
 struct RecordResult {
   bool duplicate = false;  // the event was stored before; nothing changed
   SessionState session;
+};
+
+// What became of one event of a batch: its result, or what it threw.
+struct RecordOutcome {
+  std::optional<RecordResult> result;
+  std::exception_ptr error;
 };
 
 struct DailyStats {
@@ -33,6 +40,12 @@ class LedgerStore {
   // Stores the event and merges it into its session, in one database transaction. An event
   // stored before (same charger, transaction and dedup key) changes nothing.
   RecordResult Record(const ocpp::v1::TransactionEvent& event);
+  // Stores many events in one database transaction (one commit) and gives each its own
+  // outcome, as if they had been recorded one after the other in this order; a session's result
+  // is as it stands at the end of the batch. When the batch fails for a reason other than the
+  // connection, the events are retried one by one, so a bad event fails alone.
+  std::vector<RecordOutcome> RecordBatch(
+      const std::vector<const ocpp::v1::TransactionEvent*>& events);
 
   // Transaction ids are unique per charger; with an empty charger_id the most recently updated
   // session with that id is returned.

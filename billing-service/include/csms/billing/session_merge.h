@@ -107,4 +107,12 @@ std::optional<MeterReading> RegisterReading(const ocpp::v1::TransactionEvent& ev
 // order) and the session's explicit Transaction.Begin reading.
 void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session);
 
+// MergeEvent plus SettleEnergy without the other readings, when the session alone decides the
+// energy: the event carries no reading and leaves the Transaction.Begin value as it was, or it
+// is the first reading, or its reading comes after every earlier one, no lower than the last,
+// in a session without resets. Gives exactly what SettleEnergy with every reading would. Returns
+// false (the event merged, energy not settled) when all readings are needed.
+bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
+                    SessionState* session);
+
 }  // namespace csms::billing
