@@ -188,7 +188,7 @@ else
         --id-prefix tx_ --server-pid "$gateway_pid"
       ;;
     transactions)
-      run_loadgen --mode transactions --connections 200 --server-pid "$gateway_pid"
+      run_loadgen --mode transactions --connections "${TX_CONNECTIONS:-200}" --server-pid "$gateway_pid"
       ;;
     storm-10k)
       run_loadgen --mode storm --connections 10000 --source-ips 4 --setup-timeout 60 \

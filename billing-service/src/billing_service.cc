@@ -1,6 +1,7 @@
 #include "csms/billing/billing_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <future>
 #include <memory>
@@ -146,7 +147,13 @@ BillingService::BillingService(LedgerStore& store, const Clock& clock,
 void BillingService::RecordAsync(const v1::RecordTransactionEventRequest& request,
                                  v1::RecordTransactionEventResponse* response,
                                  std::function<void(grpc::Status)> done) {
-  TransactionEvent event = request.event();
+  RecordAsync(request.event(), response, std::move(done));
+}
+
+void BillingService::RecordAsync(const TransactionEvent& received,
+                                 v1::RecordTransactionEventResponse* response,
+                                 std::function<void(grpc::Status)> done) {
+  TransactionEvent event = received;
   if (std::string problem = ProblemWith(event); !problem.empty()) {
     return done(InvalidArgument(problem));
   }
@@ -170,6 +177,34 @@ grpc::ServerUnaryReactor* BillingService::RecordTransactionEvent(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Answered from the writer thread after the commit; the gRPC thread returns at once.
   RecordAsync(*request, response, [reactor](grpc::Status status) { reactor->Finish(status); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BillingService::RecordTransactionEvents(
+    grpc::CallbackServerContext* context, const v1::RecordTransactionEventsRequest* request,
+    v1::RecordTransactionEventsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const int count = request->events_size();
+  if (count == 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // Every result slot exists before any writer thread fills one; each thread touches only its
+  // own, and the last one to finish answers the call.
+  for (int i = 0; i < count; ++i) response->add_results();
+  auto remaining = std::make_shared<std::atomic<int>>(count);
+  for (int i = 0; i < count; ++i) {
+    v1::RecordTransactionEventResult* result = response->mutable_results(i);
+    RecordAsync(request->events(i), result->mutable_response(),
+                [reactor, result, remaining](grpc::Status status) {
+                  if (!status.ok()) {
+                    result->set_code(status.error_code());
+                    result->set_message(status.error_message());
+                    result->clear_response();
+                  }
+                  if (remaining->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+                });
+  }
   return reactor;
 }
 

@@ -1,5 +1,8 @@
 #include "csms/control/station_event_service.h"
 
+#include <atomic>
+#include <mutex>
+
 #include "csms/common/log.h"
 #include "csms/control/decisions.h"
 #include "csms/control/rpc_status.h"
@@ -27,7 +30,92 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const grp
   return reactor;
 }
 
+// The write a batched report stands for; nullopt (with a reason) for one that can never be
+// stored, which is logged and skipped so it does not make the gateway resend the whole batch.
+std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std::string* problem) {
+  using csms::control::v1::Report;
+  switch (report.report_case()) {
+    case Report::kStatus: {
+      const auto& r = report.status();
+      if (r.charger_id().empty() || r.status().empty()) {
+        *problem = "status report without charger_id or status";
+        return std::nullopt;
+      }
+      return StatusOp{r.charger_id(),   r.connection_id(), r.evse_id(),
+                      r.connector_id(), r.status(),        TimeOrNow(r.timestamp())};
+    }
+    case Report::kTransactionEvent: {
+      const auto& r = report.transaction_event();
+      if (r.event().charger_id().empty() || r.event().transaction_id().empty()) {
+        *problem = "transaction event report without charger_id or transaction_id";
+        return std::nullopt;
+      }
+      return TransactionEventOp{r};
+    }
+    case Report::kDisconnected: {
+      const auto& r = report.disconnected();
+      if (r.charger_id().empty()) {
+        *problem = "disconnect report without charger_id";
+        return std::nullopt;
+      }
+      return DisconnectOp{r.charger_id(), r.connection_id(), TimeOrNow(r.disconnected_at())};
+    }
+    case Report::REPORT_NOT_SET:
+      break;
+  }
+  *problem = "empty report";
+  return std::nullopt;
+}
+
 }  // namespace
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::ReportBatch(
+    grpc::CallbackServerContext* context, const csms::control::v1::ReportBatchRequest* request,
+    csms::control::v1::ReportResponse*) {
+  // Queued in order into the batcher, so they are applied in order; the call is answered once
+  // all are committed, with the first failure if any (the gateway then resends the batch, which
+  // changes nothing twice: every report is idempotent).
+  struct Progress {
+    std::atomic<int> remaining{0};
+    std::mutex mu;
+    grpc::Status first_error = grpc::Status::OK;
+    bool transaction_events = false;
+  };
+  auto progress = std::make_shared<Progress>();
+  std::vector<WriteOp> ops;
+  ops.reserve(request->reports_size());
+  for (const auto& report : request->reports()) {
+    std::string problem;
+    if (auto op = OpForReport(report, &problem)) {
+      progress->transaction_events |= std::holds_alternative<TransactionEventOp>(*op);
+      ops.push_back(std::move(*op));
+    } else {
+      CSMS_LOG(kWarn, kComponent) << "ReportBatch: skipped an invalid report: " << problem;
+    }
+  }
+  auto* reactor = context->DefaultReactor();
+  if (ops.empty()) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  progress->remaining = static_cast<int>(ops.size());
+  for (auto& op : ops) {
+    batcher_.Submit(
+        std::move(op), [this, reactor, progress](std::exception_ptr error, const WriteResult&) {
+          if (error) {
+            grpc::Status status = RunRpc("ReportBatch", [&] { std::rethrow_exception(error); });
+            std::lock_guard lock(progress->mu);
+            if (progress->first_error.ok()) progress->first_error = status;
+          }
+          if (progress->remaining.fetch_sub(1) != 1) return;
+          // Commands waiting in this process look at the database again now.
+          if (progress->transaction_events) waiter_.Notify();
+          std::lock_guard lock(progress->mu);
+          reactor->Finish(progress->first_error);
+        });
+  }
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* StationEventServiceImpl::Write(
     grpc::CallbackServerContext* context, const char* rpc, WriteOp op,

@@ -1,5 +1,8 @@
 #include "csms/gateway/grpc_backend.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "csms/common/grpc_async.h"
 #include "csms/common/log.h"
 
@@ -9,6 +12,10 @@ constexpr auto kControlTimeout = std::chrono::milliseconds(5000);
 constexpr auto kBillingTimeout = std::chrono::milliseconds(10000);
 constexpr int kMaxReportAttempts = 8;  // about a minute of backoff in all
 constexpr size_t kMaxRetryQueue = 100000;
+// Batch calls in flight per service before items wait for a slot, and items per call.
+constexpr int kMaxCallsInFlight = 4;
+constexpr size_t kMaxEventsPerCall = 256;
+constexpr size_t kMaxReportsPerCall = 1000;
 }  // namespace
 
 GrpcBackend::GrpcBackend(std::shared_ptr<grpc::Channel> control,
@@ -19,7 +26,45 @@ GrpcBackend::GrpcBackend(std::shared_ptr<grpc::Channel> control,
 
 GrpcBackend::~GrpcBackend() { Stop(); }
 
+// Every call goes through here so Stop() can wait for the callbacks, which use `this`. Like
+// CallUnaryAsync, but the call's ClientContext is gone before the call counts as finished: it
+// must not outlive the channel, which goes with this object.
+template <typename Request, typename Response, typename Start>
+void GrpcBackend::Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
+                        Completion<Response> done) {
+  struct State {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    Completion<Response> done;
+  };
+  auto state = std::make_shared<State>();
+  state->request = std::move(request);
+  state->done = std::move(done);
+  state->context.set_deadline(std::chrono::system_clock::now() + timeout);
+  outstanding_.fetch_add(1);
+  start(&state->context, &state->request, &state->response,
+        [this, state](grpc::Status status) mutable {
+          auto owned = std::move(state);
+          owned->done(status, owned->response);
+          owned.reset();
+          if (outstanding_.fetch_sub(1) == 1) {
+            std::lock_guard lock(mu_);
+            cv_.notify_all();
+          }
+        });
+}
+
 void GrpcBackend::Stop() {
+  // Reports still queued behind busy call slots get a moment to leave.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < give_up) {
+    {
+      std::lock_guard lock(mu_);
+      if (queued_reports_.empty() && report_calls_in_flight_ == 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
@@ -27,6 +72,9 @@ void GrpcBackend::Stop() {
   }
   cv_.notify_all();
   if (background_.joinable()) background_.join();
+  // Callbacks still to come hold `this`; every call has a deadline, so this wait ends.
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return outstanding_.load() == 0; });
 }
 
 // Builds a retryable report for one control RPC. `invoke` calls the stub method, e.g.
@@ -39,7 +87,7 @@ std::shared_ptr<GrpcBackend::Report> GrpcBackend::MakeControlReport(std::string 
   report->what = std::move(what);
   report->send = [this, request = std::move(request),
                   invoke](std::function<void(const grpc::Status&)> cb) {
-    CallUnaryAsync<Request, Response>(
+    Issue<Request, Response>(
         [this, invoke](auto* ctx, auto* req, auto* resp, auto c) {
           invoke(control_.get(), ctx, req, resp, std::move(c));
         },
@@ -56,7 +104,7 @@ const auto kInvokeConnected = [](auto* stub, auto* ctx, auto* req, auto* resp, a
 
 void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& request,
                                    Completion<control::v1::StationConnectedResponse> done) {
-  CallUnaryAsync<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
+  Issue<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         kInvokeConnected(control_.get(), ctx, req, resp, std::move(cb));
       },
@@ -77,17 +125,14 @@ void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& r
 }
 
 void GrpcBackend::StationDisconnected(const control::v1::StationDisconnectedRequest& request) {
-  Send(MakeControlReport<control::v1::StationDisconnectedRequest,
-                         control::v1::StationDisconnectedResponse>(
-      "StationDisconnected " + request.charger_id(), request,
-      [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
-        stub->async()->StationDisconnected(ctx, req, resp, std::move(cb));
-      }));
+  control::v1::Report report;
+  *report.mutable_disconnected() = request;
+  QueueReport(std::move(report));
 }
 
 void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& request,
                                    Completion<control::v1::BootNotificationResponse> done) {
-  CallUnaryAsync<control::v1::BootNotificationRequest, control::v1::BootNotificationResponse>(
+  Issue<control::v1::BootNotificationRequest, control::v1::BootNotificationResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->BootNotification(ctx, req, resp, std::move(cb));
       },
@@ -95,11 +140,9 @@ void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& r
 }
 
 void GrpcBackend::ReportStatus(const control::v1::StatusReport& request) {
-  Send(MakeControlReport<control::v1::StatusReport, control::v1::ReportResponse>(
-      "StatusNotification " + request.charger_id(), request,
-      [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
-        stub->async()->ReportStatus(ctx, req, resp, std::move(cb));
-      }));
+  control::v1::Report report;
+  *report.mutable_status() = request;
+  QueueReport(std::move(report));
 }
 
 void GrpcBackend::StationSeen(const std::string& charger_id, const std::string& connection_id,
@@ -114,22 +157,200 @@ void GrpcBackend::StationSeen(const std::string& charger_id, const std::string& 
 void GrpcBackend::RecordTransactionEvent(
     const ocpp::v1::TransactionEvent& event,
     Completion<billing::v1::RecordTransactionEventResponse> done) {
+  {
+    std::lock_guard lock(mu_);
+    queued_events_.push_back({event, std::move(done)});
+  }
+  PumpEvents();
+}
+
+void GrpcBackend::PumpEvents() {
+  for (;;) {
+    std::vector<PendingEvent> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (queued_events_.empty() || event_calls_in_flight_ >= kMaxCallsInFlight) return;
+      const size_t n = std::min(queued_events_.size(), kMaxEventsPerCall);
+      batch.assign(std::make_move_iterator(queued_events_.begin()),
+                   std::make_move_iterator(queued_events_.begin() + n));
+      queued_events_.erase(queued_events_.begin(), queued_events_.begin() + n);
+      ++event_calls_in_flight_;
+    }
+    SendEventBatch(std::move(batch));
+  }
+}
+
+void GrpcBackend::SendEventBatch(std::vector<PendingEvent> events) {
+  auto finish_slot = [this] {
+    {
+      std::lock_guard lock(mu_);
+      --event_calls_in_flight_;
+    }
+    PumpEvents();
+  };
+  if (!billing_batches_) {
+    for (auto& pending : events) SendEventUnary(std::move(pending));
+    return finish_slot();
+  }
+  billing::v1::RecordTransactionEventsRequest request;
+  for (const auto& pending : events) *request.add_events() = pending.event;
+  auto shared = std::make_shared<std::vector<PendingEvent>>(std::move(events));
+  Issue<billing::v1::RecordTransactionEventsRequest, billing::v1::RecordTransactionEventsResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        billing_->async()->RecordTransactionEvents(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kBillingTimeout,
+      [this, shared, finish_slot](const grpc::Status& status,
+                                  const billing::v1::RecordTransactionEventsResponse& response) {
+        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          CSMS_LOG(kWarn, "gateway") << "billing has no RecordTransactionEvents; sending one "
+                                        "call per event from now on";
+          billing_batches_ = false;
+          for (auto& pending : *shared) SendEventUnary(std::move(pending));
+          return finish_slot();
+        }
+        const billing::v1::RecordTransactionEventResponse empty;
+        for (size_t i = 0; i < shared->size(); ++i) {
+          auto& pending = (*shared)[i];
+          if (!status.ok()) {
+            pending.done(status, empty);
+          } else if (i >= static_cast<size_t>(response.results_size())) {
+            pending.done(grpc::Status(grpc::StatusCode::INTERNAL,
+                                      "billing answered fewer results than events"),
+                         empty);
+          } else if (const auto& result = response.results(static_cast<int>(i));
+                     result.code() != 0) {
+            pending.done(
+                grpc::Status(static_cast<grpc::StatusCode>(result.code()), result.message()),
+                empty);
+          } else {
+            pending.done(grpc::Status::OK, result.response());
+          }
+        }
+        finish_slot();
+      });
+}
+
+void GrpcBackend::SendEventUnary(PendingEvent pending) {
   billing::v1::RecordTransactionEventRequest request;
-  *request.mutable_event() = event;
-  CallUnaryAsync<billing::v1::RecordTransactionEventRequest,
-                 billing::v1::RecordTransactionEventResponse>(
+  *request.mutable_event() = std::move(pending.event);
+  Issue<billing::v1::RecordTransactionEventRequest, billing::v1::RecordTransactionEventResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         billing_->async()->RecordTransactionEvent(ctx, req, resp, std::move(cb));
       },
-      std::move(request), kBillingTimeout, std::move(done));
+      std::move(request), kBillingTimeout, std::move(pending.done));
 }
 
 void GrpcBackend::ReportTransactionEvent(const control::v1::TransactionEventReport& request) {
-  Send(MakeControlReport<control::v1::TransactionEventReport, control::v1::ReportResponse>(
-      "TransactionEvent " + request.event().transaction_id(), request,
-      [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
-        stub->async()->ReportTransactionEvent(ctx, req, resp, std::move(cb));
-      }));
+  control::v1::Report report;
+  *report.mutable_transaction_event() = request;
+  QueueReport(std::move(report));
+}
+
+void GrpcBackend::QueueReport(control::v1::Report report) {
+  {
+    std::lock_guard lock(mu_);
+    if (queued_reports_.size() >= kMaxRetryQueue) {
+      CSMS_LOG(kError, "gateway") << "control report queue full; dropping a report";
+      return;
+    }
+    queued_reports_.push_back(std::move(report));
+  }
+  PumpReports();
+}
+
+void GrpcBackend::PumpReports() {
+  for (;;) {
+    std::vector<control::v1::Report> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (queued_reports_.empty() || report_calls_in_flight_ >= kMaxCallsInFlight) return;
+      const size_t n = std::min(queued_reports_.size(), kMaxReportsPerCall);
+      batch.assign(std::make_move_iterator(queued_reports_.begin()),
+                   std::make_move_iterator(queued_reports_.begin() + n));
+      queued_reports_.erase(queued_reports_.begin(), queued_reports_.begin() + n);
+      ++report_calls_in_flight_;
+    }
+    SendReportBatch(std::move(batch), 1);
+  }
+}
+
+void GrpcBackend::SendReportBatch(std::vector<control::v1::Report> reports, int attempt) {
+  if (!control_batches_) {
+    for (const auto& report : reports) SendReportUnary(report);
+    return OnReportBatchDone({}, attempt, grpc::Status::OK);
+  }
+  control::v1::ReportBatchRequest request;
+  for (const auto& report : reports) *request.add_reports() = report;
+  auto shared = std::make_shared<std::vector<control::v1::Report>>(std::move(reports));
+  Issue<control::v1::ReportBatchRequest, control::v1::ReportResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->ReportBatch(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kControlTimeout,
+      [this, shared, attempt](const grpc::Status& status, const control::v1::ReportResponse&) {
+        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          CSMS_LOG(kWarn, "gateway") << "control has no ReportBatch; sending one call per report "
+                                        "from now on";
+          control_batches_ = false;
+          for (const auto& report : *shared) SendReportUnary(report);
+          return OnReportBatchDone({}, attempt, grpc::Status::OK);
+        }
+        OnReportBatchDone(std::move(*shared), attempt, status);
+      });
+}
+
+void GrpcBackend::OnReportBatchDone(std::vector<control::v1::Report> reports, int attempt,
+                                    const grpc::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    --report_calls_in_flight_;
+    if (!status.ok()) {
+      if (attempt >= kMaxReportAttempts) {
+        CSMS_LOG(kError, "gateway")
+            << "gave up reporting " << reports.size() << " station event(s) to control after "
+            << attempt << " attempts: " << status.error_message();
+      } else {
+        CSMS_LOG(kWarn, "gateway")
+            << "reporting " << reports.size() << " station event(s) to control failed ("
+            << status.error_message() << "); will retry";
+        report_retries_.push_back(
+            {std::move(reports), attempt + 1,
+             std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(250) * (1 << std::min(attempt, 5))});
+      }
+    }
+  }
+  PumpReports();
+}
+
+void GrpcBackend::SendReportUnary(const control::v1::Report& report) {
+  using control::v1::Report;
+  switch (report.report_case()) {
+    case Report::kStatus:
+      return Send(MakeControlReport<control::v1::StatusReport, control::v1::ReportResponse>(
+          "StatusNotification " + report.status().charger_id(), report.status(),
+          [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
+            stub->async()->ReportStatus(ctx, req, resp, std::move(cb));
+          }));
+    case Report::kTransactionEvent:
+      return Send(
+          MakeControlReport<control::v1::TransactionEventReport, control::v1::ReportResponse>(
+              "TransactionEvent " + report.transaction_event().event().transaction_id(),
+              report.transaction_event(),
+              [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
+                stub->async()->ReportTransactionEvent(ctx, req, resp, std::move(cb));
+              }));
+    case Report::kDisconnected:
+      return Send(MakeControlReport<control::v1::StationDisconnectedRequest,
+                                    control::v1::StationDisconnectedResponse>(
+          "StationDisconnected " + report.disconnected().charger_id(), report.disconnected(),
+          [](auto* stub, auto* ctx, auto* req, auto* resp, auto cb) {
+            stub->async()->StationDisconnected(ctx, req, resp, std::move(cb));
+          }));
+    case Report::REPORT_NOT_SET:
+      return;
+  }
 }
 
 void GrpcBackend::Send(std::shared_ptr<Report> report) {
@@ -158,7 +379,7 @@ void GrpcBackend::FlushLastSeen() {
     for (auto& [id, entry] : last_seen_) *batch.add_entries() = std::move(entry);
     last_seen_.clear();
   }
-  CallUnaryAsync<control::v1::LastSeenBatch, control::v1::ReportResponse>(
+  Issue<control::v1::LastSeenBatch, control::v1::ReportResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->ReportLastSeen(ctx, req, resp, std::move(cb));
       },
@@ -175,6 +396,7 @@ void GrpcBackend::BackgroundLoop() {
   auto next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
     std::vector<std::shared_ptr<Report>> due;
+    std::vector<ReportRetry> due_batches;
     bool stopping;
     {
       std::unique_lock lock(mu_);
@@ -189,8 +411,18 @@ void GrpcBackend::BackgroundLoop() {
           ++it;
         }
       }
+      for (auto it = report_retries_.begin(); it != report_retries_.end();) {
+        if (it->due <= now) {
+          due_batches.push_back(std::move(*it));
+          it = report_retries_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      report_calls_in_flight_ += static_cast<int>(due_batches.size());
     }
     for (auto& report : due) Send(std::move(report));
+    for (auto& retry : due_batches) SendReportBatch(std::move(retry.reports), retry.attempt);
     if (stopping || std::chrono::steady_clock::now() >= next_flush) {
       FlushLastSeen();
       next_flush = std::chrono::steady_clock::now() + std::chrono::seconds(1);

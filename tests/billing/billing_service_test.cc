@@ -1,5 +1,6 @@
 #include "csms/billing/billing_service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "billing_test_util.h"
@@ -242,6 +243,51 @@ TEST_F(BillingServiceTest, DailyStatsDefaultToTodayInTheBillingTimeZone) {
   EXPECT_EQ(DailyStats("cp2", "2026-11-01", "2026-11-30").stats_size(), 1);
   EXPECT_EQ(DailyStats("", "2026-11-23", "2026-11-23").stats_size(), 0);
   DailyStats("", "2026-11-25", "2026-11-24", grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// RecordTransactionEvents through a real gRPC server: one result per event, in order; a bad
+// event fails alone; a duplicate inside the batch changes nothing twice.
+TEST_F(BillingServiceTest, RecordTransactionEventsAnswersEachEventInOrder) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service_.get());
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  auto stub = v1::BillingService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  const auto events = SeedSession("emart_jeju_02", "batch-1", kNow);
+  TransactionEvent bad = events[1];
+  bad.clear_charger_id();
+  v1::RecordTransactionEventsRequest request;
+  for (const TransactionEvent& e : {events[0], bad, events[1], events[2], events[2]}) {
+    *request.add_events() = e;
+  }
+  v1::RecordTransactionEventsResponse response;
+  grpc::ClientContext context;
+  const grpc::Status status = stub->RecordTransactionEvents(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 5);
+  EXPECT_EQ(response.results(0).code(), 0);
+  EXPECT_EQ(response.results(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(response.results(1).message().find("charger_id"), std::string::npos);
+  EXPECT_FALSE(response.results(1).has_response());
+  EXPECT_EQ(response.results(2).code(), 0);
+  EXPECT_EQ(response.results(3).code(), 0);
+  EXPECT_EQ(response.results(4).code(), 0);
+  // The same Ended twice in one call: stored once, and one of the two says so.
+  EXPECT_NE(response.results(3).response().duplicate(), response.results(4).response().duplicate());
+  EXPECT_TRUE(response.results(4).response().session().ended());
+  EXPECT_DOUBLE_EQ(response.results(4).response().session().energy_consumed_kwh(), 25.5);
+  EXPECT_DOUBLE_EQ(response.results(4).response().session().cost(), 3825);
+
+  v1::RecordTransactionEventsRequest empty;
+  v1::RecordTransactionEventsResponse none;
+  grpc::ClientContext empty_context;
+  EXPECT_TRUE(stub->RecordTransactionEvents(&empty_context, empty, &none).ok());
+  EXPECT_EQ(none.results_size(), 0);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 }  // namespace

@@ -1135,5 +1135,69 @@ TEST(ControlServiceWithoutDatabase, AnswersUnavailable) {
       << status.error_message();
 }
 
+// ReportBatch applies its reports in order, as the single RPCs would, and skips (does not fail
+// on) a report that could never be stored.
+TEST_F(ControlIntegrationTest, ReportBatchAppliesReportsInOrder) {
+  Register("CP-B");
+  csms::control::v1::ReportBatchRequest batch;
+  auto tx_report = [](const std::string& type_state, csms::ocpp::v1::TransactionEventType type,
+                      int64_t order_key, double power_w, double energy_kwh) {
+    csms::control::v1::Report report;
+    auto* r = report.mutable_transaction_event();
+    auto* ev = r->mutable_event();
+    ev->set_charger_id("CP-B");
+    ev->set_connection_id("conn-1");
+    ev->set_transaction_id("tx-batch");
+    ev->set_event_type(type);
+    ev->set_order_key(order_key);
+    ev->set_evse_id(1);
+    ev->set_charging_state(type_state);
+    ev->set_power_w(power_w);
+    *ev->mutable_timestamp() = ToProto(RealClock().Now());
+    r->set_energy_consumed_kwh(energy_kwh);
+    r->set_currency("KRW");
+    return report;
+  };
+  auto* status = batch.add_reports()->mutable_status();
+  status->set_charger_id("CP-B");
+  status->set_connection_id("conn-1");
+  status->set_evse_id(1);
+  status->set_connector_id(1);
+  status->set_status("Occupied");
+  *status->mutable_timestamp() = ToProto(RealClock().Now());
+  *batch.add_reports() = tx_report("Charging", kStarted, 0, 7400, 0);
+  batch.add_reports();  // empty: skipped
+  *batch.add_reports() = tx_report("Charging", kUpdated, 1, 11000, 1.25);
+  auto* stale = batch.add_reports()->mutable_disconnected();  // not its current connection
+  stale->set_charger_id("CP-B");
+  stale->set_connection_id("conn-old");
+
+  csms::control::v1::ReportResponse response;
+  grpc::ClientContext context;
+  const grpc::Status sent = events_->ReportBatch(&context, batch, &response);
+  ASSERT_TRUE(sent.ok()) << sent.error_message();
+  Charger charger = MustGet("CP-B");
+  EXPECT_EQ(charger.status(), "Charging");
+  EXPECT_EQ(charger.transaction_id(), "tx-batch");
+  EXPECT_DOUBLE_EQ(charger.current_power_kw(), 11.0);
+  EXPECT_DOUBLE_EQ(charger.energy_accumulated_kwh(), 1.25);
+  EXPECT_TRUE(charger.connected());
+
+  // Sent again (the gateway resends a batch whose answer it lost): nothing changes.
+  grpc::ClientContext again;
+  ASSERT_TRUE(events_->ReportBatch(&again, batch, &response).ok());
+  charger = MustGet("CP-B");
+  EXPECT_EQ(charger.transaction_id(), "tx-batch");
+  EXPECT_DOUBLE_EQ(charger.energy_accumulated_kwh(), 1.25);
+
+  csms::control::v1::ReportBatchRequest gone;
+  auto* disconnected = gone.add_reports()->mutable_disconnected();
+  disconnected->set_charger_id("CP-B");
+  disconnected->set_connection_id("conn-1");
+  grpc::ClientContext last;
+  ASSERT_TRUE(events_->ReportBatch(&last, gone, &response).ok());
+  EXPECT_FALSE(MustGet("CP-B").connected());
+}
+
 }  // namespace
 }  // namespace csms::control

@@ -11,19 +11,26 @@ namespace csms::billing {
 
 // csms.billing.v1.BillingService: validates requests, calls the ledger, and turns database
 // failures into gRPC codes (UNAVAILABLE when PostgreSQL cannot be reached, so callers retry).
-// RecordTransactionEvent uses the callback API: calls wait in the EventBatcher for a group
+// RecordTransactionEvent(s) use the callback API: calls wait in the EventBatcher for a group
 // commit without holding a thread each; the read methods stay synchronous.
 class BillingService final : public v1::BillingService::WithCallbackMethod_RecordTransactionEvent<
-                                 v1::BillingService::Service> {
+                                 v1::BillingService::WithCallbackMethod_RecordTransactionEvents<
+                                     v1::BillingService::Service>> {
  public:
   BillingService(LedgerStore& store, const Clock& clock, EventBatcher::Options batching = {});
 
   grpc::ServerUnaryReactor* RecordTransactionEvent(
       grpc::CallbackServerContext* context, const v1::RecordTransactionEventRequest* request,
       v1::RecordTransactionEventResponse* response) override;
+  grpc::ServerUnaryReactor* RecordTransactionEvents(
+      grpc::CallbackServerContext* context, const v1::RecordTransactionEventsRequest* request,
+      v1::RecordTransactionEventsResponse* response) override;
   // The same as the RPC for callers in this process: validates, queues for a group commit and
   // calls `done` once the event is committed (or refused). `response` must outlive `done`.
   void RecordAsync(const v1::RecordTransactionEventRequest& request,
+                   v1::RecordTransactionEventResponse* response,
+                   std::function<void(grpc::Status)> done);
+  void RecordAsync(const ocpp::v1::TransactionEvent& event,
                    v1::RecordTransactionEventResponse* response,
                    std::function<void(grpc::Status)> done);
   // RecordAsync, waiting for the answer.

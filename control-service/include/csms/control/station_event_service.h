@@ -44,6 +44,9 @@ class StationEventServiceImpl final
       grpc::CallbackServerContext* context,
       const csms::control::v1::TransactionEventReport* request,
       csms::control::v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* ReportBatch(grpc::CallbackServerContext* context,
+                                        const csms::control::v1::ReportBatchRequest* request,
+                                        csms::control::v1::ReportResponse* response) override;
 
  private:
   // Queues `op`; once committed runs `then` (which may throw RpcError) and finishes the call.

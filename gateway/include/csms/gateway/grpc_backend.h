@@ -17,6 +17,13 @@ namespace csms::gateway {
 
 // Backend over gRPC to control and billing. Reports that fail are retried with backoff from a
 // background thread (bounded); last-seen times are batched and flushed every second.
+//
+// Under load the per-message RPCs would cost more CPU than everything else the gateway does, so
+// reports to control and TransactionEvents to billing are batched adaptively: a call goes out at
+// once while fewer than a few calls are in flight (no added latency when quiet); otherwise
+// items wait for the next free slot and leave together in one ReportBatch /
+// RecordTransactionEvents call. Against a service without the batch RPC (a rolling update) it
+// falls back to one call per item.
 class GrpcBackend : public Backend {
  public:
   GrpcBackend(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing);
@@ -39,6 +46,31 @@ class GrpcBackend : public Backend {
   void Stop();
 
  private:
+  struct PendingEvent {
+    ocpp::v1::TransactionEvent event;
+    Completion<billing::v1::RecordTransactionEventResponse> done;
+  };
+  // Reports that a ReportBatch call failed to deliver, waiting for their next attempt.
+  struct ReportRetry {
+    std::vector<control::v1::Report> reports;
+    int attempt = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  template <typename Request, typename Response, typename Start>
+  void Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
+             Completion<Response> done);
+  void QueueReport(control::v1::Report report);
+  // Sends queued reports / events while a call slot is free. Call without mu_ held.
+  void PumpReports();
+  void PumpEvents();
+  void SendReportBatch(std::vector<control::v1::Report> reports, int attempt);
+  void OnReportBatchDone(std::vector<control::v1::Report> reports, int attempt,
+                         const grpc::Status& status);
+  void SendEventBatch(std::vector<PendingEvent> events);
+  // One unary call per item, for services that predate the batch RPCs.
+  void SendReportUnary(const control::v1::Report& report);
+  void SendEventUnary(PendingEvent pending);
+
   // A fire-and-forget report: `send` issues it once and calls back with the result.
   struct Report {
     std::string what;
@@ -58,8 +90,16 @@ class GrpcBackend : public Backend {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Report>> retries_;
+  std::vector<ReportRetry> report_retries_;
+  std::vector<control::v1::Report> queued_reports_;
+  int report_calls_in_flight_ = 0;
+  std::vector<PendingEvent> queued_events_;
+  int event_calls_in_flight_ = 0;
+  std::atomic<bool> control_batches_{true};  // false once control answered UNIMPLEMENTED
+  std::atomic<bool> billing_batches_{true};
   std::unordered_map<std::string, control::v1::LastSeen> last_seen_;
   bool stopping_ = false;
+  std::atomic<int> outstanding_{0};  // calls whose callback has not run yet
   std::thread background_;
 };
 
