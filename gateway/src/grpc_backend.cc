@@ -55,6 +55,62 @@ void GrpcBackend::Issue(Start&& start, Request request, std::chrono::millisecond
         });
 }
 
+void CallWindow::Submit(std::function<void(bool)> start) {
+  {
+    std::lock_guard lock(mu_);
+    if (in_flight_ >= limit_) {
+      waiting_.push_back({std::move(start), std::chrono::steady_clock::now()});
+      return;
+    }
+    ++in_flight_;
+  }
+  start(true);
+}
+
+void CallWindow::Release() {
+  std::vector<std::function<void(bool)>> expired;
+  std::function<void(bool)> next;
+  {
+    std::lock_guard lock(mu_);
+    const auto too_old = std::chrono::steady_clock::now() - max_wait_;
+    while (!waiting_.empty() && waiting_.front().since < too_old) {
+      expired.push_back(std::move(waiting_.front().start));
+      waiting_.pop_front();
+    }
+    if (waiting_.empty()) {
+      --in_flight_;
+    } else {  // the slot passes straight to the next call
+      next = std::move(waiting_.front().start);
+      waiting_.pop_front();
+    }
+  }
+  for (auto& start : expired) start(false);
+  if (next) next(true);
+}
+
+size_t CallWindow::waiting() const {
+  std::lock_guard lock(mu_);
+  return waiting_.size();
+}
+
+template <typename Request, typename Response, typename Start>
+void GrpcBackend::IssueToControl(Start start, Request request, Completion<Response> done) {
+  control_window_.Submit([this, start = std::move(start), request = std::move(request),
+                          done = std::move(done)](bool admitted) mutable {
+    if (!admitted) {
+      return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "control is overloaded; the call waited too long to be sent"),
+                  Response());
+    }
+    Issue<Request, Response>(
+        std::move(start), std::move(request), kControlTimeout,
+        [this, done = std::move(done)](const grpc::Status& status, const Response& response) {
+          control_window_.Release();
+          done(status, response);
+        });
+  });
+}
+
 void GrpcBackend::Stop() {
   // Reports still queued behind busy call slots get a moment to leave.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -87,11 +143,11 @@ std::shared_ptr<GrpcBackend::Report> GrpcBackend::MakeControlReport(std::string 
   report->what = std::move(what);
   report->send = [this, request = std::move(request),
                   invoke](std::function<void(const grpc::Status&)> cb) {
-    Issue<Request, Response>(
+    IssueToControl<Request, Response>(
         [this, invoke](auto* ctx, auto* req, auto* resp, auto c) {
           invoke(control_.get(), ctx, req, resp, std::move(c));
         },
-        request, kControlTimeout, [cb](const grpc::Status& s, const Response&) { cb(s); });
+        request, [cb](const grpc::Status& s, const Response&) { cb(s); });
   };
   return report;
 }
@@ -104,11 +160,11 @@ const auto kInvokeConnected = [](auto* stub, auto* ctx, auto* req, auto* resp, a
 
 void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& request,
                                    Completion<control::v1::StationConnectedResponse> done) {
-  Issue<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
+  IssueToControl<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         kInvokeConnected(control_.get(), ctx, req, resp, std::move(cb));
       },
-      request, kControlTimeout,
+      request,
       [this, request, done = std::move(done)](
           const grpc::Status& status, const control::v1::StationConnectedResponse& response) {
         done(status, response);
@@ -132,11 +188,11 @@ void GrpcBackend::StationDisconnected(const control::v1::StationDisconnectedRequ
 
 void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& request,
                                    Completion<control::v1::BootNotificationResponse> done) {
-  Issue<control::v1::BootNotificationRequest, control::v1::BootNotificationResponse>(
+  IssueToControl<control::v1::BootNotificationRequest, control::v1::BootNotificationResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->BootNotification(ctx, req, resp, std::move(cb));
       },
-      request, kControlTimeout, std::move(done));
+      request, std::move(done));
 }
 
 void GrpcBackend::ReportStatus(const control::v1::StatusReport& request) {

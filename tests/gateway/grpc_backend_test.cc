@@ -304,6 +304,38 @@ TEST_P(GrpcBackendTest, AFailedReportBatchIsSentAgain) {
   EXPECT_EQ(control_->batch_calls, 2);
 }
 
+TEST(CallWindowTest, AdmitsUpToTheLimitThenHandsSlotsOnInOrder) {
+  CallWindow window(2, std::chrono::seconds(60));
+  std::vector<std::string> log;
+  for (int i = 0; i < 5; ++i) {
+    window.Submit(
+        [&log, i](bool admitted) { log.push_back(std::to_string(i) + (admitted ? "+" : "-")); });
+  }
+  EXPECT_EQ(log, (std::vector<std::string>{"0+", "1+"}));
+  EXPECT_EQ(window.waiting(), 3u);
+  window.Release();
+  EXPECT_EQ(log.back(), "2+");
+  window.Release();
+  window.Release();
+  EXPECT_EQ(log, (std::vector<std::string>{"0+", "1+", "2+", "3+", "4+"}));
+  EXPECT_EQ(window.waiting(), 0u);
+  window.Release();
+  window.Release();
+  window.Submit([&log](bool admitted) { log.push_back(admitted ? "5+" : "5-"); });
+  EXPECT_EQ(log.back(), "5+") << "released slots are free again";
+}
+
+TEST(CallWindowTest, CallsThatWaitedTooLongAreTurnedAwayNotSent) {
+  CallWindow window(1, std::chrono::milliseconds(20));
+  std::vector<std::string> log;
+  window.Submit([&log](bool admitted) { log.push_back(admitted ? "a+" : "a-"); });
+  window.Submit([&log](bool admitted) { log.push_back(admitted ? "b+" : "b-"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  window.Submit([&log](bool admitted) { log.push_back(admitted ? "c+" : "c-"); });
+  window.Release();  // b waited 40 ms > 20 ms: turned away; c is fresh and gets the slot
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "b-", "c+"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(BatchRpc, GrpcBackendTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Batched" : "OldServices"; });
 

@@ -15,6 +15,33 @@
 
 namespace csms::gateway {
 
+// Bounds the calls in flight to a service. Beyond the limit, calls wait here (a few bytes each)
+// instead of in gRPC (several KiB each) and instead of piling onto a service that is already
+// behind: under a reconnect storm the service keeps answering within its deadlines rather than
+// timing out everything, and retries do not multiply the load.
+class CallWindow {
+ public:
+  CallWindow(size_t limit, std::chrono::milliseconds max_wait)
+      : limit_(limit), max_wait_(max_wait) {}
+  // Runs start(true) now or once a slot is free; the call must then Release() when it ends. A
+  // call that waited longer than max_wait gets start(false) instead and must fail without
+  // sending: its charger is better told to come back later than answered after its own timeout.
+  void Submit(std::function<void(bool)> start);
+  void Release();
+  size_t waiting() const;
+
+ private:
+  struct Waiting {
+    std::function<void(bool)> start;
+    std::chrono::steady_clock::time_point since;
+  };
+  mutable std::mutex mu_;
+  const size_t limit_;
+  const std::chrono::milliseconds max_wait_;
+  size_t in_flight_ = 0;
+  std::deque<Waiting> waiting_;
+};
+
 // Backend over gRPC to control and billing. Reports that fail are retried with backoff from a
 // background thread (bounded); last-seen times are batched and flushed every second.
 //
@@ -59,6 +86,9 @@ class GrpcBackend : public Backend {
   template <typename Request, typename Response, typename Start>
   void Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
              Completion<Response> done);
+  // Issue() through control_window_.
+  template <typename Request, typename Response, typename Start>
+  void IssueToControl(Start start, Request request, Completion<Response> done);
   void QueueReport(control::v1::Report report);
   // Sends queued reports / events while a call slot is free. Call without mu_ held.
   void PumpReports();
@@ -100,6 +130,8 @@ class GrpcBackend : public Backend {
   std::unordered_map<std::string, control::v1::LastSeen> last_seen_;
   bool stopping_ = false;
   std::atomic<int> outstanding_{0};  // calls whose callback has not run yet
+  // Connections, boots and their retries: what a reconnect storm multiplies.
+  CallWindow control_window_{256, std::chrono::seconds(8)};
   std::thread background_;
 };
 
