@@ -13,7 +13,8 @@ ARG DEBIAN_IMAGE=debian:bookworm
 
 # ---------------------------------------------------------------------------------------------
 # build: the Debian 12 packages of scripts/install-deps.sh that compiling needs (the test
-# database, clang/libFuzzer, python and node are left out: tests and bench are not built here).
+# database, clang/libFuzzer, python and chromium are left out: tests and bench are not built
+# here). Node and npm bundle the dashboard (dashboard/, esbuild) that the gateway embeds.
 # ---------------------------------------------------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS build
 RUN apt-get update \
@@ -21,10 +22,11 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
       libboost-dev libssl-dev nlohmann-json3-dev libpqxx-dev libpq-dev libabsl-dev \
-      libgtest-dev libgmock-dev \
+      libgtest-dev libgmock-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+RUN npm ci --prefix dashboard --no-audit --no-fund
 # BUILD_JOBS: the gateway's Beast translation unit needs ~1.6 GB at -O3; lower it on small hosts.
 ARG BUILD_JOBS=
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCSMS_SKIP=tests;bench" \

@@ -94,10 +94,10 @@ start_stack() {  # start_stack [gateways]
   psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE csms"
   local db="host=127.0.0.1 port=$pg_port user=postgres dbname=csms"
   start billing "$build/billing-service/csms-billing" --grpc-listen "127.0.0.1:$billing_port" \
-    --database-url "$db" --log-level warn
+    --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
   wait_port "$billing_port" billing
   start control "$build/control-service/csms-control" --grpc-listen "127.0.0.1:$control_port" \
-    --database-url "$db" --log-level warn
+    --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
   wait_port "$control_port" control
   # GATEWAY_WRAPPER, e.g. "heaptrack -o /tmp/gw", runs the gateway under a profiler.
   gateway_pids=()

@@ -10,7 +10,10 @@
 #include "csms/billing/migrations.h"
 #include "csms/common/config.h"
 #include "csms/common/grpc_server.h"
+#include "csms/common/health.h"
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
+#include "csms/common/metrics_http.h"
 
 namespace {
 
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
            "transaction events stored concurrently in group commits (at most --db-pool-size)"},
           {"max-batch", "CSMS_BILLING_MAX_BATCH", "256",
            "transaction events per group commit at most"},
+          {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9102",
+           "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
       });
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
@@ -112,6 +117,24 @@ int main(int argc, char** argv) {
     stopping.notify_all();
   }).detach();
 
+  // Metrics come up before the database so a slow start is visible.
+  csms::metrics::RegisterProcessMetrics();
+  static std::atomic<bool> database_ok{false};
+  csms::metrics::HttpEndpoint metrics_http(csms::metrics::Registry::Default(),
+                                           [](std::string* why) {
+                                             if (database_ok.load()) return true;
+                                             *why = "database unreachable";
+                                             return false;
+                                           });
+  if (const std::string& listen = config.Get("metrics-listen"); !listen.empty()) {
+    std::string error;
+    if (!metrics_http.Start(listen, &error)) {
+      CSMS_LOG(kError, kComponent) << error;
+      return 1;
+    }
+    CSMS_LOG(kInfo, kComponent) << "metrics on http://" << listen << "/metrics";
+  }
+
   if (const auto exit_code = PrepareDatabase(url, time_zone, stopping)) return *exit_code;
 
   csms::pg::Pool pool(url, pool_size);
@@ -121,8 +144,18 @@ int main(int argc, char** argv) {
   auto server = csms::StartGrpcServer(config.Get("grpc-listen"), {&service},
                                       {"csms.billing.v1.BillingService"}, kComponent);
   if (!server) return 1;
+  // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.
+  auto apply_health = csms::GrpcHealthApplier(server.get(), {"csms.billing.v1.BillingService"});
+  csms::HealthWatcher db_health(
+      "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
+      [&apply_health](bool healthy) {
+        database_ok = healthy;
+        apply_health(healthy);
+      },
+      std::chrono::seconds(2), kComponent);
 
   stopping.wait(false);
+  db_health.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   CSMS_LOG(kInfo, kComponent) << "stopped";
   return 0;

@@ -7,7 +7,10 @@
 
 #include "csms/common/config.h"
 #include "csms/common/grpc_server.h"
+#include "csms/common/health.h"
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
+#include "csms/common/metrics_http.h"
 #include "csms/common/pg.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
@@ -68,7 +71,9 @@ int main(int argc, char** argv) {
         "how long a command waits for the charger's answer and event, seconds"},
        {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
        {"db-writers", "CSMS_DB_WRITERS", "2",
-        "threads that group-commit the gateways' reports (each holds one pooled connection)"}});
+        "threads that group-commit the gateways' reports (each holds one pooled connection)"},
+       {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9101",
+        "HTTP address for /metrics, /healthz and /readyz (empty: off)"}});
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
@@ -93,6 +98,26 @@ int main(int argc, char** argv) {
     stop_requested.set_value();
   });
 
+  // Up before the database so an operator sees the process (and its start-up) at once.
+  csms::metrics::RegisterProcessMetrics();
+  std::atomic<bool> database_ok{false};
+  csms::metrics::HttpEndpoint metrics_http(csms::metrics::Registry::Default(),
+                                           [&database_ok](std::string* why) {
+                                             if (database_ok.load()) return true;
+                                             *why = "database unreachable";
+                                             return false;
+                                           });
+  if (const std::string& listen = config.Get("metrics-listen"); !listen.empty()) {
+    std::string error;
+    if (!metrics_http.Start(listen, &error)) {
+      CSMS_LOG(kError, kComponent) << error;
+      stop.store(true);
+      signal_thread.detach();
+      return 1;
+    }
+    CSMS_LOG(kInfo, kComponent) << "metrics on http://" << listen << "/metrics";
+  }
+
   const std::string url = config.Get("database-url");
   if (!PrepareDatabase(url, stop)) {
     signal_thread.join();
@@ -115,8 +140,19 @@ int main(int argc, char** argv) {
     signal_thread.detach();
     return 1;
   }
+  // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.
+  auto apply_health = csms::GrpcHealthApplier(
+      server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService"});
+  csms::HealthWatcher db_health(
+      "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
+      [&](bool healthy) {
+        database_ok = healthy;
+        apply_health(healthy);
+      },
+      std::chrono::seconds(2), kComponent);
 
   stop_requested.get_future().wait();
+  db_health.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   batcher.Stop();  // after the server: calls still in flight get their answers
   signal_thread.join();

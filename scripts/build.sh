@@ -3,5 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "./scripts/install-deps.sh"
+# The dashboard is bundled by esbuild from dashboard/node_modules during the CMake build.
+if [[ ! -x dashboard/node_modules/.bin/esbuild ]]; then
+  npm ci --prefix dashboard --no-audit --no-fund --silent
+fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" >/dev/null
 cmake --build build -j"${CSMS_BUILD_JOBS:-$(nproc)}"

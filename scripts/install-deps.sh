@@ -13,9 +13,11 @@ packages=(
   python3-grpcio python3-protobuf
   curl ca-certificates procps
   docker-compose
+  chromium
 )
 
-# Node.js runs the schema-validating test charger (ocpp-rpc); any recent node will do.
+# Node.js runs the schema-validating test charger (ocpp-rpc) and bundles the dashboard (esbuild);
+# any recent node will do. chromium (above) is the headless browser of tests/browser.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

@@ -80,6 +80,27 @@ sim=build/tools/charger-sim/csms-charger-sim
 start emart_jeju_01 "$sim" --id emart_jeju_01 --dialect seed --energy-speedup 10
 start emart_jeju_02 "$sim" --id emart_jeju_02 --dialect standard --energy-speedup 10
 start emart_jeju_03 "$sim" --id emart_jeju_03 --dialect standard --energy-speedup 10
+start emart_shinjeju_01 "$sim" --id emart_shinjeju_01 --dialect standard --energy-speedup 10
+
+# Demo stations at the stores' coordinates (WGS 84): the seed's chargers are at emart Jeju
+# (station id emart_jeju_main, as in the seed's SQL), in Tapdong, Jeju City; a fourth demo
+# charger is at emart Shin-Jeju in Nohyeong-dong. Created once, updated on later runs.
+put_station() {  # put_station <station_id> <json body>
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://localhost:8080/stations \
+    -H "Content-Type: application/json" -d "$2")
+  if [[ $code == 409 ]]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://localhost:8080/stations/$1" \
+      -H "Content-Type: application/json" -d "$2")
+  fi
+  [[ $code == 200 || $code == 201 ]] || echo "could not create station $1 (HTTP $code)" >&2
+}
+put_station emart_jeju_main '{"station_id":"emart_jeju_main","name":"emart Jeju",
+  "address":"38 Tapdong-ro, Jeju-si, Jeju-do","latitude":33.5153,"longitude":126.5225,
+  "charger_ids":["emart_jeju_01","emart_jeju_02","emart_jeju_03"]}'
+put_station emart_shinjeju '{"station_id":"emart_shinjeju","name":"emart Shin-Jeju",
+  "address":"Nohyeong-dong, Jeju-si, Jeju-do","latitude":33.4846,"longitude":126.4811,
+  "charger_ids":["emart_shinjeju_01"]}'
 
 for _ in $(seq 1 50); do
   curl -s http://localhost:8080/chargers/emart_jeju_01 | grep -q '"connected":true' && break
@@ -89,11 +110,13 @@ done
 cat <<INFO
 
 CSMS is running.
+  dashboard        http://localhost:8080/                  (live map; set CSMS_MAP_TILE_URL for tiles)
   OCPP WebSocket   ws://localhost:9000/ocpp/{station id}   (subprotocol ocpp2.0.1)
-  REST API         http://localhost:8080                   (GET /chargers, /healthz)
+  REST API         http://localhost:8080                   (GET /chargers, /stations, /healthz)
   control gRPC     localhost:50051    billing gRPC  localhost:50052    ChargerLink localhost:50053
   PostgreSQL       ${DATABASE_URL}
-  demo chargers    emart_jeju_01 (seed dialect), emart_jeju_02, emart_jeju_03 (standard)
+  demo chargers    emart_jeju_01 (seed dialect), emart_jeju_02, emart_jeju_03 (standard) at
+                   station emart_jeju_main; emart_shinjeju_01 at station emart_shinjeju
   logs             .data/logs/*.log, every OCPP frame per charger in .data/logs/ocpp/
   stop             scripts/run.sh stop
 

@@ -10,6 +10,10 @@ start=$(date +%s)
 if [[ ! -d tests/e2e/schema_client/node_modules ]]; then
   npm ci --prefix tests/e2e/schema_client --no-audit --no-fund --silent
 fi
+# playwright-core, which drives Debian's chromium in the dashboard's browser test.
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
+fi
 built=$(date +%s)
 echo "build: $((built - start)) s"
 ./scripts/validate-deploy.sh  # Dockerfile, docker-compose.yml, deploy/k8s, offline (docs/deploy.md)

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "csms/common/log.h"
+
 namespace csms {
 
 Config::Config(std::string program, std::string summary, std::vector<FlagSpec> specs)
@@ -94,6 +96,8 @@ double Config::GetDouble(const std::string& name) const {
 Config ParseConfigOrExit(int argc, char** argv, std::string program, std::string summary,
                          std::vector<FlagSpec> specs) {
   specs.push_back({"log-level", "CSMS_LOG_LEVEL", "info", "debug, info, warn or error"});
+  specs.push_back({"log-format", "CSMS_LOG_FORMAT", "text",
+                   "text (one readable line per event) or json (one JSON object per line)"});
   Config config(std::move(program), std::move(summary), std::move(specs));
   std::string error;
   if (!config.Parse(argc, argv, &error)) {
@@ -103,6 +107,10 @@ Config ParseConfigOrExit(int argc, char** argv, std::string program, std::string
   if (config.help_requested()) {
     std::cout << config.Usage();
     std::exit(0);
+  }
+  if (!log::SetFormat(config.Get("log-format"))) {
+    std::cerr << "--log-format must be text or json\n";
+    std::exit(2);
   }
   return config;
 }

@@ -57,6 +57,19 @@ std::unique_ptr<pqxx::connection> ConnectWithRetry(const std::string& url,
 }
 
 Pool::Pool(std::string url, int size) : url_(std::move(url)) {
+  auto& registry = metrics::Registry::Default();
+  wait_seconds_ =
+      &registry
+           .AddHistogram("csms_db_pool_wait_seconds",
+                         "Time waiting for a pooled PostgreSQL connection, seconds.", {})
+           .Get();
+  auto& runs = registry.AddHistogram(
+      "csms_db_transaction_seconds",
+      "Time a unit of database work held its connection (statements, commit and a reconnect "
+      "retry), by outcome, seconds.",
+      {"outcome"});
+  run_ok_seconds_ = &runs.Labels({"ok"});
+  run_error_seconds_ = &runs.Labels({"error"});
   for (int i = 0; i < size; ++i) {
     slots_.push_back(std::make_unique<Slot>());
     free_.push_back(slots_.back().get());

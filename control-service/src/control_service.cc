@@ -1,5 +1,6 @@
 #include "csms/control/control_service.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "csms/common/log.h"
@@ -26,6 +27,55 @@ RpcError Refused(const std::string& charger_id, const std::string& action,
   std::string message = "charger " + charger_id + " rejected " + action;
   if (!answer.reason.empty()) message += ": " + answer.reason;
   return RpcError(grpc::StatusCode::FAILED_PRECONDITION, message);
+}
+
+constexpr size_t kMaxStationIdLength = 64;
+constexpr size_t kMaxStationNameLength = 200;
+constexpr size_t kMaxAddressLength = 500;
+
+void RequireText(const std::string& value, const char* field, size_t max_length, bool allow_empty) {
+  if (value.empty() && !allow_empty) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, std::string(field) + " is required");
+  }
+  if (value.size() > max_length) {
+    throw RpcError(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        std::string(field) + " is longer than " + std::to_string(max_length) + " characters");
+  }
+  if (std::any_of(value.begin(), value.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                   std::string(field) + " must not contain control characters");
+  }
+}
+
+void RequireCoordinate(double value, const char* field, int limit) {
+  if (!std::isfinite(value) || value < -limit || value > limit) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, std::string(field) + " must be between -" +
+                                                           std::to_string(limit) + " and " +
+                                                           std::to_string(limit));
+  }
+}
+
+// Checked, sorted and without duplicates.
+std::vector<std::string> ChargerIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<std::string> out(ids.begin(), ids.end());
+  for (const auto& id : out) RequireId(id, "charger_ids[]");
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Runs a station write, turning the store's refusals into gRPC statuses.
+template <typename Fn>
+auto StationWrite(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const StationError& e) {
+    throw RpcError(e.kind == StationError::Kind::kNotFound ? grpc::StatusCode::NOT_FOUND
+                                                           : grpc::StatusCode::ALREADY_EXISTS,
+                   e.what());
+  }
 }
 
 }  // namespace
@@ -224,6 +274,109 @@ grpc::Status ControlServiceImpl::ListChargers(grpc::ServerContext*,
   });
 }
 
+grpc::Status ControlServiceImpl::ListStations(grpc::ServerContext*,
+                                              const csms::control::v1::ListStationsRequest*,
+                                              csms::control::v1::ListStationsResponse* response) {
+  return RunRpc("ListStations", [&] {
+    for (const auto& record : store_.ListStations()) FillStation(record, response->add_stations());
+  });
+}
+
+grpc::Status ControlServiceImpl::GetStation(grpc::ServerContext*,
+                                            const csms::control::v1::GetStationRequest* request,
+                                            csms::control::v1::Station* response) {
+  return RunRpc("GetStation", [&] {
+    RequireText(request->station_id(), "station_id", kMaxStationIdLength, false);
+    auto station = store_.FindStation(request->station_id());
+    if (!station) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "station " + request->station_id() + " not found");
+    }
+    FillStation(*station, response);
+  });
+}
+
+grpc::Status ControlServiceImpl::CreateStation(
+    grpc::ServerContext*, const csms::control::v1::CreateStationRequest* request,
+    csms::control::v1::Station* response) {
+  return RunRpc("CreateStation", [&] {
+    const auto& in = request->station();
+    RequireText(in.station_id(), "station_id", kMaxStationIdLength, false);
+    RequireText(in.name(), "name", kMaxStationNameLength, false);
+    RequireText(in.address(), "address", kMaxAddressLength, true);
+    RequireCoordinate(in.latitude(), "latitude", 90);
+    RequireCoordinate(in.longitude(), "longitude", 180);
+    StationRecord station{in.station_id(), in.name(),      in.address(),
+                          in.latitude(),   in.longitude(), ChargerIds(in.charger_ids())};
+    FillStation(StationWrite([&] { return store_.CreateStation(station); }), response);
+    CSMS_LOG(kInfo, kComponent) << "station " << log::Sanitize(in.station_id()) << " created";
+  });
+}
+
+grpc::Status ControlServiceImpl::UpdateStation(
+    grpc::ServerContext*, const csms::control::v1::UpdateStationRequest* request,
+    csms::control::v1::Station* response) {
+  return RunRpc("UpdateStation", [&] {
+    RequireText(request->station_id(), "station_id", kMaxStationIdLength, false);
+    StationChanges changes;
+    if (request->has_name()) {
+      RequireText(request->name(), "name", kMaxStationNameLength, false);
+      changes.name = request->name();
+    }
+    if (request->has_address()) {
+      RequireText(request->address(), "address", kMaxAddressLength, true);
+      changes.address = request->address();
+    }
+    if (request->has_latitude()) {
+      RequireCoordinate(request->latitude(), "latitude", 90);
+      changes.latitude = request->latitude();
+    }
+    if (request->has_longitude()) {
+      RequireCoordinate(request->longitude(), "longitude", 180);
+      changes.longitude = request->longitude();
+    }
+    if (request->replace_charger_ids()) changes.charger_ids = ChargerIds(request->charger_ids());
+    FillStation(StationWrite([&] { return store_.UpdateStation(request->station_id(), changes); }),
+                response);
+  });
+}
+
+grpc::Status ControlServiceImpl::DeleteStation(
+    grpc::ServerContext*, const csms::control::v1::DeleteStationRequest* request,
+    csms::control::v1::DeleteStationResponse*) {
+  return RunRpc("DeleteStation", [&] {
+    RequireText(request->station_id(), "station_id", kMaxStationIdLength, false);
+    if (!store_.DeleteStation(request->station_id())) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "station " + request->station_id() + " not found");
+    }
+    CSMS_LOG(kInfo, kComponent) << "station " << log::Sanitize(request->station_id()) << " deleted";
+  });
+}
+
+grpc::Status ControlServiceImpl::AssignCharger(
+    grpc::ServerContext*, const csms::control::v1::AssignChargerRequest* request,
+    csms::control::v1::AssignChargerResponse* response) {
+  return RunRpc("AssignCharger", [&] {
+    RequireId(request->charger_id(), "charger_id");
+    RequireText(request->station_id(), "station_id", kMaxStationIdLength, true);
+    std::string previous = StationWrite(
+        [&] { return store_.AssignCharger(request->charger_id(), request->station_id()); });
+    response->set_charger_id(request->charger_id());
+    response->set_station_id(request->station_id());
+    response->set_previous_station_id(previous);
+  });
+}
+
+void FillStation(const StationRecord& record, csms::control::v1::Station* out) {
+  out->set_station_id(record.station_id);
+  out->set_name(record.name);
+  out->set_address(record.address);
+  out->set_latitude(record.latitude);
+  out->set_longitude(record.longitude);
+  for (const auto& id : record.charger_ids) out->add_charger_ids(id);
+}
+
 void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out) {
   const bool active = !record.active_transaction_id.empty();
   StatusInputs inputs{record.connected, active, record.charging_state, {}};
@@ -250,6 +403,7 @@ void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out) {
     *connector->mutable_updated_at() = ToProto(c.status_time);
   }
   if (record.charging_limit_w) out->set_charging_limit_kw(*record.charging_limit_w / 1000.0);
+  out->set_station_id(record.station_id);
 }
 
 }  // namespace csms::control

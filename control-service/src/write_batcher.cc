@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
 
 namespace csms::control {
 namespace {
@@ -107,6 +108,13 @@ void WriteBatcher::WriterLoop() {
 }
 
 void WriteBatcher::Run(std::vector<Pending>& batch) {
+  static metrics::Histogram& sizes =
+      metrics::Registry::Default()
+          .AddHistogram("csms_control_write_batch_size",
+                        "Gateway reports applied per group-commit transaction.", {},
+                        {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000})
+          .Get();
+  sizes.Observe(static_cast<double>(batch.size()));
   std::vector<const WriteOp*> ops;
   ops.reserve(batch.size());
   for (const auto& p : batch) ops.push_back(&p.op);

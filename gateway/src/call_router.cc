@@ -73,13 +73,69 @@ Registration RegistrationFromString(const std::string& status) {
   return Registration::kNotBooted;
 }
 
+ReplySummary SummarizeReply(std::string_view frame) {
+  ReplySummary summary;
+  // [3,"id",{...}] or [4,"id","Code","description",{...}]: strings are JSON-escaped, so the
+  // first unescaped quote ends each.
+  auto string_at = [&frame](size_t open) -> std::pair<std::string_view, size_t> {
+    if (open >= frame.size() || frame[open] != '"') return {{}, std::string_view::npos};
+    for (size_t i = open + 1; i < frame.size(); ++i) {
+      if (frame[i] == '\\') {
+        ++i;
+      } else if (frame[i] == '"') {
+        return {frame.substr(open + 1, i - open - 1), i + 1};
+      }
+    }
+    return {{}, std::string_view::npos};
+  };
+  if (frame.size() < 4 || frame[0] != '[') return summary;
+  summary.is_error = frame[1] == '4';
+  auto [id, after_id] = string_at(3);
+  summary.message_id = id;
+  if (summary.is_error && after_id != std::string_view::npos) {
+    summary.error_code = string_at(after_id + 1).first;
+  }
+  return summary;
+}
+
+ActionMetrics* CallRouter::MakeActionMetrics(const std::string& action) {
+  auto& registry = metrics::Registry::Default();
+  auto& messages = registry.AddCounter(
+      "csms_ocpp_messages_total",
+      "OCPP CALLs from chargers answered, by action and result (CALLRESULT or CALLERROR).",
+      {"action", "result"});
+  auto& seconds = registry.AddHistogram(
+      "csms_ocpp_message_handling_seconds",
+      "Time from receiving a charger's CALL to its answer (backend round trips included), by "
+      "action, seconds.",
+      {"action"});
+  auto m = std::make_unique<ActionMetrics>();
+  m->action = action;
+  m->results = &messages.Labels({action, "CALLRESULT"});
+  m->errors = &messages.Labels({action, "CALLERROR"});
+  m->seconds = &seconds.Labels({action});
+  m->error_codes = &registry.AddCounter("csms_ocpp_call_errors_total",
+                                        "CALLERRORs sent to chargers, by action and error code.",
+                                        {"action", "code"});
+  action_metrics_.push_back(std::move(m));
+  return action_metrics_.back().get();
+}
+
+ActionMetrics* CallRouter::UnhandledMetrics(const std::string& action) {
+  const std::string label = ocpp::IsOcpp201Action(action) ? action : "unknown";
+  std::lock_guard lock(unhandled_mu_);
+  auto& slot = unhandled_[label];
+  if (slot == nullptr) slot = MakeActionMetrics(label);
+  return slot;
+}
+
 CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions options, Outbox* outbox)
     : backend_(backend),
       outbox_(outbox),
       clock_(clock),
       options_(options),
       schemas_(options.validate_schemas ? &ocpp::SchemaSet::Ocpp201() : nullptr) {
-  handlers_ = {
+  const std::pair<const char*, Handler> routes[] = {
       {"BootNotification", &CallRouter::OnBootNotification},
       {"Heartbeat", &CallRouter::OnHeartbeat},
       {"StatusNotification", &CallRouter::OnStatusNotification},
@@ -87,13 +143,37 @@ CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions optio
       {"Authorize", &CallRouter::OnAuthorize},
       {"MeterValues", &CallRouter::OnMeterValues},
       {"DataTransfer", &CallRouter::OnAcknowledgeOnly},
+      {"NotifyEvent", &CallRouter::OnNotifyEvent},
   };
-  handlers_["NotifyEvent"] = &CallRouter::OnNotifyEvent;
-  for (const char* action : kAcknowledgeOnly) handlers_[action] = &CallRouter::OnAcknowledgeOnly;
+  for (const auto& [action, handler] : routes) {
+    handlers_[action] = Route{handler, MakeActionMetrics(action)};
+  }
+  for (const char* action : kAcknowledgeOnly) {
+    handlers_[action] = Route{&CallRouter::OnAcknowledgeOnly, MakeActionMetrics(action)};
+  }
 }
 
 void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call,
                         Reply reply) {
+  auto it = handlers_.find(call.action);
+  ActionMetrics* m = it != handlers_.end() ? it->second.metrics : UnhandledMetrics(call.action);
+  // Every answer is counted, timed and logged once, whichever path produces it.
+  reply = [m, station, started = std::chrono::steady_clock::now(),
+           reply = std::move(reply)](std::string frame) {
+    m->seconds->ObserveSince(started);
+    const ReplySummary summary = SummarizeReply(frame);
+    const log::Fields fields{station->charger_id, summary.message_id, m->action};
+    if (summary.is_error) {
+      m->errors->Inc();
+      m->error_codes->Labels({m->action, std::string(summary.error_code)}).Inc();
+      CSMS_LOG_WITH(kInfo, "gateway", fields)
+          << m->action << " answered with CALLERROR " << log::Sanitize(summary.error_code, 40);
+    } else {
+      m->results->Inc();
+      CSMS_LOG_WITH(kDebug, "gateway", fields) << m->action << " answered with CALLRESULT";
+    }
+    reply(std::move(frame));
+  };
   const TimePoint now = clock_.Now();
   const int64_t now_us = now.time_since_epoch().count();
   constexpr int64_t kSeenResolutionUs = 1'000'000;  // control receives last-seen once a second
@@ -101,7 +181,6 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
     station->seen_reported_us.store(now_us, std::memory_order_relaxed);
     backend_.StationSeen(station->charger_id, station->connection_id, now);
   }
-  auto it = handlers_.find(call.action);
   if (it == handlers_.end()) {
     if (ocpp::IsOcpp201Action(call.action)) {
       reply(ocpp::SerializeCallError(call.message_id, ec::kNotSupported,
@@ -134,7 +213,7 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
     }
   }
   try {
-    (this->*(it->second))(station, call, reply);
+    (this->*(it->second.handler))(station, call, reply);
   } catch (const PayloadException& e) {
     reply(ocpp::SerializeCallError(call.message_id, e.error.code,
                                    call.action + ": " + e.error.description));
@@ -152,27 +231,27 @@ void CallRouter::OnBootNotification(const std::shared_ptr<StationContext>& stati
   request.set_model(boot.model);
   request.set_serial_number(boot.serial_number);
   request.set_firmware_version(boot.firmware_version);
-  backend_.BootNotification(
-      request,
-      [this, station, id = call.message_id, reply = std::move(reply)](
-          const grpc::Status& status, const control::v1::BootNotificationResponse& response) {
-        json answer = {{"currentTime", FormatRfc3339(clock_.Now())}};
-        if (status.ok()) {
-          answer["interval"] = response.interval_seconds();
-          answer["status"] = response.status();
-          station->registration = RegistrationFromString(response.status());
-        } else {
-          // Control cannot decide now: Pending makes the charger boot again after the interval
-          // instead of failing, and nothing is lost (it sends no transactions while Pending).
-          CSMS_LOG(kWarn, "gateway")
-              << "boot of " << station->charger_id << " answered Pending: control unavailable ("
-              << GrpcFailure(status) << ")";
-          answer["interval"] = options_.backend_down_retry_interval_s;
-          answer["status"] = "Pending";
-          station->registration = Registration::kPending;
-        }
-        reply(ocpp::SerializeCallResult(id, answer));
-      });
+  backend_.BootNotification(request, [this, station, id = call.message_id,
+                                      reply = std::move(reply)](
+                                         const grpc::Status& status,
+                                         const control::v1::BootNotificationResponse& response) {
+    json answer = {{"currentTime", FormatRfc3339(clock_.Now())}};
+    if (status.ok()) {
+      answer["interval"] = response.interval_seconds();
+      answer["status"] = response.status();
+      station->registration = RegistrationFromString(response.status());
+    } else {
+      // Control cannot decide now: Pending makes the charger boot again after the interval
+      // instead of failing, and nothing is lost (it sends no transactions while Pending).
+      CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{station->charger_id, id, "BootNotification"}))
+          << "boot of " << station->charger_id << " answered Pending: control unavailable ("
+          << GrpcFailure(status) << ")";
+      answer["interval"] = options_.backend_down_retry_interval_s;
+      answer["status"] = "Pending";
+      station->registration = Registration::kPending;
+    }
+    reply(ocpp::SerializeCallResult(id, answer));
+  });
 }
 
 void CallRouter::OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
@@ -222,7 +301,7 @@ void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& stati
             return QueueInOutbox(event, id, has_token, std::move(reply));
           }
           // Never acknowledge what was not stored: the charger keeps the event and retries.
-          CSMS_LOG(kWarn, "gateway")
+          CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{event.charger_id(), id, "TransactionEvent"}))
               << "TransactionEvent " << event.transaction_id() << " of " << event.charger_id()
               << " not stored: " << GrpcFailure(status);
           reply(ocpp::SerializeCallError(
@@ -277,7 +356,8 @@ void CallRouter::OnNotifyEvent(const std::shared_ptr<StationContext>& station,
 void CallRouter::OnAcknowledgeOnly(const std::shared_ptr<StationContext>& station,
                                    const ocpp::Frame& call, Reply& reply) {
   PayloadCheck p(call.payload, "");
-  CSMS_LOG(kInfo, "gateway") << call.action << " from " << station->charger_id << " acknowledged";
+  CSMS_LOG_WITH(kInfo, "gateway", (log::Fields{station->charger_id, call.message_id, call.action}))
+      << call.action << " from " << station->charger_id << " acknowledged";
   if (call.action == "DataTransfer") {
     p.RequiredString("vendorId", 255);
     reply(ocpp::SerializeCallResult(call.message_id, json{{"status", "UnknownVendorId"}}));

@@ -8,6 +8,7 @@
 
 #include "csms/common/grpc_server.h"
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
 #include "csms/common/ocpp_schema.h"
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/charger_link_service.h"
@@ -15,8 +16,10 @@
 #include "csms/gateway/grpc_backend.h"
 #include "csms/gateway/http_server.h"
 #include "csms/gateway/io_context_pool.h"
+#include "csms/gateway/live_feed.h"
 #include "csms/gateway/ocpp_server.h"
 #include "csms/gateway/outbox.h"
+#include "csms/gateway/readiness.h"
 #include "csms/gateway/rest_api.h"
 
 namespace csms::gateway {
@@ -93,6 +96,11 @@ std::vector<FlagSpec> GatewayFlags() {
        "check every OCPP payload against the OCA 2.0.1 schemas (false only to measure)"},
       {"strict", "CSMS_STRICT", "false",
        "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
+      {"map-tile-url", "CSMS_MAP_TILE_URL", "",
+       "dashboard map tiles, a Leaflet URL template such as "
+       "https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles, a plain base layer)"},
+      {"map-tile-attribution", "CSMS_MAP_TILE_ATTRIBUTION", "",
+       "attribution shown with the map tiles (HTML)"},
   };
 }
 
@@ -155,7 +163,32 @@ int RunGateway(const Config& config) {
   ConnectionRegistry registry;
   OcppServer ocpp(io_pool, router, backend, registry, advertise, ocpp_options, trace.get());
   RestApi api(control_channel, billing_channel);
-  HttpServer http(io_pool.Get(0), api);
+  // /readyz: control and billing answer their gRPC health check (cached for a second).
+  Readiness readiness({{"control", "csms.control.v1.ControlService", control_channel},
+                       {"billing", "csms.billing.v1.BillingService", billing_channel}});
+  api.SetReadiness([&readiness](std::function<void(HttpResponse)> respond) {
+    readiness.Check([respond = std::move(respond)](const Readiness::Result& result) {
+      respond(HttpResponse{result.ready ? 200 : 503, result.Json(), "application/json"});
+    });
+  });
+  auto& metrics_registry = metrics::Registry::Default();
+  metrics::RegisterProcessMetrics(metrics_registry);
+  metrics::ScopedCallback connected_metric(
+      metrics_registry,
+      metrics_registry.AddCallback("csms_gateway_connected_chargers",
+                                   "Chargers with an open OCPP connection to this gateway.",
+                                   metrics::Type::kGauge,
+                                   [&registry] { return static_cast<double>(registry.size()); }));
+  metrics::ScopedCallback outbox_metric(
+      metrics_registry, metrics_registry.AddCallback(
+                            "csms_gateway_outbox_depth",
+                            "TransactionEvents kept in the local outbox until billing stores them.",
+                            metrics::Type::kGauge, [&outbox] {
+                              return outbox ? static_cast<double>(outbox->depth()) : 0.0;
+                            }));
+  api.SetDashboardConfig(config.Get("map-tile-url"), config.Get("map-tile-attribution"));
+  LiveFeed live_feed(control_channel, LiveFeed::Options{});
+  HttpServer http(io_pool.Get(0), api, &live_feed);
   ChargerLinkService charger_link(registry);
 
   std::string error;
@@ -179,6 +212,7 @@ int RunGateway(const Config& config) {
   CSMS_LOG(kInfo, "gateway") << "signal " << sig << ": closing charger connections";
   ocpp.Shutdown(std::chrono::seconds(config.GetInt("drain-seconds")));
   http.Shutdown();
+  live_feed.Stop();
   // Give close handshakes and in-flight replies a moment before the loop stops.
   for (int i = 0; i < 20 && registry.size() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -1,9 +1,12 @@
 #include "csms/gateway/http_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
+#include <deque>
 #include <optional>
 
 #include "csms/common/log.h"
@@ -21,10 +24,16 @@ namespace {
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 constexpr size_t kMaxHeaderBytes = 8 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// An event-stream client that falls this far behind is closed rather than buffered for.
+constexpr size_t kMaxQueuedEventBytes = 4 * 1024 * 1024;
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, RestApi& api) : stream_(std::move(socket)), api_(api) {}
+  HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed)
+      : stream_(std::move(socket)), api_(api), live_feed_(live_feed) {}
+  ~HttpSession() {
+    if (subscription_ && live_feed_) live_feed_->Unsubscribe(subscription_);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
@@ -60,6 +69,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     HttpRequest request{std::string(req.method_string()), std::string(req.target()),
                         std::move(req.body())};
     stream_.expires_never();
+    if (live_feed_ && req.method() == http::verb::get &&
+        request.target.substr(0, request.target.find('?')) == "/events") {
+      return StartEventStream();
+    }
     api_.Handle(request, [self = shared_from_this()](HttpResponse response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Write(std::move(response), self->keep_alive_);
@@ -87,18 +100,82 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Server-Sent Events: the header, then each event as one chunk, until the client leaves.
+  void StartEventStream() {
+    QueueRaw(
+        "HTTP/1.1 200 OK\r\nServer: csms-gateway\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
+        "\r\n");
+    QueueEvent("retry: 2000\n\n");
+    // The feed calls from its own thread; the event is written on this session's strand.
+    std::weak_ptr<HttpSession> weak = shared_from_this();
+    subscription_ = live_feed_->Subscribe([weak](std::string event) {
+      auto self = weak.lock();
+      if (!self || self->stream_closed_) return false;
+      net::post(self->stream_.get_executor(),
+                [self, event = std::move(event)]() mutable { self->QueueEvent(event); });
+      return true;
+    });
+    // An event-stream client sends nothing more: any read completing means it left.
+    stream_.async_read_some(
+        net::buffer(drain_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->CloseEventStream(); });
+  }
+
+  void QueueEvent(const std::string& event) {
+    char size[20];
+    std::snprintf(size, sizeof size, "%zx\r\n", event.size());
+    QueueRaw(size + event + "\r\n");
+  }
+
+  void QueueRaw(std::string bytes) {
+    if (stream_closed_) return;
+    queued_bytes_ += bytes.size();
+    if (queued_bytes_ > kMaxQueuedEventBytes) return CloseEventStream();
+    outbox_.push_back(std::move(bytes));
+    if (outbox_.size() == 1) WriteNext();
+  }
+
+  void WriteNext() {
+    net::async_write(stream_, net::buffer(outbox_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->CloseEventStream();
+                       self->queued_bytes_ -= self->outbox_.front().size();
+                       self->outbox_.pop_front();
+                       if (!self->outbox_.empty()) self->WriteNext();
+                     });
+  }
+
+  void CloseEventStream() {
+    if (stream_closed_) return;
+    stream_closed_ = true;
+    if (subscription_) live_feed_->Unsubscribe(subscription_);
+    subscription_ = 0;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   RestApi& api_;
   bool keep_alive_ = false;
+  // Event stream only.
+  LiveFeed* live_feed_;
+  uint64_t subscription_ = 0;
+  std::atomic<bool> stream_closed_{false};
+  std::deque<std::string> outbox_;
+  size_t queued_bytes_ = 0;
+  char drain_[64];
 };
 
 }  // namespace
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
-  Impl(net::io_context& io, RestApi& api) : io_(io), acceptor_(net::make_strand(io)), api_(api) {}
+  Impl(net::io_context& io, RestApi& api, LiveFeed* live_feed)
+      : io_(io), acceptor_(net::make_strand(io)), api_(api), live_feed_(live_feed) {}
 
   bool Listen(const std::string& host_port, std::string* error) {
     if (!BindAcceptor(acceptor_, host_port, error)) return false;
@@ -118,7 +195,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
                                                                               tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), self->api_)->Start();
+      if (!ec) {
+        std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_)->Start();
+      }
       if (self->acceptor_.is_open()) self->DoAccept();
     });
   }
@@ -126,10 +205,11 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   net::io_context& io_;
   tcp::acceptor acceptor_;
   RestApi& api_;
+  LiveFeed* live_feed_;
 };
 
-HttpServer::HttpServer(net::io_context& io, RestApi& api)
-    : impl_(std::make_shared<Impl>(io, api)) {}
+HttpServer::HttpServer(net::io_context& io, RestApi& api, LiveFeed* live_feed)
+    : impl_(std::make_shared<Impl>(io, api, live_feed)) {}
 HttpServer::~HttpServer() = default;
 bool HttpServer::Listen(const std::string& host_port, std::string* error) {
   return impl_->Listen(host_port, error);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
 #include "csms/common/ocpp_frame.h"
 #include "csms/common/ocpp_schema.h"
 #include "csms/gateway/handshake.h"
@@ -42,7 +43,23 @@ struct ServerShared {
         registry(reg),
         advertise_address(std::move(address)),
         options(o),
-        trace(t) {}
+        trace(t) {
+    auto& registry = metrics::Registry::Default();
+    auto& refused = registry.AddCounter(
+        "csms_gateway_connections_refused_total",
+        "Charger connections refused at the WebSocket upgrade, by reason.", {"reason"});
+    refused_not_websocket = &refused.Labels({"not_websocket"});
+    refused_bad_station_id = &refused.Labels({"bad_station_id"});
+    refused_bad_subprotocol = &refused.Labels({"bad_subprotocol"});
+    refused_connection_limit = &refused.Labels({"connection_limit"});
+    accepted = &registry
+                    .AddCounter("csms_gateway_connections_total",
+                                "Charger WebSocket connections established.")
+                    .Get();
+    frame_errors = &registry.AddCounter("csms_ocpp_call_errors_total",
+                                        "CALLERRORs sent to chargers, by action and error code.",
+                                        {"action", "code"});
+  }
   CallRouter& router;
   Backend& backend;
   ConnectionRegistry& registry;
@@ -50,6 +67,13 @@ struct ServerShared {
   OcppServerOptions options;
   FrameTrace* trace;  // nullptr when tracing is off
   std::atomic<size_t> open_connections{0};
+  metrics::Counter* refused_not_websocket;
+  metrics::Counter* refused_bad_station_id;
+  metrics::Counter* refused_bad_subprotocol;
+  metrics::Counter* refused_connection_limit;
+  metrics::Counter* accepted;
+  // Frames that could not be parsed get a CALLERROR with action "unparsed".
+  metrics::Family<metrics::Counter>* frame_errors;
 };
 
 // One charger's WebSocket. Everything runs on the socket's io_context, which one thread runs
@@ -136,12 +160,14 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     if (ec) return;  // nothing was established; the socket just goes away
     auto& req = parser_->get();
     if (!websocket::is_upgrade(req)) {
+      shared_->refused_not_websocket->Inc();
       return RefuseUpgrade(http::status::upgrade_required,
                            "this port speaks OCPP-J over WebSocket only");
     }
     auto station_id =
         StationIdFromTarget(std::string_view(req.target().data(), req.target().size()));
     if (!station_id) {
+      shared_->refused_bad_station_id->Inc();
       return RefuseUpgrade(http::status::not_found,
                            "the URL must end with the charging station identity (at most 48 "
                            "characters of a-z A-Z 0-9 * - _ = : + | @ .)");
@@ -149,15 +175,18 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     auto offered = req[http::field::sec_websocket_protocol];
     auto protocol = SelectSubprotocol(std::string_view(offered.data(), offered.size()));
     if (!protocol) {
-      CSMS_LOG(kWarn, kLog) << "refused " << *station_id << ": subprotocols offered '"
-                            << log::Sanitize(std::string_view(offered.data(), offered.size()), 100)
-                            << "'";
+      shared_->refused_bad_subprotocol->Inc();
+      CSMS_LOG_WITH(kWarn, kLog, (log::Fields{*station_id}))
+          << "refused " << *station_id << ": subprotocols offered '"
+          << log::Sanitize(std::string_view(offered.data(), offered.size()), 100) << "'";
       return RefuseUpgrade(http::status::bad_request,
                            "Sec-WebSocket-Protocol must offer ocpp2.0.1");
     }
     if (shared_->open_connections.load() >= options_.max_connections) {
-      CSMS_LOG(kWarn, kLog) << "refused " << *station_id << ": connection limit of "
-                            << options_.max_connections << " reached";
+      shared_->refused_connection_limit->Inc();
+      CSMS_LOG_WITH(kWarn, kLog, (log::Fields{*station_id}))
+          << "refused " << *station_id << ": connection limit of " << options_.max_connections
+          << " reached";
       return RefuseUpgrade(http::status::service_unavailable,
                            "this gateway is at its connection limit; try another");
     }
@@ -203,13 +232,14 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     call_timer_.cancel();
     buffer_.shrink_to_fit();
     shared_->open_connections.fetch_add(1);
+    shared_->accepted->Inc();
     if (auto previous = registry_.Register(shared_from_this())) {
       CSMS_LOG(kInfo, kLog) << station_->charger_id << " reconnected; closing its older connection "
                             << previous->connection_id();
       previous->Close(websocket::close_code::normal, "replaced by a newer connection");
     }
-    CSMS_LOG(kInfo, kLog) << station_->charger_id << " connected (" << station_->connection_id
-                          << ")";
+    CSMS_LOG_WITH(kInfo, kLog, (log::Fields{station_->charger_id}))
+        << station_->charger_id << " connected (" << station_->connection_id << ")";
     control::v1::StationConnectedRequest request;
     request.set_charger_id(station_->charger_id);
     request.set_connection_id(station_->connection_id);
@@ -255,6 +285,10 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     auto parsed = ocpp::ParseFrame(text);
     if (auto* error = std::get_if<ocpp::FrameError>(&parsed)) {
       if (error->should_reply) {
+        shared_->frame_errors->Labels({"unparsed", error->code}).Inc();
+        CSMS_LOG_WITH(kInfo, kLog, (log::Fields{station_->charger_id, error->message_id}))
+            << "malformed frame answered with CALLERROR " << error->code << ": "
+            << log::Sanitize(error->description, 200);
         QueueWrite(ocpp::SerializeCallError(error->message_id, error->code, error->description));
       } else {
         CSMS_LOG(kWarn, kLog) << "dropped malformed reply from " << station_->charger_id << ": "
@@ -399,8 +433,9 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       CSMS_LOG(kWarn, kLog) << station_->charger_id << " sent a frame over "
                             << options_.max_message_bytes << " bytes; closed with 1009";
     }
-    CSMS_LOG(kInfo, kLog) << station_->charger_id << " disconnected (" << station_->connection_id
-                          << "): " << ec.message();
+    CSMS_LOG_WITH(kInfo, kLog, (log::Fields{station_->charger_id}))
+        << station_->charger_id << " disconnected (" << station_->connection_id
+        << "): " << ec.message();
     if (pending_) {
       auto done = std::move(pending_->done);
       pending_.reset();

@@ -7,7 +7,10 @@
 
 #include "csms/common/grpc_async.h"
 #include "csms/common/log.h"
+#include "csms/common/metrics.h"
 #include "csms/common/time_util.h"
+#include "csms/gateway/dashboard_assets.h"
+#include "csms/gateway/dashboard_json.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -130,6 +133,31 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   if (parts.size() == 1 && parts[0] == "healthz") {
     return respond(Json(200, json{{"status", "ok"}}));
   }
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    if (method != "GET") return wrong_method("GET");
+    return respond(HttpResponse{200, metrics::Registry::Default().Render(), metrics::kContentType});
+  }
+  if (parts.size() == 1 && parts[0] == "readyz" && readyz_) {
+    return method == "GET" ? readyz_(std::move(respond)) : wrong_method("GET");
+  }
+  if (method == "GET" && ServeDashboard(path, respond)) return;
+  if (!parts.empty() && parts[0] == "stations") {
+    if (parts.size() == 1) {
+      if (method == "GET") return ListStations(std::move(respond));
+      if (method == "POST") return CreateStation(request.body, std::move(respond));
+      return wrong_method("GET or POST");
+    }
+    if (parts.size() == 2) {
+      if (method == "GET") return GetStation(parts[1], std::move(respond));
+      if (method == "PUT") return UpdateStation(parts[1], request.body, std::move(respond));
+      if (method == "DELETE") return DeleteStation(parts[1], std::move(respond));
+      return wrong_method("GET, PUT or DELETE");
+    }
+  }
+  if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
+    return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
+                           : wrong_method("PUT");
+  }
   if (!parts.empty() && parts[0] == "chargers") {
     if (parts.size() == 1) {
       return method == "GET" ? ListChargers(std::move(respond)) : wrong_method("GET");
@@ -165,6 +193,135 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
     return method == "GET" ? GetDailyStats(query, std::move(respond)) : wrong_method("GET");
   }
   respond(Error(404, "not_found", "no such endpoint: " + method + " " + path));
+}
+
+void RestApi::SetDashboardConfig(const std::string& tile_url, const std::string& tile_attribution) {
+  dashboard_config_ = json{{"tile_url", tile_url}, {"tile_attribution", tile_attribution}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
+}
+
+bool RestApi::ServeDashboard(const std::string& path, Respond& respond) {
+  if (path == "/dashboard/config.json") {
+    respond(HttpResponse{200, dashboard_config_, "application/json"});
+    return true;
+  }
+  auto asset = FindDashboardAsset(path);
+  if (!asset) return false;
+  respond(HttpResponse{200, std::string(asset->contents), asset->content_type});
+  return true;
+}
+
+void RestApi::ListStations(Respond respond) {
+  CallUnaryAsync<control::v1::ListStationsRequest, control::v1::ListStationsResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->ListStations(ctx, req, resp, std::move(cb));
+      },
+      control::v1::ListStationsRequest(), kQueryTimeout,
+      Reply<control::v1::ListStationsResponse>(std::move(respond),
+                                               [](const control::v1::ListStationsResponse& r) {
+                                                 json stations = json::array();
+                                                 for (const auto& s : r.stations())
+                                                   stations.push_back(StationJson(s));
+                                                 return json{{"stations", stations}};
+                                               }));
+}
+
+void RestApi::GetStation(const std::string& station_id, Respond respond) {
+  control::v1::GetStationRequest request;
+  request.set_station_id(station_id);
+  CallUnaryAsync<control::v1::GetStationRequest, control::v1::Station>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->GetStation(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::Station>(std::move(respond), StationJson));
+}
+
+void RestApi::CreateStation(const std::string& body, Respond respond) {
+  auto parsed = ParseStationBody(body, /*create=*/true);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
+  const auto& in = std::get<StationBody>(parsed);
+  control::v1::CreateStationRequest request;
+  auto* station = request.mutable_station();
+  station->set_station_id(*in.station_id);
+  station->set_name(*in.name);
+  station->set_address(in.address.value_or(""));
+  station->set_latitude(*in.latitude);
+  station->set_longitude(*in.longitude);
+  for (const auto& id : in.charger_ids.value_or(std::vector<std::string>{})) {
+    station->add_charger_ids(id);
+  }
+  CallUnaryAsync<control::v1::CreateStationRequest, control::v1::Station>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->CreateStation(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      [respond = std::move(respond)](const grpc::Status& status,
+                                     const control::v1::Station& created) {
+        respond(status.ok() ? Json(201, StationJson(created)) : FromGrpcError(status));
+      });
+}
+
+void RestApi::UpdateStation(const std::string& station_id, const std::string& body,
+                            Respond respond) {
+  auto parsed = ParseStationBody(body, /*create=*/false);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
+  const auto& in = std::get<StationBody>(parsed);
+  if (in.station_id && *in.station_id != station_id) {
+    return respond(Error(400, "bad_request", "station_id in the body differs from the path"));
+  }
+  control::v1::UpdateStationRequest request;
+  request.set_station_id(station_id);
+  if (in.name) request.set_name(*in.name);
+  if (in.address) request.set_address(*in.address);
+  if (in.latitude) request.set_latitude(*in.latitude);
+  if (in.longitude) request.set_longitude(*in.longitude);
+  if (in.charger_ids) {
+    request.set_replace_charger_ids(true);
+    for (const auto& id : *in.charger_ids) request.add_charger_ids(id);
+  }
+  CallUnaryAsync<control::v1::UpdateStationRequest, control::v1::Station>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->UpdateStation(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::Station>(std::move(respond), StationJson));
+}
+
+void RestApi::DeleteStation(const std::string& station_id, Respond respond) {
+  control::v1::DeleteStationRequest request;
+  request.set_station_id(station_id);
+  CallUnaryAsync<control::v1::DeleteStationRequest, control::v1::DeleteStationResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->DeleteStation(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::DeleteStationResponse>(
+          std::move(respond), [station_id](const control::v1::DeleteStationResponse&) {
+            return json{{"status", "success"}, {"station_id", station_id}};
+          }));
+}
+
+void RestApi::AssignCharger(const std::string& charger_id, const std::string& body,
+                            Respond respond) {
+  auto parsed = ParseAssignBody(body);
+  if (const auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
+  control::v1::AssignChargerRequest request;
+  request.set_charger_id(charger_id);
+  request.set_station_id(std::get<AssignBody>(parsed).station_id);
+  CallUnaryAsync<control::v1::AssignChargerRequest, control::v1::AssignChargerResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->AssignCharger(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::AssignChargerResponse>(
+          std::move(respond), [](const control::v1::AssignChargerResponse& r) {
+            auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+            return json{{"status", "success"},
+                        {"charger_id", r.charger_id()},
+                        {"station_id", or_null(r.station_id())},
+                        {"previous_station_id", or_null(r.previous_station_id())}};
+          }));
 }
 
 void RestApi::StartTransaction(const std::string& charger_id, const std::string& body,

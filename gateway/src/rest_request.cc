@@ -87,6 +87,80 @@ std::variant<PowerBody, RestError> ParsePowerBody(const std::string& body) {
   return PowerBody{it->get<double>()};
 }
 
+namespace {
+
+// Reads an optional field of the given JSON type; false (with `error`) when present with another.
+bool OptionalString(const json& doc, const char* field, std::optional<std::string>* out,
+                    RestError* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) return true;
+  if (!it->is_string()) {
+    *error = BadRequest(std::string(field) + " must be a string");
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool OptionalNumber(const json& doc, const char* field, std::optional<double>* out,
+                    RestError* error) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) return true;
+  if (!it->is_number()) {
+    *error = BadRequest(std::string(field) + " must be a number");
+    return false;
+  }
+  *out = it->get<double>();
+  return true;
+}
+
+}  // namespace
+
+std::variant<StationBody, RestError> ParseStationBody(const std::string& body, bool create) {
+  RestError error;
+  auto doc = ParseObject(body, &error);
+  StationBody station;
+  if (!doc || !OptionalString(*doc, "station_id", &station.station_id, &error) ||
+      !OptionalString(*doc, "name", &station.name, &error) ||
+      !OptionalString(*doc, "address", &station.address, &error) ||
+      !OptionalNumber(*doc, "latitude", &station.latitude, &error) ||
+      !OptionalNumber(*doc, "longitude", &station.longitude, &error)) {
+    return error;
+  }
+  if (auto it = doc->find("charger_ids"); it != doc->end() && !it->is_null()) {
+    if (!it->is_array()) return BadRequest("charger_ids must be an array of strings");
+    std::vector<std::string> ids;
+    for (const auto& id : *it) {
+      if (!id.is_string()) return BadRequest("charger_ids must be an array of strings");
+      ids.push_back(id.get<std::string>());
+    }
+    station.charger_ids = std::move(ids);
+  }
+  if (create) {
+    if (!station.station_id || station.station_id->empty()) {
+      return BadRequest("station_id (a non-empty string) is required");
+    }
+    if (!station.name || station.name->empty()) {
+      return BadRequest("name (a non-empty string) is required");
+    }
+    if (!station.latitude || !station.longitude) {
+      return BadRequest("latitude and longitude (numbers, WGS 84 degrees) are required");
+    }
+  }
+  return station;
+}
+
+std::variant<AssignBody, RestError> ParseAssignBody(const std::string& body) {
+  RestError error;
+  auto doc = ParseObject(body, &error);
+  if (!doc) return error;
+  auto it = doc->find("station_id");
+  if (it == doc->end()) return BadRequest("station_id (a string, or null for none) is required");
+  if (it->is_null()) return AssignBody{};
+  if (!it->is_string()) return BadRequest("station_id must be a string or null");
+  return AssignBody{it->get<std::string>()};
+}
+
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t pos = 0;

@@ -31,13 +31,14 @@ const cases = [
     const c = container(d, 'csms-gateway');
     c.readinesProbe = c.readinessProbe;
   }],
-  ['typo deep in a probe', /unknown field .*livenessProbe\.grpc\.prot/, (d) => { container(d, 'csms-control').livenessProbe.grpc.prot = 1; }],
+  ['typo deep in a probe', /unknown field .*readinessProbe\.grpc\.prot/, (d) => { container(d, 'csms-control').readinessProbe.grpc.prot = 1; }],
   ['typo in metadata', /unknown field metadata\.lables/, (d) => { find(d, 'Service', 'csms-gateway').metadata.lables = { a: 'b' }; }],
   ['gateway with one replica', /replicas must be >= 2/, (d) => { find(d, 'Deployment', 'csms-gateway').spec.replicas = 1; }],
   ['HPA minReplicas 1', /minReplicas must be >= 2/, (d) => { find(d, 'HorizontalPodAutoscaler', 'csms-gateway').spec.minReplicas = 1; }],
   ['container without resources', /resources\.limits\.memory missing/, (d) => { delete container(d, 'csms-billing').resources.limits; }],
   ['container without readiness probe', /readinessProbe/, (d) => { delete container(d, 'csms-control').readinessProbe; }],
-  ['control probe not gRPC', /must be a gRPC probe/, (d) => { container(d, 'csms-control').livenessProbe = { tcpSocket: { port: 50051 } }; }],
+  ['control probe not gRPC', /must be a gRPC probe/, (d) => { container(d, 'csms-control').readinessProbe = { tcpSocket: { port: 50051 } }; }],
+  ['control liveness not /healthz', /livenessProbe must be an HTTP GET of \/healthz/, (d) => { container(d, 'csms-control').livenessProbe = { tcpSocket: { port: 50051 } }; }],
   ['container running as root', /runAsUser must not be 0/, (d) => { container(d, 'csms-gateway').securityContext.runAsUser = 0; }],
   ['runAsNonRoot off', /runAsNonRoot must be true/, (d) => {
     const dep = find(d, 'Deployment', 'csms-billing');

@@ -256,10 +256,17 @@ for (const [component, d] of Object.entries(csms)) {
       check(ports.includes(9000) && ports.includes(8080), name(lb), `must expose 9000 and 8080 (has ${ports.join(', ')})`);
     }
   } else {
-    for (const probe of ['readinessProbe', 'livenessProbe']) {
-      check(Boolean(c[probe] && c[probe].grpc && port && c[probe].grpc.port === port.containerPort), where,
-        `${probe} must be a gRPC probe on the container port`);
-    }
+    // Readiness follows gRPC health, which is NOT_SERVING while the database is unreachable.
+    check(Boolean(c.readinessProbe && c.readinessProbe.grpc && port && c.readinessProbe.grpc.port === port.containerPort), where,
+      'readinessProbe must be a gRPC probe on the container port');
+    // Liveness must not restart replicas during a database outage: /healthz on the metrics port
+    // (or, as before, gRPC health).
+    const live = c.livenessProbe || {};
+    const metricsPort = (c.ports || []).find((p) => p.name === 'metrics');
+    check(Boolean((live.grpc && port && live.grpc.port === port.containerPort) ||
+      (live.httpGet && live.httpGet.path === '/healthz' && metricsPort &&
+        (live.httpGet.port === 'metrics' || live.httpGet.port === metricsPort.containerPort))), where,
+      'livenessProbe must be an HTTP GET of /healthz on the metrics port (or a gRPC probe on the container port)');
     const env = Object.fromEntries((c.env || []).map((e) => [e.name, e]));
     check(Boolean(env.DATABASE_URL && env.DATABASE_URL.valueFrom && env.DATABASE_URL.valueFrom.secretKeyRef), where,
       'DATABASE_URL must come from a Secret');

@@ -17,6 +17,8 @@ Stack::Stack(Options options) : options_(std::move(options)) {
   link_port = FreePort();
   control_port = FreePort();
   billing_port = FreePort();
+  control_metrics_port = FreePort();
+  billing_metrics_port = FreePort();
 }
 
 Stack::~Stack() { Stop(); }
@@ -25,8 +27,9 @@ bool Stack::StartBilling() {
   std::string listen = "127.0.0.1:" + std::to_string(billing_port);
   return billing_.Start(CSMS_BILLING_BIN,
                         {"--grpc-listen", listen, "--database-url", options_.database_url,
-                         "--timezone", options_.timezone},
-                        log_dir_ + "/billing.log") &&
+                         "--timezone", options_.timezone, "--metrics-listen",
+                         "127.0.0.1:" + std::to_string(billing_metrics_port)},
+                        log_dir_ + "/billing.log", options_.env) &&
          WaitForPort(billing_port, std::chrono::seconds(20));
 }
 
@@ -34,8 +37,9 @@ bool Stack::StartControl() {
   std::string listen = "127.0.0.1:" + std::to_string(control_port);
   return control_.Start(CSMS_CONTROL_BIN,
                         {"--grpc-listen", listen, "--database-url", options_.database_url,
-                         "--command-timeout", std::to_string(options_.command_timeout_s)},
-                        log_dir_ + "/control.log") &&
+                         "--command-timeout", std::to_string(options_.command_timeout_s),
+                         "--metrics-listen", "127.0.0.1:" + std::to_string(control_metrics_port)},
+                        log_dir_ + "/control.log", options_.env) &&
          WaitForPort(control_port, std::chrono::seconds(20));
 }
 
@@ -47,7 +51,7 @@ bool Stack::StartGateway() {
       "--control-address", "127.0.0.1:" + std::to_string(control_port),
       "--billing-address", "127.0.0.1:" + std::to_string(billing_port)};
   args.insert(args.end(), options_.gateway_args.begin(), options_.gateway_args.end());
-  return gateway_.Start(CSMS_GATEWAY_BIN, args, log_dir_ + "/gateway.log") &&
+  return gateway_.Start(CSMS_GATEWAY_BIN, args, log_dir_ + "/gateway.log", options_.env) &&
          WaitForPort(ocpp_port, std::chrono::seconds(20)) &&
          WaitForPort(http_port, std::chrono::seconds(5)) &&
          WaitForPort(link_port, std::chrono::seconds(5));

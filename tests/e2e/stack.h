@@ -18,6 +18,8 @@ class Stack {
     std::string timezone = "UTC";
     int command_timeout_s = 15;
     std::vector<std::string> gateway_args;
+    // Environment for all three services (e.g. CSMS_LOG_FORMAT=json).
+    std::map<std::string, std::string> env;
   };
 
   explicit Stack(Options options);
@@ -41,6 +43,8 @@ class Stack {
                                                const std::vector<std::string>& extra = {});
 
   int ocpp_port = 0, http_port = 0, link_port = 0, control_port = 0, billing_port = 0;
+  // --metrics-listen of control and billing (/metrics, /healthz, /readyz).
+  int control_metrics_port = 0, billing_metrics_port = 0;
   std::string log_dir() const { return log_dir_; }
   std::string Logs() const;
 

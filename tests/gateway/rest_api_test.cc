@@ -62,10 +62,17 @@ TEST_F(RestApiTest, HealthzIsOk) {
 
 TEST_F(RestApiTest, UnknownPathIs404) {
   ExpectError(Sync("GET", "/nope"), 404, "not_found");
-  ExpectError(Sync("GET", "/"), 404, "not_found");
+  ExpectError(Sync("GET", "/assets/none.js"), 404, "not_found");
   ExpectError(Sync("POST", "/chargers/CS001/explode", "{}"), 404, "not_found");
   ExpectError(Sync("GET", "/chargers/CS001/start/now"), 404, "not_found");
   ExpectError(Sync("GET", "/stats/weekly"), 404, "not_found");
+}
+
+TEST_F(RestApiTest, RootServesTheDashboard) {
+  HttpResponse page = Sync("GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("/assets/app.js"), std::string::npos);
 }
 
 TEST_F(RestApiTest, WrongMethodIs405) {

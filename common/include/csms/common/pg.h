@@ -1,13 +1,17 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
+
+#include "csms/common/metrics.h"
 
 namespace csms::pg {
 
@@ -56,16 +60,30 @@ class Pool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Slot*> free_;
+  // csms_db_pool_wait_seconds and csms_db_transaction_seconds{outcome} (one Run, retry included).
+  metrics::Histogram* wait_seconds_;
+  metrics::Histogram* run_ok_seconds_;
+  metrics::Histogram* run_error_seconds_;
 };
 
 template <typename Fn>
 auto Pool::Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
+  const auto requested = std::chrono::steady_clock::now();
   Slot* slot = Borrow();
+  const auto borrowed = std::chrono::steady_clock::now();
+  wait_seconds_->Observe(std::chrono::duration<double>(borrowed - requested).count());
   struct Returner {
     Pool* pool;
     Slot* slot;
-    ~Returner() { pool->Return(slot); }
-  } returner{this, slot};
+    std::chrono::steady_clock::time_point borrowed;
+    int exceptions;
+    ~Returner() {
+      // Unwinding because fn (or the reconnect) threw: the run counts as failed.
+      (std::uncaught_exceptions() > exceptions ? pool->run_error_seconds_ : pool->run_ok_seconds_)
+          ->ObserveSince(borrowed);
+      pool->Return(slot);
+    }
+  } returner{this, slot, borrowed, std::uncaught_exceptions()};
   for (int attempt = 0;; ++attempt) {
     try {
       return fn(Ensure(slot));

@@ -35,6 +35,24 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   grpc::Status ListChargers(grpc::ServerContext* context,
                             const csms::control::v1::ListChargersRequest* request,
                             csms::control::v1::ListChargersResponse* response) override;
+  grpc::Status ListStations(grpc::ServerContext* context,
+                            const csms::control::v1::ListStationsRequest* request,
+                            csms::control::v1::ListStationsResponse* response) override;
+  grpc::Status GetStation(grpc::ServerContext* context,
+                          const csms::control::v1::GetStationRequest* request,
+                          csms::control::v1::Station* response) override;
+  grpc::Status CreateStation(grpc::ServerContext* context,
+                             const csms::control::v1::CreateStationRequest* request,
+                             csms::control::v1::Station* response) override;
+  grpc::Status UpdateStation(grpc::ServerContext* context,
+                             const csms::control::v1::UpdateStationRequest* request,
+                             csms::control::v1::Station* response) override;
+  grpc::Status DeleteStation(grpc::ServerContext* context,
+                             const csms::control::v1::DeleteStationRequest* request,
+                             csms::control::v1::DeleteStationResponse* response) override;
+  grpc::Status AssignCharger(grpc::ServerContext* context,
+                             const csms::control::v1::AssignChargerRequest* request,
+                             csms::control::v1::AssignChargerResponse* response) override;
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
@@ -59,5 +77,6 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
 
 // Fills the public view of a charger, status derived by DeriveChargerStatus.
 void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out);
+void FillStation(const StationRecord& record, csms::control::v1::Station* out);
 
 }  // namespace csms::control

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -42,6 +43,28 @@ struct ChargerRecord {
   double energy_kwh = 0;
   std::optional<double> charging_limit_w;
   std::vector<ConnectorRecord> connectors;
+  std::string station_id;  // "" when the charger belongs to no station
+};
+
+struct StationRecord {
+  std::string station_id, name, address;
+  double latitude = 0, longitude = 0;
+  std::vector<std::string> charger_ids;  // sorted
+};
+
+// What UpdateStation changes; unset fields stay as they are.
+struct StationChanges {
+  std::optional<std::string> name, address;
+  std::optional<double> latitude, longitude;
+  std::optional<std::vector<std::string>> charger_ids;  // replaces the station's chargers
+};
+
+// A station write that was refused; nothing of it was stored.
+class StationError : public std::runtime_error {
+ public:
+  enum class Kind { kNotFound, kConflict };
+  StationError(Kind kind, const std::string& message) : std::runtime_error(message), kind(kind) {}
+  Kind kind;
 };
 
 struct TransactionRecord {
@@ -163,6 +186,17 @@ class ControlStore {
   void RecordChargingProfile(const std::string& charger_id, int profile_id, int evse_id,
                              const std::string& purpose, double limit_w, const std::string& status,
                              bool in_force);
+
+  // Stations. Writes throw StationError: kNotFound for an unknown station, kConflict for a
+  // taken station id or a charger that belongs to another station.
+  std::vector<StationRecord> ListStations();
+  std::optional<StationRecord> FindStation(const std::string& station_id);
+  StationRecord CreateStation(const StationRecord& station);
+  StationRecord UpdateStation(const std::string& station_id, const StationChanges& changes);
+  // False when there was no such station. Its chargers are left without a station.
+  bool DeleteStation(const std::string& station_id);
+  // Moves the charger to `station_id` ("" = off any station); returns its previous station.
+  std::string AssignCharger(const std::string& charger_id, const std::string& station_id);
 
  private:
   pg::Pool& pool_;

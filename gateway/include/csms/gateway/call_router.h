@@ -3,9 +3,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "csms/common/metrics.h"
 #include "csms/common/ocpp_frame.h"
 #include "csms/common/ocpp_schema.h"
 #include "csms/common/time_util.h"
@@ -37,6 +40,24 @@ struct RouterOptions {
   int backend_down_retry_interval_s = 10;
 };
 
+// The message metrics of one action, looked up once (not per message).
+struct ActionMetrics {
+  std::string action;
+  metrics::Counter* results = nullptr;    // csms_ocpp_messages_total{action,result="CALLRESULT"}
+  metrics::Counter* errors = nullptr;     // ... result="CALLERROR"
+  metrics::Histogram* seconds = nullptr;  // csms_ocpp_message_handling_seconds{action}
+  metrics::Family<metrics::Counter>* error_codes = nullptr;  // csms_ocpp_call_errors_total
+};
+
+// The frame's message id and, for a CALLERROR, its error code (empty otherwise); views into
+// `frame` as serialized by ocpp::SerializeCallResult / SerializeCallError.
+struct ReplySummary {
+  bool is_error = false;
+  std::string_view message_id;
+  std::string_view error_code;
+};
+ReplySummary SummarizeReply(std::string_view frame);
+
 // Routes inbound CALLs: action → validate → normalize → handler → reply. One declarative table;
 // no handler repeats the plumbing. `reply` receives the serialized CALLRESULT or CALLERROR,
 // exactly once, possibly from another thread.
@@ -52,6 +73,13 @@ class CallRouter {
  private:
   using Handler = void (CallRouter::*)(const std::shared_ptr<StationContext>&, const ocpp::Frame&,
                                        Reply&);
+  struct Route {
+    Handler handler;
+    ActionMetrics* metrics;
+  };
+  ActionMetrics* MakeActionMetrics(const std::string& action);
+  // For actions without a handler: the OCPP 2.0.1 name, or "unknown" for anything else.
+  ActionMetrics* UnhandledMetrics(const std::string& action);
   void OnBootNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
   void OnStatusNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
@@ -69,7 +97,10 @@ class CallRouter {
   const Clock& clock_;
   RouterOptions options_;
   const ocpp::SchemaSet* schemas_;  // null when validation is off
-  std::unordered_map<std::string, Handler> handlers_;
+  std::unordered_map<std::string, Route> handlers_;
+  std::mutex unhandled_mu_;
+  std::unordered_map<std::string, ActionMetrics*> unhandled_;
+  std::vector<std::unique_ptr<ActionMetrics>> action_metrics_;
 };
 
 // What control learns about a TransactionEvent once billing has stored it.

@@ -32,6 +32,15 @@ class RestApi {
   // `respond` runs exactly once, possibly on a gRPC thread.
   void Handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
 
+  // What the dashboard page reads from /dashboard/config.json: the map-tile URL template
+  // ("" = no tiles, a plain base layer) and its attribution.
+  void SetDashboardConfig(const std::string& tile_url, const std::string& tile_attribution);
+
+  // GET /readyz answers through this (set by the gateway app); without it /readyz is 404.
+  void SetReadiness(std::function<void(std::function<void(HttpResponse)>)> readyz) {
+    readyz_ = std::move(readyz);
+  }
+
   // {"status":"error","error":code,"message":message} with the given HTTP status.
   static HttpResponse Error(int status, const std::string& code, const std::string& message);
 
@@ -46,9 +55,19 @@ class RestApi {
                   Respond respond);
   void ListSessions(const std::string& charger_id, Respond respond);
   void GetDailyStats(const std::string& query, Respond respond);
+  void ListStations(Respond respond);
+  void GetStation(const std::string& station_id, Respond respond);
+  void CreateStation(const std::string& body, Respond respond);
+  void UpdateStation(const std::string& station_id, const std::string& body, Respond respond);
+  void DeleteStation(const std::string& station_id, Respond respond);
+  void AssignCharger(const std::string& charger_id, const std::string& body, Respond respond);
+  // "/" and the bundle's files; false when `path` is none of them.
+  bool ServeDashboard(const std::string& path, Respond& respond);
 
   std::unique_ptr<control::v1::ControlService::Stub> control_;
   std::unique_ptr<billing::v1::BillingService::Stub> billing_;
+  std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
+  std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };
 
 }  // namespace csms::gateway

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -33,9 +34,25 @@ struct PowerBody {
   double max_power_kw = 0;  // finite and above 0
 };
 
+// POST /stations and PUT /stations/{id}: {"station_id", "name", "address", "latitude",
+// "longitude", "charger_ids": [...]}. Types are checked here, ranges by control.
+struct StationBody {
+  std::optional<std::string> station_id, name, address;
+  std::optional<double> latitude, longitude;
+  std::optional<std::vector<std::string>> charger_ids;
+};
+
+// PUT /chargers/{id}/station: {"station_id": "..."}, or null / "" to take it off its station.
+struct AssignBody {
+  std::string station_id;
+};
+
 std::variant<StartBody, RestError> ParseStartBody(const std::string& body);
 std::variant<StopBody, RestError> ParseStopBody(const std::string& body);
 std::variant<PowerBody, RestError> ParsePowerBody(const std::string& body);
+// `create`: station_id, name, latitude and longitude are required (else any subset).
+std::variant<StationBody, RestError> ParseStationBody(const std::string& body, bool create);
+std::variant<AssignBody, RestError> ParseAssignBody(const std::string& body);
 
 // The non-empty segments of a path: "/chargers//CS001/" → {"chargers", "CS001"}.
 std::vector<std::string> SplitPath(const std::string& path);

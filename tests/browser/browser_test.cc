@@ -1,0 +1,77 @@
+// The dashboard in a real browser: the stack, three simulated chargers at two stations, and
+// dashboard_check.js driving Debian's headless Chromium. Keeps build/test-output/dashboard.png.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "net_clients.h"
+#include "pg_test_db.h"
+#include "stack.h"
+
+namespace csms::testing {
+namespace {
+
+using std::chrono::seconds;
+
+TEST(DashboardInBrowser, FollowsChargersLive) {
+  TestDatabase db;
+  CSMS_REQUIRE_DATABASE(db);
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium"))
+      << "Debian's chromium is required (scripts/install-deps.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists(CSMS_BROWSER_TEST_DIR "/node_modules/playwright-core"))
+      << "run: npm ci --prefix tests/browser (scripts/test.sh does)";
+
+  Stack::Options options;
+  options.name = "browser";
+  options.database_url = db.url();
+  Stack stack(options);
+  ASSERT_TRUE(stack.Start()) << stack.Logs();
+
+  auto rest = [&](const std::string& method, const std::string& target, const std::string& body) {
+    return HttpCall(stack.http_port, method, target, body, seconds(10));
+  };
+  ASSERT_EQ(rest("POST", "/stations",
+                 R"({"station_id":"emart_jeju_main","name":"emart Jeju",
+                     "address":"Jeju City, Jeju-do","latitude":33.4996,"longitude":126.5312,
+                     "charger_ids":["emart_jeju_01","emart_jeju_02"]})")
+                .status,
+            201);
+  ASSERT_EQ(rest("POST", "/stations",
+                 R"({"station_id":"jeju_city_hall","name":"Jeju City Hall",
+                     "address":"Jeju City, Jeju-do","latitude":33.4996,"longitude":126.5219,
+                     "charger_ids":["emart_jeju_03"]})")
+                .status,
+            201);
+
+  auto sim1 = stack.StartSimulator("emart_jeju_01", "seed", {"--energy-speedup", "20"});
+  auto sim2 = stack.StartSimulator("emart_jeju_02", "standard", {"--energy-speedup", "20"});
+  auto sim3 = stack.StartSimulator("emart_jeju_03", "standard", {"--energy-speedup", "20"});
+  ASSERT_TRUE(sim1 && sim2 && sim3);
+  for (const char* id : {"emart_jeju_01", "emart_jeju_02", "emart_jeju_03"}) {
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+      up =
+          rest("GET", std::string("/chargers/") + id, "").Json().value("status", "") == "Available";
+      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(up) << id << " did not come up\n" << stack.Logs();
+  }
+
+  const std::string screenshot = TestOutputDir() + "/dashboard.png";
+  std::filesystem::remove(screenshot);
+  ChildProcess node;
+  ASSERT_TRUE(node.Start("/usr/bin/env",
+                         {"node", CSMS_BROWSER_TEST_DIR "/dashboard_check.js",
+                          "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot,
+                          std::to_string(sim3->pid())},
+                         stack.log_dir() + "/dashboard_check.log"));
+  int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
+  EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();
+  std::cout << node.ReadLog();
+  ASSERT_TRUE(std::filesystem::exists(screenshot));
+  EXPECT_GT(std::filesystem::file_size(screenshot), 20000u);
+}
+
+}  // namespace
+}  // namespace csms::testing
