@@ -193,13 +193,14 @@ struct Stats {
   std::vector<uint32_t> latency_us;
   uint64_t connect_errors = 0;
   uint64_t boot_errors = 0;
-  uint64_t call_errors = 0;   // CALLERROR replies
-  uint64_t unexpected = 0;    // frames that are neither our CALLRESULT nor our CALLERROR
-  uint64_t closed = 0;        // connections lost before the end
-  uint64_t stalled = 0;       // a CALL still unanswered after kStalledNs when the run stopped
-  uint64_t boot_pending = 0;  // BootNotification answered Pending (retried after `interval`)
-  uint64_t late = 0;          // open loop: sends that went out after their scheduled time
-  uint64_t csms_calls = 0;    // CALLs from the CSMS answered (remote start/stop)
+  uint64_t call_errors = 0;       // CALLERROR replies
+  uint64_t unexpected = 0;        // frames that are neither our CALLRESULT nor our CALLERROR
+  uint64_t closed = 0;            // connections lost before the end
+  uint64_t stalled = 0;           // a CALL still unanswered after kStalledNs when the run stopped
+  uint64_t boot_pending = 0;      // BootNotification answered Pending (retried after `interval`)
+  uint64_t late = 0;              // open loop: sends that went out after their scheduled time
+  uint64_t csms_calls = 0;        // CALLs from the CSMS answered (remote start/stop)
+  uint64_t negative_latency = 0;  // replies whose latency origin lay in the future (see above)
 };
 
 // Latencies (µs) → {"p50","p99","max"} in ms.
@@ -536,8 +537,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (now >= bench_.measure_start_ns() && now < bench_.measure_end_ns()) {
         ++stats_.calls;
         if (sent_was_ended_) ++stats_.transactions;
-        stats_.latency_us.push_back(static_cast<uint32_t>(
-            std::min<int64_t>((now - sent_ns_) / 1000, std::numeric_limits<uint32_t>::max())));
+        // A negative span would wrap to ~71 minutes as uint32; it can only come from this
+        // program's own bookkeeping (seen once with remote starts interleaved), so it is
+        // counted apart instead of poisoning the percentiles.
+        if (now < sent_ns_) {
+          ++stats_.negative_latency;
+        } else {
+          stats_.latency_us.push_back(static_cast<uint32_t>(
+              std::min<int64_t>((now - sent_ns_) / 1000, std::numeric_limits<uint32_t>::max())));
+        }
       }
     } else {
       ++stats_.call_errors;
@@ -1069,6 +1077,7 @@ int Bench::Report(double setup_seconds) {
     total.late += s.late;
     total.boot_pending += s.boot_pending;
     total.csms_calls += s.csms_calls;
+    total.negative_latency += s.negative_latency;
   }
   std::sort(total.latency_us.begin(), total.latency_us.end());
   auto percentile_ms = [&](double p) -> double {
@@ -1128,6 +1137,7 @@ int Bench::Report(double setup_seconds) {
       {"stalled", total.stalled},
       {"late", total.late},
       {"boot_pending", total.boot_pending},
+      {"negative_latency", total.negative_latency},
       {"rss", rss},
   };
   if (options_.mode == Mode::kTransactions) {

@@ -184,7 +184,7 @@ else
     latency-5k)
       run_loadgen --mode heartbeat --connections 1000 --rate 5000 --id-prefix hb_ \
         --server-pid "$gateway_pid"
-      run_loadgen --mode transactions --connections 1000 --rate "${TX_RATE:-500}" \
+      run_loadgen --mode transactions --connections 1000 --rate "${TX_RATE:-5000}" \
         --id-prefix tx_ --server-pid "$gateway_pid"
       ;;
     transactions)
