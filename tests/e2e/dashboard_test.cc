@@ -14,6 +14,7 @@
 
 #include "net_clients.h"
 #include "pg_test_db.h"
+#include "shared_stack_test.h"
 #include "stack.h"
 
 namespace csms::testing {
@@ -76,45 +77,20 @@ std::optional<json> FindEvent(const std::string& stream, const std::string& name
   return std::nullopt;
 }
 
-class DashboardEndToEnd : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    db_ = new TestDatabase();
-    if (!db_->available()) return;
-    Stack::Options options;
+class DashboardEndToEnd : public SharedStackTest<DashboardEndToEnd> {
+ public:
+  static void Configure(Stack::Options& options) {
     options.name = "dashboard-e2e";
-    options.database_url = db_->url();
     options.gateway_args = {"--map-tile-url", "https://tiles.invalid/{z}/{x}/{y}.png",
                             "--map-tile-attribution", "test tiles"};
-    stack_ = new Stack(options);
-    started_ = stack_->Start();
-  }
-  static void TearDownTestSuite() {
-    if (stack_) {
-      for (const auto& [name, code] : stack_->Stop()) EXPECT_EQ(code, 0) << name;
-      delete stack_;
-      stack_ = nullptr;
-    }
-    delete db_;
-    db_ = nullptr;
-  }
-  void SetUp() override {
-    CSMS_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(started_) << stack_->Logs();
   }
 
+ protected:
   static HttpResult Rest(const std::string& method, const std::string& target,
                          const std::string& body = "") {
     return HttpCall(stack_->http_port, method, target, body, seconds(10));
   }
-
-  static TestDatabase* db_;
-  static Stack* stack_;
-  static bool started_;
 };
-TestDatabase* DashboardEndToEnd::db_ = nullptr;
-Stack* DashboardEndToEnd::stack_ = nullptr;
-bool DashboardEndToEnd::started_ = false;
 
 TEST_F(DashboardEndToEnd, StationsRestShapeAndErrors) {
   auto created = Rest("POST", "/stations",

@@ -14,6 +14,7 @@
 #include "net_clients.h"
 #include "ocpp_payloads.h"
 #include "pg_test_db.h"
+#include "shared_stack_test.h"
 #include "stack.h"
 
 namespace csms::testing {
@@ -23,38 +24,14 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class EndToEnd : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    db_ = new TestDatabase();
-    if (!db_->available()) return;
-    Stack::Options options;
+class EndToEnd : public SharedStackTest<EndToEnd> {
+ public:
+  static void Configure(Stack::Options& options) {
     options.name = "e2e";
-    options.database_url = db_->url();
     options.timezone = "Asia/Seoul";
-    stack_ = new Stack(options);
-    started_ = stack_->Start();
   }
 
-  static void TearDownTestSuite() {
-    if (stack_ != nullptr) {
-      auto codes = stack_->Stop();
-      // SIGTERM must stop every service cleanly.
-      for (const auto& [name, code] : codes) {
-        EXPECT_EQ(code, 0) << name << " did not stop cleanly on SIGTERM";
-      }
-      delete stack_;
-      stack_ = nullptr;
-    }
-    delete db_;
-    db_ = nullptr;
-  }
-
-  void SetUp() override {
-    CSMS_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(started_) << "stack did not start; logs:\n" << stack_->Logs();
-  }
-
+ protected:
   // A raw charger that has connected and booted.
   std::unique_ptr<WsClient> BootedCharger(const std::string& id) {
     auto client = std::make_unique<WsClient>();
@@ -80,15 +57,7 @@ class EndToEnd : public ::testing::Test {
   }
 
   pqxx::connection Db() { return pqxx::connection(db_->url()); }
-
-  static TestDatabase* db_;
-  static Stack* stack_;
-  static bool started_;
 };
-
-TestDatabase* EndToEnd::db_ = nullptr;
-Stack* EndToEnd::stack_ = nullptr;
-bool EndToEnd::started_ = false;
 
 TEST_F(EndToEnd, BootHeartbeatStatusAndChargerView) {
   auto charger = BootedCharger("e2e_basic_01");

@@ -11,6 +11,7 @@
 #include "net_clients.h"
 #include "ocpp_payloads.h"
 #include "pg_test_db.h"
+#include "shared_stack_test.h"
 #include "stack.h"
 
 namespace csms::testing {
@@ -20,46 +21,22 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class LimitsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    db_ = new TestDatabase();
-    if (!db_->available()) return;
-    Stack::Options options;
+class LimitsTest : public SharedStackTest<LimitsTest> {
+ public:
+  static void Configure(Stack::Options& options) {
     options.name = "limits";
-    options.database_url = db_->url();
     options.gateway_args = {"--idle-timeout",    "2", "--handshake-timeout", "1",
                             "--max-connections", "4", "--max-message-bytes", "4096"};
-    stack_ = new Stack(options);
-    started_ = stack_->Start();
-  }
-  static void TearDownTestSuite() {
-    if (stack_ != nullptr) {
-      for (const auto& [name, code] : stack_->Stop()) EXPECT_EQ(code, 0) << name;
-    }
-    delete stack_;
-    delete db_;
-  }
-  void SetUp() override {
-    CSMS_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(started_) << stack_->Logs();
   }
 
+ protected:
   std::unique_ptr<WsClient> Booted(const std::string& id, int port = 0) {
     auto client = std::make_unique<WsClient>();
     EXPECT_TRUE(client->Connect(port ? port : stack_->ocpp_port, "/ocpp/" + id));
     EXPECT_EQ(client->Call("BootNotification", BootPayload())[2]["status"], "Accepted");
     return client;
   }
-
-  static TestDatabase* db_;
-  static Stack* stack_;
-  static bool started_;
 };
-
-TestDatabase* LimitsTest::db_ = nullptr;
-Stack* LimitsTest::stack_ = nullptr;
-bool LimitsTest::started_ = false;
 
 TEST_F(LimitsTest, OversizeFrameClosesWith1009AndOthersAreUnaffected) {
   auto big = Booted("limits_big");

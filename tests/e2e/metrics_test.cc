@@ -22,6 +22,7 @@
 #include "ocpp_payloads.h"
 #include "pg_test_db.h"
 #include "prom_text.h"
+#include "shared_stack_test.h"
 #include "stack.h"
 
 namespace csms::testing {
@@ -183,44 +184,15 @@ bool WaitUntil(Pred pred, milliseconds timeout) {
   return pred();
 }
 
-class OpsEndToEnd : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    db_ = new TestDatabase();
-    if (!db_->available()) return;
-    Stack::Options options;
+class OpsEndToEnd : public SharedStackTest<OpsEndToEnd> {
+ public:
+  static void Configure(Stack::Options& options) {
     options.name = "ops";
-    options.database_url = db_->url();
     options.env = {{"CSMS_LOG_FORMAT", "json"}};
-    stack_ = new Stack(options);
-    started_ = stack_->Start();
   }
 
-  static void TearDownTestSuite() {
-    if (stack_ != nullptr) {
-      for (const auto& [name, code] : stack_->Stop()) {
-        EXPECT_EQ(code, 0) << name << " did not stop cleanly on SIGTERM";
-      }
-      delete stack_;
-      stack_ = nullptr;
-    }
-    delete db_;
-    db_ = nullptr;
-  }
-
-  void SetUp() override {
-    CSMS_REQUIRE_DATABASE(*db_);
-    ASSERT_TRUE(started_) << "stack did not start; logs:\n" << stack_->Logs();
-  }
-
-  static TestDatabase* db_;
-  static Stack* stack_;
-  static bool started_;
+ protected:
 };
-
-TestDatabase* OpsEndToEnd::db_ = nullptr;
-Stack* OpsEndToEnd::stack_ = nullptr;
-bool OpsEndToEnd::started_ = false;
 
 TEST_F(OpsEndToEnd, EveryServiceExposesStrictPrometheusTextCountingTheTraffic) {
   // Before any traffic: the action counters this test checks are absent or zero.
