@@ -8,7 +8,9 @@
 
 #include "csms/billing/billing_service.h"
 #include "csms/billing/migrations.h"
+#include "csms/common/api_auth.h"
 #include "csms/common/config.h"
+#include "csms/common/grpc_auth.h"
 #include "csms/common/grpc_server.h"
 #include "csms/common/health.h"
 #include "csms/common/log.h"
@@ -47,14 +49,40 @@ std::optional<int> PrepareDatabase(const std::string& url, const std::string& ti
   }
 }
 
+using csms::auth::Role;
+namespace v1 = csms::billing::v1;
+
+// With --api-keys-file this fronts the real service: reads need `read`, recording events (the
+// gateway's job) needs the `service` role. A method added to the proto must be added here too.
+class AuthedBillingService final
+    : public v1::BillingService::WithCallbackMethod_RecordTransactionEvent<
+          v1::BillingService::WithCallbackMethod_RecordTransactionEvents<
+              v1::BillingService::Service>> {
+ public:
+  AuthedBillingService(csms::billing::BillingService& impl, csms::auth::Authenticator& auth)
+      : impl_(impl), auth_(auth) {}
+  CSMS_AUTHED_CALLBACK(RecordTransactionEvent, v1::RecordTransactionEventRequest,
+                       v1::RecordTransactionEventResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(RecordTransactionEvents, v1::RecordTransactionEventsRequest,
+                       v1::RecordTransactionEventsResponse, Role::kService)
+  CSMS_AUTHED_SYNC(GetSession, v1::GetSessionRequest, v1::Session, Role::kRead)
+  CSMS_AUTHED_SYNC(ListSessions, v1::ListSessionsRequest, v1::ListSessionsResponse, Role::kRead)
+  CSMS_AUTHED_SYNC(GetDailyStats, v1::GetDailyStatsRequest, v1::GetDailyStatsResponse, Role::kRead)
+
+ private:
+  csms::billing::BillingService& impl_;
+  csms::auth::Authenticator& auth_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = csms::auth::MaybeMintApiKey(argc, argv)) return *code;
   csms::BlockShutdownSignals();
   const csms::Config config = csms::ParseConfigOrExit(
       argc, argv, "csms-billing",
       "Billing service: durable transaction ledger, cost and daily statistics over gRPC.",
-      {
+      csms::WithGrpcTlsFlags({
           {"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50052", "gRPC listen address (host:port)"},
           {"database-url", "DATABASE_URL", "",
            "libpq connection string or URI; empty: the PG* environment variables"},
@@ -68,7 +96,11 @@ int main(int argc, char** argv) {
            "transaction events per group commit at most"},
           {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9102",
            "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
-      });
+          {"api-keys-file", "CSMS_API_KEYS_FILE", "",
+           "API keys ('<id> <role> sha256$<salt>$<hash>' lines; --mint-api-key <id> <role> "
+           "makes one); empty: no authentication"},
+      }));
+  csms::ConfigureGrpcTlsOrExit(config, kComponent);
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
@@ -98,6 +130,7 @@ int main(int argc, char** argv) {
     std::cerr << "--writers must be 1 to --db-pool-size, --max-batch at least 1\n";
     return 2;
   }
+  auto auth = csms::auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), kComponent);
   const std::string& url = config.Get("database-url");
   const std::string& time_zone = config.Get("timezone");
   CSMS_LOG(kInfo, kComponent) << "starting: tariff " << config.Get("price-per-kwh") << " "
@@ -141,7 +174,9 @@ int main(int argc, char** argv) {
   csms::billing::LedgerStore store(pool, *tariff, time_zone);
   csms::RealClock clock;
   csms::billing::BillingService service(store, clock, batching);
-  auto server = csms::StartGrpcServer(config.Get("grpc-listen"), {&service},
+  AuthedBillingService authed(service, *auth);
+  grpc::Service* exposed = auth->enabled() ? static_cast<grpc::Service*>(&authed) : &service;
+  auto server = csms::StartGrpcServer(config.Get("grpc-listen"), {exposed},
                                       {"csms.billing.v1.BillingService"}, kComponent);
   if (!server) return 1;
   // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.

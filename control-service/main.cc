@@ -5,7 +5,9 @@
 #include <iostream>
 #include <thread>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/config.h"
+#include "csms/common/grpc_auth.h"
 #include "csms/common/grpc_server.h"
 #include "csms/common/health.h"
 #include "csms/common/log.h"
@@ -57,23 +59,91 @@ bool PrepareDatabase(const std::string& url, const std::atomic<bool>& stop) {
   return false;
 }
 
+using csms::auth::Role;
+namespace v1 = csms::control::v1;
+
+// With --api-keys-file these front the real services, checking each call's bearer token and
+// role before delegating. Internal StationEventService calls need the gateway's service token.
+// A method added to the proto must be added here too (else UNIMPLEMENTED with auth on).
+class AuthedControlService final : public v1::ControlService::Service {
+ public:
+  AuthedControlService(csms::control::ControlServiceImpl& impl, csms::auth::Authenticator& auth)
+      : impl_(impl), auth_(auth) {}
+  CSMS_AUTHED_SYNC(StartTransaction, v1::StartTransactionRequest, v1::StartTransactionResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(StopTransaction, v1::StopTransactionRequest, v1::StopTransactionResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(SetChargingLimit, v1::SetChargingLimitRequest, v1::SetChargingLimitResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(GetCharger, v1::GetChargerRequest, v1::Charger, Role::kRead)
+  CSMS_AUTHED_SYNC(ListChargers, v1::ListChargersRequest, v1::ListChargersResponse, Role::kRead)
+  CSMS_AUTHED_SYNC(ListStations, v1::ListStationsRequest, v1::ListStationsResponse, Role::kRead)
+  CSMS_AUTHED_SYNC(GetStation, v1::GetStationRequest, v1::Station, Role::kRead)
+  CSMS_AUTHED_SYNC(CreateStation, v1::CreateStationRequest, v1::Station, Role::kOperate)
+  CSMS_AUTHED_SYNC(UpdateStation, v1::UpdateStationRequest, v1::Station, Role::kOperate)
+  CSMS_AUTHED_SYNC(DeleteStation, v1::DeleteStationRequest, v1::DeleteStationResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(AssignCharger, v1::AssignChargerRequest, v1::AssignChargerResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(CreateCharger, v1::CreateChargerRequest, v1::ChargerSecurity, Role::kOperate)
+  CSMS_AUTHED_SYNC(UpdateChargerSecurity, v1::UpdateChargerSecurityRequest, v1::ChargerSecurity,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(DeleteCharger, v1::DeleteChargerRequest, v1::DeleteChargerResponse,
+                   Role::kOperate)
+  CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
+                   Role::kRead)
+
+ private:
+  csms::control::ControlServiceImpl& impl_;
+  csms::auth::Authenticator& auth_;
+};
+
+class AuthedStationEventService final : public v1::StationEventService::CallbackService {
+ public:
+  AuthedStationEventService(csms::control::StationEventServiceImpl& impl,
+                            csms::auth::Authenticator& auth)
+      : impl_(impl), auth_(auth) {}
+  CSMS_AUTHED_CALLBACK(StationConnected, v1::StationConnectedRequest, v1::StationConnectedResponse,
+                       Role::kService)
+  CSMS_AUTHED_CALLBACK(StationDisconnected, v1::StationDisconnectedRequest,
+                       v1::StationDisconnectedResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(BootNotification, v1::BootNotificationRequest, v1::BootNotificationResponse,
+                       Role::kService)
+  CSMS_AUTHED_CALLBACK(ReportStatus, v1::StatusReport, v1::ReportResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(ReportLastSeen, v1::LastSeenBatch, v1::ReportResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(ReportTransactionEvent, v1::TransactionEventReport, v1::ReportResponse,
+                       Role::kService)
+  CSMS_AUTHED_CALLBACK(ReportBatch, v1::ReportBatchRequest, v1::ReportResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(AuthenticateStation, v1::AuthenticateStationRequest,
+                       v1::AuthenticateStationResponse, Role::kService)
+
+ private:
+  csms::control::StationEventServiceImpl& impl_;
+  csms::auth::Authenticator& auth_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = csms::auth::MaybeMintApiKey(argc, argv)) return *code;
   csms::Config config = csms::ParseConfigOrExit(
       argc, argv, "csms-control", "Charger registry, live state and commands (gRPC).",
-      {{"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50051", "gRPC listen address"},
-       {"database-url", "DATABASE_URL", "",
-        "libpq connection string or URI; empty uses the PG* variables"},
-       {"heartbeat-interval", "CSMS_HEARTBEAT_INTERVAL", "30",
-        "heartbeat interval given to chargers at boot, seconds"},
-       {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
-        "how long a command waits for the charger's answer and event, seconds"},
-       {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
-       {"db-writers", "CSMS_DB_WRITERS", "2",
-        "threads that group-commit the gateways' reports (each holds one pooled connection)"},
-       {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9101",
-        "HTTP address for /metrics, /healthz and /readyz (empty: off)"}});
+      csms::WithGrpcTlsFlags(
+          {{"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50051", "gRPC listen address"},
+           {"database-url", "DATABASE_URL", "",
+            "libpq connection string or URI; empty uses the PG* variables"},
+           {"heartbeat-interval", "CSMS_HEARTBEAT_INTERVAL", "30",
+            "heartbeat interval given to chargers at boot, seconds"},
+           {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
+            "how long a command waits for the charger's answer and event, seconds"},
+           {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+           {"db-writers", "CSMS_DB_WRITERS", "2",
+            "threads that group-commit the gateways' reports (each holds one pooled connection)"},
+           {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9101",
+            "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
+           {"api-keys-file", "CSMS_API_KEYS_FILE", "",
+            "API keys ('<id> <role> sha256$<salt>$<hash>' lines; --mint-api-key <id> <role> makes "
+            "one); empty: no authentication"}}));
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
@@ -87,7 +157,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  auto auth = csms::auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), kComponent);
+
   csms::BlockShutdownSignals();
+  // After the signal mask: TLS credentials start gRPC's threads, which must inherit it.
+  csms::ConfigureGrpcTlsOrExit(config, kComponent);
   // Signals are taken on their own thread, so SIGTERM also ends a wait for the database.
   std::atomic<bool> stop{false};
   std::promise<void> stop_requested;
@@ -130,11 +204,16 @@ int main(int argc, char** argv) {
   csms::control::EventWaiter waiter;
   csms::control::TransactionEventListener listener(url, waiter);
   csms::control::ChargerLinkClient link;
-  csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval);
+  csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval,
+                                                        &store);
   csms::control::ControlServiceImpl control(store, link, waiter,
                                             std::chrono::seconds(command_timeout));
+  AuthedControlService authed_control(control, *auth);
+  AuthedStationEventService authed_station_events(station_events, *auth);
+  std::vector<grpc::Service*> services{&control, &station_events};
+  if (auth->enabled()) services = {&authed_control, &authed_station_events};
   auto server = csms::StartGrpcServer(
-      config.Get("grpc-listen"), {&control, &station_events},
+      config.Get("grpc-listen"), services,
       {"csms.control.v1.ControlService", "csms.control.v1.StationEventService"}, kComponent);
   if (!server) {
     signal_thread.detach();

@@ -6,6 +6,10 @@ protobuf-compiler, protobuf-compiler-grpc, grpc-proto). Everything comes from se
   tools/grpc_call.py localhost:50051 describe csms.control.v1.ControlService
   tools/grpc_call.py localhost:50051 call csms.control.v1.ControlService/GetCharger \
       '{"charger_id":"emart_jeju_01"}'
+
+With API keys on, calls need a token: `--token-file FILE` (its first line) or the environment
+variable CSMS_API_TOKEN; it is sent as `authorization: Bearer <token>` metadata. (Not a plain
+command-line argument: those show up in `ps`.) list and describe need none.
 """
 import importlib
 import os
@@ -82,7 +86,22 @@ def message_class(descriptor):
     return message_factory.MessageFactory(descriptor.file.pool).GetPrototype(descriptor)
 
 
+def take_token(argv):
+    """Removes --token-file FILE from argv; returns the token (or CSMS_API_TOKEN, or None)."""
+    token = os.environ.get("CSMS_API_TOKEN") or None
+    if "--token-file" in argv:
+        at = argv.index("--token-file")
+        if at + 1 >= len(argv):
+            raise SystemExit("--token-file needs a file")
+        with open(argv[at + 1], encoding="utf-8") as f:
+            token = f.readline().strip()
+        del argv[at:at + 2]
+    return token
+
+
 def main(argv):
+    argv = list(argv)
+    token = take_token(argv)
     if len(argv) < 3 or argv[2] not in ("list", "describe", "call"):
         print(__doc__, file=sys.stderr)
         return 2
@@ -105,7 +124,8 @@ def main(argv):
                                        request_serializer=request_class.SerializeToString,
                                        response_deserializer=response_class.FromString)
             request = json_format.Parse(argv[4] if len(argv) > 4 else "{}", request_class())
-            response = call(request, timeout=60)
+            metadata = [("authorization", f"Bearer {token}")] if token else None
+            response = call(request, timeout=60, metadata=metadata)
             print(json_format.MessageToJson(response))  # proto3 JSON names (lowerCamelCase)
         return 0
     except grpc.RpcError as e:

@@ -1,9 +1,12 @@
 #include "csms/control/control_service.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 #include "csms/common/log.h"
+#include "csms/control/password_hash.h"
 #include "csms/control/rpc_status.h"
 
 namespace csms::control {
@@ -365,6 +368,133 @@ grpc::Status ControlServiceImpl::AssignCharger(
     response->set_charger_id(request->charger_id());
     response->set_station_id(request->station_id());
     response->set_previous_station_id(previous);
+  });
+}
+
+namespace {
+
+// The identity a charger connects with (the last segment of its URL), OCPP identifierString.
+void RequireStationIdentity(const std::string& id) {
+  constexpr size_t kMaxIdentity = 48;
+  if (id.empty() || id.size() > kMaxIdentity || !std::all_of(id.begin(), id.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return std::isalnum(c) || std::string_view("*-_=:+|@.").find(ch) != std::string::npos;
+      })) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                   "charger_id must be 1 to 48 characters of a-z A-Z 0-9 * - _ = : + | @ .");
+  }
+}
+
+void RequireProfile(int profile) {
+  if (profile < 0 || profile > 3) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "security_profile must be 0, 1, 2 or 3");
+  }
+}
+
+std::string HashCheckedPassword(const std::string& password) {
+  if (std::string problem = CheckPasswordRules(password); !problem.empty()) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, problem);
+  }
+  return HashPassword(password);
+}
+
+void FillSecurity(const ChargerCredentials& c, csms::control::v1::ChargerSecurity* out) {
+  out->set_charger_id(c.charger_id);
+  out->set_security_profile(c.security_profile);
+  out->set_approved(c.approved);
+  out->set_has_password(!c.password_hash.empty());
+}
+
+// Basic auth profiles need a password; the others have no use for one.
+void RequirePasswordFits(int profile, bool has_password) {
+  const bool basic = profile == 1 || profile == 2;
+  if (basic && !has_password) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                   "security_profile " + std::to_string(profile) + " requires a password");
+  }
+}
+
+}  // namespace
+
+grpc::Status ControlServiceImpl::CreateCharger(
+    grpc::ServerContext*, const csms::control::v1::CreateChargerRequest* request,
+    csms::control::v1::ChargerSecurity* response) {
+  return RunRpc("CreateCharger", [&] {
+    RequireStationIdentity(request->charger_id());
+    RequireProfile(request->security_profile());
+    RequirePasswordFits(request->security_profile(), !request->password().empty());
+    ChargerCredentials c{request->charger_id(), request->security_profile(), "",
+                         request->approved()};
+    if (!request->password().empty()) c.password_hash = HashCheckedPassword(request->password());
+    FillSecurity(StationWrite([&] { return store_.CreateCredentials(c); }), response);
+    CSMS_LOG(kInfo, kComponent) << "charger " << request->charger_id()
+                                << " provisioned with security profile "
+                                << request->security_profile()
+                                << (request->approved() ? ", approved" : ", not approved");
+  });
+}
+
+grpc::Status ControlServiceImpl::UpdateChargerSecurity(
+    grpc::ServerContext*, const csms::control::v1::UpdateChargerSecurityRequest* request,
+    csms::control::v1::ChargerSecurity* response) {
+  return RunRpc("UpdateChargerSecurity", [&] {
+    RequireStationIdentity(request->charger_id());
+    auto current = store_.FindCredentials(request->charger_id());
+    if (!current) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "charger " + request->charger_id() + " is not provisioned");
+    }
+    CredentialChanges changes;
+    if (request->has_security_profile()) {
+      RequireProfile(request->security_profile());
+      changes.security_profile = request->security_profile();
+    }
+    if (request->has_password()) {
+      // An empty password removes it (for a move to profile 0 or 3).
+      changes.password_hash =
+          request->password().empty() ? "" : HashCheckedPassword(request->password());
+    }
+    if (request->has_approved()) changes.approved = request->approved();
+    RequirePasswordFits(
+        changes.security_profile.value_or(current->security_profile),
+        changes.password_hash ? !changes.password_hash->empty() : !current->password_hash.empty());
+    auto updated = store_.UpdateCredentials(request->charger_id(), changes);
+    if (!updated) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "charger " + request->charger_id() + " is not provisioned");
+    }
+    FillSecurity(*updated, response);
+    CSMS_LOG(kInfo, kComponent) << "charger " << request->charger_id()
+                                << " security updated: profile " << updated->security_profile
+                                << (changes.password_hash ? ", password changed" : "")
+                                << (updated->approved ? ", approved" : ", not approved");
+  });
+}
+
+grpc::Status ControlServiceImpl::DeleteCharger(
+    grpc::ServerContext*, const csms::control::v1::DeleteChargerRequest* request,
+    csms::control::v1::DeleteChargerResponse*) {
+  return RunRpc("DeleteCharger", [&] {
+    RequireStationIdentity(request->charger_id());
+    if (!store_.DeleteCredentials(request->charger_id())) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "charger " + request->charger_id() + " is not provisioned");
+    }
+    CSMS_LOG(kInfo, kComponent) << "charger " << request->charger_id() << " deprovisioned";
+  });
+}
+
+grpc::Status ControlServiceImpl::GetChargerSecurity(
+    grpc::ServerContext*, const csms::control::v1::GetChargerSecurityRequest* request,
+    csms::control::v1::ChargerSecurity* response) {
+  return RunRpc("GetChargerSecurity", [&] {
+    RequireStationIdentity(request->charger_id());
+    auto credentials = store_.FindCredentials(request->charger_id());
+    if (!credentials) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND,
+                     "charger " + request->charger_id() + " is not provisioned");
+    }
+    FillSecurity(*credentials, response);
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "csms/common/log.h"
 #include "csms/control/decisions.h"
+#include "csms/control/password_hash.h"
 #include "csms/control/rpc_status.h"
 
 namespace csms::control {
@@ -68,6 +69,98 @@ std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std:
 }
 
 }  // namespace
+
+StationEventServiceImpl::StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link,
+                                                 EventWaiter& waiter,
+                                                 int heartbeat_interval_seconds,
+                                                 ControlStore* store, int auth_threads)
+    : batcher_(batcher),
+      link_(link),
+      waiter_(waiter),
+      heartbeat_interval_seconds_(heartbeat_interval_seconds),
+      store_(store) {
+  if (store_ == nullptr) return;
+  for (int i = 0; i < auth_threads; ++i) {
+    auth_threads_.emplace_back([this] {
+      for (;;) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(auth_mu_);
+          auth_cv_.wait(lock, [this] { return auth_stopping_ || !auth_queue_.empty(); });
+          if (auth_queue_.empty()) return;
+          job = std::move(auth_queue_.front());
+          auth_queue_.pop_front();
+        }
+        job();
+      }
+    });
+  }
+}
+
+StationEventServiceImpl::~StationEventServiceImpl() {
+  {
+    std::lock_guard lock(auth_mu_);
+    auth_stopping_ = true;
+  }
+  auth_cv_.notify_all();
+  for (auto& t : auth_threads_) t.join();
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
+    grpc::CallbackServerContext* context,
+    const csms::control::v1::AuthenticateStationRequest* request,
+    csms::control::v1::AuthenticateStationResponse* response) {
+  grpc::Status invalid =
+      RunRpc("AuthenticateStation", [&] { RequireChargerId(request->charger_id()); });
+  if (!invalid.ok()) return Finish(context, invalid);
+  if (store_ == nullptr) {
+    return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no credential store"));
+  }
+  auto* reactor = context->DefaultReactor();
+  {
+    std::lock_guard lock(auth_mu_);
+    // A flood of handshakes must not queue unbounded work: shed it, the gateway refuses (503).
+    if (auth_queue_.size() >= 4096) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many handshakes"));
+      return reactor;
+    }
+    auth_queue_.push_back([this, reactor, request, response] {
+      reactor->Finish(RunRpc("AuthenticateStation", [&] {
+        auto credentials = store_->FindCredentials(request->charger_id());
+        if (!credentials) {
+          response->set_provisioned(false);
+          response->set_allowed(true);
+          return;
+        }
+        response->set_provisioned(true);
+        response->set_security_profile(credentials->security_profile);
+        switch (credentials->security_profile) {
+          case 0:
+            response->set_allowed(true);
+            return;
+          case 1:
+            if (!request->has_password()) {
+              response->set_reason("security profile 1 requires HTTP Basic authentication");
+            } else if (credentials->password_hash.empty() ||
+                       !VerifyPassword(request->password(), credentials->password_hash)) {
+              response->set_reason("wrong password");
+            } else {
+              response->set_allowed(true);
+            }
+            return;
+          default:
+            // Profiles 2 and 3 need TLS, which this gateway does not terminate yet.
+            response->set_reason("security profile " +
+                                 std::to_string(credentials->security_profile) +
+                                 " requires TLS, not available on this endpoint");
+            return;
+        }
+      }));
+    });
+  }
+  auth_cv_.notify_one();
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* StationEventServiceImpl::ReportBatch(
     grpc::CallbackServerContext* context, const csms::control::v1::ReportBatchRequest* request,
@@ -181,19 +274,21 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::BootNotification(
   grpc::Status invalid =
       RunRpc("BootNotification", [&] { RequireChargerId(request->charger_id()); });
   if (!invalid.ok()) return Finish(context, invalid);
-  // The decision needs no database read; recording it is one row in a group commit.
+  // The default for an unprovisioned charger; a provisioned one is decided by its approval, read
+  // in the same group-committed transaction that records the boot.
   BootDecision decision = DecideBoot(request->charger_id(), heartbeat_interval_seconds_);
   BootOp op{{request->charger_id(), request->connection_id(), request->reason(), request->vendor(),
              request->model(), request->serial_number(), request->firmware_version()},
-            decision.status};
+            decision.status,
+            request->require_provisioning()};
   return Write(context, "BootNotification", std::move(op),
-               [request, response, decision](const WriteResult&) {
-                 response->set_status(decision.status);
+               [request, response, decision](const WriteResult& result) {
+                 response->set_status(result.boot_status);
                  response->set_interval_seconds(decision.interval_seconds);
                  CSMS_LOG(kInfo, kComponent)
                      << "charger " << log::Sanitize(request->charger_id()) << " booted ("
                      << log::Sanitize(request->reason()) << ", " << log::Sanitize(request->vendor())
-                     << " " << log::Sanitize(request->model()) << "): " << decision.status;
+                     << " " << log::Sanitize(request->model()) << "): " << result.boot_status;
                });
 }
 

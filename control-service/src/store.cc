@@ -200,6 +200,18 @@ CREATE TABLE station_chargers (
 );
 CREATE INDEX station_chargers_station ON station_chargers (station_id, charger_id);
 )sql"},
+      {3, "charger credentials", R"sql(
+-- Provisioning, apart from chargers for the same reason as station_chargers. password_hash is
+-- 'pbkdf2-sha256$<iterations>$<salt>$<hash>' (never the password); '' when the profile needs none.
+CREATE TABLE charger_credentials (
+  charger_id text PRIMARY KEY,
+  security_profile integer NOT NULL DEFAULT 0 CHECK (security_profile BETWEEN 0 AND 3),
+  password_hash text NOT NULL DEFAULT '',
+  approved boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
   };
   return kMigrations;
 }
@@ -326,7 +338,7 @@ std::string ArrayOf(const Container& items, Fn&& add) {
 std::vector<WriteResult> ControlStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
   // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
   // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
-  std::set<std::string> create_ids, charger_ids;
+  std::set<std::string> create_ids, charger_ids, boot_ids;
   std::map<TxKey, int64_t> tx_first_ms;
   std::set<ConnectorKey> connector_keys;
   bool any_seed_event = false;
@@ -337,6 +349,7 @@ std::vector<WriteResult> ControlStore::ApplyBatch(const std::vector<const WriteO
     } else if (auto* d = std::get_if<DisconnectOp>(op)) {
       charger_ids.insert(d->charger_id);
     } else if (auto* b = std::get_if<BootOp>(op)) {
+      boot_ids.insert(b->boot.charger_id);
       create_ids.insert(b->boot.charger_id);
       charger_ids.insert(b->boot.charger_id);
     } else if (auto* s = std::get_if<StatusOp>(op)) {
@@ -359,6 +372,17 @@ std::vector<WriteResult> ControlStore::ApplyBatch(const std::vector<const WriteO
     std::map<std::string, ChargerState> chargers;
     std::map<TxKey, TxState> txs;
     std::map<ConnectorKey, ConnectorState> connectors;
+
+    // Boot decisions of provisioned chargers: approved or not.
+    std::map<std::string, bool> approvals;
+    if (!boot_ids.empty()) {
+      for (const auto& row : txn.exec_params(
+               "SELECT charger_id, approved FROM charger_credentials"
+               " WHERE charger_id = ANY($1::text[])",
+               ArrayOf(boot_ids, [](SqlArray&a, const std::string&id) { a.Text(id); }))) {
+        approvals[row[0].as<std::string>()] = row[1].as<bool>();
+      }
+    }
 
     if (!create_ids.empty()) {
       txn.exec_params0(
@@ -539,9 +563,14 @@ std::vector<WriteResult> ControlStore::ApplyBatch(const std::vector<const WriteO
         ch.model = b->boot.model;
         ch.serial_number = b->boot.serial_number;
         ch.firmware_version = b->boot.firmware_version;
-        ch.registration_status = b->decided_status;
+        if (auto a = approvals.find(b->boot.charger_id); a != approvals.end()) {
+          result.boot_status = a->second ? "Accepted" : "Pending";
+        } else {
+          result.boot_status = b->require_provisioning ? "Rejected" : b->decided_status;
+        }
+        ch.registration_status = result.boot_status;
         ch.dirty_boot = true;
-        boot_rows.push_back({&b->boot, &b->decided_status});
+        boot_rows.push_back({&b->boot, &result.boot_status});
       } else if (auto* s = std::get_if<StatusOp>(ops[i])) {
         // Only from the charger's current connection (an empty connection_id skips the check),
         // and the newest report per connector. An equal timestamp still wins: stations often
@@ -815,8 +844,9 @@ bool ControlStore::MarkDisconnected(const std::string& charger_id, const std::st
   return ApplyOne(*this, DisconnectOp{charger_id, connection_id, at}).applied;
 }
 
-void ControlStore::RecordBoot(const BootRecord& boot, const std::string& decided_status) {
-  ApplyOne(*this, BootOp{boot, decided_status});
+std::string ControlStore::RecordBoot(const BootRecord& boot, const std::string& decided_status,
+                                     bool require_provisioning) {
+  return ApplyOne(*this, BootOp{boot, decided_status, require_provisioning}).boot_status;
 }
 
 bool ControlStore::UpsertConnectorStatus(const std::string& charger_id,
@@ -1103,6 +1133,65 @@ std::string ControlStore::AssignCharger(const std::string& charger_id,
         " assigned_at = now()",
         charger_id, station_id);
     return previous_station;
+  });
+}
+
+namespace {
+ChargerCredentials ReadCredentials(const pqxx::row& row) {
+  return {row["charger_id"].as<std::string>(), row["security_profile"].as<int>(),
+          row["password_hash"].as<std::string>(), row["approved"].as<bool>()};
+}
+constexpr const char* kCredentialColumns = "charger_id, security_profile, password_hash, approved";
+}  // namespace
+
+std::optional<ChargerCredentials> ControlStore::FindCredentials(const std::string& charger_id) {
+  return pool_.Run([&](pqxx::connection& conn) -> std::optional<ChargerCredentials> {
+    pqxx::read_transaction txn(conn);
+    auto rows = txn.exec_params(std::string("SELECT ") + kCredentialColumns +
+                                    " FROM charger_credentials WHERE charger_id = $1",
+                                charger_id);
+    if (rows.empty()) return std::nullopt;
+    return ReadCredentials(rows[0]);
+  });
+}
+
+ChargerCredentials ControlStore::CreateCredentials(const ChargerCredentials& c) {
+  return Transact(pool_, [&](pqxx::work& txn) {
+    auto rows =
+        txn.exec_params(std::string("INSERT INTO charger_credentials (charger_id, security_profile,"
+                                    " password_hash, approved) VALUES ($1, $2, $3, $4)"
+                                    " ON CONFLICT (charger_id) DO NOTHING RETURNING ") +
+                            kCredentialColumns,
+                        c.charger_id, c.security_profile, c.password_hash, c.approved);
+    if (rows.empty()) {
+      throw StationError(StationError::Kind::kConflict,
+                         "charger " + c.charger_id + " is already provisioned");
+    }
+    return ReadCredentials(rows[0]);
+  });
+}
+
+std::optional<ChargerCredentials> ControlStore::UpdateCredentials(
+    const std::string& charger_id, const CredentialChanges& changes) {
+  return Transact(pool_, [&](pqxx::work& txn) -> std::optional<ChargerCredentials> {
+    auto rows = txn.exec_params(
+        std::string("UPDATE charger_credentials SET"
+                    " security_profile = coalesce($2::integer, security_profile),"
+                    " password_hash = coalesce($3::text, password_hash),"
+                    " approved = coalesce($4::boolean, approved), updated_at = now()"
+                    " WHERE charger_id = $1 RETURNING ") +
+            kCredentialColumns,
+        charger_id, changes.security_profile, changes.password_hash, changes.approved);
+    if (rows.empty()) return std::nullopt;
+    return ReadCredentials(rows[0]);
+  });
+}
+
+bool ControlStore::DeleteCredentials(const std::string& charger_id) {
+  return Transact(pool_, [&](pqxx::work& txn) {
+    return !txn.exec_params("DELETE FROM charger_credentials WHERE charger_id = $1 RETURNING 1",
+                            charger_id)
+                .empty();
   });
 }
 

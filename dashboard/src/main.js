@@ -14,6 +14,45 @@ const state = {
   fitted: false,
 };
 
+// ---- API token -----------------------------------------------------------------------------
+// With API keys on, the data needs a read token (an operate token also allows the buttons). It
+// comes once from the URL fragment (#token=…, which browsers never send to the server) or the
+// token field, and is kept in sessionStorage for this tab only. The fragment is then removed
+// from the address bar so it does not end up in bookmarks or screenshots.
+const TOKEN_KEY = 'csms.api-token';
+{
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+}
+function apiToken() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+function authHeaders() {
+  const token = apiToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+// A fetch that sends the token and asks for a new one when the gateway answers 401.
+async function apiFetch(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  if (response.status === 401) askForToken('The gateway needs an API token (read role or better).');
+  return response;
+}
+function askForToken(message) {
+  const form = document.getElementById('token-form');
+  if (!form || !form.hidden) return;
+  document.getElementById('token-message').textContent = message;
+  form.hidden = false;
+  document.getElementById('token-input').focus();
+}
+document.getElementById('token-form')?.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = document.getElementById('token-input').value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  location.reload();
+});
+
 // ---- helpers -------------------------------------------------------------------------------
 
 function el(tag, attrs = {}, ...children) {
@@ -155,7 +194,7 @@ function renderStationList() {
 }
 
 async function call(method, path, body) {
-  const response = await fetch(path, {
+  const response = await apiFetch(path, {
     method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
   const json = await response.json().catch(() => ({}));
@@ -282,9 +321,20 @@ function refreshStatsSoon() {
   statsTimer = setTimeout(loadStats, 1500);
 }
 
-const events = new EventSource('/events');
+// EventSource cannot send headers: the token goes as ?access_token= (see docs/security.md).
+const token = apiToken();
+const events = new EventSource(token ? `/events?access_token=${encodeURIComponent(token)}` : '/events');
 events.addEventListener('open', () => setFeed('live', 'Live'));
-events.addEventListener('error', () => setFeed('down', 'Reconnecting…'));
+events.addEventListener('error', () => {
+  setFeed('down', 'Reconnecting…');
+  // EventSource hides the HTTP status: ask the REST API whether the token is the problem.
+  apiFetch('/chargers').then((r) => {
+    if (r.status === 401) {
+      events.close();
+      setFeed('down', 'API token needed');
+    }
+  }).catch(() => {});
+});
 events.addEventListener('snapshot', (e) => {
   const data = JSON.parse(e.data);
   state.chargers = new Map(data.chargers.map((c) => [c.charger_id, c]));
@@ -330,7 +380,7 @@ async function loadStats() {
     const now = new Date();
     const from = new Date(now.getTime() - 32 * 86400e3).toISOString().slice(0, 10);
     const to = new Date(now.getTime() + 2 * 86400e3).toISOString().slice(0, 10);
-    const response = await fetch(`/stats/daily?from=${from}&to=${to}`);
+    const response = await apiFetch(`/stats/daily?from=${from}&to=${to}`);
     if (!response.ok) throw new Error(`${response.status}`);
     const data = await response.json();
     let zone = data.time_zone || 'UTC';

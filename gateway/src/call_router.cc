@@ -231,6 +231,7 @@ void CallRouter::OnBootNotification(const std::shared_ptr<StationContext>& stati
   request.set_model(boot.model);
   request.set_serial_number(boot.serial_number);
   request.set_firmware_version(boot.firmware_version);
+  request.set_require_provisioning(options_.require_provisioning);
   backend_.BootNotification(request, [this, station, id = call.message_id,
                                       reply = std::move(reply)](
                                          const grpc::Status& status,

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <thread>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/grpc_server.h"
 #include "csms/common/log.h"
 #include "csms/common/metrics.h"
@@ -96,11 +97,20 @@ std::vector<FlagSpec> GatewayFlags() {
        "check every OCPP payload against the OCA 2.0.1 schemas (false only to measure)"},
       {"strict", "CSMS_STRICT", "false",
        "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
+      {"station-auth", "CSMS_STATION_AUTH", "open",
+       "required: only provisioned chargers connect, each with its security profile; open "
+       "(demo): provisioned chargers still must meet their profile, unknown ones are admitted"},
       {"map-tile-url", "CSMS_MAP_TILE_URL", "",
        "dashboard map tiles, a Leaflet URL template such as "
        "https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles, a plain base layer)"},
       {"map-tile-attribution", "CSMS_MAP_TILE_ATTRIBUTION", "",
        "attribution shown with the map tiles (HTML)"},
+      {"api-keys-file", "CSMS_API_KEYS_FILE", "",
+       "API keys for REST and the dashboard ('<id> <role> sha256$<salt>$<hash>' lines; "
+       "--mint-api-key <id> <role> makes one); empty: no authentication"},
+      {"service-token-file", "CSMS_SERVICE_TOKEN_FILE", "",
+       "file holding this gateway's token (a key with the service role) for its calls to "
+       "control and billing; empty: none"},
   };
 }
 
@@ -115,6 +125,18 @@ int RunGateway(const Config& config) {
   ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
   ocpp_options.handshake_timeout = std::chrono::seconds(config.GetInt("handshake-timeout"));
   ocpp_options.max_connections = static_cast<size_t>(config.GetInt("max-connections"));
+  const std::string station_auth = config.Get("station-auth");
+  if (station_auth != "open" && station_auth != "required") {
+    CSMS_LOG(kError, "gateway") << "--station-auth must be open or required";
+    return 2;
+  }
+  ocpp_options.station_auth_required = station_auth == "required";
+  if (!ocpp_options.station_auth_required) {
+    CSMS_LOG(kWarn, "gateway")
+        << "--station-auth open: ANYONE who can reach the OCPP port can connect as any charger "
+           "that is not provisioned; provisioned chargers must still authenticate. Use "
+           "--station-auth required in production";
+  }
   std::unique_ptr<FrameTrace> trace;
   if (!config.Get("trace-dir").empty()) {
     trace = std::make_unique<FrameTrace>(config.Get("trace-dir"),
@@ -125,10 +147,16 @@ int RunGateway(const Config& config) {
   RouterOptions router_options;
   router_options.strict = config.Get("strict") == "true" || config.Get("strict") == "1";
   router_options.validate_schemas = config.Get("validate-schemas") != "false";
+  router_options.require_provisioning = ocpp_options.station_auth_required;
   ocpp::SchemaSet::Ocpp201();  // compile the schemas now, not on the first message
 
   IoContextPool io_pool(static_cast<size_t>(std::max(1, config.GetInt("threads"))));
   RealClock clock;
+  auto api_auth = auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), "gateway");
+  // REST callers are checked here; the gateway calls control and billing as itself.
+  if (!config.Get("service-token-file").empty()) {
+    SetOutgoingBearerToken(auth::ReadTokenFileOrExit(config.Get("service-token-file"), "gateway"));
+  }
   auto control_channel = MakeChannel(config.Get("control-address"));
   auto billing_channel = MakeChannel(config.Get("billing-address"));
   GrpcBackend backend(control_channel, billing_channel);
@@ -188,7 +216,7 @@ int RunGateway(const Config& config) {
                             }));
   api.SetDashboardConfig(config.Get("map-tile-url"), config.Get("map-tile-attribution"));
   LiveFeed live_feed(control_channel, LiveFeed::Options{});
-  HttpServer http(io_pool.Get(0), api, &live_feed);
+  HttpServer http(io_pool.Get(0), api, &live_feed, api_auth.get());
   ChargerLinkService charger_link(registry);
 
   std::string error;

@@ -195,6 +195,15 @@ void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& r
       request, std::move(done));
 }
 
+void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
+                                      Completion<control::v1::AuthenticateStationResponse> done) {
+  IssueToControl<control::v1::AuthenticateStationRequest, control::v1::AuthenticateStationResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->AuthenticateStation(ctx, req, resp, std::move(cb));
+      },
+      request, std::move(done));
+}
+
 void GrpcBackend::ReportStatus(const control::v1::StatusReport& request) {
   control::v1::Report report;
   *report.mutable_status() = request;

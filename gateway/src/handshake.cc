@@ -1,6 +1,8 @@
 #include "csms/gateway/handshake.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <random>
 
@@ -81,6 +83,79 @@ std::optional<std::string> SelectSubprotocol(std::string_view offered) {
     pos = comma + 1;
   }
   return std::nullopt;
+}
+
+std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header) {
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  constexpr std::string_view kScheme = "basic";
+  if (header.size() <= kScheme.size() || header[kScheme.size()] != ' ') return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  }
+  std::string_view encoded = header.substr(kScheme.size() + 1);
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  std::string decoded;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t padding = 0;
+  for (char c : encoded) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else if (c == '=') {
+      ++padding;
+      continue;
+    } else {
+      return std::nullopt;
+    }
+    if (padding > 0) return std::nullopt;  // data after padding
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      decoded += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (padding > 2 || decoded.empty()) return std::nullopt;
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return BasicCredentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+}
+
+double FailureLimiter::Refilled(const Bucket& b, std::chrono::steady_clock::time_point now) const {
+  double gained =
+      std::chrono::duration<double>(now - b.at) / std::chrono::duration<double>(refill_);
+  return std::min<double>(burst_, b.tokens + gained);
+}
+
+bool FailureLimiter::Allowed(const std::string& address,
+                             std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(address);
+  return it == buckets_.end() || Refilled(it->second, now) >= 1.0;
+}
+
+void FailureLimiter::RecordFailure(const std::string& address,
+                                   std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  // Full buckets carry no information: drop them now and then so the map stays small.
+  if (buckets_.size() > 10000) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = Refilled(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
+    }
+  }
+  auto [it, fresh] = buckets_.try_emplace(address, Bucket{double(burst_), now});
+  it->second.tokens = std::max(0.0, Refilled(it->second, now) - 1.0);
+  it->second.at = now;
 }
 
 std::string NewConnectionId() {

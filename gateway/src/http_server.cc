@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/log.h"
 #include "csms/gateway/listener.h"
 
@@ -27,10 +28,37 @@ constexpr auto kReadTimeout = std::chrono::seconds(30);
 // An event-stream client that falls this far behind is closed rather than buffered for.
 constexpr size_t kMaxQueuedEventBytes = 4 * 1024 * 1024;
 
+using Headers = std::vector<std::pair<http::field, std::string>>;
+
+// Routes anyone may reach: probes and metrics (scraped by infrastructure that holds no API
+// key, and they reveal no charger data), and the dashboard's page and static files (the page
+// asks for a token before it reads any data).
+bool IsOpenRoute(http::verb method, const std::string& path) {
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") return true;
+  if (method != http::verb::get && method != http::verb::head) return false;
+  return path == "/" || path == "/index.html" || path == "/dashboard/config.json" ||
+         path.rfind("/assets/", 0) == 0;
+}
+
+// The `access_token` query parameter: EventSource cannot set an Authorization header.
+std::optional<std::string> QueryToken(const std::string& target) {
+  auto q = target.find('?');
+  if (q == std::string::npos) return std::nullopt;
+  std::string_view query = std::string_view(target).substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    if (pair.rfind("access_token=", 0) == 0) return std::string(pair.substr(13));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed)
-      : stream_(std::move(socket)), api_(api), live_feed_(live_feed) {}
+  HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth)
+      : stream_(std::move(socket)), api_(api), auth_(auth), live_feed_(live_feed) {}
   ~HttpSession() {
     if (subscription_ && live_feed_) live_feed_->Unsubscribe(subscription_);
   }
@@ -69,8 +97,39 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     HttpRequest request{std::string(req.method_string()), std::string(req.target()),
                         std::move(req.body())};
     stream_.expires_never();
-    if (live_feed_ && req.method() == http::verb::get &&
-        request.target.substr(0, request.target.find('?')) == "/events") {
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    if (auth_ && auth_->enabled() && !IsOpenRoute(req.method(), path)) {
+      std::optional<std::string> token;
+      if (auto it = req.find(http::field::authorization); it != req.end()) {
+        token = auth::BearerToken(std::string_view(it->value().data(), it->value().size()));
+        if (!token) token = std::string();  // some other scheme: a failed attempt
+      } else if (path == "/events") {
+        token = QueryToken(request.target);
+      }
+      const bool reading = req.method() == http::verb::get || req.method() == http::verb::head;
+      auto decision = auth_->Check(token, reading ? auth::Role::kRead : auth::Role::kOperate,
+                                   ClientAddress(), request.method + " " + path);
+      switch (decision.outcome) {
+        case auth::Outcome::kAllowed:
+          break;
+        case auth::Outcome::kUnauthenticated:
+          return Write(RestApi::Error(401, "unauthorized",
+                                      "a valid 'Authorization: Bearer <token>' is required"),
+                       keep_alive_,
+                       {{http::field::www_authenticate,
+                         token ? R"(Bearer realm="csms", error="invalid_token")"
+                               : R"(Bearer realm="csms")"}});
+        case auth::Outcome::kForbidden:
+          return Write(RestApi::Error(403, "forbidden",
+                                      "this API key's role may not " + request.method + " " + path),
+                       keep_alive_);
+        case auth::Outcome::kRateLimited:
+          return Write(RestApi::Error(429, "too_many_requests",
+                                      "too many failed authentications from this address"),
+                       false, {{http::field::retry_after, std::to_string(decision.retry_after_s)}});
+      }
+    }
+    if (live_feed_ && req.method() == http::verb::get && path == "/events") {
       return StartEventStream();
     }
     api_.Handle(request, [self = shared_from_this()](HttpResponse response) {
@@ -80,10 +139,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  void Write(HttpResponse response, bool keep_alive) {
+  std::string ClientAddress() const {
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
+  }
+
+  void Write(HttpResponse response, bool keep_alive, const Headers& headers = {}) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "csms-gateway");
+    for (const auto& [name, value] : headers) res->set(name, value);
     res->set(http::field::content_type, response.content_type);
     res->keep_alive(keep_alive);
     res->body() = std::move(response.body);
@@ -161,6 +227,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   RestApi& api_;
   bool keep_alive_ = false;
+  auth::Authenticator* auth_;
   // Event stream only.
   LiveFeed* live_feed_;
   uint64_t subscription_ = 0;
@@ -174,8 +241,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
-  Impl(net::io_context& io, RestApi& api, LiveFeed* live_feed)
-      : io_(io), acceptor_(net::make_strand(io)), api_(api), live_feed_(live_feed) {}
+  Impl(net::io_context& io, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth)
+      : io_(io), acceptor_(net::make_strand(io)), api_(api), live_feed_(live_feed), auth_(auth) {}
 
   bool Listen(const std::string& host_port, std::string* error) {
     if (!BindAcceptor(acceptor_, host_port, error)) return false;
@@ -196,7 +263,8 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
                                                                               tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
       if (!ec) {
-        std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_)->Start();
+        std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_, self->auth_)
+            ->Start();
       }
       if (self->acceptor_.is_open()) self->DoAccept();
     });
@@ -206,10 +274,12 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor_;
   RestApi& api_;
   LiveFeed* live_feed_;
+  auth::Authenticator* auth_;
 };
 
-HttpServer::HttpServer(net::io_context& io, RestApi& api, LiveFeed* live_feed)
-    : impl_(std::make_shared<Impl>(io, api, live_feed)) {}
+HttpServer::HttpServer(net::io_context& io, RestApi& api, LiveFeed* live_feed,
+                       auth::Authenticator* auth)
+    : impl_(std::make_shared<Impl>(io, api, live_feed, auth)) {}
 HttpServer::~HttpServer() = default;
 bool HttpServer::Listen(const std::string& host_port, std::string* error) {
   return impl_->Listen(host_port, error);

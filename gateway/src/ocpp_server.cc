@@ -10,8 +10,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "csms/common/log.h"
@@ -43,7 +45,8 @@ struct ServerShared {
         registry(reg),
         advertise_address(std::move(address)),
         options(o),
-        trace(t) {
+        trace(t),
+        auth_failures(o.auth_failure_burst, o.auth_failure_refill) {
     auto& registry = metrics::Registry::Default();
     auto& refused = registry.AddCounter(
         "csms_gateway_connections_refused_total",
@@ -52,6 +55,10 @@ struct ServerShared {
     refused_bad_station_id = &refused.Labels({"bad_station_id"});
     refused_bad_subprotocol = &refused.Labels({"bad_subprotocol"});
     refused_connection_limit = &refused.Labels({"connection_limit"});
+    refused_unauthorized = &refused.Labels({"unauthorized"});
+    refused_unknown_station = &refused.Labels({"unknown_station"});
+    refused_rate_limited = &refused.Labels({"rate_limited"});
+    refused_auth_unavailable = &refused.Labels({"auth_unavailable"});
     accepted = &registry
                     .AddCounter("csms_gateway_connections_total",
                                 "Charger WebSocket connections established.")
@@ -71,7 +78,30 @@ struct ServerShared {
   metrics::Counter* refused_bad_station_id;
   metrics::Counter* refused_bad_subprotocol;
   metrics::Counter* refused_connection_limit;
+  metrics::Counter* refused_unauthorized;
+  metrics::Counter* refused_unknown_station;
+  metrics::Counter* refused_rate_limited;
+  metrics::Counter* refused_auth_unavailable;
   metrics::Counter* accepted;
+  FailureLimiter auth_failures;
+  // Stations that control said are provisioned with a profile that needs credentials, so that
+  // an outage of control never admits them unchecked (open mode admits unknown ones then).
+  std::mutex provisioned_mu;
+  std::unordered_map<std::string, int> provisioned_profiles;
+
+  void RememberProfile(const std::string& station_id, bool provisioned, int profile) {
+    std::lock_guard lock(provisioned_mu);
+    if (!provisioned || profile == 0) {
+      provisioned_profiles.erase(station_id);
+      return;
+    }
+    if (provisioned_profiles.size() >= 1'000'000) provisioned_profiles.clear();  // a bound
+    provisioned_profiles[station_id] = profile;
+  }
+  bool NeedsCredentials(const std::string& station_id) {
+    std::lock_guard lock(provisioned_mu);
+    return provisioned_profiles.count(station_id) > 0;
+  }
   // Frames that could not be parsed get a CALLERROR with action "unparsed".
   metrics::Family<metrics::Counter>* frame_errors;
 };
@@ -190,26 +220,138 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       return RefuseUpgrade(http::status::service_unavailable,
                            "this gateway is at its connection limit; try another");
     }
+    Authenticate(req, *station_id, *protocol);
+  }
+
+  // ---- Station authentication (OCPP security profile 1), before the upgrade completes ---------
+
+  std::string ClientAddress() {
+    beast::error_code ec;
+    auto endpoint = ws_.next_layer().remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
+  }
+
+  // A refused handshake the client could have got right: logged (never with the password) and
+  // counted against its address.
+  void RefuseAuth(http::status status, const std::string& station_id, const std::string& why,
+                  std::string body) {
+    (status == http::status::not_found ? shared_->refused_unknown_station
+                                       : shared_->refused_unauthorized)
+        ->Inc();
+    shared_->auth_failures.RecordFailure(client_address_, std::chrono::steady_clock::now());
+    CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
+        << "refused " << log::Sanitize(station_id, 48) << " from " << client_address_ << ": "
+        << why;
+    RefuseUpgrade(status, std::move(body), status == http::status::unauthorized);
+  }
+
+  void Authenticate(const http::request<http::string_body>& req, const std::string& station_id,
+                    const std::string& protocol) {
+    client_address_ = ClientAddress();
+    if (!shared_->auth_failures.Allowed(client_address_, std::chrono::steady_clock::now())) {
+      shared_->refused_rate_limited->Inc();
+      CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
+          << "refused " << log::Sanitize(station_id, 48) << " from " << client_address_
+          << ": too many failed handshakes from this address";
+      return RefuseUpgrade(http::status::too_many_requests,
+                           "too many failed authentication attempts; try again later");
+    }
+    control::v1::AuthenticateStationRequest request;
+    request.set_charger_id(station_id);
+    auto header = req[http::field::authorization];
+    if (!header.empty()) {
+      if (header.size() > kMaxAuthorizationBytes) {
+        return RefuseAuth(http::status::bad_request, station_id, "Authorization header too long",
+                          "Authorization header too long");
+      }
+      auto credentials = ParseBasicAuthorization(std::string_view(header.data(), header.size()));
+      if (!credentials) {
+        return RefuseAuth(http::status::unauthorized, station_id, "malformed Authorization header",
+                          "Authorization must be Basic base64(<station id>:<password>)");
+      }
+      if (credentials->username != station_id) {
+        return RefuseAuth(http::status::unauthorized, station_id,
+                          "Basic auth username '" + log::Sanitize(credentials->username, 48) +
+                              "' is not the station identity",
+                          "the Basic auth username must be the station identity");
+      }
+      request.set_has_password(true);
+      request.set_password(std::move(credentials->password));
+    }
+    backend_.AuthenticateStation(
+        request,
+        [self = shared_from_this(), station_id, protocol](
+            const grpc::Status& status, const control::v1::AuthenticateStationResponse& response) {
+          net::post(self->ws_.get_executor(), [self, station_id, protocol, status, response] {
+            self->OnAuthenticated(station_id, protocol, status, response);
+          });
+        });
+  }
+
+  void OnAuthenticated(const std::string& station_id, const std::string& protocol,
+                       const grpc::Status& status,
+                       const control::v1::AuthenticateStationResponse& response) {
+    if (!ws_.next_layer().is_open()) return;  // the handshake timer closed it meanwhile
+    if (!status.ok()) {
+      // Refused when required, for a station known to need credentials, and when control is
+      // overloaded (a flood must not open the door). Otherwise open mode admits unchecked, so
+      // chargers keep connecting during a control outage as before authentication existed.
+      if (options_.station_auth_required || shared_->NeedsCredentials(station_id) ||
+          status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        shared_->refused_auth_unavailable->Inc();
+        CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
+            << "refused " << station_id << " from " << client_address_
+            << ": cannot check credentials (" << log::Sanitize(status.error_message(), 200) << ")";
+        return RefuseUpgrade(http::status::service_unavailable,
+                             "cannot check credentials now; try again later");
+      }
+      CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
+          << station_id << " from " << client_address_
+          << " admitted unchecked: control unreachable in open station-auth mode ("
+          << log::Sanitize(status.error_message(), 200) << ")";
+      return Upgrade(station_id, protocol);
+    }
+    shared_->RememberProfile(station_id, response.provisioned(), response.security_profile());
+    if (!response.provisioned()) {
+      if (options_.station_auth_required) {
+        return RefuseAuth(http::status::not_found, station_id, "not a provisioned charger",
+                          "unknown charging station");
+      }
+      return Upgrade(station_id, protocol);
+    }
+    if (!response.allowed()) {
+      return RefuseAuth(http::status::unauthorized, station_id,
+                        log::Sanitize(response.reason(), 200), "authentication required");
+    }
+    Upgrade(station_id, protocol);
+  }
+
+  void Upgrade(const std::string& station_id, const std::string& protocol) {
+    auto& req = parser_->get();
     station_ = std::make_shared<StationContext>();
-    station_->charger_id = *station_id;
+    station_->charger_id = station_id;
     station_->connection_id = NewConnectionId();
 
     websocket::stream_base::timeout timeouts{options_.handshake_timeout, options_.idle_timeout,
                                              /*keep_alive_pings=*/true};
     ws_.set_option(timeouts);
     ws_.read_message_max(options_.max_message_bytes);
-    ws_.set_option(
-        websocket::stream_base::decorator([protocol = *protocol](websocket::response_type& res) {
-          res.set(http::field::sec_websocket_protocol, protocol);
-          res.set(http::field::server, "csms-gateway");
-        }));
+    ws_.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+      res.set(http::field::sec_websocket_protocol, protocol);
+      res.set(http::field::server, "csms-gateway");
+    }));
     ws_.async_accept(req,
                      [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
   }
 
-  void RefuseUpgrade(http::status status, std::string reason) {
+  void RefuseUpgrade(http::status status, std::string reason, bool ask_for_basic = false) {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "csms-gateway");
+    if (ask_for_basic)
+      res->set(http::field::www_authenticate, "Basic realm=\"csms\", charset=\"UTF-8\"");
+    if (status == http::status::too_many_requests || status == http::status::service_unavailable) {
+      res->set(http::field::retry_after, "10");
+    }
     res->set(http::field::content_type, "text/plain");
     res->keep_alive(false);
     res->body() = std::move(reason) + "\n";
@@ -469,6 +611,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   std::optional<PendingCall> pending_;
   net::steady_timer call_timer_;  // the handshake deadline, then the CSMS CALL's deadline
   bool established_ = false;
+  std::string client_address_;  // for the log and the failure limiter
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;

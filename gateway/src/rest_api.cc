@@ -158,13 +158,22 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");
   }
+  if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "security") {
+    if (method == "GET") return GetChargerSecurity(parts[1], std::move(respond));
+    if (method == "PUT") return ProvisionCharger(parts[1], request.body, std::move(respond));
+    return wrong_method("GET or PUT");
+  }
   if (!parts.empty() && parts[0] == "chargers") {
     if (parts.size() == 1) {
-      return method == "GET" ? ListChargers(std::move(respond)) : wrong_method("GET");
+      if (method == "GET") return ListChargers(std::move(respond));
+      if (method == "POST") return ProvisionCharger("", request.body, std::move(respond));
+      return wrong_method("GET or POST");
     }
     const std::string& id = parts[1];
     if (parts.size() == 2) {
-      return method == "GET" ? GetCharger(id, std::move(respond)) : wrong_method("GET");
+      if (method == "GET") return GetCharger(id, std::move(respond));
+      if (method == "DELETE") return DeleteCharger(id, std::move(respond));
+      return wrong_method("GET or DELETE");
     }
     if (parts.size() == 3) {
       if (parts[2] == "start") {
@@ -299,6 +308,106 @@ void RestApi::DeleteStation(const std::string& station_id, Respond respond) {
       Reply<control::v1::DeleteStationResponse>(
           std::move(respond), [station_id](const control::v1::DeleteStationResponse&) {
             return json{{"status", "success"}, {"station_id", station_id}};
+          }));
+}
+
+namespace {
+json SecurityJson(const control::v1::ChargerSecurity& s) {
+  return json{{"charger_id", s.charger_id()},
+              {"security_profile", s.security_profile()},
+              {"approved", s.approved()},
+              {"has_password", s.has_password()}};
+}
+}  // namespace
+
+// POST /chargers (charger_id "" : from the body) creates; PUT /chargers/{id}/security changes
+// the fields given. The password is passed on to control and never echoed or logged.
+void RestApi::ProvisionCharger(const std::string& charger_id, const std::string& body,
+                               Respond respond) {
+  json in = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!in.is_object()) return respond(Error(400, "bad_request", "body must be a JSON object"));
+  auto field_error = [&](const char* name, const char* type) {
+    return Error(400, "bad_request", std::string(name) + " must be " + type);
+  };
+  for (const auto& [key, value] : in.items()) {
+    if (key != "charger_id" && key != "security_profile" && key != "password" &&
+        key != "approved") {
+      return respond(Error(400, "bad_request", "unknown field " + log::Sanitize(key, 40)));
+    }
+  }
+  std::optional<int> profile;
+  std::optional<std::string> password;
+  std::optional<bool> approved;
+  if (auto it = in.find("security_profile"); it != in.end()) {
+    if (!it->is_number_integer()) return respond(field_error("security_profile", "0, 1, 2 or 3"));
+    profile = it->get<int>();
+  }
+  if (auto it = in.find("password"); it != in.end()) {
+    if (!it->is_string()) return respond(field_error("password", "a string"));
+    password = it->get<std::string>();
+  }
+  if (auto it = in.find("approved"); it != in.end()) {
+    if (!it->is_boolean()) return respond(field_error("approved", "true or false"));
+    approved = it->get<bool>();
+  }
+  if (charger_id.empty()) {
+    auto id = in.find("charger_id");
+    if (id == in.end() || !id->is_string() || id->get<std::string>().empty()) {
+      return respond(Error(400, "bad_request", "charger_id is required"));
+    }
+    control::v1::CreateChargerRequest request;
+    request.set_charger_id(id->get<std::string>());
+    request.set_security_profile(profile.value_or(0));
+    request.set_password(password.value_or(""));
+    request.set_approved(approved.value_or(true));
+    return CallUnaryAsync<control::v1::CreateChargerRequest, control::v1::ChargerSecurity>(
+        [this](auto* ctx, auto* req, auto* resp, auto cb) {
+          control_->async()->CreateCharger(ctx, req, resp, std::move(cb));
+        },
+        std::move(request), kQueryTimeout,
+        [respond = std::move(respond)](const grpc::Status& status,
+                                       const control::v1::ChargerSecurity& created) {
+          respond(status.ok() ? Json(201, SecurityJson(created)) : FromGrpcError(status));
+        });
+  }
+  if (auto id = in.find("charger_id"); id != in.end() && *id != charger_id) {
+    return respond(Error(400, "bad_request", "charger_id in the body differs from the path"));
+  }
+  control::v1::UpdateChargerSecurityRequest request;
+  request.set_charger_id(charger_id);
+  if (profile) request.set_security_profile(*profile);
+  if (password) request.set_password(*password);
+  if (approved) request.set_approved(*approved);
+  CallUnaryAsync<control::v1::UpdateChargerSecurityRequest, control::v1::ChargerSecurity>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->UpdateChargerSecurity(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::ChargerSecurity>(std::move(respond), SecurityJson));
+}
+
+void RestApi::GetChargerSecurity(const std::string& charger_id, Respond respond) {
+  control::v1::GetChargerSecurityRequest request;
+  request.set_charger_id(charger_id);
+  CallUnaryAsync<control::v1::GetChargerSecurityRequest, control::v1::ChargerSecurity>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->GetChargerSecurity(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::ChargerSecurity>(std::move(respond), SecurityJson));
+}
+
+void RestApi::DeleteCharger(const std::string& charger_id, Respond respond) {
+  control::v1::DeleteChargerRequest request;
+  request.set_charger_id(charger_id);
+  CallUnaryAsync<control::v1::DeleteChargerRequest, control::v1::DeleteChargerResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->DeleteCharger(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      Reply<control::v1::DeleteChargerResponse>(
+          std::move(respond), [charger_id](const control::v1::DeleteChargerResponse&) {
+            return json{{"status", "success"}, {"charger_id", charger_id}};
           }));
 }
 

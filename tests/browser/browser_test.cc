@@ -1,10 +1,13 @@
 // The dashboard in a real browser: the stack, three simulated chargers at two stations, and
 // dashboard_check.js driving Debian's headless Chromium. Keeps build/test-output/dashboard.png.
+// API keys are on: the page is given its token in the URL fragment, as scripts/run.sh prints it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "csms/common/api_auth.h"
 #include "net_clients.h"
 #include "pg_test_db.h"
 #include "stack.h"
@@ -22,14 +25,25 @@ TEST(DashboardInBrowser, FollowsChargersLive) {
   ASSERT_TRUE(std::filesystem::exists(CSMS_BROWSER_TEST_DIR "/node_modules/playwright-core"))
       << "run: npm ci --prefix tests/browser (scripts/test.sh does)";
 
+  // The page's Stop button needs the operate role, so the page gets an operate token.
+  const std::string keys_dir = TestOutputDir() + "/browser-keys";
+  std::filesystem::create_directories(keys_dir);
+  const std::string service = auth::MintToken(), operate = auth::MintToken();
+  std::ofstream(keys_dir + "/api-keys")
+      << auth::KeyLine("gateway", auth::Role::kService, service) << "\n"
+      << auth::KeyLine("ops", auth::Role::kOperate, operate) << "\n";
+  std::ofstream(keys_dir + "/service-token") << service << "\n";
   Stack::Options options;
   options.name = "browser";
   options.database_url = db.url();
+  options.env = {{"CSMS_API_KEYS_FILE", keys_dir + "/api-keys"},
+                 {"CSMS_SERVICE_TOKEN_FILE", keys_dir + "/service-token"}};
   Stack stack(options);
   ASSERT_TRUE(stack.Start()) << stack.Logs();
 
   auto rest = [&](const std::string& method, const std::string& target, const std::string& body) {
-    return HttpCall(stack.http_port, method, target, body, seconds(10));
+    return HttpCall(stack.http_port, method, target, body, seconds(10),
+                    {{"Authorization", "Bearer " + operate}});
   };
   ASSERT_EQ(rest("POST", "/stations",
                  R"({"station_id":"emart_jeju_main","name":"emart Jeju",
@@ -64,7 +78,7 @@ TEST(DashboardInBrowser, FollowsChargersLive) {
   ASSERT_TRUE(node.Start("/usr/bin/env",
                          {"node", CSMS_BROWSER_TEST_DIR "/dashboard_check.js",
                           "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot,
-                          std::to_string(sim3->pid())},
+                          std::to_string(sim3->pid()), operate},
                          stack.log_dir() + "/dashboard_check.log"));
   int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
   EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();

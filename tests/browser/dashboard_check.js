@@ -4,11 +4,15 @@
 // page to follow each within two seconds; then stops the transaction with the page's own Stop
 // button. Started by browser_test.cc with the stack and the simulators already running.
 //
-//   node dashboard_check.js <base url> <screenshot path> <simulator pid to stop>
+//   node dashboard_check.js <base url> <screenshot path> <simulator pid to stop> [api token]
+//
+// With an API token the gateway has API keys on: a page without the token must ask for one,
+// and the page opened with #token=… must work and drop the token from its address.
 'use strict';
 const { chromium } = require('playwright-core');
 
-const [baseUrl, screenshotPath, simPidText] = process.argv.slice(2);
+const [baseUrl, screenshotPath, simPidText, apiToken] = process.argv.slice(2);
+const authHeader = apiToken ? { Authorization: `Bearer ${apiToken}` } : {};
 const CHROMIUM = process.env.CSMS_CHROMIUM || '/usr/bin/chromium';
 const MAIN = 'emart_jeju_main';
 const CITY_HALL = 'jeju_city_hall';
@@ -42,8 +46,19 @@ async function main() {
       if (!r.url().startsWith(baseUrl)) problems.push(`request outside the gateway: ${r.url()}`);
     });
 
+    if (apiToken) {
+      // Without a token: the page loads, asks for one, and shows no data.
+      const bare = await browser.newPage();
+      await bare.goto(`${baseUrl}/`);
+      await bare.waitForSelector('#token-form:not([hidden])', { timeout: 10000 });
+      await bare.waitForSelector('#feed-status[data-state="down"]', { timeout: 10000 });
+      if (await bare.locator('.station-marker').count() !== 0) throw new Error('data without a token');
+      await bare.close();
+      step('without a token the page asks for one');
+    }
     step(`open ${baseUrl}/`);
-    await page.goto(`${baseUrl}/`);
+    await page.goto(apiToken ? `${baseUrl}/#token=${apiToken}` : `${baseUrl}/`);
+    if (apiToken && page.url().includes(apiToken)) throw new Error(`token left in the address: ${page.url()}`);
     await page.waitForSelector('#feed-status[data-state="live"]', { timeout: 10000 });
     await page.waitForSelector(marker(MAIN), { timeout: 10000 });
     const count = await page.locator('.station-marker').count();
@@ -65,7 +80,7 @@ async function main() {
     // Remote start over REST: the marker turns "charging" within two seconds of the answer.
     const response = await fetch(`${baseUrl}/chargers/emart_jeju_01/start`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...authHeader },
       body: JSON.stringify({ id_token: 'user_123', evse_id: 1, connector_id: 1 }),
     });
     const started = await response.json();
@@ -105,7 +120,7 @@ async function main() {
     // A second charger charging for the picture: charging, available and offline at once.
     const second = await fetch(`${baseUrl}/chargers/emart_jeju_02/start`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...authHeader },
       body: JSON.stringify({ id_token: 'user_456' }),
     });
     if (!second.ok) throw new Error(`second remote start failed: ${await second.text()}`);

@@ -18,13 +18,15 @@ using tcp = net::ip::tcp;
 using nlohmann::json;
 
 HttpResult HttpCall(int port, const std::string& method, const std::string& target,
-                    const std::string& body, std::chrono::milliseconds timeout) {
+                    const std::string& body, std::chrono::milliseconds timeout,
+                    const std::map<std::string, std::string>& request_headers) {
   net::io_context io;
   beast::tcp_stream stream(io);
   HttpResult result;
   stream.expires_after(timeout);
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, "127.0.0.1");
+  for (const auto& [name, value] : request_headers) req.set(name, value);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -41,6 +43,11 @@ HttpResult HttpCall(int port, const std::string& method, const std::string& targ
                              if (ec) return;
                              result.status = static_cast<int>(res.result_int());
                              result.body = res.body();
+                             for (const auto& field : res) {
+                               std::string name(field.name_string());
+                               for (auto& c : name) c = static_cast<char>(std::tolower(c));
+                               result.headers[name] = std::string(field.value());
+                             }
                            });
                          });
                        });
@@ -82,16 +89,18 @@ struct WsClient::Impl {
 WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
 WsClient::~WsClient() { Close(); }
 
-bool WsClient::Connect(int port, const std::string& path, const std::string& subprotocols) {
+bool WsClient::Connect(int port, const std::string& path, const std::string& subprotocols,
+                       const std::map<std::string, std::string>& headers) {
   auto& lowest = beast::get_lowest_layer(impl_->ws);
   lowest.expires_after(std::chrono::seconds(10));
   beast::error_code ec;
   lowest.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
   if (ec) return false;
-  if (!subprotocols.empty()) {
+  if (!subprotocols.empty() || !headers.empty()) {
     impl_->ws.set_option(
-        websocket::stream_base::decorator([subprotocols](websocket::request_type& req) {
-          req.set(http::field::sec_websocket_protocol, subprotocols);
+        websocket::stream_base::decorator([subprotocols, headers](websocket::request_type& req) {
+          if (!subprotocols.empty()) req.set(http::field::sec_websocket_protocol, subprotocols);
+          for (const auto& [name, value] : headers) req.set(name, value);
         }));
   }
   websocket::response_type res;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,13 +13,16 @@ namespace csms::testing {
 struct HttpResult {
   int status = 0;  // 0: no answer
   std::string body;
+  std::map<std::string, std::string> headers;  // response headers, names in lower case
   nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
 // One HTTP/1.1 request to 127.0.0.1:port.
+// `request_headers` are sent as given (e.g. {"Authorization", "Bearer …"}).
 HttpResult HttpCall(int port, const std::string& method, const std::string& target,
                     const std::string& body = "",
-                    std::chrono::milliseconds timeout = std::chrono::seconds(40));
+                    std::chrono::milliseconds timeout = std::chrono::seconds(40),
+                    const std::map<std::string, std::string>& request_headers = {});
 
 // A raw OCPP-J charger: a WebSocket client that sends frames exactly as the test writes them.
 class WsClient {
@@ -28,7 +32,9 @@ class WsClient {
 
   // Connects to ws://127.0.0.1:port<path> offering `subprotocols` (comma separated, may be
   // empty). On a refused upgrade returns false and sets http_status().
-  bool Connect(int port, const std::string& path, const std::string& subprotocols = "ocpp2.0.1");
+  // `headers` go with the upgrade request (e.g. {"Authorization", "Basic …"}).
+  bool Connect(int port, const std::string& path, const std::string& subprotocols = "ocpp2.0.1",
+               const std::map<std::string, std::string>& headers = {});
   int http_status() const { return http_status_; }
   const std::string& selected_subprotocol() const { return subprotocol_; }
 

@@ -144,5 +144,48 @@ TEST(IdsTest, ConnectionIdsAreShortAndUnique) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
+// ---- HTTP Basic auth (OCPP security profile 1) --------------------------------------------
+
+TEST(BasicAuthTest, ParsesUserAndPassword) {
+  // base64("CS001:pass:with:colons")
+  auto c = ParseBasicAuthorization("Basic Q1MwMDE6cGFzczp3aXRoOmNvbG9ucw==");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->username, "CS001");
+  EXPECT_EQ(c->password, "pass:with:colons");  // only the first ':' splits (RFC 7617)
+  auto lower = ParseBasicAuthorization("basic   Q1MwMDE6eA== ");
+  ASSERT_TRUE(lower);
+  EXPECT_EQ(lower->password, "x");
+  auto empty_password = ParseBasicAuthorization("Basic Q1MwMDE6");  // "CS001:"
+  ASSERT_TRUE(empty_password);
+  EXPECT_EQ(empty_password->password, "");
+}
+
+TEST(BasicAuthTest, RefusesWhatIsNotBasic) {
+  for (const char* header : {"", "Basic", "Basic ", "Bearer Q1MwMDE6eA==", "BasicQ1MwMDE6eA==",
+                             "Basic Q1MwMDE=",       // "CS001": no colon
+                             "Basic Q1MwMDE6eA==x",  // data after padding
+                             "Basic Q1Mw*DE6eA==",   // not base64
+                             "Digest username=CS001"}) {
+    EXPECT_FALSE(ParseBasicAuthorization(header)) << header;
+  }
+}
+
+TEST(FailureLimiterTest, BurstThenOnePerRefillPerAddress) {
+  using namespace std::chrono_literals;
+  FailureLimiter limiter(3, 1000ms);
+  auto t0 = std::chrono::steady_clock::time_point() + 1h;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(limiter.Allowed("10.0.0.1", t0)) << i;
+    limiter.RecordFailure("10.0.0.1", t0);
+  }
+  EXPECT_FALSE(limiter.Allowed("10.0.0.1", t0));
+  EXPECT_TRUE(limiter.Allowed("10.0.0.2", t0));  // per address
+  EXPECT_FALSE(limiter.Allowed("10.0.0.1", t0 + 900ms));
+  EXPECT_TRUE(limiter.Allowed("10.0.0.1", t0 + 1000ms));
+  limiter.RecordFailure("10.0.0.1", t0 + 1000ms);
+  EXPECT_FALSE(limiter.Allowed("10.0.0.1", t0 + 1500ms));
+  EXPECT_TRUE(limiter.Allowed("10.0.0.1", t0 + 10s));
+}
+
 }  // namespace
 }  // namespace csms::gateway

@@ -80,8 +80,13 @@ TEST_F(RestApiTest, WrongMethodIs405) {
   ExpectError(Sync("PUT", "/chargers/CS001/stop", "{}"), 405, "method_not_allowed");
   ExpectError(Sync("POST", "/chargers/CS001/power", R"({"max_power_kw":50})"), 405,
               "method_not_allowed");
-  ExpectError(Sync("DELETE", "/chargers/CS001"), 405, "method_not_allowed");
-  ExpectError(Sync("POST", "/chargers"), 405, "method_not_allowed");
+  // DELETE /chargers/{id} and POST /chargers are provisioning (docs/security.md).
+  ExpectError(Sync("PATCH", "/chargers/CS001"), 405, "method_not_allowed");
+  ExpectError(Sync("PUT", "/chargers"), 405, "method_not_allowed");
+  ExpectError(Sync("DELETE", "/chargers/CS001/security"), 405, "method_not_allowed");
+  ExpectError(Sync("POST", "/chargers", "[1]"), 400, "bad_request");
+  ExpectError(Sync("POST", "/chargers", R"({"charger_id":"CS001","password":7})"), 400,
+              "bad_request");
   ExpectError(Sync("POST", "/sessions/tx-1"), 405, "method_not_allowed");
   ExpectError(Sync("POST", "/stats/daily"), 405, "method_not_allowed");
   ExpectError(Sync("PATCH", "/chargers/CS001/sessions"), 405, "method_not_allowed");

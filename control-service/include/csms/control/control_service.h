@@ -53,6 +53,18 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   grpc::Status AssignCharger(grpc::ServerContext* context,
                              const csms::control::v1::AssignChargerRequest* request,
                              csms::control::v1::AssignChargerResponse* response) override;
+  grpc::Status CreateCharger(grpc::ServerContext* context,
+                             const csms::control::v1::CreateChargerRequest* request,
+                             csms::control::v1::ChargerSecurity* response) override;
+  grpc::Status UpdateChargerSecurity(grpc::ServerContext* context,
+                                     const csms::control::v1::UpdateChargerSecurityRequest* request,
+                                     csms::control::v1::ChargerSecurity* response) override;
+  grpc::Status DeleteCharger(grpc::ServerContext* context,
+                             const csms::control::v1::DeleteChargerRequest* request,
+                             csms::control::v1::DeleteChargerResponse* response) override;
+  grpc::Status GetChargerSecurity(grpc::ServerContext* context,
+                                  const csms::control::v1::GetChargerSecurityRequest* request,
+                                  csms::control::v1::ChargerSecurity* response) override;
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;

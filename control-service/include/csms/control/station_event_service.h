@@ -1,5 +1,11 @@
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "csms/control/charger_link_client.h"
 #include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
@@ -15,12 +21,11 @@ namespace csms::control {
 class StationEventServiceImpl final
     : public csms::control::v1::StationEventService::CallbackService {
  public:
+  // `store` answers AuthenticateStation (UNAVAILABLE without one).
   StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link, EventWaiter& waiter,
-                          int heartbeat_interval_seconds)
-      : batcher_(batcher),
-        link_(link),
-        waiter_(waiter),
-        heartbeat_interval_seconds_(heartbeat_interval_seconds) {}
+                          int heartbeat_interval_seconds, ControlStore* store = nullptr,
+                          int auth_threads = 2);
+  ~StationEventServiceImpl() override;
 
   grpc::ServerUnaryReactor* StationConnected(
       grpc::CallbackServerContext* context,
@@ -47,6 +52,10 @@ class StationEventServiceImpl final
   grpc::ServerUnaryReactor* ReportBatch(grpc::CallbackServerContext* context,
                                         const csms::control::v1::ReportBatchRequest* request,
                                         csms::control::v1::ReportResponse* response) override;
+  grpc::ServerUnaryReactor* AuthenticateStation(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::AuthenticateStationRequest* request,
+      csms::control::v1::AuthenticateStationResponse* response) override;
 
  private:
   // Queues `op`; once committed runs `then` (which may throw RpcError) and finishes the call.
@@ -57,6 +66,14 @@ class StationEventServiceImpl final
   ChargerLinkClient& link_;
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;
+  ControlStore* store_;
+  // PBKDF2 takes tens of milliseconds of CPU and the lookup blocks on the database: both run
+  // here, never on gRPC's callback threads.
+  std::mutex auth_mu_;
+  std::condition_variable auth_cv_;
+  std::deque<std::function<void()>> auth_queue_;
+  bool auth_stopping_ = false;
+  std::vector<std::thread> auth_threads_;
 };
 
 }  // namespace csms::control

@@ -113,7 +113,10 @@ struct DisconnectOp {
 };
 struct BootOp {
   BootRecord boot;
+  // The status of a charger that is not provisioned; a provisioned one is Accepted when
+  // approved, else Pending (decided in the batch's transaction, see WriteResult::boot_status).
   std::string decided_status;
+  bool require_provisioning = false;  // an unprovisioned charger is Rejected
 };
 struct StatusOp {
   std::string charger_id, connection_id;
@@ -132,8 +135,25 @@ using WriteOp =
     std::variant<ConnectOp, DisconnectOp, BootOp, StatusOp, LastSeenOp, TransactionEventOp>;
 
 struct WriteResult {
-  bool applied = false;    // DisconnectOp: the charger went offline; StatusOp: stored
-  ConnectOutcome connect;  // ConnectOp
+  bool applied = false;     // DisconnectOp: the charger went offline; StatusOp: stored
+  ConnectOutcome connect;   // ConnectOp
+  std::string boot_status;  // BootOp: Accepted, Pending or Rejected
+};
+
+// A charger's provisioning: how it must authenticate (OCPP security profile) and whether its
+// BootNotification is accepted. No row: the charger is not provisioned.
+struct ChargerCredentials {
+  std::string charger_id;
+  int security_profile = 0;
+  std::string password_hash;  // "" when none; see password_hash.h
+  bool approved = false;
+};
+
+// What UpdateChargerSecurity changes; unset fields stay as they are.
+struct CredentialChanges {
+  std::optional<int> security_profile;
+  std::optional<std::string> password_hash;
+  std::optional<bool> approved;
 };
 
 class ControlStore {
@@ -154,7 +174,9 @@ class ControlStore {
   // Only the charger's current connection can take it offline. True when it did.
   bool MarkDisconnected(const std::string& charger_id, const std::string& connection_id,
                         TimePoint at);
-  void RecordBoot(const BootRecord& boot, const std::string& decided_status);
+  // Returns the status stored: `decided_status` unless the charger is provisioned (see BootOp).
+  std::string RecordBoot(const BootRecord& boot, const std::string& decided_status,
+                         bool require_provisioning = false);
   // Keeps the newest report per connector, and only from the charger's current connection (a
   // late report of a replaced connection is ignored; an empty connection_id skips that check).
   // True when this one was stored.
@@ -197,6 +219,14 @@ class ControlStore {
   bool DeleteStation(const std::string& station_id);
   // Moves the charger to `station_id` ("" = off any station); returns its previous station.
   std::string AssignCharger(const std::string& charger_id, const std::string& station_id);
+
+  // Provisioning. Create throws StationError kConflict when the charger is provisioned already;
+  // Update returns nullopt, Delete false, when it is not.
+  std::optional<ChargerCredentials> FindCredentials(const std::string& charger_id);
+  ChargerCredentials CreateCredentials(const ChargerCredentials& credentials);
+  std::optional<ChargerCredentials> UpdateCredentials(const std::string& charger_id,
+                                                      const CredentialChanges& changes);
+  bool DeleteCredentials(const std::string& charger_id);
 
  private:
   pg::Pool& pool_;

@@ -35,6 +35,13 @@ class Backend {
       const ocpp::v1::TransactionEvent& event,
       Completion<billing::v1::RecordTransactionEventResponse> done) = 0;
   virtual void ReportTransactionEvent(const control::v1::TransactionEventReport& report) = 0;
+  // Checks a connecting charger's credentials against its provisioning. The default (for
+  // backends without a registry) treats every charger as unprovisioned.
+  virtual void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
+                                   Completion<control::v1::AuthenticateStationResponse> done) {
+    (void)request;
+    done(grpc::Status::OK, control::v1::AuthenticateStationResponse());
+  }
 };
 
 }  // namespace csms::gateway

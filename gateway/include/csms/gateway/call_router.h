@@ -38,6 +38,8 @@ struct RouterOptions {
   bool validate_schemas = true;
   // Sent with Pending when control cannot be reached during a BootNotification.
   int backend_down_retry_interval_s = 10;
+  // Control answers Rejected to the BootNotification of a charger that is not provisioned.
+  bool require_provisioning = false;
 };
 
 // The message metrics of one action, looked up once (not per message).

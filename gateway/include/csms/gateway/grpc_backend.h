@@ -68,6 +68,8 @@ class GrpcBackend : public Backend {
       const ocpp::v1::TransactionEvent& event,
       Completion<billing::v1::RecordTransactionEventResponse> done) override;
   void ReportTransactionEvent(const control::v1::TransactionEventReport& report) override;
+  void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
+                           Completion<control::v1::AuthenticateStationResponse> done) override;
 
   // Sends what is batched and stops the background thread.
   void Stop();

@@ -23,6 +23,13 @@ struct OcppServerOptions {
   // Open charger connections this process accepts; more are refused with HTTP 503 so a
   // load balancer sends them to another gateway.
   size_t max_connections = 50000;
+  // Station authentication before the upgrade (OCPP security profile 1). Provisioned chargers
+  // must always meet their profile; when required, unknown chargers are refused (404) too.
+  bool station_auth_required = false;
+  // Failed handshakes per client address: this many at once, then one per refill interval; more
+  // are refused with 429.
+  int auth_failure_burst = 10;
+  std::chrono::milliseconds auth_failure_refill{2000};
 };
 
 // The OCPP-J WebSocket edge: accepts chargers, negotiates ocpp2.0.1, reads frames, hands CALLs to

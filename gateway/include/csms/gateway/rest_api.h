@@ -61,6 +61,10 @@ class RestApi {
   void UpdateStation(const std::string& station_id, const std::string& body, Respond respond);
   void DeleteStation(const std::string& station_id, Respond respond);
   void AssignCharger(const std::string& charger_id, const std::string& body, Respond respond);
+  // Provisioning (security profile, password, approval); see control.proto CreateCharger.
+  void ProvisionCharger(const std::string& charger_id, const std::string& body, Respond respond);
+  void DeleteCharger(const std::string& charger_id, Respond respond);
+  void GetChargerSecurity(const std::string& charger_id, Respond respond);
   // "/" and the bundle's files; false when `path` is none of them.
   bool ServeDashboard(const std::string& path, Respond& respond);
 

@@ -1,0 +1,131 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace csms::auth {
+
+// API roles, ordered: each includes the ones before it. `service` is for the services' own
+// calls to each other (the gateway's reports to control and billing); operators get read or
+// operate.
+enum class Role { kRead = 1, kOperate = 2, kService = 3 };
+std::optional<Role> ParseRole(std::string_view name);
+const char* RoleName(Role role);
+
+// One line of the API keys file: `<key id> <role> sha256$<salt hex>$<hash hex>`, where the
+// hash is SHA-256(salt || token). Tokens are 256 random bits, so a fast salted hash cannot be
+// brute-forced; a slow hash would only cost CPU on every request (see docs/security.md).
+struct ApiKey {
+  std::string id;
+  Role role = Role::kRead;
+  std::string salt;  // raw bytes
+  std::string hash;  // raw SHA-256, 32 bytes
+};
+
+struct Principal {
+  std::string key_id;
+  Role role = Role::kRead;
+};
+
+// Comparison whose time depends only on the lengths, not on where the inputs differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+std::string Sha256(std::string_view data);
+std::string ToHex(std::string_view bytes);
+// "" when `hex` is not an even-length hex string.
+std::optional<std::string> FromHex(std::string_view hex);
+
+// A fresh token: "csms_" + 64 hex digits (256 bits from the OpenSSL CSPRNG).
+std::string MintToken();
+// The keys-file line for `token` under a fresh 16-byte salt.
+std::string KeyLine(const std::string& id, Role role, const std::string& token);
+
+class ApiKeyStore {
+ public:
+  // Parses the file's text: one key per line, blank lines and lines starting with '#' skipped.
+  // False with `error` (naming the line, never its hash) on a malformed line or duplicate id.
+  static std::optional<ApiKeyStore> Parse(std::string_view text, std::string* error);
+  static std::optional<ApiKeyStore> LoadFile(const std::string& path, std::string* error);
+
+  // The key the token belongs to. Every key is checked, each in constant time.
+  std::optional<Principal> Verify(std::string_view token) const;
+  size_t size() const { return keys_.size(); }
+
+ private:
+  std::vector<ApiKey> keys_;
+};
+
+// The token of an `Authorization: Bearer <token>` value; nullopt for anything else.
+std::optional<std::string> BearerToken(std::string_view authorization);
+
+// Token bucket per client address, charged by failed authentications only: `burst` failures
+// pass at once, then one more every `refill`. While a client's bucket is empty, its requests
+// are refused (429 / RESOURCE_EXHAUSTED) until the next token is due.
+class FailureLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  FailureLimiter(int burst, std::chrono::milliseconds refill) : burst_(burst), refill_(refill) {}
+  // Seconds until `client` may try again; 0 when not blocked.
+  int BlockedFor(const std::string& client, Clock::time_point now = Clock::now());
+  void RecordFailure(const std::string& client, Clock::time_point now = Clock::now());
+
+ private:
+  struct Bucket {
+    double tokens;
+    Clock::time_point updated;
+  };
+  void Refill(Bucket& bucket, Clock::time_point now) const;
+  const int burst_;
+  const std::chrono::milliseconds refill_;
+  std::mutex mu_;
+  std::map<std::string, Bucket> buckets_;
+};
+
+// What a request gets from the authenticator.
+enum class Outcome { kAllowed, kUnauthenticated, kForbidden, kRateLimited };
+struct Decision {
+  Outcome outcome = Outcome::kAllowed;
+  std::optional<Principal> principal;
+  int retry_after_s = 0;  // kRateLimited only
+};
+
+// Keys + limiter + the failure log, shared by the REST front and the gRPC services. With no
+// keys (open mode) every request is allowed.
+class Authenticator {
+ public:
+  // Limit: 10 failures at once per address, then one every 6 s.
+  explicit Authenticator(std::shared_ptr<const ApiKeyStore> keys, int burst = 10,
+                         std::chrono::milliseconds refill = std::chrono::seconds(6));
+  bool enabled() const { return keys_ != nullptr; }
+  // `token` is nullopt when the request carried none. `what` names the route or method for the
+  // log; `client` is the peer address. The token itself is never logged.
+  Decision Check(const std::optional<std::string>& token, Role required, const std::string& client,
+                 const std::string& what);
+  // For gRPC handlers: reads `authorization` metadata; OK, UNAUTHENTICATED, PERMISSION_DENIED
+  // or RESOURCE_EXHAUSTED.
+  grpc::Status CheckGrpc(const grpc::ServerContextBase& context, Role required, const char* method);
+
+ private:
+  std::shared_ptr<const ApiKeyStore> keys_;
+  FailureLimiter limiter_;
+};
+
+// Loads --api-keys-file (`path`); empty path: open mode, with a loud warning naming `what`
+// anyone reaching the port can do. Exits the process (2) on an unreadable or malformed file.
+std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const std::string& path,
+                                                       const char* component);
+// The first line of a token file, trimmed; exits (2) when it cannot be read or is empty.
+std::string ReadTokenFileOrExit(const std::string& path, const char* component);
+
+// `csms-* --mint-api-key <id> <role>`: prints the token and its keys-file line and returns
+// the exit code; nullopt when argv does not ask for it.
+std::optional<int> MaybeMintApiKey(int argc, char** argv);
+
+}  // namespace csms::auth

@@ -1,0 +1,331 @@
+#include "csms/common/api_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "csms/common/log.h"
+
+namespace csms::auth {
+
+std::optional<Role> ParseRole(std::string_view name) {
+  if (name == "read") return Role::kRead;
+  if (name == "operate") return Role::kOperate;
+  if (name == "service") return Role::kService;
+  return std::nullopt;
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kRead:
+      return "read";
+    case Role::kOperate:
+      return "operate";
+    case Role::kService:
+      return "service";
+  }
+  return "?";
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string ToHex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
+namespace {
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    throw std::runtime_error("no randomness from OpenSSL");
+  }
+  return out;
+}
+
+bool ValidKeyId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+std::string MintToken() { return "csms_" + ToHex(RandomBytes(32)); }
+
+std::string KeyLine(const std::string& id, Role role, const std::string& token) {
+  const std::string salt = RandomBytes(16);
+  return id + " " + RoleName(role) + " sha256$" + ToHex(salt) + "$" + ToHex(Sha256(salt + token));
+}
+
+std::optional<ApiKeyStore> ApiKeyStore::Parse(std::string_view text, std::string* error) {
+  ApiKeyStore store;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::istringstream fields(line);
+    std::string id, role_name, hash_field, extra;
+    if (!(fields >> id) || id[0] == '#') continue;
+    auto fail = [&](const std::string& why) {
+      *error = "line " + std::to_string(number) + ": " + why;
+      return std::nullopt;
+    };
+    if (!(fields >> role_name >> hash_field) || (fields >> extra)) {
+      return fail("expected '<key id> <role> sha256$<salt>$<hash>'");
+    }
+    if (!ValidKeyId(id)) return fail("key id must be 1-64 of [A-Za-z0-9._-]");
+    auto role = ParseRole(role_name);
+    if (!role) return fail("role must be read, operate or service");
+    constexpr std::string_view kScheme = "sha256$";
+    auto dollar = hash_field.find('$', kScheme.size());
+    if (hash_field.rfind(kScheme, 0) != 0 || dollar == std::string::npos) {
+      return fail("hash must be sha256$<salt hex>$<hash hex>");
+    }
+    auto salt =
+        FromHex(std::string_view(hash_field).substr(kScheme.size(), dollar - kScheme.size()));
+    auto hash = FromHex(std::string_view(hash_field).substr(dollar + 1));
+    if (!salt || salt->size() < 8 || !hash || hash->size() != 32) {
+      return fail("hash must be sha256$<salt hex, 8+ bytes>$<64 hex digits>");
+    }
+    for (const auto& key : store.keys_) {
+      if (key.id == id) return fail("duplicate key id " + id);
+    }
+    store.keys_.push_back(ApiKey{id, *role, std::move(*salt), std::move(*hash)});
+  }
+  if (store.keys_.empty()) {
+    *error = "no keys";
+    return std::nullopt;
+  }
+  return store;
+}
+
+std::optional<ApiKeyStore> ApiKeyStore::LoadFile(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read " + path;
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto store = Parse(text.str(), error);
+  if (!store) *error = path + ": " + *error;
+  return store;
+}
+
+std::optional<Principal> ApiKeyStore::Verify(std::string_view token) const {
+  std::optional<Principal> found;
+  // No early exit: the time taken does not tell which key (or whether any) matched.
+  for (const auto& key : keys_) {
+    std::string candidate = Sha256(key.salt + std::string(token));
+    if (ConstantTimeEquals(candidate, key.hash) && !found) found = Principal{key.id, key.role};
+  }
+  return found;
+}
+
+std::optional<std::string> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) {
+      return std::nullopt;
+    }
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return std::string(token);
+}
+
+void FailureLimiter::Refill(Bucket& bucket, Clock::time_point now) const {
+  if (now <= bucket.updated) return;
+  const double gained =
+      std::chrono::duration<double>(now - bucket.updated) / std::chrono::duration<double>(refill_);
+  bucket.tokens = std::min<double>(burst_, bucket.tokens + gained);
+  bucket.updated = now;
+}
+
+int FailureLimiter::BlockedFor(const std::string& client, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(client);
+  if (it == buckets_.end()) return 0;
+  Refill(it->second, now);
+  if (it->second.tokens >= 1) {
+    if (it->second.tokens >= burst_) buckets_.erase(it);  // full again: forget the client
+    return 0;
+  }
+  const double wait = (1 - it->second.tokens) * std::chrono::duration<double>(refill_).count();
+  return std::max(1, static_cast<int>(wait + 0.999));
+}
+
+void FailureLimiter::RecordFailure(const std::string& client, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  // Bounded memory under a flood of addresses: drop the buckets that have refilled.
+  if (buckets_.size() > 100000) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      Refill(it->second, now);
+      it = it->second.tokens >= burst_ ? buckets_.erase(it) : std::next(it);
+    }
+  }
+  auto [it, inserted] = buckets_.try_emplace(client, Bucket{static_cast<double>(burst_), now});
+  Refill(it->second, now);
+  it->second.tokens = std::max(0.0, it->second.tokens - 1);
+}
+
+Authenticator::Authenticator(std::shared_ptr<const ApiKeyStore> keys, int burst,
+                             std::chrono::milliseconds refill)
+    : keys_(std::move(keys)), limiter_(burst, refill) {}
+
+Decision Authenticator::Check(const std::optional<std::string>& token, Role required,
+                              const std::string& client, const std::string& what) {
+  Decision decision;
+  if (!keys_) return decision;
+  if (int wait = limiter_.BlockedFor(client); wait > 0) {
+    decision.outcome = Outcome::kRateLimited;
+    decision.retry_after_s = wait;
+    return decision;
+  }
+  if (token) decision.principal = keys_->Verify(*token);
+  if (!decision.principal) {
+    limiter_.RecordFailure(client);
+    decision.outcome = Outcome::kUnauthenticated;
+    CSMS_LOG(kWarn, "auth") << "authentication failed (" << (token ? "unknown token" : "no token")
+                            << ") from " << log::Sanitize(client, 80) << " for "
+                            << log::Sanitize(what, 120);
+    return decision;
+  }
+  if (decision.principal->role < required) {
+    decision.outcome = Outcome::kForbidden;
+    CSMS_LOG(kWarn, "auth") << "key '" << decision.principal->key_id << "' ("
+                            << RoleName(decision.principal->role) << ") refused "
+                            << log::Sanitize(what, 120) << " (needs " << RoleName(required)
+                            << ") from " << log::Sanitize(client, 80);
+  }
+  return decision;
+}
+
+grpc::Status Authenticator::CheckGrpc(const grpc::ServerContextBase& context, Role required,
+                                      const char* method) {
+  if (!keys_) return grpc::Status::OK;
+  std::optional<std::string> token;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    token = BearerToken(std::string_view(it->second.data(), it->second.size()));
+    if (!token) token = std::string();  // present but not a bearer token: a failure all the same
+  }
+  std::string peer = context.peer();
+  // "ipv4:10.0.0.5:51234" -> "ipv4:10.0.0.5": the port changes with every connection.
+  if (auto colon = peer.rfind(':'); colon != std::string::npos && colon > 5) peer.resize(colon);
+  Decision d = Check(token, required, peer, method);
+  switch (d.outcome) {
+    case Outcome::kAllowed:
+      return grpc::Status::OK;
+    case Outcome::kUnauthenticated:
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "missing or invalid 'authorization: Bearer <token>' metadata");
+    case Outcome::kForbidden:
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          std::string(method) + " needs the " + RoleName(required) + " role");
+    case Outcome::kRateLimited:
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "too many failed authentications; retry in " + std::to_string(d.retry_after_s) + " s");
+  }
+  return grpc::Status(grpc::StatusCode::INTERNAL, "auth");
+}
+
+std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const std::string& path,
+                                                       const char* component) {
+  if (path.empty()) {
+    CSMS_LOG(kWarn, component)
+        << "API AUTHENTICATION IS OFF (no --api-keys-file): anyone who can reach this "
+           "service's ports can read everything and start and stop charging. Use it only for "
+           "demos on a trusted network.";
+    return std::make_shared<Authenticator>(nullptr);
+  }
+  std::string error;
+  auto store = ApiKeyStore::LoadFile(path, &error);
+  if (!store) {
+    CSMS_LOG(kError, component) << "--api-keys-file: " << log::Sanitize(error, 300);
+    std::exit(2);
+  }
+  CSMS_LOG(kInfo, component) << "API authentication on: " << store->size() << " keys from "
+                             << log::Sanitize(path, 200);
+  return std::make_shared<Authenticator>(std::make_shared<const ApiKeyStore>(std::move(*store)));
+}
+
+std::string ReadTokenFileOrExit(const std::string& path, const char* component) {
+  std::ifstream in(path);
+  std::string token;
+  if (in) std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.empty()) {
+    CSMS_LOG(kError, component) << "cannot read a token from " << log::Sanitize(path, 200);
+    std::exit(2);
+  }
+  return token;
+}
+
+std::optional<int> MaybeMintApiKey(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--mint-api-key") != 0) return std::nullopt;
+  std::optional<Role> role;
+  if (argc != 4 || !ValidKeyId(argv[2]) || !(role = ParseRole(argv[3]))) {
+    std::cerr << "usage: " << argv[0]
+              << " --mint-api-key <key id> <read|operate|service>\n"
+                 "prints the new token (line 1, give it to its user) and its --api-keys-file "
+                 "line (line 2, append it to the file)\n";
+    return 2;
+  }
+  const std::string token = MintToken();
+  std::cout << token << "\n" << KeyLine(argv[2], *role, token) << "\n";
+  return 0;
+}
+
+}  // namespace csms::auth

@@ -1,0 +1,124 @@
+#include "csms/control/password_hash.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <charconv>
+#include <stdexcept>
+#include <vector>
+
+namespace csms::control {
+namespace {
+
+constexpr std::string_view kScheme = "pbkdf2-sha256";
+constexpr size_t kSaltBytes = 16;
+constexpr size_t kHashBytes = 32;
+// Bounds a stored iteration count so a corrupt row cannot stall a verification for minutes.
+constexpr int kMaxIterations = 10'000'000;
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += kDigits[data[i] >> 4];
+    out += kDigits[data[i] & 0xf];
+  }
+  return out;
+}
+
+bool Unhex(std::string_view hex, std::vector<unsigned char>* out) {
+  if (hex.size() % 2 != 0) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+bool Derive(std::string_view password, const unsigned char* salt, size_t salt_len, int iterations,
+            unsigned char* out, size_t out_len) {
+  return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt,
+                           static_cast<int>(salt_len), iterations, EVP_sha256(),
+                           static_cast<int>(out_len), out) == 1;
+}
+
+bool IsPasswordChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '*':
+    case '-':
+    case '_':
+    case '=':
+    case ':':
+    case '+':
+    case '|':
+    case '@':
+    case '.':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string CheckPasswordRules(std::string_view password) {
+  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {
+    return "password must be 16 to 40 characters (OCPP 2.0.1 passwordString)";
+  }
+  for (unsigned char c : password) {
+    if (!IsPasswordChar(c)) {
+      return "password may contain only a-z A-Z 0-9 * - _ = : + | @ .";
+    }
+  }
+  return "";
+}
+
+std::string HashPassword(std::string_view password, int iterations) {
+  unsigned char salt[kSaltBytes];
+  unsigned char hash[kHashBytes];
+  if (RAND_bytes(salt, sizeof salt) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (!Derive(password, salt, sizeof salt, iterations, hash, sizeof hash)) {
+    throw std::runtime_error("PBKDF2 failed");
+  }
+  return std::string(kScheme) + "$" + std::to_string(iterations) + "$" + Hex(salt, sizeof salt) +
+         "$" + Hex(hash, sizeof hash);
+}
+
+bool VerifyPassword(std::string_view password, std::string_view stored) {
+  // scheme$iterations$salt$hash
+  std::string_view parts[4];
+  for (int i = 0; i < 3; ++i) {
+    auto dollar = stored.find('$');
+    if (dollar == std::string_view::npos) return false;
+    parts[i] = stored.substr(0, dollar);
+    stored.remove_prefix(dollar + 1);
+  }
+  parts[3] = stored;
+  if (parts[0] != kScheme) return false;
+  int iterations = 0;
+  auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), iterations);
+  if (ec != std::errc() || end != parts[1].data() + parts[1].size() || iterations < 1 ||
+      iterations > kMaxIterations) {
+    return false;
+  }
+  std::vector<unsigned char> salt, expected;
+  if (!Unhex(parts[2], &salt) || !Unhex(parts[3], &expected) || salt.empty() ||
+      expected.size() != kHashBytes) {
+    return false;
+  }
+  unsigned char actual[kHashBytes];
+  if (!Derive(password, salt.data(), salt.size(), iterations, actual, sizeof actual)) return false;
+  return CRYPTO_memcmp(actual, expected.data(), kHashBytes) == 0;
+}
+
+}  // namespace csms::control

@@ -1,0 +1,197 @@
+#include "csms/common/api_auth.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace csms::auth {
+namespace {
+
+TEST(ApiAuth, MintedTokenIs256RandomBitsInHex) {
+  const std::string a = MintToken(), b = MintToken();
+  EXPECT_TRUE(std::regex_match(a, std::regex("csms_[0-9a-f]{64}"))) << a;
+  EXPECT_NE(a, b);
+}
+
+TEST(ApiAuth, KeyLineVerifiesItsTokenOnlyAndHoldsNoCleartext) {
+  const std::string token = MintToken();
+  const std::string line = KeyLine("ops-1", Role::kOperate, token);
+  EXPECT_EQ(line.find(token.substr(5)), std::string::npos) << "token in clear: " << line;
+  EXPECT_TRUE(
+      std::regex_match(line, std::regex("ops-1 operate sha256\\$[0-9a-f]{32}\\$[0-9a-f]{64}")))
+      << line;
+  std::string error;
+  auto store = ApiKeyStore::Parse(line + "\n", &error);
+  ASSERT_TRUE(store) << error;
+  auto who = store->Verify(token);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->key_id, "ops-1");
+  EXPECT_EQ(who->role, Role::kOperate);
+  EXPECT_FALSE(store->Verify(MintToken()));
+  EXPECT_FALSE(store->Verify(token + "x"));
+  EXPECT_FALSE(store->Verify(token.substr(0, token.size() - 1)));
+  EXPECT_FALSE(store->Verify(""));
+}
+
+TEST(ApiAuth, SameTokenGetsDifferentSaltsAndHashes) {
+  const std::string token = MintToken();
+  EXPECT_NE(KeyLine("a", Role::kRead, token), KeyLine("a", Role::kRead, token));
+}
+
+TEST(ApiAuth, HashIsSha256OfSaltThenToken) {
+  // Known vector: SHA-256("abc").
+  EXPECT_EQ(ToHex(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string salt = *FromHex("00112233445566778899aabbccddeeff");
+  const std::string line =
+      "k read sha256$00112233445566778899aabbccddeeff$" + ToHex(Sha256(salt + "secret-token"));
+  std::string error;
+  auto store = ApiKeyStore::Parse(line, &error);
+  ASSERT_TRUE(store) << error;
+  EXPECT_TRUE(store->Verify("secret-token"));
+  EXPECT_FALSE(store->Verify("secret-tokem"));
+}
+
+TEST(ApiAuth, ParsesSeveralKeysCommentsAndBlankLines) {
+  const std::string r = MintToken(), o = MintToken(), s = MintToken();
+  const std::string text = "# API keys\n\n" + KeyLine("viewer", Role::kRead, r) + "\n   \n" +
+                           KeyLine("ops", Role::kOperate, o) + "\n" +
+                           KeyLine("gw", Role::kService, s);  // no final newline
+  std::string error;
+  auto store = ApiKeyStore::Parse(text, &error);
+  ASSERT_TRUE(store) << error;
+  EXPECT_EQ(store->size(), 3u);
+  EXPECT_EQ(store->Verify(r)->role, Role::kRead);
+  EXPECT_EQ(store->Verify(o)->key_id, "ops");
+  EXPECT_EQ(store->Verify(s)->role, Role::kService);
+}
+
+TEST(ApiAuth, RejectsMalformedFilesNamingTheLine) {
+  const std::string good = KeyLine("a", Role::kRead, MintToken());
+  const std::string hash = good.substr(good.find("sha256$"));
+  struct Case {
+    std::string text, expected;
+  } cases[] = {
+      {"", "no keys"},
+      {"# only a comment\n", "no keys"},
+      {"a read", "line 1"},
+      {good + "\nb admin " + hash, "line 2: role"},
+      {"a read " + hash + " extra", "line 1"},
+      {"a read md5$00$00", "line 1: hash"},
+      {"a read sha256$zz11223344556677$" + std::string(64, '0'), "line 1: hash"},
+      {"a read sha256$0011223344556677$" + std::string(62, '0'), "line 1: hash"},
+      {"a read sha256$0011$" + std::string(64, '0'), "line 1: hash"},
+      {"bad/id read " + hash, "line 1: key id"},
+      {good + "\n" + good, "line 2: duplicate"},
+  };
+  for (const auto& c : cases) {
+    std::string error;
+    EXPECT_FALSE(ApiKeyStore::Parse(c.text, &error)) << c.text;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << c.text << " -> " << error;
+    EXPECT_EQ(error.find(hash), std::string::npos) << "hash echoed in error";
+  }
+}
+
+TEST(ApiAuth, ConstantTimeEqualsComparesWholeStrings) {
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "xbc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
+  EXPECT_FALSE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0c", 3)));
+}
+
+TEST(ApiAuth, BearerTokenParsing) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer  abc "), "abc");
+  EXPECT_EQ(BearerToken("BEARER abc"), "abc");
+  EXPECT_FALSE(BearerToken("Basic YWJjOmRlZg=="));
+  EXPECT_FALSE(BearerToken("Bearer"));
+  EXPECT_FALSE(BearerToken("Bearer   "));
+  EXPECT_FALSE(BearerToken("abc"));
+}
+
+TEST(ApiAuth, RolesAreOrdered) {
+  EXPECT_LT(Role::kRead, Role::kOperate);
+  EXPECT_LT(Role::kOperate, Role::kService);
+  EXPECT_EQ(ParseRole("operate"), Role::kOperate);
+  EXPECT_FALSE(ParseRole("admin"));
+  EXPECT_STREQ(RoleName(Role::kRead), "read");
+}
+
+TEST(FailureLimiter, BlocksAfterBurstAndRefills) {
+  using namespace std::chrono_literals;
+  FailureLimiter limiter(3, 2s);
+  auto t0 = FailureLimiter::Clock::time_point() + 100s;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(limiter.BlockedFor("10.0.0.1", t0), 0) << i;
+    limiter.RecordFailure("10.0.0.1", t0);
+  }
+  EXPECT_EQ(limiter.BlockedFor("10.0.0.1", t0), 2);
+  EXPECT_EQ(limiter.BlockedFor("10.0.0.2", t0), 0) << "per address";
+  EXPECT_EQ(limiter.BlockedFor("10.0.0.1", t0 + 1500ms), 1);
+  EXPECT_EQ(limiter.BlockedFor("10.0.0.1", t0 + 2s), 0) << "one token back after 2 s";
+  limiter.RecordFailure("10.0.0.1", t0 + 2s);
+  EXPECT_GT(limiter.BlockedFor("10.0.0.1", t0 + 2s), 0);
+  EXPECT_EQ(limiter.BlockedFor("10.0.0.1", t0 + 60s), 0);
+}
+
+TEST(Authenticator, OpenModeAllowsEverything) {
+  Authenticator auth(nullptr);
+  EXPECT_FALSE(auth.enabled());
+  EXPECT_EQ(auth.Check(std::nullopt, Role::kService, "1.2.3.4", "x").outcome, Outcome::kAllowed);
+}
+
+TEST(Authenticator, ChecksTokenRoleAndRateLimitsFailures) {
+  const std::string read = MintToken(), operate = MintToken();
+  std::string error;
+  auto store = ApiKeyStore::Parse(
+      KeyLine("r", Role::kRead, read) + "\n" + KeyLine("o", Role::kOperate, operate), &error);
+  ASSERT_TRUE(store) << error;
+  Authenticator auth(std::make_shared<const ApiKeyStore>(std::move(*store)), 2,
+                     std::chrono::hours(1));
+  EXPECT_EQ(auth.Check(read, Role::kRead, "a", "GET /x").outcome, Outcome::kAllowed);
+  EXPECT_EQ(auth.Check(read, Role::kRead, "a", "GET /x").principal->key_id, "r");
+  EXPECT_EQ(auth.Check(read, Role::kOperate, "a", "POST /x").outcome, Outcome::kForbidden);
+  EXPECT_EQ(auth.Check(operate, Role::kOperate, "a", "POST /x").outcome, Outcome::kAllowed);
+  EXPECT_EQ(auth.Check(operate, Role::kService, "a", "Report").outcome, Outcome::kForbidden);
+  // Refused roles are not failed authentications: "a" is not limited.
+  EXPECT_EQ(auth.Check(std::nullopt, Role::kRead, "a", "GET /x").outcome,
+            Outcome::kUnauthenticated);
+  EXPECT_EQ(auth.Check(std::string("wrong"), Role::kRead, "a", "GET /x").outcome,
+            Outcome::kUnauthenticated);
+  auto limited = auth.Check(read, Role::kRead, "a", "GET /x");
+  EXPECT_EQ(limited.outcome, Outcome::kRateLimited) << "even a good token waits";
+  EXPECT_GT(limited.retry_after_s, 0);
+  EXPECT_EQ(auth.Check(read, Role::kRead, "b", "GET /x").outcome, Outcome::kAllowed);
+}
+
+}  // namespace
+}  // namespace csms::auth
+
+namespace csms::auth {
+namespace {
+
+// tools/mint-api-key.sh (openssl only) and the C++ side agree on the file format and hash.
+TEST(ApiAuth, MintScriptLinesVerify) {
+  FILE* out = popen(CSMS_SOURCE_DIR "/tools/mint-api-key.sh script-key operate", "r");
+  ASSERT_NE(out, nullptr);
+  char buf[512];
+  std::string text;
+  while (fgets(buf, sizeof buf, out)) text += buf;
+  ASSERT_EQ(pclose(out), 0) << text;
+  const std::string token = text.substr(0, text.find('\n'));
+  const std::string line = text.substr(text.find('\n') + 1);
+  std::string error;
+  auto store = ApiKeyStore::Parse(line, &error);
+  ASSERT_TRUE(store) << error << "\n" << text;
+  auto who = store->Verify(token);
+  ASSERT_TRUE(who) << text;
+  EXPECT_EQ(who->key_id, "script-key");
+  EXPECT_EQ(who->role, Role::kOperate);
+  EXPECT_FALSE(store->Verify(MintToken()));
+}
+
+}  // namespace
+}  // namespace csms::auth

@@ -1,0 +1,263 @@
+// Charger provisioning and authentication (OCPP security profile 1): password hashing, the
+// provisioning API, AuthenticateStation and the boot decisions, against a real PostgreSQL.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "csms/common/pg.h"
+#include "csms/control/charger_link_client.h"
+#include "csms/control/control_service.h"
+#include "csms/control/password_hash.h"
+#include "csms/control/station_event_service.h"
+#include "csms/control/store.h"
+#include "csms/control/waiter.h"
+#include "csms/control/write_batcher.h"
+#include "pg_test_db.h"
+
+namespace csms::control {
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = csms::control::v1;
+
+constexpr const char* kPassword = "s3cret-Passw0rd:for|jeju";
+
+TEST(PasswordHashTest, VerifiesOnlyTheRightPassword) {
+  std::string stored = HashPassword(kPassword, 1000);
+  EXPECT_TRUE(VerifyPassword(kPassword, stored));
+  EXPECT_FALSE(VerifyPassword("s3cret-Passw0rd:for|jejU", stored));
+  EXPECT_FALSE(VerifyPassword("", stored));
+  EXPECT_FALSE(VerifyPassword(std::string(kPassword) + "x", stored));
+}
+
+TEST(PasswordHashTest, SaltDiffersPerHashAndStoredFormHoldsNoPassword) {
+  std::string a = HashPassword(kPassword, 1000), b = HashPassword(kPassword, 1000);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find(kPassword), std::string::npos);
+  EXPECT_EQ(a.rfind("pbkdf2-sha256$1000$", 0), 0u) << a;
+  EXPECT_TRUE(VerifyPassword(kPassword, a));
+  EXPECT_TRUE(VerifyPassword(kPassword, b));
+}
+
+TEST(PasswordHashTest, DefaultIterationsAreSlowEnough) {
+  EXPECT_GE(kPasswordIterations, 100000);
+  EXPECT_EQ(HashPassword(kPassword).rfind("pbkdf2-sha256$100000$", 0), 0u);
+}
+
+TEST(PasswordHashTest, MalformedStoredFormsNeverVerify) {
+  std::string good = HashPassword(kPassword, 1000);
+  for (std::string bad :
+       {std::string(), std::string("plain"), good.substr(0, good.size() - 2),
+        "md5$1000$00$" + good.substr(good.rfind('$') + 1), std::string("pbkdf2-sha256$0$00$00"),
+        std::string("pbkdf2-sha256$99999999999$00$00")}) {
+    EXPECT_FALSE(VerifyPassword(kPassword, bad)) << bad;
+  }
+}
+
+TEST(PasswordHashTest, OcppPasswordRules) {
+  EXPECT_EQ(CheckPasswordRules("0123456789abcdef"), "");
+  EXPECT_EQ(CheckPasswordRules(std::string(40, 'a')), "");
+  EXPECT_NE(CheckPasswordRules("0123456789abcde"), "");  // 15
+  EXPECT_NE(CheckPasswordRules(std::string(41, 'a')), "");
+  EXPECT_NE(CheckPasswordRules("0123456789abcdef gh"), "");  // space
+  EXPECT_NE(CheckPasswordRules("0123456789abcdef\xc3\xa9"), "");
+}
+
+class ChargerSecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CSMS_REQUIRE_DATABASE(db_);
+    {
+      pqxx::connection conn(db_.url());
+      pg::ApplyMigrations(conn, "control", ControlMigrations());
+    }
+    pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
+    store_ = std::make_unique<ControlStore>(*pool_);
+    batcher_ = std::make_unique<WriteBatcher>(*store_, 1);
+    service_ = std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, 2s);
+    events_ =
+        std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30, store_.get());
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    builder.RegisterService(events_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_TRUE(server_);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = v1::ControlService::NewStub(channel);
+    events_stub_ = v1::StationEventService::NewStub(channel);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + 1s);
+  }
+
+  grpc::Status Create(const std::string& id, int profile, const std::string& password,
+                      bool approved, v1::ChargerSecurity* out = nullptr) {
+    v1::CreateChargerRequest request;
+    request.set_charger_id(id);
+    request.set_security_profile(profile);
+    request.set_password(password);
+    request.set_approved(approved);
+    v1::ChargerSecurity ignored;
+    grpc::ClientContext context;
+    return stub_->CreateCharger(&context, request, out ? out : &ignored);
+  }
+
+  v1::AuthenticateStationResponse Authenticate(const std::string& id,
+                                               std::optional<std::string> password) {
+    v1::AuthenticateStationRequest request;
+    request.set_charger_id(id);
+    if (password) {
+      request.set_has_password(true);
+      request.set_password(*password);
+    }
+    v1::AuthenticateStationResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = events_stub_->AuthenticateStation(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::string Boot(const std::string& id, bool require_provisioning) {
+    v1::BootNotificationRequest request;
+    request.set_charger_id(id);
+    request.set_connection_id("c1");
+    request.set_reason("PowerUp");
+    request.set_require_provisioning(require_provisioning);
+    v1::BootNotificationResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = events_stub_->BootNotification(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.status();
+  }
+
+  testing::TestDatabase db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<ControlStore> store_;
+  std::unique_ptr<WriteBatcher> batcher_;
+  ChargerLinkClient link_;
+  EventWaiter waiter_;
+  std::unique_ptr<ControlServiceImpl> service_;
+  std::unique_ptr<StationEventServiceImpl> events_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::ControlService::Stub> stub_;
+  std::unique_ptr<v1::StationEventService::Stub> events_stub_;
+};
+
+TEST_F(ChargerSecurityTest, CreateStoresOnlyASaltedHashAndNeverReturnsThePassword) {
+  v1::ChargerSecurity created;
+  ASSERT_TRUE(Create("cp_a", 1, kPassword, true, &created).ok());
+  EXPECT_EQ(created.charger_id(), "cp_a");
+  EXPECT_EQ(created.security_profile(), 1);
+  EXPECT_TRUE(created.approved());
+  EXPECT_TRUE(created.has_password());
+  EXPECT_EQ(created.DebugString().find(kPassword), std::string::npos);
+  ASSERT_TRUE(Create("cp_b", 1, kPassword, true).ok());
+
+  pqxx::connection conn(db_.url());
+  pqxx::work txn(conn);
+  auto rows = txn.exec(
+      "SELECT charger_id, password_hash, row_to_json(c)::text FROM charger_credentials c"
+      " ORDER BY charger_id");
+  ASSERT_EQ(rows.size(), 2u);
+  const std::string a = rows[0][1].as<std::string>(), b = rows[1][1].as<std::string>();
+  EXPECT_NE(a, b);  // same password, different salt
+  for (const auto& row : rows) {
+    EXPECT_EQ(row[2].as<std::string>().find(kPassword), std::string::npos);
+  }
+  EXPECT_TRUE(VerifyPassword(kPassword, a));
+}
+
+TEST_F(ChargerSecurityTest, ProvisioningErrors) {
+  EXPECT_EQ(Create("cp_a", 1, "", true).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Create("cp_a", 1, "short", true).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Create("cp_a", 4, kPassword, true).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Create("bad/id", 0, "", true).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Create(std::string(49, 'a'), 0, "", true).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(Create("cp_a", 1, kPassword, true).ok());
+  EXPECT_EQ(Create("cp_a", 0, "", true).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  v1::UpdateChargerSecurityRequest update;
+  update.set_charger_id("cp_missing");
+  update.set_approved(true);
+  v1::ChargerSecurity out;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->UpdateChargerSecurity(&context, update, &out).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  v1::DeleteChargerRequest del;
+  del.set_charger_id("cp_missing");
+  v1::DeleteChargerResponse deleted;
+  {
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->DeleteCharger(&context, del, &deleted).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  del.set_charger_id("cp_a");
+  {
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->DeleteCharger(&context, del, &deleted).ok());
+  }
+  EXPECT_FALSE(store_->FindCredentials("cp_a"));
+}
+
+TEST_F(ChargerSecurityTest, AuthenticateChecksProfileAndPassword) {
+  ASSERT_TRUE(Create("cp_basic", 1, kPassword, true).ok());
+  ASSERT_TRUE(Create("cp_open", 0, "", true).ok());
+
+  auto unknown = Authenticate("cp_unknown", std::nullopt);
+  EXPECT_FALSE(unknown.provisioned());
+
+  auto right = Authenticate("cp_basic", std::string(kPassword));
+  EXPECT_TRUE(right.provisioned());
+  EXPECT_EQ(right.security_profile(), 1);
+  EXPECT_TRUE(right.allowed());
+
+  auto wrong = Authenticate("cp_basic", std::string("wrong-password-123"));
+  EXPECT_FALSE(wrong.allowed());
+  EXPECT_EQ(wrong.reason().find("wrong-password"), std::string::npos);
+
+  // No downgrade: a profile 1 charger without credentials is refused.
+  auto none = Authenticate("cp_basic", std::nullopt);
+  EXPECT_TRUE(none.provisioned());
+  EXPECT_FALSE(none.allowed());
+
+  EXPECT_TRUE(Authenticate("cp_open", std::nullopt).allowed());
+
+  // A new password replaces the old one at once (OCPP A01.FR.03).
+  v1::UpdateChargerSecurityRequest update;
+  update.set_charger_id("cp_basic");
+  update.set_password("another-password-0123");
+  v1::ChargerSecurity out;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
+  EXPECT_FALSE(Authenticate("cp_basic", std::string(kPassword)).allowed());
+  EXPECT_TRUE(Authenticate("cp_basic", std::string("another-password-0123")).allowed());
+}
+
+TEST_F(ChargerSecurityTest, BootFollowsApprovalAndPolicy) {
+  EXPECT_EQ(Boot("cp_unknown", false), "Accepted");  // open registry: as before
+  EXPECT_EQ(Boot("cp_unknown2", true), "Rejected");
+  ASSERT_TRUE(Create("cp_new", 1, kPassword, false).ok());
+  EXPECT_EQ(Boot("cp_new", true), "Pending");
+  EXPECT_EQ(Boot("cp_new", false), "Pending");
+
+  v1::UpdateChargerSecurityRequest update;
+  update.set_charger_id("cp_new");
+  update.set_approved(true);
+  v1::ChargerSecurity out;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
+  EXPECT_TRUE(out.approved());
+  EXPECT_EQ(Boot("cp_new", true), "Accepted");
+  EXPECT_EQ(store_->FindCharger("cp_new")->registration_status, "Accepted");
+}
+
+}  // namespace
+}  // namespace csms::control
