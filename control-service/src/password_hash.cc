@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "csms/common/ocpp_actions.h"
+
 namespace csms::control {
 namespace {
 
@@ -51,24 +53,6 @@ bool Derive(std::string_view password, const unsigned char* salt, size_t salt_le
                            static_cast<int>(out_len), out) == 1;
 }
 
-bool IsPasswordChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '*':
-    case '-':
-    case '_':
-    case '=':
-    case ':':
-    case '+':
-    case '|':
-    case '@':
-    case '.':
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 std::string CheckPasswordRules(std::string_view password) {
@@ -76,7 +60,7 @@ std::string CheckPasswordRules(std::string_view password) {
     return "password must be 16 to 40 characters (OCPP 2.0.1 passwordString)";
   }
   for (unsigned char c : password) {
-    if (!IsPasswordChar(c)) {
+    if (!ocpp::IsIdentifierChar(c)) {  // passwordString has the same characters
       return "password may contain only a-z A-Z 0-9 * - _ = : + | @ .";
     }
   }

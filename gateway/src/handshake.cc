@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include "csms/common/ocpp_actions.h"
+
 namespace csms::gateway {
 namespace {
 
@@ -14,24 +16,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool IsIdentifierChar(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '*':
-    case '-':
-    case '_':
-    case '=':
-    case ':':
-    case '+':
-    case '|':
-    case '@':
-    case '.':
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::mt19937_64& Rng() {
@@ -59,7 +43,7 @@ std::optional<std::string> StationIdFromTarget(std::string_view target) {
       c = static_cast<char>(hi * 16 + lo);
       i += 2;
     }
-    if (!IsIdentifierChar(static_cast<unsigned char>(c))) return std::nullopt;
+    if (!ocpp::IsIdentifierChar(static_cast<unsigned char>(c))) return std::nullopt;
     id += c;
   }
   if (id.size() > kMaxStationIdLength) return std::nullopt;
