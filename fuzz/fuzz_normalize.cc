@@ -62,6 +62,9 @@ bool HasIntegerBeyondInt64(const nlohmann::json& document) {
     pending.pop_back();
     if (value->is_structured()) {
       for (const auto& child : *value) pending.push_back(&child);
+    } else if (value->is_number_unsigned()) {
+      // 2^63 .. 2^64-1 parse as unsigned, not as float.
+      if (value->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return true;
     } else if (value->is_number_float()) {
       double d = value->get<double>();
       if (d == std::trunc(d) && !(d > -0x1p63 && d < 0x1p63)) return true;

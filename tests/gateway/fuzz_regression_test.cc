@@ -49,6 +49,17 @@ TEST(FuzzRegressionTest, SchemaValidMeterValuesWithEvseIdBeyondInt64) {
   ExpectRefusedInteger(PayloadErrorCode([&] { CheckMeterValues(payload); }));
 }
 
+// fuzz_normalize-crash-baf06fab7c2a92754dda6b3e0e12ce5f083d60f1: between 2^63 and 2^64 a number
+// parses as unsigned, not as a float; the normalizer refuses it like any integer beyond int64_t
+// (the fuzz harness's exemption for such payloads had looked at floats only).
+TEST(FuzzRegressionTest, SchemaValidMeterValuesWithUnsignedEvseIdBeyondInt64) {
+  const std::string input =
+      R"fuzz({"evseId":9994467155110000001,"meterValue":[{"timestamp":"2027-11-24T09:00:00Z","sampledValue":[{"value":1}]}]})fuzz";
+  json payload = json::parse(input);
+  ASSERT_TRUE(payload["evseId"].is_number_unsigned());
+  ExpectRefusedInteger(PayloadErrorCode([&] { CheckMeterValues(payload); }));
+}
+
 // fuzz_normalize-crash-910a1a2cfb4ec088d7cba69d800e21b7ae601787: the OCA schema counts maxLength
 // in characters (JSON Schema), the normalizer counted bytes, so a station's non-ASCII text within
 // the limit passed the schema and was then refused (unit "Power.Actitẙ0quesWh" is 19 characters,
