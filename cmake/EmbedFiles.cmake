@@ -78,6 +78,27 @@ endif()
 
 set(CSMS_EMBED_FILES_SCRIPT "${CMAKE_CURRENT_LIST_FILE}")
 
+# The custom command both functions below share: FILES become a generated .cc/.h pair in
+# TARGET (header csms/embedded/<NAME>.h).
+function(_csms_embed target name comment)
+  set(files ${ARGN})
+  set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/embedded")
+  set(out_cc "${gen_dir}/${name}.cc")
+  set(out_h "${gen_dir}/include/csms/embedded/${name}.h")
+  # ';' would split the list on the command line; VERBATIM + $<SEMICOLON> passes it intact.
+  string(REPLACE ";" "$<SEMICOLON>" files_arg "${files}")
+  add_custom_command(
+    OUTPUT "${out_cc}" "${out_h}"
+    COMMAND "${CMAKE_COMMAND}" -DNAME=${name} -DOUT_CC=${out_cc} -DOUT_H=${out_h}
+            "-DFILES=${files_arg}" -P "${CSMS_EMBED_FILES_SCRIPT}"
+    DEPENDS ${files} "${CSMS_EMBED_FILES_SCRIPT}"
+    COMMENT "${comment}"
+    VERBATIM)
+  file(MAKE_DIRECTORY "${gen_dir}/include/csms/embedded")
+  target_sources(${target} PRIVATE "${out_cc}" "${out_h}")
+  target_include_directories(${target} PRIVATE "${gen_dir}/include")
+endfunction()
+
 function(csms_embed_files)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET;NAME;DIRECTORY;GLOB" "")
   if(NOT arg_TARGET OR NOT arg_NAME OR NOT arg_DIRECTORY)
@@ -95,21 +116,8 @@ function(csms_embed_files)
   endif()
   list(SORT files)
 
-  set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/embedded")
-  set(out_cc "${gen_dir}/${arg_NAME}.cc")
-  set(out_h "${gen_dir}/include/csms/embedded/${arg_NAME}.h")
-  # ';' would split the list on the command line; VERBATIM + $<SEMICOLON> passes it intact.
-  string(REPLACE ";" "$<SEMICOLON>" files_arg "${files}")
-  add_custom_command(
-    OUTPUT "${out_cc}" "${out_h}"
-    COMMAND "${CMAKE_COMMAND}" -DNAME=${arg_NAME} -DOUT_CC=${out_cc} -DOUT_H=${out_h}
-            "-DFILES=${files_arg}" -P "${CSMS_EMBED_FILES_SCRIPT}"
-    DEPENDS ${files} "${CSMS_EMBED_FILES_SCRIPT}"
-    COMMENT "Embedding ${arg_DIRECTORY}/${arg_GLOB} as ${arg_NAME}"
-    VERBATIM)
-  file(MAKE_DIRECTORY "${gen_dir}/include/csms/embedded")
-  target_sources(${arg_TARGET} PRIVATE "${out_cc}" "${out_h}")
-  target_include_directories(${arg_TARGET} PRIVATE "${gen_dir}/include")
+  _csms_embed(${arg_TARGET} ${arg_NAME} "Embedding ${arg_DIRECTORY}/${arg_GLOB} as ${arg_NAME}"
+              ${files})
 endfunction()
 
 # Like csms_embed_files, for files produced by the build itself (an explicit list of paths,
@@ -119,18 +127,5 @@ function(csms_embed_generated_files)
   if(NOT arg_TARGET OR NOT arg_NAME OR NOT arg_FILES)
     message(FATAL_ERROR "csms_embed_generated_files: TARGET, NAME and FILES are required")
   endif()
-  set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/embedded")
-  set(out_cc "${gen_dir}/${arg_NAME}.cc")
-  set(out_h "${gen_dir}/include/csms/embedded/${arg_NAME}.h")
-  string(REPLACE ";" "$<SEMICOLON>" files_arg "${arg_FILES}")
-  add_custom_command(
-    OUTPUT "${out_cc}" "${out_h}"
-    COMMAND "${CMAKE_COMMAND}" -DNAME=${arg_NAME} -DOUT_CC=${out_cc} -DOUT_H=${out_h}
-            "-DFILES=${files_arg}" -P "${CSMS_EMBED_FILES_SCRIPT}"
-    DEPENDS ${arg_FILES} "${CSMS_EMBED_FILES_SCRIPT}"
-    COMMENT "Embedding ${arg_NAME}"
-    VERBATIM)
-  file(MAKE_DIRECTORY "${gen_dir}/include/csms/embedded")
-  target_sources(${arg_TARGET} PRIVATE "${out_cc}" "${out_h}")
-  target_include_directories(${arg_TARGET} PRIVATE "${gen_dir}/include")
+  _csms_embed(${arg_TARGET} ${arg_NAME} "Embedding ${arg_NAME}" ${arg_FILES})
 endfunction()
