@@ -6,8 +6,9 @@
 #   docker build --target control     -t csms-control:dev     .
 #   docker build --target billing     -t csms-billing:dev     .
 #   docker build --target charger-sim -t csms-charger-sim:dev .
+#   docker build --target secrets     -t csms-secrets:dev     .   # compose's one-shot set-up
 #
-# docker-compose.yml builds all four; docs/deploy.md has the details.
+# docker-compose.yml builds all five; docs/deploy.md has the details.
 
 ARG DEBIAN_IMAGE=debian:bookworm
 
@@ -56,7 +57,9 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 csms \
  && useradd --system --uid 10001 --gid csms --home-dir /var/lib/csms --no-create-home \
       --shell /usr/sbin/nologin csms \
- && install -d -o csms -g csms -m 0750 /var/lib/csms /var/lib/csms/outbox /var/lib/csms/trace
+ && install -d -o csms -g csms -m 0750 /var/lib/csms /var/lib/csms/outbox /var/lib/csms/trace \
+ && install -d -o csms -g csms -m 0700 /var/lib/csms/secrets /var/lib/csms/gateway-secrets \
+      /var/lib/csms/control-secrets /var/lib/csms/admin /var/lib/csms/demo-chargers
 COPY --from=build /out/ /usr/local/bin/
 COPY deploy/docker/csms-healthcheck /usr/local/bin/csms-healthcheck
 WORKDIR /var/lib/csms
@@ -64,6 +67,26 @@ WORKDIR /var/lib/csms
 USER 10001:10001
 ENV CSMS_LOG_LEVEL=info
 # Each binary stops cleanly on SIGTERM (the default stop signal).
+
+# ---------------------------------------------------------------------------------------------
+# secrets: the docker-compose stack's one-shot set-up (service csms-secrets, and demo-provision in
+# the demo profile), never a long-running service. It mints the API keys (csms-gateway
+# --mint-api-key), makes the OCPP TLS PKI (tools/make-pki.sh, hence openssl) and provisions the
+# demo chargers over REST (curl), into named volumes mounted at the folders made above (owned by
+# uid 10001, so new volumes inherit that owner). Kubernetes does not use it: see
+# deploy/k8s/create-secrets.sh.
+# ---------------------------------------------------------------------------------------------
+FROM runtime AS secrets
+USER root
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl curl \
+ && rm -rf /var/lib/apt/lists/*
+COPY tools/make-pki.sh /usr/local/bin/csms-make-pki
+COPY deploy/docker/csms-secrets /usr/local/bin/csms-secrets
+USER 10001:10001
+HEALTHCHECK NONE
+ENTRYPOINT ["/bin/bash", "/usr/local/bin/csms-secrets"]
+CMD ["init"]
 
 # ---------------------------------------------------------------------------------------------
 # charger-sim: demo/test charging stations (no port, so no health check).

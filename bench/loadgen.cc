@@ -10,8 +10,12 @@
 // is an open loop with R messages/s in aggregate, R/N per connection on a fixed schedule. OCPP
 // allows one outstanding CALL per direction, so a connection still waiting at its scheduled time
 // sends late; latency is measured from the scheduled time (no coordinated omission).
+// wss:// URLs run every mode over TLS (--ca-file, --client-cert, --client-key, --tls-sigalgs).
 // Prints one JSON object on stdout and a summary line on stderr. Every run ends by itself.
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -24,7 +28,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -42,6 +48,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "csms/common/config.h"
@@ -56,7 +63,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using PlainWs = websocket::stream<beast::tcp_stream>;
+using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kSubprotocol = "ocpp2.0.1";
@@ -118,6 +128,11 @@ struct Options {
   std::string port;
   std::string host_header;  // host[:port] as given in the URL
   std::string path;         // without a trailing slash; the station id is appended
+  bool tls = false;         // wss://
+  std::string ca_file;      // PEM CAs for the server certificate; empty: the system's
+  std::string client_cert;  // PEM; "{id}" stands for the station id (one certificate each)
+  std::string client_key;
+  std::string tls_sigalgs;  // OpenSSL signature algorithm list: picks the server's certificate
   int connections = 100;
   double rate = 0;  // aggregate messages/s; 0 = closed loop
   std::string id_prefix;
@@ -148,12 +163,16 @@ bool ParseHttpUrl(const std::string& url, std::string* host, std::string* port) 
 }
 
 bool ParseWsUrl(const std::string& url, Options* out, std::string* error) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.rfind(kScheme, 0) != 0) {
-    *error = "--url must start with ws:// (wss is not supported)";
+  std::string rest;
+  if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else if (url.rfind("wss://", 0) == 0) {
+    rest = url.substr(6);
+    out->tls = true;
+  } else {
+    *error = "--url must start with ws:// or wss://";
     return false;
   }
-  std::string rest = url.substr(kScheme.size());
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   out->path = slash == std::string::npos ? "" : rest.substr(slash);
@@ -178,7 +197,7 @@ bool ParseWsUrl(const std::string& url, Options* out, std::string* error) {
     out->host = authority.substr(0, colon);
     if (colon != std::string::npos) port_part = authority.substr(colon + 1);
   }
-  out->port = port_part.empty() ? "80" : port_part;
+  out->port = port_part.empty() ? (out->tls ? "443" : "80") : port_part;
   if (out->host.empty()) {
     *error = "--url has no host";
     return false;
@@ -201,7 +220,69 @@ struct Stats {
   uint64_t late = 0;              // open loop: sends that went out after their scheduled time
   uint64_t csms_calls = 0;        // CALLs from the CSMS answered (remote start/stop)
   uint64_t negative_latency = 0;  // replies whose latency origin lay in the future (see above)
+  std::vector<uint32_t> connect_us;  // connect start -> WebSocket open (TCP, TLS, upgrade)
+  std::vector<uint32_t> tls_us;      // TCP connected -> TLS handshake done
 };
+
+// The first queued OpenSSL error as text, or `fallback`; clears the queue.
+std::string OpenSslError(const std::string& fallback) {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return fallback;
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof buf);
+  return buf;
+}
+
+// A client TLS context as a charging station would have: TLS 1.2 or higher, the server
+// certificate verified (chain and name), optionally a client certificate (profile 3).
+std::shared_ptr<ssl::context> MakeTlsContext(const Options& o, const std::string& cert,
+                                             const std::string& key, std::string* error) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  bool ok = o.ca_file.empty()
+                ? SSL_CTX_set_default_verify_paths(native) == 1
+                : SSL_CTX_load_verify_locations(native, o.ca_file.c_str(), nullptr) == 1;
+  if (!ok) {
+    *error = "--ca-file " + o.ca_file + ": " + OpenSslError("cannot load");
+    return nullptr;
+  }
+  if (!o.tls_sigalgs.empty() && SSL_CTX_set1_sigalgs_list(native, o.tls_sigalgs.c_str()) != 1) {
+    *error = "--tls-sigalgs: " + OpenSslError("not a signature algorithm list");
+    return nullptr;
+  }
+  if (!cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
+      *error = "--client-cert " + cert + ": " + OpenSslError("cannot load");
+      return nullptr;
+    }
+    if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(native) != 1) {
+      *error = "--client-key " + key + ": " + OpenSslError("does not match the certificate");
+      return nullptr;
+    }
+  }
+  return ctx;
+}
+
+// Replaces every "{id}" in `path` with the station id.
+std::string ExpandId(const std::string& path, const std::string& id) {
+  std::string out = path;
+  for (size_t at = out.find("{id}"); at != std::string::npos;
+       at = out.find("{id}", at + id.size())) {
+    out.replace(at, 4, id);
+  }
+  return out;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
 
 // Latencies (µs) → {"p50","p99","max"} in ms.
 nlohmann::ordered_json LatencySummary(std::vector<uint32_t> us) {
@@ -214,7 +295,18 @@ nlohmann::ordered_json LatencySummary(std::vector<uint32_t> us) {
   return {{"p50", at(0.5)}, {"p99", at(0.99)}, {"max", us.empty() ? 0.0 : us.back() / 1000.0}};
 }
 
-class Connection;
+// What Bench needs of a connection, over ws:// or wss:// (ConnectionImpl below).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual net::any_io_executor executor() = 0;
+  virtual const Stats& stats() const = 0;
+  virtual void Start() = 0;
+  virtual void AbortSetup() = 0;
+  virtual void Begin(int64_t first_ns, int64_t interval_ns) = 0;
+  virtual void Stop() = 0;
+  virtual void ForceClose() = 0;
+};
 
 // Owns the connections and the run's phases. Its own state lives on the control strand.
 class Bench {
@@ -237,6 +329,8 @@ class Bench {
   // Starts connections from `first` on: all of them, or with --connect-rate a slice every 10 ms.
   void StartConnections(size_t first);
   void NoteError(const std::string& message);
+  // The first TLS session's parameters, for the report.
+  void NoteTls(SSL* ssl);
 
   const Options& options() const { return options_; }
   const tcp::endpoint& endpoint() const { return endpoint_; }
@@ -288,21 +382,31 @@ class Bench {
   std::mutex errors_mu_;
   std::vector<std::string> first_errors_;
   uint64_t suppressed_errors_ = 0;
+  nlohmann::ordered_json tls_info_;  // under errors_mu_
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+template <class Ws>
+class ConnectionImpl : public Connection, public std::enable_shared_from_this<ConnectionImpl<Ws>> {
  public:
-  Connection(net::any_io_executor executor, Bench& bench, int index, std::string id)
-      : ws_(executor), timer_(executor), bench_(bench), index_(index), id_(std::move(id)) {
+  static constexpr bool kTls = std::is_same_v<Ws, TlsWs>;
+
+  ConnectionImpl(net::any_io_executor executor, Bench& bench, int index, std::string id,
+                 std::shared_ptr<ssl::context> tls)
+      : ws_(MakeWs(executor, tls.get())),
+        timer_(executor),
+        tls_(std::move(tls)),
+        bench_(bench),
+        index_(index),
+        id_(std::move(id)) {
     target_ = bench_.options().path + "/" + id_;
     wbuf_.reserve(bench_.options().mode == Mode::kTransactions ? 640 : 64);
     expect_.reserve(32);
   }
 
-  net::any_io_executor executor() { return ws_.get_executor(); }
-  const Stats& stats() const { return stats_; }
+  net::any_io_executor executor() override { return ws_.get_executor(); }
+  const Stats& stats() const override { return stats_; }
 
-  void Start() {
+  void Start() override {
     state_ = State::kConnecting;
     start_ns_ = NowNs();
     auto& stream = beast::get_lowest_layer(ws_);
@@ -329,7 +433,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Setup took too long: whatever is not running yet counts as failed.
-  void AbortSetup() {
+  void AbortSetup() override {
     if (state_ == State::kConnecting) {
       Fail(&Stats::connect_errors, "connect/handshake did not finish within --setup-timeout");
     } else if (state_ == State::kBooting) {
@@ -338,7 +442,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Measurement starts: open loop connections begin their schedule at `first_ns`.
-  void Begin(int64_t first_ns, int64_t interval_ns) {
+  void Begin(int64_t first_ns, int64_t interval_ns) override {
     if (state_ != State::kReady) return;
     state_ = State::kRunning;
     interval_ns_ = interval_ns;
@@ -347,7 +451,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // End of the run: close with 1000 once the current write (if any) is out.
-  void Stop() {
+  void Stop() override {
     if (state_ == State::kDone || state_ == State::kClosing) return;
     if (state_ != State::kRunning && state_ != State::kReady) return ForceClose();
     if (waiting_reply_ && NowNs() - sent_ns_ > kStalledNs) ++stats_.stalled;
@@ -360,7 +464,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
-  void ForceClose() {
+  void ForceClose() override {
     timer_.cancel();
     beast::get_lowest_layer(ws_).close();
     Done();
@@ -369,13 +473,66 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { kIdle, kConnecting, kBooting, kReady, kRunning, kClosing, kDone };
 
+  using std::enable_shared_from_this<ConnectionImpl<Ws>>::shared_from_this;
+
+  static Ws MakeWs(net::any_io_executor executor, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Ws(executor, *tls);
+    } else {
+      (void)tls;
+      return Ws(executor);
+    }
+  }
+
   void OnConnect(beast::error_code ec) {
     if (state_ != State::kConnecting) return;
     if (ec) return Fail(&Stats::connect_errors, "connect: " + ec.message());
     auto& stream = beast::get_lowest_layer(ws_);
-    stream.expires_never();
     beast::error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (kTls) {
+      StartTls();
+    } else {
+      stream.expires_never();
+      Upgrade();
+    }
+  }
+
+  // SNI and the host name check as a station does them, then the TLS handshake (still under
+  // kConnectTimeout).
+  void StartTls() {
+    SSL* ssl = ws_.next_layer().native_handle();
+    const std::string& host = bench_.options().host;
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    bool ok = IsIpLiteral(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                                : SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+                                      X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
+    if (!ok) return Fail(&Stats::connect_errors, "TLS set-up: " + OpenSslError("failed"));
+    tcp_done_ns_ = NowNs();
+    ws_.next_layer().async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this()](beast::error_code ec) { self->OnTlsHandshake(ec); });
+  }
+
+  void OnTlsHandshake(beast::error_code ec) {
+    if (state_ != State::kConnecting) return;
+    SSL* ssl = ws_.next_layer().native_handle();
+    if (ec) {
+      long verify = SSL_get_verify_result(ssl);
+      return Fail(
+          &Stats::connect_errors,
+          "TLS handshake: " + ec.message() +
+              (verify != X509_V_OK ? std::string(" (") + X509_verify_cert_error_string(verify) + ")"
+                                   : std::string()));
+    }
+    stats_.tls_us.push_back(static_cast<uint32_t>((NowNs() - tcp_done_ns_) / 1000));
+    bench_.NoteTls(ssl);
+    beast::get_lowest_layer(ws_).expires_never();
+    Upgrade();
+  }
+
+  void Upgrade() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(http::field::sec_websocket_protocol,
@@ -390,6 +547,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnHandshake(beast::error_code ec) {
     if (state_ != State::kConnecting) return;
     if (ec) return Fail(&Stats::connect_errors, "WebSocket handshake: " + ec.message());
+    stats_.connect_us.push_back(static_cast<uint32_t>((NowNs() - start_ns_) / 1000));
     auto selected = response_[http::field::sec_websocket_protocol];
     if (std::string_view(selected.data(), selected.size()) != kSubprotocol) {
       return Fail(&Stats::connect_errors, "server selected subprotocol '" +
@@ -789,8 +947,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bench_.OnConnectionDone();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  Ws ws_;
   net::steady_timer timer_;
+  std::shared_ptr<ssl::context> tls_;  // wss:// only
   Bench& bench_;
   int index_;
   std::string id_;
@@ -801,6 +960,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string expect_;  // `[3,"<id>"` of the outstanding CALL
   uint64_t next_id_ = 1;
   int64_t start_ns_ = 0;
+  int64_t tcp_done_ns_ = 0;
   int64_t sent_ns_ = 0;        // latency origin of the outstanding CALL
   int64_t sched_ns_ = 0;       // open loop: scheduled time of the CALL about to go out
   int64_t next_sched_ns_ = 0;  // open loop: next slot
@@ -854,6 +1014,23 @@ void Bench::NoteError(const std::string& message) {
   } else {
     ++suppressed_errors_;
   }
+}
+
+void Bench::NoteTls(SSL* ssl) {
+  std::lock_guard lock(errors_mu_);
+  if (!tls_info_.empty()) return;
+  std::string key = "?";
+  if (X509* cert = SSL_get0_peer_certificate(ssl)) {
+    EVP_PKEY* pkey = X509_get0_pubkey(cert);
+    if (pkey != nullptr) {
+      key = std::string(EVP_PKEY_get0_type_name(pkey)) + " " +
+            std::to_string(EVP_PKEY_get_bits(pkey));
+    }
+  }
+  tls_info_ = {{"version", SSL_get_version(ssl)},
+               {"cipher", SSL_get_cipher_name(ssl)},
+               {"server_key", key},
+               {"client_certificate", SSL_get_certificate(ssl) != nullptr}};
 }
 
 void Bench::SampleRss() {
@@ -1027,14 +1204,48 @@ int Bench::Run() {
     return Report(0);
   }
   endpoint_ = results.begin()->endpoint();
+  for (const auto& r : results) {
+    // --source-ips binds to 127.0.0.x, which needs an IPv4 destination.
+    if (r.endpoint().address().is_v4()) {
+      endpoint_ = r.endpoint();
+      break;
+    }
+  }
 
+  // wss: one TLS context for all, or one per connection when the client certificate path has
+  // "{id}" in it. Loaded before anything connects, so a bad file ends the run at once.
+  std::shared_ptr<ssl::context> shared_tls;
+  const bool per_id = options_.client_cert.find("{id}") != std::string::npos ||
+                      options_.client_key.find("{id}") != std::string::npos;
+  std::string tls_error;
+  if (options_.tls && !per_id) {
+    shared_tls = MakeTlsContext(options_, options_.client_cert, options_.client_key, &tls_error);
+  }
   connections_.reserve(static_cast<size_t>(options_.connections));
-  for (int i = 0; i < options_.connections; ++i) {
+  for (int i = 0; i < options_.connections && tls_error.empty(); ++i) {
     net::any_io_executor executor = options_.threads > 1
                                         ? net::any_io_executor(net::make_strand(io_))
                                         : net::any_io_executor(io_.get_executor());
-    connections_.push_back(
-        std::make_shared<Connection>(executor, *this, i, options_.id_prefix + std::to_string(i)));
+    std::string id = options_.id_prefix + std::to_string(i);
+    if (!options_.tls) {
+      connections_.push_back(
+          std::make_shared<ConnectionImpl<PlainWs>>(executor, *this, i, id, nullptr));
+      continue;
+    }
+    auto tls = shared_tls;
+    if (per_id) {
+      tls = MakeTlsContext(options_, ExpandId(options_.client_cert, id),
+                           ExpandId(options_.client_key, id), &tls_error);
+      if (!tls) break;
+    }
+    connections_.push_back(std::make_shared<ConnectionImpl<TlsWs>>(executor, *this, i, id, tls));
+  }
+  if (!tls_error.empty()) {
+    NoteError(tls_error);
+    connections_.clear();
+    setup_end_ns_ = NowNs();
+    measure_start_ns_ = measure_end_ns_ = setup_end_ns_;
+    return Report(0);
   }
   net::post(ctl_, [this] {
     setup_timer_.expires_after(
@@ -1065,6 +1276,8 @@ int Bench::Report(double setup_seconds) {
   total.latency_us.reserve(samples);
   for (auto& c : connections_) {
     const Stats& s = c->stats();
+    total.connect_us.insert(total.connect_us.end(), s.connect_us.begin(), s.connect_us.end());
+    total.tls_us.insert(total.tls_us.end(), s.tls_us.begin(), s.tls_us.end());
     total.calls += s.calls;
     total.transactions += s.transactions;
     total.latency_us.insert(total.latency_us.end(), s.latency_us.begin(), s.latency_us.end());
@@ -1139,7 +1352,15 @@ int Bench::Report(double setup_seconds) {
       {"boot_pending", total.boot_pending},
       {"negative_latency", total.negative_latency},
       {"rss", rss},
+      // Connect start -> WebSocket open, per connection (TCP, TLS, the upgrade and the CSMS's
+      // station authentication); with --connect-rate 0 this is under a storm.
+      {"connect_ms", LatencySummary(total.connect_us)},
   };
+  if (options_.tls) {
+    out["tls_handshake_ms"] = LatencySummary(total.tls_us);
+    std::lock_guard lock(errors_mu_);
+    out["tls"] = tls_info_;
+  }
   if (options_.mode == Mode::kTransactions) {
     out["transactions"] = total.transactions;
     out["tx_per_s"] = window > 0 ? std::round(total.transactions / window * 10) / 10 : 0;
@@ -1171,6 +1392,17 @@ int Bench::Report(double setup_seconds) {
   }
   if (total.late > 0) std::fprintf(stderr, ", late %llu", (unsigned long long)total.late);
   if (total.stalled > 0) std::fprintf(stderr, ", stalled %llu", (unsigned long long)total.stalled);
+  if (options_.tls) {
+    std::fprintf(stderr, ", TLS handshake p50 %.2f ms p99 %.2f ms",
+                 out["tls_handshake_ms"]["p50"].get<double>(),
+                 out["tls_handshake_ms"]["p99"].get<double>());
+    if (out["tls"].contains("version")) {
+      std::fprintf(stderr, " (%s %s, server key %s)",
+                   out["tls"]["version"].get<std::string>().c_str(),
+                   out["tls"]["cipher"].get<std::string>().c_str(),
+                   out["tls"]["server_key"].get<std::string>().c_str());
+    }
+  }
   for (const auto& r : rss) {
     std::fprintf(stderr, ", rss[%d] %lld KiB", r["pid"].get<int>(),
                  static_cast<long long>(r["end_kib"].get<int64_t>()));
@@ -1210,7 +1442,19 @@ int main(int argc, char** argv) {
       "on stdout and a summary on stderr; every run stops by itself.",
       {
           {"mode", "", "heartbeat", "heartbeat | transactions | storm | idle"},
-          {"url", "", "ws://127.0.0.1:9000/ocpp", "gateway URL; /<station id> is appended"},
+          {"url", "", "ws://127.0.0.1:9000/ocpp",
+           "gateway URL, ws:// or wss:// (TLS); /<station id> is appended"},
+          {"ca-file", "", "",
+           "wss: PEM CA(s) the server certificate must chain to (the name is checked against "
+           "the URL's host); empty = the system's CAs"},
+          {"client-cert", "", "",
+           "wss: PEM client certificate (profile 3); {id} in the path stands for the station id "
+           "(one TLS context per connection then)"},
+          {"client-key", "", "", "wss: PEM key of --client-cert; {id} as there"},
+          {"tls-sigalgs", "", "",
+           "wss: signature algorithms offered, which picks the server's certificate when it has "
+           "an RSA and an ECDSA one, e.g. ECDSA+SHA256 or RSA-PSS+SHA256:RSA+SHA256; empty = "
+           "OpenSSL's default"},
           {"connections", "", "100", "WebSocket connections (one station each)"},
           {"rate", "", "0", "aggregate CALLs/s (open loop); 0 = closed loop at max rate"},
           {"id-prefix", "", "load_", "station ids are <prefix><index>"},
@@ -1232,6 +1476,19 @@ int main(int argc, char** argv) {
   try {
     std::string error;
     if (!ParseWsUrl(config.Get("url"), &options, &error)) throw std::invalid_argument(error);
+    options.ca_file = config.Get("ca-file");
+    options.client_cert = config.Get("client-cert");
+    options.client_key = config.Get("client-key");
+    options.tls_sigalgs = config.Get("tls-sigalgs");
+    if (!options.tls && (!options.ca_file.empty() || !options.client_cert.empty() ||
+                         !options.client_key.empty() || !options.tls_sigalgs.empty())) {
+      throw std::invalid_argument(
+          "--ca-file, --client-cert, --client-key and --tls-sigalgs "
+          "need a wss:// --url");
+    }
+    if (options.client_cert.empty() != options.client_key.empty()) {
+      throw std::invalid_argument("--client-cert and --client-key go together");
+    }
     std::string mode = config.Get("mode");
     if (mode == "heartbeat") {
       options.mode = Mode::kHeartbeat;

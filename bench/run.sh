@@ -4,14 +4,17 @@
 #   bench/run.sh <scenario>
 #
 # Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, idle-10k, idle-50k,
-# idle-100k, remote-start (see README.md). A private PostgreSQL (fsync on) in a temp dir, billing,
-# control and the gateway(s) start on free ports; csms-loadgen runs the scenario and prints its
-# JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
+# idle-100k, remote-start, and over TLS (wss://, OCPP security profile 2 without the password):
+# trivial-tls, heartbeat-tls-1k, storm-tls-2k, idle-tls-10k (see README.md). A private PostgreSQL
+# (fsync on) in a temp dir, billing, control and the gateway(s) start on free ports (the TLS
+# scenarios add the gateway's wss:// listener with certificates from tools/make-pki.sh in the temp
+# dir); csms-loadgen runs the scenario and prints its JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
 # with one load generator each (a process may hold at most 20,000 open files here) and print one
 # JSON line per load generator plus a {"mode":"idle-total",...} line that sums them.
 # Environment: BUILD (default build-bench; must hold csms-gateway, csms-control, csms-billing,
 # csms-loadgen, csms-bench-trivial), SECONDS_MEASURED (default 10), KEEP=1 keeps the temp dir,
-# CONNECT_RATE (idle scenarios: new connections/s per load generator), TX_RATE (latency-5k).
+# CONNECT_RATE (idle scenarios: new connections/s per load generator), TX_RATE (latency-5k),
+# CONNECTIONS (idle-10k, idle-tls-10k) and STORM_CONNECTIONS (storm-tls-2k) for smaller smoke runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,14 +27,20 @@ loadgen="$build/bench/csms-loadgen"
 
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k | idle-50k | \
-    idle-100k | remote-start) ;;
+    idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | idle-tls-10k) ;;
   *)
     echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|idle-10k|" \
-      "idle-50k|idle-100k|remote-start" >&2
+      "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k" >&2
     exit 2
     ;;
 esac
+tls=0
+[[ "$scenario" == *-tls* ]] && tls=1
 
+# The private stack runs without API keys: the benchmarks measure OCPP, and the remote-start
+# scenario's REST calls carry no token.
+export CSMS_API_AUTH=off
+unset CSMS_API_KEYS_FILE
 ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d /tmp/csms-bench.XXXXXX)
 pids=()
@@ -55,6 +64,12 @@ cleanup() {
   if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+
+# The TLS scenarios' certificates: server RSA and ECDSA for localhost, chained to $pki/ca.pem.
+make_pki() {
+  pki="$tmp/pki"
+  "$root/tools/make-pki.sh" "$pki" >/dev/null
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -106,15 +121,34 @@ start_stack() {  # start_stack [gateways]
     link_port=$(free_port)
     http_port=$(free_port)
     ocpp_port=$(free_port)
+    # The load generator's stations are not provisioned: they need --station-auth open.
+    local tls_flags=()
+    if [[ $tls -eq 1 ]]; then
+      tls_port=$(free_port)
+      # As scripts/run.sh runs it: both key types, and charger certificates asked for (profile 3
+      # chargers share the port), though the load generator sends none.
+      tls_flags=(--ocpp-tls-listen "127.0.0.1:$tls_port"
+        --ocpp-tls-cert "$pki/server-rsa.pem,$pki/server-ecdsa.pem"
+        --ocpp-tls-key "$pki/server-rsa.key,$pki/server-ecdsa.key"
+        --ocpp-tls-client-ca "$pki/charger-ca.pem")
+    fi
     # GATEWAY_WRAPPER, e.g. "heaptrack -o /tmp/gw", runs the gateway under a profiler.
     start "gateway$g" ${GATEWAY_WRAPPER:-} "$build/gateway/csms-gateway" \
       --ocpp-listen "127.0.0.1:$ocpp_port" --http-listen "127.0.0.1:$http_port" \
       --grpc-listen "127.0.0.1:$link_port" --control-address "127.0.0.1:$control_port" \
-      --billing-address "127.0.0.1:$billing_port" --max-connections 100000
+      --billing-address "127.0.0.1:$billing_port" --max-connections 100000 \
+      --station-auth open "${tls_flags[@]}"
     gateway_pids+=("$last_pid")
     wait_port "$ocpp_port" "gateway$g"
     wait_port "$http_port" "gateway$g"
-    urls+=("ws://127.0.0.1:$ocpp_port/ocpp")
+    if [[ $tls -eq 1 ]]; then
+      wait_port "$tls_port" "gateway$g"
+      # localhost, not 127.0.0.1: the load generator sends SNI and checks the DNS name, as a
+      # charger does.
+      urls+=("wss://localhost:$tls_port/ocpp")
+    else
+      urls+=("ws://127.0.0.1:$ocpp_port/ocpp")
+    fi
   done
   # The first gateway's addresses, for the single-gateway scenarios.
   gateway_pid=${gateway_pids[0]}
@@ -160,23 +194,33 @@ PY
 }
 
 run_loadgen() {  # run_loadgen <flags...>
-  echo "+ csms-loadgen $*" >&2
-  "$loadgen" --url "$url" --seconds "$measured" "$@" || status=1
+  local tls_flags=()
+  [[ $tls -eq 1 ]] && tls_flags=(--ca-file "$pki/ca.pem")
+  echo "+ csms-loadgen --url $url $*" >&2
+  "$loadgen" --url "$url" --seconds "$measured" "${tls_flags[@]}" "$@" || status=1
 }
 
 status=0
+[[ $tls -eq 1 ]] && make_pki
 if [[ "$scenario" == trivial ]]; then
   ocpp_port=$(free_port)
   start trivial "$build/bench/csms-bench-trivial" "$ocpp_port"
   wait_port "$ocpp_port" trivial
   url="ws://127.0.0.1:$ocpp_port/ocpp"
   run_loadgen --mode heartbeat --connections 1000 --server-pid "$last_pid"
+elif [[ "$scenario" == trivial-tls ]]; then
+  ocpp_port=$(free_port)
+  start trivial "$build/bench/csms-bench-trivial" "$ocpp_port" 1 \
+    "$pki/server-rsa.pem,$pki/server-ecdsa.pem" "$pki/server-rsa.key,$pki/server-ecdsa.key"
+  wait_port "$ocpp_port" trivial
+  url="wss://localhost:$ocpp_port/ocpp"
+  run_loadgen --mode heartbeat --connections 1000 --server-pid "$last_pid"
 elif [[ "$scenario" == idle-50k ]]; then
   idle_many 50000 3
 elif [[ "$scenario" == idle-100k ]]; then
   idle_many 100000 6
 else
-  start_stack
+  if [[ "$scenario" == storm-tls-2k ]]; then start_stack 2; else start_stack; fi
   case "$scenario" in
     heartbeat-1k)
       run_loadgen --mode heartbeat --connections 1000 --server-pid "$gateway_pid"
@@ -195,8 +239,28 @@ else
         --server-pid "$gateway_pid"
       ;;
     idle-10k)
-      run_loadgen --mode idle --connections 10000 --source-ips 4 --setup-timeout 60 \
-        --connect-rate "${CONNECT_RATE:-2000}" --server-pid "$gateway_pid"
+      run_loadgen --mode idle --connections "${CONNECTIONS:-10000}" --source-ips 4 \
+        --setup-timeout 60 --connect-rate "${CONNECT_RATE:-2000}" --server-pid "$gateway_pid"
+      ;;
+    heartbeat-tls-1k)
+      run_loadgen --mode heartbeat --connections 1000 --server-pid "$gateway_pid"
+      ;;
+    storm-tls-2k)
+      # Full handshakes at once (no session resumption), once per server key type: the
+      # signature algorithms the client offers pick the certificate. Each storm meets a fresh
+      # gateway (see start_stack 2 above), so that its RSS figure is its own.
+      run_loadgen --mode storm --connections "${STORM_CONNECTIONS:-2000}" --source-ips 4 \
+        --setup-timeout 60 --id-prefix ec_ --tls-sigalgs "ECDSA+SHA256:ECDSA+SHA384" \
+        --server-pid "${gateway_pids[0]}"
+      sleep 2
+      url=${urls[1]}
+      run_loadgen --mode storm --connections "${STORM_CONNECTIONS:-2000}" --source-ips 4 \
+        --setup-timeout 60 --id-prefix rsa_ --tls-sigalgs "RSA-PSS+SHA256:RSA+SHA256" \
+        --server-pid "${gateway_pids[1]}"
+      ;;
+    idle-tls-10k)
+      run_loadgen --mode idle --connections "${CONNECTIONS:-10000}" --source-ips 4 \
+        --setup-timeout 120 --connect-rate "${CONNECT_RATE:-1000}" --server-pid "$gateway_pid"
       ;;
     remote-start)
       # Sequential REST start/stop pairs while 1,000 chargers send 5,000 heartbeats/s.

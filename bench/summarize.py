@@ -36,6 +36,14 @@ def row(name, run):
         extra.append(f"{run['tx_per_s']} tx/s")
     if run["mode"] == "storm":
         extra.append(f"all booted in {run['setup_seconds']} s")
+    tls = run.get("tls")
+    if tls:
+        hs = run.get("tls_handshake_ms", {})
+        extra.append(f"{tls.get('version', '?')} {tls.get('server_key', '?')} key, TLS handshake "
+                     f"p50 {hs.get('p50', '')} / p99 {hs.get('p99', '')} ms")
+    if run["mode"] in ("idle", "storm") and run.get("connect_ms"):
+        c = run["connect_ms"]
+        extra.append(f"connect p50 {c['p50']} / p99 {c['p99']} ms")
     rs = run.get("remote_start")
     if rs:
         extra.append(

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   const csms::Config config = csms::ParseConfigOrExit(
       argc, argv, "csms-billing",
       "Billing service: durable transaction ledger, cost and daily statistics over gRPC.",
-      csms::WithGrpcTlsFlags({
+      csms::WithGrpcTlsFlags(csms::auth::WithApiAuthFlags({
           {"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50052", "gRPC listen address (host:port)"},
           {"database-url", "DATABASE_URL", "",
            "libpq connection string or URI; empty: the PG* environment variables"},
@@ -96,10 +96,7 @@ int main(int argc, char** argv) {
            "transaction events per group commit at most"},
           {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9102",
            "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
-          {"api-keys-file", "CSMS_API_KEYS_FILE", "",
-           "API keys ('<id> <role> sha256$<salt>$<hash>' lines; --mint-api-key <id> <role> "
-           "makes one); empty: no authentication"},
-      }));
+      })));
   csms::ConfigureGrpcTlsOrExit(config, kComponent);
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
@@ -130,7 +127,7 @@ int main(int argc, char** argv) {
     std::cerr << "--writers must be 1 to --db-pool-size, --max-batch at least 1\n";
     return 2;
   }
-  auto auth = csms::auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), kComponent);
+  auto auth = csms::auth::LoadAuthenticatorOrExit(config, kComponent);
   const std::string& url = config.Get("database-url");
   const std::string& time_zone = config.Get("timezone");
   CSMS_LOG(kInfo, kComponent) << "starting: tariff " << config.Get("price-per-kwh") << " "

@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   if (auto code = csms::auth::MaybeMintApiKey(argc, argv)) return *code;
   csms::Config config = csms::ParseConfigOrExit(
       argc, argv, "csms-control", "Charger registry, live state and commands (gRPC).",
-      csms::WithGrpcTlsFlags(
+      csms::WithGrpcTlsFlags(csms::auth::WithApiAuthFlags(
           {{"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50051", "gRPC listen address"},
            {"database-url", "DATABASE_URL", "",
             "libpq connection string or URI; empty uses the PG* variables"},
@@ -141,9 +141,9 @@ int main(int argc, char** argv) {
             "threads that group-commit the gateways' reports (each holds one pooled connection)"},
            {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9101",
             "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
-           {"api-keys-file", "CSMS_API_KEYS_FILE", "",
-            "API keys ('<id> <role> sha256$<salt>$<hash>' lines; --mint-api-key <id> <role> makes "
-            "one); empty: no authentication"}}));
+           {"service-token-file", "CSMS_SERVICE_TOKEN_FILE", "",
+            "file holding control's token (a key with the service role) for its ChargerLink "
+            "calls to the gateways; empty: none"}})));
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
@@ -157,7 +157,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto auth = csms::auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), kComponent);
+  auto auth = csms::auth::LoadAuthenticatorOrExit(config, kComponent);
+  // Gateways check it on ChargerLink: only control may send commands to chargers.
+  if (const std::string& file = config.Get("service-token-file"); !file.empty()) {
+    csms::SetOutgoingBearerToken(csms::auth::ReadTokenFileOrExit(file, kComponent));
+  }
 
   csms::BlockShutdownSignals();
   // After the signal mask: TLS credentials start gRPC's threads, which must inherit it.

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
       argc, argv, "csms-gateway",
       "OCPP 2.0.1 WebSocket gateway: terminates charger connections, forwards normalized events "
       "to control and billing over gRPC, serves the REST API.",
-      csms::WithGrpcTlsFlags(csms::gateway::GatewayFlags()));
+      csms::WithGrpcTlsFlags(csms::auth::WithApiAuthFlags(csms::gateway::GatewayFlags())));
   csms::ConfigureGrpcTlsOrExit(config, "gateway");
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     std::fprintf(stderr, "--log-level must be debug, info, warn or error\n");

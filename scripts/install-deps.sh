@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   postgresql postgresql-common postgresql-client
   python3-grpcio python3-protobuf
-  curl ca-certificates procps
+  curl ca-certificates openssl procps xxd
   docker-compose
   chromium
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs what is missing, builds, starts a private PostgreSQL in .data/ (or uses
-# $DATABASE_URL), the three services and three demo chargers, then prints where everything is.
+# $DATABASE_URL), the three services and five demo chargers (one per OCPP security profile, over
+# ws:// and wss://), then prints where everything is.
 # Everything keeps running in the background; `scripts/run.sh stop` stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,51 +69,69 @@ wait_port() {
   exit 1
 }
 
-# API keys (issue #6): one operate, one read and the gateway's service token, minted once into
+# API keys (issue #6): one operate, one read, and service tokens for the gateway (its calls to
+# control and billing) and for control (its ChargerLink calls to the gateway), minted once into
 # .data/auth/ (0600; the tokens are kept only so this demo can print them again). The services
-# get the keys file, which holds salted hashes only.
+# get the keys file, which holds salted hashes only. A key missing from an older .data/ is added.
 auth="$data/auth"
-if [[ ! -s "$auth/api-keys" ]]; then
-  mkdir -p "$auth"
+mkdir -p "$auth"
+[[ -s "$auth/api-keys" ]] || rm -f "$auth"/*.token  # tokens without their hashes are useless
+for entry in gateway:service control:service operator:operate viewer:read; do
+  [[ -s "$auth/${entry%%:*}.token" ]] && continue
   (
     umask 077
-    : >"$auth/api-keys.new"
-    for entry in gateway:service operator:operate viewer:read; do
-      out=$(tools/mint-api-key.sh "${entry%%:*}" "${entry#*:}")
-      printf '%s\n' "$out" | sed -n 1p >"$auth/${entry%%:*}.token"
-      printf '%s\n' "$out" | sed -n 2p >>"$auth/api-keys.new"
-    done
-    mv "$auth/api-keys.new" "$auth/api-keys"
+    out=$(tools/mint-api-key.sh "${entry%%:*}" "${entry#*:}")
+    printf '%s\n' "$out" | sed -n 1p >"$auth/${entry%%:*}.token"
+    printf '%s\n' "$out" | sed -n 2p >>"$auth/api-keys"
   )
-  echo "created API keys in .data/auth/"
-fi
+  echo "created API key ${entry%%:*} (${entry#*:}) in .data/auth/"
+done
 export CSMS_API_KEYS_FILE="$auth/api-keys"
 operate_token=$(cat "$auth/operator.token")
 read_token=$(cat "$auth/viewer.token")
 
+# TLS for OCPP security profiles 2 and 3 (wss:// on port 9443): a demo CA in .data/pki/ that the
+# chargers trust, RSA and ECDSA server certificates for localhost, and a client certificate for
+# the profile 3 charger. make-pki.sh keeps what is valid and renews the short-lived server
+# certificates, which the gateway reloads by itself.
+pki="$data/pki"
+tools/make-pki.sh "$pki" emart_jeju_04 >/dev/null
+
 start billing build/billing-service/csms-billing
 wait_port 50052 billing
-start control build/control-service/csms-control
+start control build/control-service/csms-control --service-token-file "$auth/control.token"
 wait_port 50051 control
+# --station-auth required: every demo charger is provisioned below, so unknown ones are refused.
 start gateway build/gateway/csms-gateway --outbox-dir "$data/outbox" --trace-dir "$logs/ocpp" \
-  --service-token-file "$auth/gateway.token"
+  --service-token-file "$auth/gateway.token" --station-auth required \
+  --ocpp-tls-listen 0.0.0.0:9443 \
+  --ocpp-tls-cert "$pki/server-rsa.pem,$pki/server-ecdsa.pem" \
+  --ocpp-tls-key "$pki/server-rsa.key,$pki/server-ecdsa.key" \
+  --ocpp-tls-client-ca "$pki/charger-ca.pem"
 wait_port 9000 gateway
 wait_port 8080 gateway
+wait_port 9443 gateway
 
-# Charger provisioning (issue #6, OCPP security profile 1): the standard-dialect demo chargers
-# use HTTP Basic auth with a random password made once into .data/auth/chargers/ (0600; the
-# database holds only a salted hash); emart_jeju_01 stands for the seed's C# simulator, which
-# sends no credentials, so it is provisioned with profile 0. Created once; 409 on later runs.
+# Charger provisioning (OCPP security profiles): one demo charger per profile.
+#   emart_jeju_01      profile 0: stands for the seed's C# simulator, which sends no credentials
+#   emart_jeju_02      profile 1: ws:// and HTTP Basic auth (also emart_shinjeju_01)
+#   emart_jeju_03      profile 2: wss:// and HTTP Basic auth
+#   emart_jeju_04      profile 3: wss:// and its client certificate (CN = station id)
+# Passwords are random, made once into .data/auth/chargers/ (0600; the database holds only a
+# salted hash). Created on the first run; later runs set the profile again (PUT), so a .data/
+# from before TLS moves emart_jeju_03 to profile 2.
 provision() {  # provision <charger_id> <profile>
-  local body code
-  if [[ $2 == 1 ]]; then
-    body="{\"charger_id\":\"$1\",\"security_profile\":1,\"approved\":true,\"password\":\"$(cat "$auth/chargers/$1.password")\"}"
-  else
-    body="{\"charger_id\":\"$1\",\"security_profile\":0,\"approved\":true}"
-  fi
+  local body code password=""
+  [[ $2 == 1 || $2 == 2 ]] && password=",\"password\":\"$(cat "$auth/chargers/$1.password")\""
+  body="{\"charger_id\":\"$1\",\"security_profile\":$2,\"approved\":true$password}"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://localhost:8080/chargers \
     -H "Authorization: Bearer $operate_token" -H "Content-Type: application/json" -d @- <<<"$body")
-  [[ $code == 201 || $code == 409 ]] || echo "could not provision charger $1 (HTTP $code)" >&2
+  if [[ $code == 409 ]]; then
+    body="{\"security_profile\":$2,\"approved\":true$password}"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://localhost:8080/chargers/$1/security" \
+      -H "Authorization: Bearer $operate_token" -H "Content-Type: application/json" -d @- <<<"$body")
+  fi
+  [[ $code == 200 || $code == 201 ]] || echo "could not provision charger $1 (HTTP $code)" >&2
 }
 mkdir -p "$auth/chargers"
 for id in emart_jeju_02 emart_jeju_03 emart_shinjeju_01; do
@@ -120,17 +139,25 @@ for id in emart_jeju_02 emart_jeju_03 emart_shinjeju_01; do
     (umask 077 && openssl rand -hex 12 >"$auth/chargers/$id.password")
 done
 provision emart_jeju_01 0
-for id in emart_jeju_02 emart_jeju_03 emart_shinjeju_01; do provision "$id" 1; done
+provision emart_jeju_02 1
+provision emart_shinjeju_01 1
+provision emart_jeju_03 2
+provision emart_jeju_04 3
 
 sim=build/tools/charger-sim/csms-charger-sim
-start_sim() {  # start_sim <id> <dialect>: the password goes by environment, not argv (ps)
-  local password=""
-  [[ -s "$auth/chargers/$1.password" ]] && password=$(cat "$auth/chargers/$1.password")
-  CSMS_SIM_PASSWORD="$password" start "$1" "$sim" --id "$1" --dialect "$2" --energy-speedup 10
+wss_url="wss://localhost:9443/ocpp"
+start_sim() {  # start_sim <id> <dialect> [flags...]: the password goes by environment, not argv
+  local id=$1 dialect=$2 password=""
+  shift 2
+  [[ -s "$auth/chargers/$id.password" ]] && password=$(cat "$auth/chargers/$id.password")
+  CSMS_SIM_PASSWORD="$password" start "$id" "$sim" --id "$id" --dialect "$dialect" \
+    --energy-speedup 10 "$@"
 }
 start_sim emart_jeju_01 seed
 start_sim emart_jeju_02 standard
-start_sim emart_jeju_03 standard
+start_sim emart_jeju_03 standard --url "$wss_url" --ca-file "$pki/ca.pem"
+start_sim emart_jeju_04 standard --url "$wss_url" --ca-file "$pki/ca.pem" \
+  --client-cert "$pki/chargers/emart_jeju_04.pem" --client-key "$pki/chargers/emart_jeju_04.key"
 start_sim emart_shinjeju_01 standard
 
 # Demo stations at the stores' coordinates (WGS 84): the seed's chargers are at emart Jeju
@@ -148,15 +175,24 @@ put_station() {  # put_station <station_id> <json body>
 }
 put_station emart_jeju_main '{"station_id":"emart_jeju_main","name":"emart Jeju",
   "address":"38 Tapdong-ro, Jeju-si, Jeju-do","latitude":33.5153,"longitude":126.5225,
-  "charger_ids":["emart_jeju_01","emart_jeju_02","emart_jeju_03"]}'
+  "charger_ids":["emart_jeju_01","emart_jeju_02","emart_jeju_03","emart_jeju_04"]}'
 put_station emart_shinjeju '{"station_id":"emart_shinjeju","name":"emart Shin-Jeju",
   "address":"Nohyeong-dong, Jeju-si, Jeju-do","latitude":33.4846,"longitude":126.4811,
   "charger_ids":["emart_shinjeju_01"]}'
 
+# Wait (up to 10 s) for every demo charger to be connected, and say which one is not.
+demo_chargers=(emart_jeju_01 emart_jeju_02 emart_jeju_03 emart_jeju_04 emart_shinjeju_01)
 for _ in $(seq 1 50); do
-  curl -s -H "Authorization: Bearer $read_token" http://localhost:8080/chargers/emart_jeju_01 |
-    grep -q '"connected":true' && break
+  offline=()
+  for id in "${demo_chargers[@]}"; do
+    curl -s -H "Authorization: Bearer $read_token" "http://localhost:8080/chargers/$id" |
+      grep -q '"connected":true' || offline+=("$id")
+  done
+  ((${#offline[@]} == 0)) && break
   sleep 0.2
+done
+for id in "${offline[@]}"; do
+  echo "demo charger $id is not connected yet; see $logs/$id.log and $logs/gateway.log" >&2
 done
 
 cat <<INFO
@@ -167,14 +203,20 @@ CSMS is running.
   API tokens       operate: ${operate_token}
                    read:    ${read_token}
                    (hashed in .data/auth/api-keys; the tokens themselves in .data/auth/*.token)
-  OCPP WebSocket   ws://localhost:9000/ocpp/{station id}   (subprotocol ocpp2.0.1)
+  OCPP WebSocket   ws://localhost:9000/ocpp/{station id}   (subprotocol ocpp2.0.1; profiles 0, 1)
+  OCPP over TLS    ${wss_url}/{station id}  (profiles 2, 3; CA .data/pki/ca.pem,
+                   RSA and ECDSA server certificates for localhost and 127.0.0.1)
   REST API         http://localhost:8080                   (GET /chargers, /stations, /healthz)
   control gRPC     localhost:50051    billing gRPC  localhost:50052    ChargerLink localhost:50053
   PostgreSQL       ${DATABASE_URL}
-  demo chargers    emart_jeju_01 (seed dialect), emart_jeju_02, emart_jeju_03 (standard) at
-                   station emart_jeju_main; emart_shinjeju_01 at station emart_shinjeju
-                   (the standard ones use HTTP Basic auth, passwords in .data/auth/chargers/;
-                   --station-auth is open: unknown chargers may connect, see docs/security.md)
+  demo chargers    at station emart_jeju_main, one per OCPP security profile:
+                     emart_jeju_01  profile 0, seed dialect, no credentials
+                     emart_jeju_02  profile 1, ws://  + HTTP Basic auth
+                     emart_jeju_03  profile 2, wss:// + HTTP Basic auth
+                     emart_jeju_04  profile 3, wss:// + client certificate (.data/pki/chargers/)
+                   and emart_shinjeju_01 (profile 1) at station emart_shinjeju; passwords in
+                   .data/auth/chargers/. --station-auth required: only provisioned chargers
+                   connect (POST /chargers, see docs/security.md)
   logs             .data/logs/*.log, every OCPP frame per charger in .data/logs/ocpp/
   stop             scripts/run.sh stop
 

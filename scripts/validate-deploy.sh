@@ -3,13 +3,20 @@
 #   Dockerfile + .dockerignore   structure, stages, non-root user, health checks, build context
 #   runtime libraries            the runtime stage's packages cover every library the built
 #                                binaries link (ldd + dpkg -S + apt-cache), when build/ has them
-#   docker-compose.yml           `docker-compose config -q`, plain and with --profile demo, and
-#                                the stack's invariants (tests/deploy/validate-compose.js)
-#   deploy/k8s                   `kubectl kustomize` of the base and the example overlay; every
-#                                object checked with kubernetes-models plus unknown fields and
-#                                invariants (tests/deploy/validate-k8s.js), and a self-test
-#                                that broken copies are caught (tests/deploy/selftest-k8s.js)
-# Needs docker-compose (Debian, installed with --no-install-recommends), kubectl, node and npm.
+#   docker-compose.yml           `docker-compose config -q`, plain, with --profile demo and with
+#                                each override of deploy/docker (gRPC TLS, insecure open mode),
+#                                the stack's invariants, security included
+#                                (tests/deploy/validate-compose.js), and a self-test that broken
+#                                copies are caught (tests/deploy/selftest-compose.js)
+#   deploy/k8s                   no secret in the committed files (validate-k8s.js --sources);
+#                                `kubectl kustomize` of the base and of the example overlay, the
+#                                latter in a copy whose Secrets' files deploy/k8s/create-secrets.sh
+#                                made; every object checked with kubernetes-models plus unknown
+#                                fields and invariants, security included
+#                                (tests/deploy/validate-k8s.js), and a self-test that broken
+#                                copies are caught (tests/deploy/selftest-k8s.js)
+# Needs docker-compose (Debian, installed with --no-install-recommends), kubectl, node, npm and
+# openssl (plus xxd, or a built csms-gateway, for create-secrets.sh to mint keys).
 # Exits non-zero when any check fails. hadolint is not available, so it is not run.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -39,7 +46,7 @@ step() {  # step <name> <command...>: runs it, keeps its output in $work/<name>.
 
 # --- tools ------------------------------------------------------------------------------------
 missing=()
-for tool in docker-compose kubectl node npm; do
+for tool in docker-compose kubectl node npm openssl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -110,25 +117,45 @@ compose() {
 }
 step compose-config compose config -q
 step compose-config-demo compose --profile demo config -q
-if compose --profile demo config >"$work/compose-resolved.yaml" 2>"$work/compose-resolved.err"; then
-  step compose-invariants node tests/deploy/validate-compose.js docker-compose.yml "$work/compose-resolved.yaml" Dockerfile
-else
-  cat "$work/compose-resolved.err"
-  record FAIL compose-invariants "docker-compose config failed"
+# The opt-in overrides: each resolved with the demo profile and checked in its mode.
+declare -A override=([secure]="" [grpc-tls]=deploy/docker/compose.grpc-tls.yml [open]=deploy/docker/compose.insecure-open.yml)
+resolved_ok=1
+for mode in secure grpc-tls open; do
+  files=()
+  [[ -n "${override[$mode]}" ]] && files=(-f "${override[$mode]}")
+  if compose "${files[@]}" --profile demo config >"$work/compose-$mode.yaml" 2>"$work/compose-$mode.err"; then
+    step "compose-$mode" node tests/deploy/validate-compose.js --mode "$mode" docker-compose.yml "$work/compose-$mode.yaml" Dockerfile
+  else
+    cat "$work/compose-$mode.err"
+    record FAIL "compose-$mode" "docker-compose config ${files[*]} failed"
+    resolved_ok=0
+  fi
+done
+if ((resolved_ok)); then
+  step compose-selftest node tests/deploy/selftest-compose.js docker-compose.yml "$work/compose-secure.yaml" \
+    "$work/compose-grpc-tls.yaml" "$work/compose-open.yaml" Dockerfile
 fi
 
 # --- Kubernetes -------------------------------------------------------------------------------
 kustomize() {  # kustomize <dir> <out>
   kubectl kustomize "$1" >"$2" && echo "$(grep -c '^kind:' "$2") objects from $1"
 }
+step k8s-sources node tests/deploy/validate-k8s.js --sources deploy/k8s
 step kustomize-base kustomize deploy/k8s/base "$work/base.yaml"
-step kustomize-example kustomize deploy/k8s/overlays/example "$work/rendered.yaml"
+# The example overlay reads its Secrets from files that deploy/k8s/create-secrets.sh makes (and
+# that are never committed): render a copy with fresh ones, which also tests the script.
+example_copy() {
+  mkdir -p "$work/k8s" && cp -R deploy/k8s/. "$work/k8s/" && rm -rf "$work/k8s/overlays/example/secrets" &&
+    deploy/k8s/create-secrets.sh "$work/k8s/overlays/example" 2>&1 | grep 'ready:'
+}
+step create-secrets example_copy
+step kustomize-example kustomize "$work/k8s/overlays/example" "$work/rendered.yaml"
 if [[ -s "$work/base.yaml" ]]; then
   step k8s-base node tests/deploy/validate-k8s.js "$work/base.yaml"
 fi
 if [[ -s "$work/rendered.yaml" ]]; then
   step k8s-example node tests/deploy/validate-k8s.js --overlay "$work/rendered.yaml"
-  step k8s-selftest node tests/deploy/selftest-k8s.js "$work/rendered.yaml"
+  step k8s-selftest node tests/deploy/selftest-k8s.js "$work/rendered.yaml" --sources deploy/k8s
 fi
 
 record SKIP hadolint "not available (not in Debian 12 or npm)"

@@ -17,6 +17,12 @@ constexpr const char* kComponent = "billing";
 constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 1000;
 
+// Database errors travel to the caller (the gateway, and from there REST clients) only as far
+// as they help it: the kind of failure, and for a transient or rejected write a short
+// sanitized reason. SQL error texts (statements, constraint names, stored values) stay in this
+// service's log.
+std::string Detail(const char* what) { return log::Sanitize(what, 200); }
+
 grpc::Status Unavailable(const std::string& detail) {
   return {grpc::StatusCode::UNAVAILABLE, "billing database unavailable: " + detail};
 }
@@ -26,25 +32,27 @@ grpc::Status StatusOf(const char* method, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const pqxx::broken_connection& e) {
-    return Unavailable(e.what());
+    return Unavailable(Detail(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
     // The commit may or may not have landed; a retry is safe because events are idempotent.
-    return Unavailable(std::string("commit outcome unknown, retry: ") + e.what());
+    return Unavailable("commit outcome unknown, retry: " + Detail(e.what()));
   } catch (const pqxx::transaction_rollback& e) {
-    return {grpc::StatusCode::ABORTED,
-            std::string("billing transaction conflict, retry: ") + e.what()};
+    return {grpc::StatusCode::ABORTED, "billing transaction conflict, retry: " + Detail(e.what())};
   } catch (const pqxx::data_exception& e) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, std::string("rejected by the ledger: ") + e.what()};
+    return {grpc::StatusCode::INVALID_ARGUMENT, "rejected by the ledger: " + Detail(e.what())};
   } catch (const pqxx::sql_error& e) {
     // Class 08 (connection exception) and 57P (server shutting down or starting): transient.
     const std::string& state = e.sqlstate();
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) return Unavailable(e.what());
-    CSMS_LOG(kError, kComponent) << method << ": " << log::Sanitize(e.what());
-    return {grpc::StatusCode::INTERNAL, std::string("billing database error: ") + e.what()};
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
+      return Unavailable(Detail(e.what()));
+    CSMS_LOG(kError, kComponent) << method << ": SQL error " << log::Sanitize(state, 5) << ": "
+                                 << log::Sanitize(e.what());
+    return {grpc::StatusCode::INTERNAL, "billing database error"};
   } catch (const std::exception& e) {
     CSMS_LOG(kError, kComponent) << method << ": " << log::Sanitize(e.what());
-    return {grpc::StatusCode::INTERNAL, std::string("billing error: ") + e.what()};
+    return {grpc::StatusCode::INTERNAL, "billing error"};
   } catch (...) {
+    CSMS_LOG(kError, kComponent) << method << ": unknown exception";
     return {grpc::StatusCode::INTERNAL, "billing error"};
   }
 }

@@ -3,8 +3,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -281,15 +283,43 @@ grpc::Status Authenticator::CheckGrpc(const grpc::ServerContextBase& context, Ro
   return grpc::Status(grpc::StatusCode::INTERNAL, "auth");
 }
 
-std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const std::string& path,
+std::vector<FlagSpec> WithApiAuthFlags(std::vector<FlagSpec> specs) {
+  specs.push_back({"api-keys-file", "CSMS_API_KEYS_FILE", "",
+                   "API keys ('<id> <role> sha256$<salt>$<hash>' lines; --mint-api-key <id> "
+                   "<role> makes one); required unless --api-auth off"});
+  specs.push_back({"api-auth", "CSMS_API_AUTH", "keys",
+                   "keys: every API call needs a bearer token from --api-keys-file; off: no "
+                   "authentication at all (demos on a closed network only)"});
+  return specs;
+}
+
+std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const Config& config,
                                                        const char* component) {
-  if (path.empty()) {
+  const std::string& mode = config.Get("api-auth");
+  const std::string& path = config.Get("api-keys-file");
+  if (mode != "keys" && mode != "off") {
+    CSMS_LOG(kError, component) << "--api-auth must be keys or off";
+    std::exit(2);
+  }
+  if (mode == "off") {
+    if (!path.empty()) {
+      CSMS_LOG(kError, component) << "--api-auth off contradicts --api-keys-file; give one";
+      std::exit(2);
+    }
     CSMS_LOG(kWarn, component)
-        << "API AUTHENTICATION IS OFF (no --api-keys-file): anyone who can reach this "
-           "service's ports can read everything and start and stop charging. Use it only for "
-           "demos on a trusted network.";
+        << "API AUTHENTICATION IS OFF (--api-auth off): anyone who can reach this service's "
+           "ports can read everything and start and stop charging. Use it only for demos on a "
+           "trusted network.";
     return std::make_shared<Authenticator>(nullptr);
   }
+  if (path.empty()) {
+    CSMS_LOG(kError, component)
+        << "API authentication is on and no --api-keys-file was given. Mint keys with "
+           "--mint-api-key <id> <read|operate|service> (docs/security.md), or pass --api-auth "
+           "off for a demo on a trusted network";
+    std::exit(2);
+  }
+  WarnIfFileExposed(path, /*secret=*/false, "--api-keys-file", component);
   std::string error;
   auto store = ApiKeyStore::LoadFile(path, &error);
   if (!store) {
@@ -301,7 +331,31 @@ std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const std::string& path,
   return std::make_shared<Authenticator>(std::make_shared<const ApiKeyStore>(std::move(*store)));
 }
 
+std::string FilePermissionWarning(const std::string& path, bool secret) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    return std::string("is writable by ") + ((st.st_mode & S_IWOTH) ? "all users" : "its group") +
+           " (mode " + mode + "); chmod go-w it";
+  }
+  if (secret && (st.st_mode & S_IRWXO)) {
+    return std::string("is readable by all users (mode ") + mode + "); chmod o-rwx it (0600)";
+  }
+  return "";
+}
+
+void WarnIfFileExposed(const std::string& path, bool secret, const char* what,
+                       const char* component) {
+  const std::string warning = FilePermissionWarning(path, secret);
+  if (!warning.empty()) {
+    CSMS_LOG(kWarn, component) << what << " " << log::Sanitize(path, 200) << " " << warning;
+  }
+}
+
 std::string ReadTokenFileOrExit(const std::string& path, const char* component) {
+  WarnIfFileExposed(path, /*secret=*/true, "token file", component);
   std::ifstream in(path);
   std::string token;
   if (in) std::getline(in, token);

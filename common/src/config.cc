@@ -48,8 +48,48 @@ bool Config::Parse(int argc, char** argv, std::string* error) {
       value = argv[++i];
     }
     values_[name] = value;
+    from_argv_.insert(name);
   }
   return true;
+}
+
+std::vector<std::string> Config::PasswordsOnCommandLine() const {
+  auto secret_name = [](const std::string& name) {
+    const bool names_a_file = name.size() >= 5 && name.compare(name.size() - 5, 5, "-file") == 0;
+    return !names_a_file &&
+           (name.find("password") != std::string::npos ||
+            name.find("secret") != std::string::npos || name.find("token") != std::string::npos);
+  };
+  std::vector<std::string> names;
+  for (const auto& name : from_argv_) {
+    const std::string& value = Get(name);
+    if ((secret_name(name) && !value.empty()) || ValueCarriesPassword(value)) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
+bool ValueCarriesPassword(std::string_view value) {
+  // scheme://user:password@host...: a colon in the user information (before the first '@',
+  // within the authority, which ends at the first '/', '?' or '#').
+  if (auto scheme = value.find("://"); scheme != std::string_view::npos) {
+    std::string_view authority = value.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+      auto colon = authority.substr(0, at).find(':');
+      if (colon != std::string_view::npos && colon + 1 < at) return true;
+    }
+  }
+  // A URL query or a keyword/value string: "password=" starting a parameter, with a value.
+  for (size_t pos = value.find("password="); pos != std::string_view::npos;
+       pos = value.find("password=", pos + 1)) {
+    const bool starts = pos == 0 || value[pos - 1] == ' ' || value[pos - 1] == '?' ||
+                        value[pos - 1] == '&' || value[pos - 1] == '\t';
+    const size_t after = pos + 9;
+    if (starts && after < value.size() && value[after] != ' ' && value[after] != '&') return true;
+  }
+  return false;
 }
 
 std::string Config::Usage() const {
@@ -111,6 +151,13 @@ Config ParseConfigOrExit(int argc, char** argv, std::string program, std::string
   if (!log::SetFormat(config.Get("log-format"))) {
     std::cerr << "--log-format must be text or json\n";
     std::exit(2);
+  }
+  for (const auto& name : config.PasswordsOnCommandLine()) {
+    CSMS_LOG(kWarn, "config") << "--" << name
+                              << " carries a password on the command line, where every local "
+                                 "user can read it (ps, /proc/<pid>/cmdline); give it through the "
+                                 "flag's environment variable instead (see --help), or for "
+                                 "PostgreSQL through PGPASSWORD or a PGPASSFILE";
   }
   return config;
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/grpc_metrics.h"
 #include "csms/common/log.h"
 
@@ -160,6 +161,7 @@ void ConfigureGrpcTlsOrExit(const Config& config, const char* component) {
   }
   if (!cert.empty()) {
     grpc::SslServerCredentialsOptions options;
+    auth::WarnIfFileExposed(key, /*secret=*/true, "--grpc-tls-key", component);
     options.pem_key_cert_pairs.push_back({ReadPemOrExit("grpc-tls-key", key, component),
                                           ReadPemOrExit("grpc-tls-cert", cert, component)});
     g_server_credentials = grpc::SslServerCredentials(options);

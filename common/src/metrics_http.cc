@@ -5,7 +5,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 #include <thread>
+
+#include "csms/common/log.h"
 
 namespace csms::metrics {
 
@@ -35,13 +38,11 @@ Reply Route(const std::string& method, std::string target, Registry& registry,
   if (target == "/readyz" && read) {
     std::string why;
     if (!ready || ready(&why)) return {http::status::ok, "application/json", "{\"status\":\"ok\"}"};
-    std::string escaped;
-    for (char c : why) {
-      if (c == '"' || c == '\\') escaped += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-    }
+    // The reason is a dependency's error text: valid JSON whatever it holds (invalid UTF-8
+    // replaced), and short.
+    const nlohmann::json body = {{"status", "unavailable"}, {"reason", log::Sanitize(why, 300)}};
     return {http::status::service_unavailable, "application/json",
-            "{\"status\":\"unavailable\",\"reason\":\"" + escaped + "\"}"};
+            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   }
   if (target == "/metrics" || target == "/healthz" || target == "/readyz") {
     return {http::status::method_not_allowed, "text/plain", "use GET\n"};
@@ -72,6 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.result(reply.status);
     res_.version(11);
     res_.set(http::field::content_type, reply.content_type);
+    res_.set("X-Content-Type-Options", "nosniff");
     res_.keep_alive(false);
     res_.body() = req.method() == http::verb::head ? std::string() : std::move(reply.body);
     res_.prepare_payload();

@@ -4,12 +4,35 @@
 #include <array>
 #include <cmath>
 
+#include "csms/control/store.h"
+
 namespace csms::control {
 namespace {
 // A charger's answer is outside our control: a field of the wrong type reads as absent.
 std::string StringField(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Text from the network, fit for a reason string: printable ASCII other than ' and \ as is,
+// every other byte as \xNN (so a cut never splits a UTF-8 sequence), at most `max_len` bytes.
+std::string EscapeForReason(std::string_view text, size_t max_len) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kDigits[c >> 4];
+      out += kDigits[c & 0xf];
+    }
+  }
+  return out;
 }
 }  // namespace
 
@@ -82,6 +105,54 @@ CommandAnswer ReadCommandAnswer(const nlohmann::json& result) {
   }
   answer.transaction_id = StringField(result, "transactionId");
   return answer;
+}
+
+StationAuthDecision DecideStationAuth(const ChargerCredentials* credentials,
+                                      const v1::AuthenticateStationRequest& request,
+                                      const PasswordCheck& check_password) {
+  StationAuthDecision d;
+  if (credentials == nullptr) {
+    d.allowed = true;
+    return d;
+  }
+  d.provisioned = true;
+  d.security_profile = credentials->security_profile;
+  const std::string profile = "security profile " + std::to_string(d.security_profile);
+  switch (d.security_profile) {
+    case 0:
+      d.allowed = true;
+      return d;
+    case 1:
+    case 2:
+      if (d.security_profile == 2 && !request.tls()) {
+        d.reason = profile + " requires TLS (wss://); refused on the unencrypted port";
+      } else if (!request.has_password()) {
+        d.reason = profile + " requires HTTP Basic authentication";
+      } else if (credentials->password_hash.empty()) {
+        d.reason = "no password is provisioned for this charger";
+      } else if (!check_password(request.password(), credentials->password_hash)) {
+        d.reason = "wrong password";
+      } else {
+        d.allowed = true;
+      }
+      return d;
+    case 3:
+      if (!request.tls()) {
+        d.reason = profile + " requires TLS (wss://); refused on the unencrypted port";
+      } else if (request.client_certificate_cn().empty()) {
+        d.reason = profile + " requires a client certificate";
+      } else if (request.client_certificate_cn() != request.charger_id()) {
+        d.reason = "client certificate CN '" +
+                   EscapeForReason(request.client_certificate_cn(), 64) +
+                   "' is not this station's identity";
+      } else {
+        d.allowed = true;
+      }
+      return d;
+    default:
+      d.reason = "unknown " + profile;  // a row the API would not have written
+      return d;
+  }
 }
 
 }  // namespace csms::control

@@ -73,12 +73,14 @@ std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std:
 StationEventServiceImpl::StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link,
                                                  EventWaiter& waiter,
                                                  int heartbeat_interval_seconds,
-                                                 ControlStore* store, int auth_threads)
+                                                 ControlStore* store, int auth_threads,
+                                                 CachedPasswordVerifier::Options password_cache)
     : batcher_(batcher),
       link_(link),
       waiter_(waiter),
       heartbeat_interval_seconds_(heartbeat_interval_seconds),
-      store_(store) {
+      store_(store),
+      passwords_(std::move(password_cache)) {
   if (store_ == nullptr) return;
   for (int i = 0; i < auth_threads; ++i) {
     auth_threads_.emplace_back([this] {
@@ -127,34 +129,15 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
     auth_queue_.push_back([this, reactor, request, response] {
       reactor->Finish(RunRpc("AuthenticateStation", [&] {
         auto credentials = store_->FindCredentials(request->charger_id());
-        if (!credentials) {
-          response->set_provisioned(false);
-          response->set_allowed(true);
-          return;
-        }
-        response->set_provisioned(true);
-        response->set_security_profile(credentials->security_profile);
-        switch (credentials->security_profile) {
-          case 0:
-            response->set_allowed(true);
-            return;
-          case 1:
-            if (!request->has_password()) {
-              response->set_reason("security profile 1 requires HTTP Basic authentication");
-            } else if (credentials->password_hash.empty() ||
-                       !VerifyPassword(request->password(), credentials->password_hash)) {
-              response->set_reason("wrong password");
-            } else {
-              response->set_allowed(true);
-            }
-            return;
-          default:
-            // Profiles 2 and 3 need TLS, which this gateway does not terminate yet.
-            response->set_reason("security profile " +
-                                 std::to_string(credentials->security_profile) +
-                                 " requires TLS, not available on this endpoint");
-            return;
-        }
+        StationAuthDecision decision =
+            DecideStationAuth(credentials ? &*credentials : nullptr, *request,
+                              [&](std::string_view password, std::string_view stored) {
+                                return passwords_.Verify(request->charger_id(), password, stored);
+                              });
+        response->set_provisioned(decision.provisioned);
+        response->set_security_profile(decision.security_profile);
+        response->set_allowed(decision.allowed);
+        response->set_reason(std::move(decision.reason));
       }));
     });
   }

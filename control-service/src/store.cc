@@ -229,6 +229,11 @@ std::string TsMs(int64_t ms) { return Ts(TimePoint(std::chrono::milliseconds(ms)
 class SqlArray {
  public:
   SqlArray& Text(std::string_view v) {
+    // PostgreSQL text cannot hold NUL, and libpq reads every text parameter up to the first
+    // one: a NUL from a charger (JSON "\u0000") would cut the whole literal short and fail the
+    // batch of every charger in it. Each element ends at its first NUL instead, as a scalar
+    // parameter does.
+    v = v.substr(0, v.find('\0'));
     Sep();
     out_ += '"';
     for (char c : v) {

@@ -113,21 +113,29 @@ L.control.scale({ metric: true, imperial: false }).addTo(map);
 
 fetch('/dashboard/config.json').then((r) => r.json()).then((config) => {
   if (config.tile_url) {
+    // The attribution is HTML (links to the tile provider's terms) and Leaflet shows it as
+    // such: it comes from the gateway operator's --map-tile-attribution, never from API data.
     L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 })
       .addTo(map);
   }
 }).catch(() => { /* no tiles: the plain base layer stays */ });
 
+// Leaflet writes string contents of icons, tooltips and popups with innerHTML, so data from the
+// API (station names, ids) reaches Leaflet only inside elements built here, as text.
 function markerIcon(station, st) {
-  const count = station.charger_ids.length;
   const selected = state.selected === station.station_id ? ' selected' : '';
   return L.divIcon({
     className: '',
     iconSize: [30, 30],
     iconAnchor: [15, 15],
-    html: `<span class="station-marker state-${st}${selected}" data-station-id="${
-      encodeURIComponent(station.station_id)}" data-state="${st}">${count}</span>`,
+    html: el('span', { class: `station-marker state-${st}${selected}`,
+                       'data-station-id': encodeURIComponent(station.station_id), 'data-state': st },
+      String(station.charger_ids.length)),
   });
+}
+
+function stationLabel(station) {
+  return el('span', {}, station.name);
 }
 
 function syncMarkers() {
@@ -145,14 +153,15 @@ function syncMarkers() {
       marker = L.marker([station.latitude, station.longitude],
                         { icon: markerIcon(station, st), title, alt: title, keyboard: true })
         .addTo(map)
-        .bindTooltip(station.name, { direction: 'top', offset: [0, -14], className: 'station-label' })
+        .bindTooltip(stationLabel(station), { direction: 'top', offset: [0, -14],
+                                              className: 'station-label' })
         .on('click', () => select(station.station_id));
       state.markers.set(station.station_id, marker);
     } else {
       marker.setLatLng([station.latitude, station.longitude]);
       marker.setIcon(markerIcon(station, st));
       marker.getElement()?.setAttribute('title', title);
-      marker.setTooltipContent(station.name);
+      marker.setTooltipContent(stationLabel(station));
     }
   }
   if (!state.fitted && state.stations.size > 0) {

@@ -223,6 +223,19 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
 void CallRouter::OnBootNotification(const std::shared_ptr<StationContext>& station,
                                     const ocpp::Frame& call, Reply& reply) {
   BootInfo boot = ParseBootNotification(call.payload);
+  // Profile 3: the serial number must be the one the certificate was issued for (B01.FR.11/12).
+  if (!station->certificate_cn.empty() && !boot.serial_number.empty() &&
+      boot.serial_number != station->certificate_cn) {
+    CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{station->charger_id, call.message_id}))
+        << station->charger_id << " booted with serialNumber '"
+        << log::Sanitize(boot.serial_number, 48)
+        << "', not the CN of its client certificate; closing the connection";
+    station->close_requested = true;
+    reply(ocpp::SerializeCallError(
+        call.message_id, ec::kSecurityError,
+        "chargingStation.serialNumber does not match the client certificate's CN"));
+    return;
+  }
   control::v1::BootNotificationRequest request;
   request.set_charger_id(station->charger_id);
   request.set_connection_id(station->connection_id);
@@ -303,8 +316,8 @@ void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& stati
           }
           // Never acknowledge what was not stored: the charger keeps the event and retries.
           CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{event.charger_id(), id, "TransactionEvent"}))
-              << "TransactionEvent " << event.transaction_id() << " of " << event.charger_id()
-              << " not stored: " << GrpcFailure(status);
+              << "TransactionEvent " << log::Sanitize(event.transaction_id(), 40) << " of "
+              << event.charger_id() << " not stored: " << GrpcFailure(status);
           reply(ocpp::SerializeCallError(
               id, ec::kInternalError,
               "the event could not be stored durably right now; please retry"));

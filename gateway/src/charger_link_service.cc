@@ -22,7 +22,8 @@ grpc::ServerUnaryReactor* ChargerLinkService::Call(grpc::CallbackServerContext* 
   }
   auto timeout =
       std::chrono::milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 30000);
-  CSMS_LOG(kInfo, "gateway") << "sending " << request->action() << " to " << request->charger_id();
+  CSMS_LOG(kInfo, "gateway") << "sending " << log::Sanitize(request->action(), 64) << " to "
+                             << log::Sanitize(request->charger_id(), 48);
   connection->SendCall(
       request->action(), request->payload_json(), timeout,
       [reactor, response, charger = request->charger_id()](CallOutcome outcome) {

@@ -1,6 +1,8 @@
 #include "csms/gateway/frame_trace.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,10 @@ FrameTrace::FrameTrace(std::string dir, size_t max_bytes, int keep_files)
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) CSMS_LOG(kError, "gateway") << "cannot create trace dir " << dir_ << ": " << ec.message();
+  // Frames carry personal data (idTokens): the files are for the operator's eyes only.
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, ec);
+  CSMS_LOG(kWarn, "gateway") << "--trace-dir records every OCPP frame, idTokens included, in "
+                             << dir_ << "; keep it off where that is not wanted";
 }
 
 FrameTrace::~FrameTrace() {
@@ -57,7 +63,10 @@ FrameTrace::File& FrameTrace::FileFor(const std::string& charger_id) {
 }
 
 void FrameTrace::Rotate(File& file) {
-  if (file.handle != nullptr) std::fclose(file.handle);
+  if (file.handle != nullptr) {
+    std::fclose(file.handle);
+    open_handles_.fetch_sub(1);
+  }
   file.handle = nullptr;
   std::error_code ec;
   for (int i = keep_files_ - 1; i >= 1; --i) {
@@ -80,14 +89,26 @@ void FrameTrace::Record(const std::string& charger_id, const std::string& connec
   std::lock_guard lock(file.mu);
   if (file.size + text.size() > max_bytes_ && file.size > 0) Rotate(file);
   if (file.handle == nullptr) {
-    file.handle = std::fopen(file.path.c_str(), "a");
-    if (file.handle == nullptr) return;
+    int fd = ::open(file.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    file.handle = fd >= 0 ? ::fdopen(fd, "a") : nullptr;
+    if (file.handle == nullptr) {
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    open_handles_.fetch_add(1);
     struct stat st;
     file.size = ::stat(file.path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   std::fwrite(text.data(), 1, text.size(), file.handle);
   std::fflush(file.handle);
   file.size += text.size();
+  // Many stations must not use up the descriptors chargers need: past the cap, a file is opened
+  // for each frame and closed again.
+  if (open_handles_.load() > kMaxOpenFiles) {
+    std::fclose(file.handle);
+    file.handle = nullptr;
+    open_handles_.fetch_sub(1);
+  }
 }
 
 }  // namespace csms::gateway

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "csms/common/api_auth.h"
+#include "csms/common/grpc_auth.h"
 #include "csms/common/grpc_server.h"
 #include "csms/common/log.h"
 #include "csms/common/metrics.h"
@@ -62,11 +63,42 @@ class MemoryTrimmer {
   int checks_ = 0;
 };
 
+// ChargerLink carries commands to chargers (start, stop, limits): with API keys on, only the
+// service role (control's token) may call it.
+class AuthedChargerLink final : public gateway::v1::ChargerLink::CallbackService {
+ public:
+  AuthedChargerLink(ChargerLinkService& impl, auth::Authenticator& auth)
+      : impl_(impl), auth_(auth) {}
+  CSMS_AUTHED_CALLBACK(Call, gateway::v1::CallRequest, gateway::v1::CallResponse,
+                       auth::Role::kService)
+  CSMS_AUTHED_CALLBACK(Disconnect, gateway::v1::DisconnectRequest, gateway::v1::DisconnectResponse,
+                       auth::Role::kService)
+
+ private:
+  ChargerLinkService& impl_;
+  auth::Authenticator& auth_;
+};
+
 }  // namespace
 
 std::vector<FlagSpec> GatewayFlags() {
   return {
       {"ocpp-listen", "CSMS_OCPP_LISTEN", "0.0.0.0:9000", "OCPP WebSocket address"},
+      {"ocpp-tls-listen", "CSMS_OCPP_TLS_LISTEN", "",
+       "OCPP over TLS (wss://) address for security profiles 2 and 3, e.g. 0.0.0.0:9443 "
+       "(empty: off)"},
+      {"ocpp-tls-cert", "CSMS_OCPP_TLS_CERT", "",
+       "PEM certificate chains for the wss:// port, comma-separated, one per key type (OCPP "
+       "needs an RSA and an ECDSA certificate)"},
+      {"ocpp-tls-key", "CSMS_OCPP_TLS_KEY", "",
+       "PEM private keys matching --ocpp-tls-cert, in the same order"},
+      {"ocpp-tls-client-ca", "CSMS_OCPP_TLS_CLIENT_CA", "",
+       "CA bundle that charger client certificates must chain to (security profile 3; empty: "
+       "no client certificates requested)"},
+      {"ocpp-tls-client-org", "CSMS_OCPP_TLS_CLIENT_ORG", "",
+       "if set, a charger certificate's subject O must equal it (the operator's name)"},
+      {"ocpp-tls-reload-ms", "CSMS_OCPP_TLS_RELOAD_MS", "30000",
+       "how often the TLS files are checked; changed files apply to new connections"},
       {"http-listen", "CSMS_HTTP_LISTEN", "0.0.0.0:8080", "REST API and health address"},
       {"grpc-listen", "CSMS_GRPC_LISTEN", "0.0.0.0:50053", "ChargerLink gRPC address"},
       {"advertise-address", "CSMS_ADVERTISE_ADDRESS", "",
@@ -97,17 +129,14 @@ std::vector<FlagSpec> GatewayFlags() {
        "check every OCPP payload against the OCA 2.0.1 schemas (false only to measure)"},
       {"strict", "CSMS_STRICT", "false",
        "true: accept standard OCPP 2.0.1 only, refusing the seed simulator's dialect"},
-      {"station-auth", "CSMS_STATION_AUTH", "open",
+      {"station-auth", "CSMS_STATION_AUTH", "required",
        "required: only provisioned chargers connect, each with its security profile; open "
-       "(demo): provisioned chargers still must meet their profile, unknown ones are admitted"},
+       "(demos): provisioned chargers still must meet their profile, unknown ones are admitted"},
       {"map-tile-url", "CSMS_MAP_TILE_URL", "",
        "dashboard map tiles, a Leaflet URL template such as "
        "https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles, a plain base layer)"},
       {"map-tile-attribution", "CSMS_MAP_TILE_ATTRIBUTION", "",
        "attribution shown with the map tiles (HTML)"},
-      {"api-keys-file", "CSMS_API_KEYS_FILE", "",
-       "API keys for REST and the dashboard ('<id> <role> sha256$<salt>$<hash>' lines; "
-       "--mint-api-key <id> <role> makes one); empty: no authentication"},
       {"service-token-file", "CSMS_SERVICE_TOKEN_FILE", "",
        "file holding this gateway's token (a key with the service role) for its calls to "
        "control and billing; empty: none"},
@@ -152,7 +181,7 @@ int RunGateway(const Config& config) {
 
   IoContextPool io_pool(static_cast<size_t>(std::max(1, config.GetInt("threads"))));
   RealClock clock;
-  auto api_auth = auth::LoadAuthenticatorOrExit(config.Get("api-keys-file"), "gateway");
+  auto api_auth = auth::LoadAuthenticatorOrExit(config, "gateway");
   // REST callers are checked here; the gateway calls control and billing as itself.
   if (!config.Get("service-token-file").empty()) {
     SetOutgoingBearerToken(auth::ReadTokenFileOrExit(config.Get("service-token-file"), "gateway"));
@@ -217,13 +246,33 @@ int RunGateway(const Config& config) {
   api.SetDashboardConfig(config.Get("map-tile-url"), config.Get("map-tile-attribution"));
   LiveFeed live_feed(control_channel, LiveFeed::Options{});
   HttpServer http(io_pool.Get(0), api, &live_feed, api_auth.get());
-  ChargerLinkService charger_link(registry);
+  ChargerLinkService charger_link_impl(registry);
+  AuthedChargerLink charger_link(charger_link_impl, *api_auth);
 
   std::string error;
   if (!ocpp.Listen(config.Get("ocpp-listen"), &error) ||
       !http.Listen(config.Get("http-listen"), &error)) {
     CSMS_LOG(kError, "gateway") << error;
     return 1;
+  }
+  const std::string tls_listen = config.Get("ocpp-tls-listen");
+  if (!tls_listen.empty()) {
+    OcppTlsOptions tls_options;
+    tls_options.cert_files = SplitList(config.Get("ocpp-tls-cert"));
+    tls_options.key_files = SplitList(config.Get("ocpp-tls-key"));
+    tls_options.client_ca_file = config.Get("ocpp-tls-client-ca");
+    tls_options.client_org = config.Get("ocpp-tls-client-org");
+    tls_options.reload_interval =
+        std::chrono::milliseconds(std::max(100, config.GetInt("ocpp-tls-reload-ms")));
+    auto tls = std::make_shared<TlsContextSource>(std::move(tls_options));
+    if (!tls->Load(&error) || !ocpp.ListenTls(tls_listen, tls, &error)) {
+      CSMS_LOG(kError, "gateway") << "OCPP TLS: " << error;
+      return 1;
+    }
+    CSMS_LOG(kInfo, "gateway") << "OCPP on wss://" << tls_listen << "/ocpp/{station id}"
+                               << (tls->options().client_ca_file.empty()
+                                       ? " (no client certificates: profile 2 only)"
+                                       : " (profiles 2 and 3)");
   }
   auto grpc_server =
       StartGrpcServer(grpc_listen, {&charger_link}, {"csms.gateway.v1.ChargerLink"}, "gateway");

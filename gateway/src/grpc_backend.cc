@@ -374,11 +374,11 @@ void GrpcBackend::OnReportBatchDone(std::vector<control::v1::Report> reports, in
       if (attempt >= kMaxReportAttempts) {
         CSMS_LOG(kError, "gateway")
             << "gave up reporting " << reports.size() << " station event(s) to control after "
-            << attempt << " attempts: " << status.error_message();
+            << attempt << " attempts: " << log::Sanitize(status.error_message(), 200);
       } else {
         CSMS_LOG(kWarn, "gateway")
             << "reporting " << reports.size() << " station event(s) to control failed ("
-            << status.error_message() << "); will retry";
+            << log::Sanitize(status.error_message(), 200) << "); will retry";
         report_retries_.push_back(
             {std::move(reports), attempt + 1,
              std::chrono::steady_clock::now() +
@@ -424,11 +424,12 @@ void GrpcBackend::Send(std::shared_ptr<Report> report) {
     if (status.ok()) return;
     if (report->attempt >= kMaxReportAttempts) {
       CSMS_LOG(kError, "gateway") << "gave up reporting " << report->what << " to control after "
-                                  << report->attempt << " attempts: " << status.error_message();
+                                  << report->attempt
+                                  << " attempts: " << log::Sanitize(status.error_message(), 200);
       return;
     }
     CSMS_LOG(kWarn, "gateway") << "reporting " << report->what << " failed ("
-                               << status.error_message() << "); will retry";
+                               << log::Sanitize(status.error_message(), 200) << "); will retry";
     report->due = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(250) * (1 << std::min(report->attempt, 5));
     std::lock_guard lock(mu_);
@@ -452,7 +453,8 @@ void GrpcBackend::FlushLastSeen() {
       [](const grpc::Status& status, const control::v1::ReportResponse&) {
         // Losing one batch only delays last-seen by a second; the next batch repeats it.
         if (!status.ok()) {
-          CSMS_LOG(kDebug, "gateway") << "last-seen batch failed: " << status.error_message();
+          CSMS_LOG(kDebug, "gateway")
+              << "last-seen batch failed: " << log::Sanitize(status.error_message(), 200);
         }
       });
 }

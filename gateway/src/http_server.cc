@@ -27,8 +27,25 @@ constexpr size_t kMaxHeaderBytes = 8 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
 // An event-stream client that falls this far behind is closed rather than buffered for.
 constexpr size_t kMaxQueuedEventBytes = 4 * 1024 * 1024;
+// Operators and dashboards are few: these caps keep a flood of idle or half-sent requests from
+// taking the file descriptors the chargers' port needs.
+constexpr int kMaxHttpConnections = 1024;
+constexpr int kMaxEventStreams = 256;
+
+// Open REST connections and event streams of one server.
+struct HttpCounts {
+  std::atomic<int> connections{0};
+  std::atomic<int> event_streams{0};
+};
 
 using Headers = std::vector<std::pair<http::field, std::string>>;
+
+// The dashboard loads only its own bundle and styles; map tiles may come from any server the
+// operator configures. frame-ancestors works only as a header, not in the page's <meta>.
+constexpr const char* kDashboardPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "form-action 'none'; object-src 'none'; frame-ancestors 'none'";
 
 // Routes anyone may reach: probes and metrics (scraped by infrastructure that holds no API
 // key, and they reveal no charger data), and the dashboard's page and static files (the page
@@ -57,10 +74,19 @@ std::optional<std::string> QueryToken(const std::string& target) {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth)
-      : stream_(std::move(socket)), api_(api), auth_(auth), live_feed_(live_feed) {}
+  HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth,
+              std::shared_ptr<HttpCounts> counts)
+      : stream_(std::move(socket)),
+        api_(api),
+        auth_(auth),
+        live_feed_(live_feed),
+        counts_(std::move(counts)) {
+    counts_->connections.fetch_add(1);
+  }
   ~HttpSession() {
     if (subscription_ && live_feed_) live_feed_->Unsubscribe(subscription_);
+    if (streaming_) counts_->event_streams.fetch_sub(1);
+    counts_->connections.fetch_sub(1);
   }
 
   void Start() {
@@ -83,8 +109,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         ec == net::error::operation_aborted) {
       return Close();
     }
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      return Write(RestApi::Error(413, "too_large", "request headers or body too large"), false);
+    if (ec == http::error::header_limit) {
+      return Write(
+          RestApi::Error(431, "headers_too_large",
+                         "request headers over " + std::to_string(kMaxHeaderBytes) + " bytes"),
+          false);
+    }
+    if (ec == http::error::body_limit) {
+      return Write(RestApi::Error(413, "too_large",
+                                  "request body over " + std::to_string(kMaxBodyBytes) + " bytes"),
+                   false);
     }
     if (ec) {
       if (ec != net::error::connection_reset && ec != net::error::eof) {
@@ -130,6 +164,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       }
     }
     if (live_feed_ && req.method() == http::verb::get && path == "/events") {
+      if (counts_->event_streams.fetch_add(1) >= kMaxEventStreams) {
+        counts_->event_streams.fetch_sub(1);
+        return Write(RestApi::Error(503, "busy", "too many open event streams; try again later"),
+                     false, {{http::field::retry_after, "5"}});
+      }
+      streaming_ = true;
       return StartEventStream();
     }
     api_.Handle(request, [self = shared_from_this()](HttpResponse response) {
@@ -151,9 +191,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->set(http::field::server, "csms-gateway");
     for (const auto& [name, value] : headers) res->set(name, value);
     res->set(http::field::content_type, response.content_type);
+    // Browsers must take the type as given, never frame or refer from the page, and never
+    // cache API answers (they carry charger data and follow a bearer token).
+    res->set("X-Content-Type-Options", "nosniff");
+    res->set("X-Frame-Options", "DENY");
+    res->set("Referrer-Policy", "no-referrer");
+    if (response.content_type.rfind("text/html", 0) == 0) {
+      res->set("Content-Security-Policy", kDashboardPolicy);
+    } else if (response.content_type.rfind("application/json", 0) == 0) {
+      res->set(http::field::cache_control, "no-store");
+    }
     res->keep_alive(keep_alive);
     res->body() = std::move(response.body);
     res->prepare_payload();
+    // A client that does not read its answer does not hold the connection forever.
+    stream_.expires_after(kReadTimeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
                         if (ec || !keep_alive) return self->Close();
@@ -170,8 +222,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void StartEventStream() {
     QueueRaw(
         "HTTP/1.1 200 OK\r\nServer: csms-gateway\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n"
-        "\r\n");
+        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n");
+    // Event writes have no deadline of their own (the queue cap bounds a slow reader).
+    stream_.expires_never();
     QueueEvent("retry: 2000\n\n");
     // The feed calls from its own thread; the event is written on this session's strand.
     std::weak_ptr<HttpSession> weak = shared_from_this();
@@ -230,6 +284,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   auth::Authenticator* auth_;
   // Event stream only.
   LiveFeed* live_feed_;
+  std::shared_ptr<HttpCounts> counts_;
+  bool streaming_ = false;  // counted in counts_->event_streams
   uint64_t subscription_ = 0;
   std::atomic<bool> stream_closed_{false};
   std::deque<std::string> outbox_;
@@ -262,8 +318,14 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
                                                                               tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_, self->auth_)
+      if (!ec && self->counts_->connections.load() >= kMaxHttpConnections) {
+        CSMS_LOG(kWarn, "gateway")
+            << "REST connection refused: " << kMaxHttpConnections << " already open";
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else if (!ec) {
+        std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_, self->auth_,
+                                      self->counts_)
             ->Start();
       }
       if (self->acceptor_.is_open()) self->DoAccept();
@@ -275,6 +337,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   RestApi& api_;
   LiveFeed* live_feed_;
   auth::Authenticator* auth_;
+  std::shared_ptr<HttpCounts> counts_ = std::make_shared<HttpCounts>();
 };
 
 HttpServer::HttpServer(net::io_context& io, RestApi& api, LiveFeed* live_feed,

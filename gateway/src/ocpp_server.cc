@@ -22,6 +22,8 @@
 #include "csms/common/ocpp_schema.h"
 #include "csms/gateway/handshake.h"
 #include "csms/gateway/listener.h"
+#include "csms/gateway/tls_context.h"
+#include "csms/gateway/tls_socket.h"
 
 namespace csms::gateway {
 
@@ -29,6 +31,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using nlohmann::json;
 
@@ -59,6 +62,9 @@ struct ServerShared {
     refused_unknown_station = &refused.Labels({"unknown_station"});
     refused_rate_limited = &refused.Labels({"rate_limited"});
     refused_auth_unavailable = &refused.Labels({"auth_unavailable"});
+    refused_forbidden = &refused.Labels({"forbidden"});
+    refused_tls_handshake = &refused.Labels({"tls_handshake"});
+    refused_bad_certificate = &refused.Labels({"bad_certificate"});
     accepted = &registry
                     .AddCounter("csms_gateway_connections_total",
                                 "Charger WebSocket connections established.")
@@ -82,7 +88,11 @@ struct ServerShared {
   metrics::Counter* refused_unknown_station;
   metrics::Counter* refused_rate_limited;
   metrics::Counter* refused_auth_unavailable;
+  metrics::Counter* refused_forbidden;
+  metrics::Counter* refused_tls_handshake;
+  metrics::Counter* refused_bad_certificate;
   metrics::Counter* accepted;
+  std::string tls_client_org;  // profile 3: required subject O of charger certificates
   FailureLimiter auth_failures;
   // Stations that control said are provisioned with a profile that needs credentials, so that
   // an outage of control never admits them unchecked (open mode admits unknown ones then).
@@ -111,10 +121,34 @@ struct ServerShared {
 // common case (tens of thousands per process), so the members are kept lean: the next layer is
 // a plain socket (the WebSocket stream has its own timer), queues allocate only when used, and
 // the HTTP parser lives only during the upgrade.
-class OcppSession : public ChargerConnection, public std::enable_shared_from_this<OcppSession> {
+// Members only a TLS session has; an empty type for plain sessions (no bytes, see
+// [[no_unique_address]]).
+struct NoTlsState {};
+struct TlsState {
+  std::shared_ptr<ssl::context> context;  // the context the session's SSL object came from
+  PeerCertificate peer;                   // until the upgrade
+};
+
+template <bool kTls>
+class OcppSession : public ChargerConnection,
+                    public std::enable_shared_from_this<OcppSession<kTls>> {
+  using NextLayer = std::conditional_t<kTls, TlsSocket, tcp::socket>;
+  using TlsMembers = std::conditional_t<kTls, TlsState, NoTlsState>;
+
  public:
-  OcppSession(tcp::socket socket, std::shared_ptr<ServerShared> shared)
-      : ws_(std::move(socket)),
+  // Plain: (socket). TLS: (socket, context).
+  OcppSession(std::shared_ptr<ServerShared> shared, tcp::socket socket) requires(!kTls)
+      : OcppSession(std::move(shared), NoTlsState{}, std::move(socket)) {}
+  OcppSession(std::shared_ptr<ServerShared> shared, tcp::socket socket,
+              std::shared_ptr<ssl::context> context) requires(kTls)
+      : OcppSession(std::move(shared), TlsState{context, {}}, std::move(socket),
+                    context->native_handle()) {}
+
+ private:
+  template <class... StreamArgs>
+  OcppSession(std::shared_ptr<ServerShared> shared, TlsMembers tls, StreamArgs&&... stream_args)
+      : ws_(std::forward<StreamArgs>(stream_args)...),
+        tls_(std::move(tls)),
         shared_(std::move(shared)),
         router_(shared_->router),
         backend_(shared_->backend),
@@ -122,16 +156,24 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
         options_(shared_->options),
         call_timer_(ws_.get_executor()) {}
 
+ public:
   const std::string& charger_id() const override { return station_->charger_id; }
   const std::string& connection_id() const override { return station_->connection_id; }
 
   void Start() {
-    net::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->ReadUpgrade(); });
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->ArmHandshakeDeadline();
+      if constexpr (kTls) {
+        self->TlsHandshake();
+      } else {
+        self->ReadUpgrade();
+      }
+    });
   }
 
   void SendCall(std::string action, std::string payload_json, std::chrono::milliseconds timeout,
                 std::function<void(CallOutcome)> done) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), action = std::move(action),
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), action = std::move(action),
                                    payload = std::move(payload_json), timeout,
                                    done = std::move(done)]() mutable {
       if (self->closed_) {
@@ -149,9 +191,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   }
 
   void Close(uint16_t code, std::string reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-      self->CloseNow(code, reason);
-    });
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), code,
+                                   reason = std::move(reason)] { self->CloseNow(code, reason); });
   }
 
  private:
@@ -167,23 +208,82 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     std::function<void(CallOutcome)> done;
   };
 
+  // ---- Handshake deadline -------------------------------------------------------------------
+
+  // Until the WebSocket is open, the call timer guards the handshakes (TLS and HTTP): a client
+  // that connects and sends nothing must not hold a socket forever.
+  void ArmHandshakeDeadline() {
+    call_timer_.expires_after(options_.handshake_timeout);
+    call_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->established_) return;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).close(ignored);
+    });
+  }
+
+  // ---- TLS (security profiles 2 and 3) --------------------------------------------------------
+
+  void TlsHandshake() {
+    ws_.next_layer().async_handshake(
+        [self = this->shared_from_this()](beast::error_code ec) { self->OnTlsHandshake(ec); });
+  }
+
+  void OnTlsHandshake(beast::error_code ec) {
+    if constexpr (kTls) {
+      if (!ec) {
+        tls_.peer = InspectPeerCertificate(ws_.next_layer().native_handle());
+        return ReadUpgrade();
+      }
+      if (!beast::get_lowest_layer(ws_).is_open()) return;  // the deadline closed it
+      client_address_ = ClientAddress();
+      long verify = SSL_get_verify_result(ws_.next_layer().native_handle());
+      if (verify != X509_V_OK) {
+        // A00.FR.407/408: no connection, and the reason in the security log.
+        shared_->refused_bad_certificate->Inc();
+        shared_->auth_failures.RecordFailure(client_address_, std::chrono::steady_clock::now());
+        CSMS_LOG(kWarn, kLog) << "InvalidChargingStationCertificate from " << client_address_
+                              << ": " << X509_verify_cert_error_string(verify);
+      } else {
+        shared_->refused_tls_handshake->Inc();
+        // A peer that left without a word is a port probe, not news.
+        if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+          CSMS_LOG(kDebug, kLog) << "TLS handshake with " << client_address_
+                                 << " ended by the peer: " << ec.message();
+        } else {
+          CSMS_LOG(kInfo, kLog) << "TLS handshake with " << client_address_
+                                << " failed: " << ec.message();
+        }
+      }
+      // The alert is on its way; closing now with the client's bytes unread would reset the
+      // connection and lose it (with TLS 1.3 the client learns of a refused certificate only
+      // from this alert). Read until the client closes; the handshake deadline bounds it.
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_send, ignored);
+      DrainUntilClosed();
+    }
+  }
+
+  void DrainUntilClosed() {
+    auto scratch = std::make_shared<std::array<char, 512>>();
+    beast::get_lowest_layer(ws_).async_read_some(
+        net::buffer(*scratch),
+        [self = this->shared_from_this(), scratch](beast::error_code ec, size_t) {
+          if (!ec) return self->DrainUntilClosed();
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).close(ignored);
+        });
+  }
+
   // ---- HTTP upgrade -------------------------------------------------------------------------
 
   void ReadUpgrade() {
     parser_ = std::make_unique<http::request_parser<http::string_body>>();
     parser_->header_limit(8 * 1024);
     parser_->body_limit(1024);
-    // Until the WebSocket is open, the call timer guards the handshake: a client that connects
-    // and sends nothing must not hold a socket forever.
-    call_timer_.expires_after(options_.handshake_timeout);
-    call_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->established_) return;
-      beast::error_code ignored;
-      self->ws_.next_layer().close(ignored);
-    });
-    http::async_read(
-        ws_.next_layer(), buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnUpgradeRequest(ec); });
+    http::async_read(ws_.next_layer(), buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnUpgradeRequest(ec);
+                     });
   }
 
   void OnUpgradeRequest(beast::error_code ec) {
@@ -223,11 +323,11 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     Authenticate(req, *station_id, *protocol);
   }
 
-  // ---- Station authentication (OCPP security profile 1), before the upgrade completes ---------
+  // ---- Station authentication (security profiles), before the upgrade completes ------------
 
   std::string ClientAddress() {
     beast::error_code ec;
-    auto endpoint = ws_.next_layer().remote_endpoint(ec);
+    auto endpoint = beast::get_lowest_layer(ws_).remote_endpoint(ec);
     return ec ? std::string("unknown") : endpoint.address().to_string();
   }
 
@@ -235,8 +335,9 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   // counted against its address.
   void RefuseAuth(http::status status, const std::string& station_id, const std::string& why,
                   std::string body) {
-    (status == http::status::not_found ? shared_->refused_unknown_station
-                                       : shared_->refused_unauthorized)
+    (status == http::status::not_found   ? shared_->refused_unknown_station
+     : status == http::status::forbidden ? shared_->refused_forbidden
+                                         : shared_->refused_unauthorized)
         ->Inc();
     shared_->auth_failures.RecordFailure(client_address_, std::chrono::steady_clock::now());
     CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
@@ -278,9 +379,23 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       request.set_has_password(true);
       request.set_password(std::move(credentials->password));
     }
+    if constexpr (kTls) {
+      request.set_tls(true);
+      const PeerCertificate& peer = tls_.peer;
+      if (peer.present && peer.verified) {
+        if (!shared_->tls_client_org.empty() && peer.organization != shared_->tls_client_org) {
+          return RefuseAuth(http::status::forbidden, station_id,
+                            "client certificate organization '" +
+                                log::Sanitize(peer.organization, 64) + "' is not '" +
+                                shared_->tls_client_org + "'",
+                            "the client certificate is not issued to this operator");
+        }
+        request.set_client_certificate_cn(peer.common_name);
+      }
+    }
     backend_.AuthenticateStation(
         request,
-        [self = shared_from_this(), station_id, protocol](
+        [self = this->shared_from_this(), station_id, protocol](
             const grpc::Status& status, const control::v1::AuthenticateStationResponse& response) {
           net::post(self->ws_.get_executor(), [self, station_id, protocol, status, response] {
             self->OnAuthenticated(station_id, protocol, status, response);
@@ -291,7 +406,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   void OnAuthenticated(const std::string& station_id, const std::string& protocol,
                        const grpc::Status& status,
                        const control::v1::AuthenticateStationResponse& response) {
-    if (!ws_.next_layer().is_open()) return;  // the handshake timer closed it meanwhile
+    if (!beast::get_lowest_layer(ws_).is_open()) return;  // the deadline closed it meanwhile
     if (!status.ok()) {
       // Refused when required, for a station known to need credentials, and when control is
       // overloaded (a flood must not open the door). Otherwise open mode admits unchecked, so
@@ -320,8 +435,14 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       return Upgrade(station_id, protocol);
     }
     if (!response.allowed()) {
-      return RefuseAuth(http::status::unauthorized, station_id,
-                        log::Sanitize(response.reason(), 200), "authentication required");
+      // Profile 3, and profile 2 on the plain port, cannot be met with a password: 403 and the
+      // reason (which profile is expected is no secret). Otherwise 401 asks for Basic auth.
+      const int profile = response.security_profile();
+      std::string reason = log::Sanitize(response.reason(), 200);
+      if (profile >= 3 || (profile == 2 && !kTls)) {
+        return RefuseAuth(http::status::forbidden, station_id, reason, reason);
+      }
+      return RefuseAuth(http::status::unauthorized, station_id, reason, "authentication required");
     }
     Upgrade(station_id, protocol);
   }
@@ -331,6 +452,12 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     station_ = std::make_shared<StationContext>();
     station_->charger_id = station_id;
     station_->connection_id = NewConnectionId();
+    if constexpr (kTls) {
+      if (tls_.peer.present && tls_.peer.verified) {
+        station_->certificate_cn = std::move(tls_.peer.common_name);
+      }
+      tls_.peer = PeerCertificate{};
+    }
 
     websocket::stream_base::timeout timeouts{options_.handshake_timeout, options_.idle_timeout,
                                              /*keep_alive_pings=*/true};
@@ -340,8 +467,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
       res.set(http::field::sec_websocket_protocol, protocol);
       res.set(http::field::server, "csms-gateway");
     }));
-    ws_.async_accept(req,
-                     [self = shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
+    ws_.async_accept(
+        req, [self = this->shared_from_this()](beast::error_code ec) { self->OnAccepted(ec); });
   }
 
   void RefuseUpgrade(http::status status, std::string reason, bool ask_for_basic = false) {
@@ -356,11 +483,11 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     res->keep_alive(false);
     res->body() = std::move(reason) + "\n";
     res->prepare_payload();
-    http::async_write(ws_.next_layer(), *res,
-                      [self = shared_from_this(), res](beast::error_code, size_t) {
-                        beast::error_code ignored;
-                        self->ws_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
-                      });
+    http::async_write(
+        ws_.next_layer(), *res, [self = this->shared_from_this(), res](beast::error_code, size_t) {
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).shutdown(tcp::socket::shutdown_send, ignored);
+        });
   }
 
   void OnAccepted(beast::error_code ec) {
@@ -375,7 +502,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     buffer_.shrink_to_fit();
     shared_->open_connections.fetch_add(1);
     shared_->accepted->Inc();
-    if (auto previous = registry_.Register(shared_from_this())) {
+    if (auto previous = registry_.Register(this->shared_from_this())) {
       CSMS_LOG(kInfo, kLog) << station_->charger_id << " reconnected; closing its older connection "
                             << previous->connection_id();
       previous->Close(websocket::close_code::normal, "replaced by a newer connection");
@@ -401,8 +528,9 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   // ---- Reading --------------------------------------------------------------------------------
 
   void DoRead() {
-    ws_.async_read(buffer_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
   }
 
   void OnRead(beast::error_code ec) {
@@ -434,17 +562,19 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
         QueueWrite(ocpp::SerializeCallError(error->message_id, error->code, error->description));
       } else {
         CSMS_LOG(kWarn, kLog) << "dropped malformed reply from " << station_->charger_id << ": "
-                              << error->description;
+                              << log::Sanitize(error->description, 200);
       }
       return;
     }
     auto& frame = std::get<ocpp::Frame>(parsed);
     if (frame.type == ocpp::MessageType::kCall) {
-      router_.Handle(station_, std::move(frame), [self = shared_from_this()](std::string reply) {
-        net::post(self->ws_.get_executor(), [self, reply = std::move(reply)]() mutable {
-          self->QueueWrite(std::move(reply));
-        });
-      });
+      router_.Handle(
+          station_, std::move(frame), [self = this->shared_from_this()](std::string reply) {
+            net::post(self->ws_.get_executor(), [self, reply = std::move(reply)]() mutable {
+              self->QueueWrite(std::move(reply));
+              if (self->station_->close_requested.load()) self->CloseAfterWrites();
+            });
+          });
       return;
     }
     OnReply(frame);
@@ -474,7 +604,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     QueueWrite(ocpp::SerializeCall(pending_->message_id, call.action, payload));
     call_timer_.expires_after(call.timeout);
     call_timer_.async_wait(
-        [self = shared_from_this(), id = pending_->message_id](beast::error_code ec) {
+        [self = this->shared_from_this(), id = pending_->message_id](beast::error_code ec) {
           if (ec || !self->pending_ || self->pending_->message_id != id) return;
           CSMS_LOG(kWarn, kLog) << self->station_->charger_id << " did not answer CALL " << id;
           self->FinishPending(CallOutcome{CallOutcome::Kind::kTimeout, "", "", "no answer"});
@@ -495,7 +625,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
               pending_->action, ocpp::PayloadKind::kResponse, frame.payload)) {
         // A reply is never answered with an error; the CALL just counts as failed.
         CSMS_LOG(kWarn, kLog) << station_->charger_id << " answered " << pending_->action
-                              << " off-schema: " << violation->description;
+                              << " off-schema: " << log::Sanitize(violation->description, 200);
         outcome.kind = CallOutcome::Kind::kError;
         outcome.error_code = violation->code;
         outcome.error_description =
@@ -542,13 +672,16 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
     in_flight_ = std::move(frame);
     ws_.text(true);
     ws_.async_write(net::buffer(in_flight_),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
                       self->writing_ = false;
                       if (ec) return;  // the read side sees the failure and cleans up
                       if (self->write_queue_.empty() || self->closing_) {
                         // Replies are small; keep the capacity unless a large frame went out.
                         if (self->in_flight_.capacity() > 4096)
                           std::string().swap(self->in_flight_);
+                        if (self->close_after_writes_) {
+                          self->CloseNow(websocket::close_code::policy_error, "security violation");
+                        }
                         return;
                       }
                       std::string next = std::move(self->write_queue_.front());
@@ -557,11 +690,20 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
                     });
   }
 
+  // Closes with 1008 once every queued frame (the CALLERROR saying why) has gone out.
+  void CloseAfterWrites() {
+    if (writing_) {
+      close_after_writes_ = true;
+      return;
+    }
+    CloseNow(websocket::close_code::policy_error, "security violation");
+  }
+
   void CloseNow(uint16_t code, const std::string& reason) {
     if (closing_ || closed_ || !established_) return;
     closing_ = true;
     ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
-                    [self = shared_from_this()](beast::error_code) {});
+                    [self = this->shared_from_this()](beast::error_code) {});
   }
 
   // ---- Teardown -------------------------------------------------------------------------------
@@ -596,7 +738,8 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   }
 
   // deflateSupported=false: OCPP frames are small and compression state costs memory per socket.
-  websocket::stream<tcp::socket, false> ws_;
+  websocket::stream<NextLayer, false> ws_;
+  [[no_unique_address]] TlsMembers tls_;
   beast::flat_buffer buffer_;
   std::unique_ptr<http::request_parser<http::string_body>> parser_;  // during the upgrade only
   std::shared_ptr<ServerShared> shared_;
@@ -615,6 +758,7 @@ class OcppSession : public ChargerConnection, public std::enable_shared_from_thi
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool close_after_writes_ = false;
 };
 
 }  // namespace
@@ -630,7 +774,18 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
 
   bool Listen(const std::string& host_port, std::string* error) {
     if (!BindAcceptor(acceptor_, host_port, error)) return false;
-    DoAccept();
+    DoAccept<false>(acceptor_);
+    return true;
+  }
+
+  bool ListenTls(const std::string& host_port, std::shared_ptr<TlsContextSource> tls,
+                 std::string* error) {
+    tls_ = std::move(tls);
+    shared_->tls_client_org = tls_->options().client_org;
+    tls_acceptor_.emplace(acceptor_.get_executor());
+    if (!BindAcceptor(*tls_acceptor_, host_port, error)) return false;
+    DoAccept<true>(*tls_acceptor_);
+    ScheduleTlsReload();
     return true;
   }
 
@@ -638,6 +793,8 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      if (self->tls_acceptor_) self->tls_acceptor_->close(ignored);
+      self->reload_timer_.cancel();
     });
     // Close chargers spread over `drain` (at least kMinDrainRate a second), so they reconnect
     // to the other gateways gradually instead of all in the same instant.
@@ -654,23 +811,43 @@ class OcppServer::Impl : public std::enable_shared_from_this<OcppServer::Impl> {
   }
 
  private:
-  void DoAccept() {
-    acceptor_.async_accept(
-        pool_.Next(), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-          if (ec == net::error::operation_aborted) return;
-          if (!ec) {
-            beast::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            std::make_shared<OcppSession>(std::move(socket), self->shared_)->Start();
-          } else {
-            CSMS_LOG(kWarn, kLog) << "accept failed: " << ec.message();
-          }
-          if (self->acceptor_.is_open()) self->DoAccept();
-        });
+  template <bool kTls>
+  void DoAccept(tcp::acceptor& acceptor) {
+    acceptor.async_accept(pool_.Next(), [self = shared_from_this(), &acceptor](beast::error_code ec,
+                                                                               tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        if constexpr (kTls) {
+          std::make_shared<OcppSession<true>>(self->shared_, std::move(socket),
+                                              self->tls_->Current())
+              ->Start();
+        } else {
+          std::make_shared<OcppSession<false>>(self->shared_, std::move(socket))->Start();
+        }
+      } else {
+        CSMS_LOG(kWarn, kLog) << "accept failed: " << ec.message();
+      }
+      if (acceptor.is_open()) self->DoAccept<kTls>(acceptor);
+    });
+  }
+
+  // Certificates are re-read when their files change (short-lived certificates, rotation).
+  void ScheduleTlsReload() {
+    reload_timer_.expires_after(tls_->options().reload_interval);
+    reload_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->tls_->ReloadIfChanged();
+      self->ScheduleTlsReload();
+    });
   }
 
   IoContextPool& pool_;
   tcp::acceptor acceptor_;
+  std::optional<tcp::acceptor> tls_acceptor_;
+  std::shared_ptr<TlsContextSource> tls_;
+  net::steady_timer reload_timer_{acceptor_.get_executor()};
   ConnectionRegistry& registry_;
   std::shared_ptr<ServerShared> shared_;
 };
@@ -685,6 +862,11 @@ OcppServer::~OcppServer() = default;
 
 bool OcppServer::Listen(const std::string& host_port, std::string* error) {
   return impl_->Listen(host_port, error);
+}
+
+bool OcppServer::ListenTls(const std::string& host_port, std::shared_ptr<TlsContextSource> tls,
+                           std::string* error) {
+  return impl_->ListenTls(host_port, std::move(tls), error);
 }
 
 void OcppServer::Shutdown(std::chrono::milliseconds drain) { impl_->Shutdown(drain); }

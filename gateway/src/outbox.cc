@@ -235,8 +235,9 @@ void Outbox::ReplayLoop() {
     billing::v1::RecordTransactionEventResponse response;
     grpc::Status status = deliver_(event, &response);
     if (!status.ok()) {
-      CSMS_LOG(kDebug, kLog) << "outbox: billing still unavailable (" << status.error_message()
-                             << "); " << depth() << " event(s) waiting";
+      CSMS_LOG(kDebug, kLog) << "outbox: billing still unavailable ("
+                             << log::Sanitize(status.error_message(), 200) << "); " << depth()
+                             << " event(s) waiting";
       std::unique_lock lock(mu_);
       replay_cv_.wait_for(lock, backoff, [&] { return stopping_; });
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));

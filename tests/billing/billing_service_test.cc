@@ -205,6 +205,29 @@ TEST_F(BillingServiceTest, GetSession) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// An SQL failure is INTERNAL for the caller without PostgreSQL's text (statement, relation and
+// constraint names, stored values), which stays in billing's log.
+TEST_F(BillingServiceTest, SqlErrorsReachTheCallerWithoutTheirText) {
+  Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", "tx1", 0, kNow, 500));
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    txn.exec0("ALTER TABLE charger_usage_log RENAME TO charger_usage_log_moved");
+    txn.commit();
+  }
+  v1::GetSessionRequest request;
+  request.set_transaction_id("tx1");
+  v1::Session session;
+  ::testing::internal::CaptureStderr();
+  const grpc::Status status = service_->GetSession(&context_, &request, &session);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "billing database error");
+  EXPECT_NE(log.find("GetSession: SQL error 42P01"), std::string::npos) << log;
+  EXPECT_NE(log.find("charger_usage_log"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\n'), log.size() - 1) << "one line: " << log;
+}
+
 TEST_F(BillingServiceTest, ListSessionsFiltersAndOrdersNewestFirst) {
   for (int i = 0; i < 4; ++i) {
     Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, i % 2 ? "odd" : "even",

@@ -22,6 +22,17 @@ function step(text) {
   console.log(`[${new Date().toISOString()}] ${text}`);
 }
 
+// page.waitForFunction evaluates its predicate as a string in the page, which the dashboard's
+// Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate is not subject to it.
+async function waitUntil(page, predicate, { timeout }) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(predicate)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms: ${predicate}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function marker(stationId, state) {
   const id = `.station-marker[data-station-id="${encodeURIComponent(stationId)}"]`;
   return state ? `${id}[data-state="${state}"]` : id;
@@ -106,15 +117,15 @@ async function main() {
     // The panel's own Stop button ends the transaction; the marker is green again.
     await page.click('article.charger[data-charger-id="emart_jeju_01"] button:has-text("Stop")');
     await page.waitForSelector(marker(MAIN, 'available'), { timeout: 20000 });
-    await page.waitForFunction(
+    await waitUntil(page,
       () => /stopped/.test(document.getElementById('action-result').textContent),
-      null, { timeout: 5000 });
+      { timeout: 5000 });
     step(`stopped from the page: ${await page.textContent('#action-result')}`);
     // The ended session reaches today's statistics.
-    await page.waitForFunction(() => {
+    await waitUntil(page, () => {
       const tile = document.querySelector('[data-role="today-sessions"] .value');
       return tile && Number(tile.textContent) >= 1;
-    }, null, { timeout: 10000 });
+    }, { timeout: 10000 });
     step('today\'s statistics count the session');
 
     // A second charger charging for the picture: charging, available and offline at once.
@@ -124,11 +135,11 @@ async function main() {
       body: JSON.stringify({ id_token: 'user_456' }),
     });
     if (!second.ok) throw new Error(`second remote start failed: ${await second.text()}`);
-    await page.waitForFunction(() => {
+    await waitUntil(page, () => {
       const dd = document.querySelector(
         'article.charger[data-charger-id="emart_jeju_02"] [data-role="power"]');
       return dd && parseFloat(dd.textContent) > 0;
-    }, null, { timeout: 15000 });
+    }, { timeout: 15000 });
     await page.screenshot({ path: screenshotPath, fullPage: true });
     step(`screenshot ${screenshotPath}`);
   } finally {

@@ -1,7 +1,10 @@
 #include "csms/common/api_auth.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cstdio>
+#include <fstream>
 #include <regex>
 
 namespace csms::auth {
@@ -191,6 +194,71 @@ TEST(ApiAuth, MintScriptLinesVerify) {
   EXPECT_EQ(who->key_id, "script-key");
   EXPECT_EQ(who->role, Role::kOperate);
   EXPECT_FALSE(store->Verify(MintToken()));
+}
+
+// Secure by default: no keys file and no explicit --api-auth off stops the service.
+Config ParsedApiAuthConfig(std::vector<std::string> args) {
+  unsetenv("CSMS_API_AUTH");
+  unsetenv("CSMS_API_KEYS_FILE");
+  Config config("prog", "test", WithApiAuthFlags({}));
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::string error;
+  EXPECT_TRUE(config.Parse(static_cast<int>(argv.size()), argv.data(), &error)) << error;
+  return config;
+}
+
+TEST(ApiAuthDefaults, NoKeysFileRefusesToStart) {
+  Config config = ParsedApiAuthConfig({});
+  EXPECT_EQ(config.Get("api-auth"), "keys");
+  EXPECT_EXIT(LoadAuthenticatorOrExit(config, "test"), ::testing::ExitedWithCode(2),
+              "no --api-keys-file");
+}
+
+TEST(ApiAuthDefaults, OffMustBeSaidAndContradictionsAreRefused) {
+  EXPECT_FALSE(
+      LoadAuthenticatorOrExit(ParsedApiAuthConfig({"--api-auth", "off"}), "test")->enabled());
+  EXPECT_EXIT(LoadAuthenticatorOrExit(
+                  ParsedApiAuthConfig({"--api-auth", "off", "--api-keys-file", "/x"}), "test"),
+              ::testing::ExitedWithCode(2), "contradicts");
+  EXPECT_EXIT(LoadAuthenticatorOrExit(ParsedApiAuthConfig({"--api-auth", "maybe"}), "test"),
+              ::testing::ExitedWithCode(2), "keys or off");
+}
+
+// Secrets come from files; a token file others may read, or a trusted file others may write,
+// is reported at start-up (without the token).
+TEST(SecretFiles, PermissionsOpenToOthersAreReported) {
+  const std::string path = ::testing::TempDir() + "/csms-perm-test.token";
+  const std::string token = MintToken();
+  std::ofstream(path) << token << "\n";
+  auto warning_at = [&](mode_t mode, bool secret) {
+    EXPECT_EQ(chmod(path.c_str(), mode), 0);
+    return FilePermissionWarning(path, secret);
+  };
+  EXPECT_EQ(warning_at(0600, true), "");
+  EXPECT_EQ(warning_at(0400, true), "");
+  EXPECT_EQ(warning_at(0440, true), "") << "Kubernetes Secret mounts with fsGroup";
+  EXPECT_NE(warning_at(0644, true).find("readable by all users (mode 0644)"), std::string::npos);
+  EXPECT_NE(warning_at(0604, true).find("readable by all users"), std::string::npos);
+  EXPECT_EQ(warning_at(0644, false), "") << "the keys file holds only hashes";
+  EXPECT_NE(warning_at(0664, false).find("writable by its group (mode 0664)"), std::string::npos);
+  EXPECT_NE(warning_at(0646, true).find("writable by all users"), std::string::npos);
+  EXPECT_EQ(FilePermissionWarning(path + ".missing", true), "");
+
+  warning_at(0644, true);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(ReadTokenFileOrExit(path, "test"), token);
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("WARN test: token file " + path + " is readable by all users"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find(token), std::string::npos) << "the token itself is never logged";
+  warning_at(0600, true);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(ReadTokenFileOrExit(path, "test"), token);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -237,5 +237,54 @@ TEST_F(ConfigTest, ParseConfigOrExitAddsLogLevel) {
   EXPECT_EQ(config.GetInt("port"), 81);
 }
 
+TEST(ValueCarriesPassword, UrlUserInformationAndKeywords) {
+  EXPECT_TRUE(ValueCarriesPassword("postgresql://csms:s3cret@db:5432/csms"));
+  EXPECT_TRUE(ValueCarriesPassword("postgres://:s3cret@db/csms"));
+  EXPECT_TRUE(ValueCarriesPassword("postgresql://db/csms?user=csms&password=s3cret"));
+  EXPECT_TRUE(ValueCarriesPassword("host=db user=csms password=s3cret dbname=csms"));
+  EXPECT_TRUE(ValueCarriesPassword("password=s3cret"));
+  EXPECT_FALSE(ValueCarriesPassword("postgresql://csms@db:5432/csms"));
+  EXPECT_FALSE(ValueCarriesPassword("postgresql://csms:@db/csms"));
+  EXPECT_FALSE(ValueCarriesPassword("postgresql://[::1]:5432/csms"));
+  EXPECT_FALSE(ValueCarriesPassword("postgresql://db/csms?sslmode=require&x=a:b@c"));
+  EXPECT_FALSE(ValueCarriesPassword("host=db user=csms dbname=csms"));
+  EXPECT_FALSE(ValueCarriesPassword("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"));
+  EXPECT_FALSE(ValueCarriesPassword("0.0.0.0:8080"));
+  EXPECT_FALSE(ValueCarriesPassword(""));
+}
+
+TEST_F(ConfigTest, PasswordsOnTheCommandLineAreNamedNotThoseFromTheEnvironment) {
+  setenv(kNameEnv, "postgresql://u:from-env@db/x", 1);
+  Config config("prog", "test", Specs());
+  Args args{"--no-env=postgresql://u:on-argv@db/x", "--port", "81"};
+  std::string error;
+  ASSERT_TRUE(config.Parse(args.argc(), args.argv(), &error)) << error;
+  EXPECT_TRUE(config.FromCommandLine("no-env"));
+  EXPECT_TRUE(config.FromCommandLine("port"));
+  EXPECT_FALSE(config.FromCommandLine("name"));
+  EXPECT_EQ(config.PasswordsOnCommandLine(), std::vector<std::string>{"no-env"});
+
+  Config named("prog", "test",
+               {{"password", "", "", ""},
+                {"api-token", "", "", ""},
+                {"service-token-file", "", "", ""},
+                {"client-secret", "", "", ""}});
+  Args secrets{"--password=hunter2",   "--api-token", "t",
+               "--service-token-file", "/run/token",  "--client-secret="};
+  ASSERT_TRUE(named.Parse(secrets.argc(), secrets.argv(), &error)) << error;
+  EXPECT_EQ(named.PasswordsOnCommandLine(), (std::vector<std::string>{"api-token", "password"}));
+}
+
+TEST_F(ConfigTest, ParseConfigOrExitWarnsOfAPasswordOnTheCommandLine) {
+  Args args{"--no-env", "postgresql://u:hunter2@db/x"};
+  ::testing::internal::CaptureStderr();
+  ParseConfigOrExit(args.argc(), args.argv(), "prog", "test", Specs());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("WARN config: --no-env carries a password on the command line"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("hunter2"), std::string::npos) << "the warning does not repeat it";
+}
+
 }  // namespace
 }  // namespace csms

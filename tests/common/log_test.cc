@@ -73,5 +73,61 @@ TEST_F(LogFormatTest, MacroWritesTheFields) {
   EXPECT_FALSE(second.contains("charger_id"));
 }
 
+// A value from the network that reaches a message unsanitized still cannot start a line of its
+// own, move the cursor or reorder what a viewer shows.
+TEST_F(LogFormatTest, TextEscapesWhatCallersLeftRaw) {
+  ASSERT_TRUE(SetFormat("text"));
+  const std::string forged =
+      "boot of CP-1\n2026-11-24T00:00:00.000Z ERROR gateway: forged\r\x1b[2J\x7f"
+      "\xc2\x85nel \xe2\x80\xa8ls \xe2\x80\xaertl \xff\xfe end";
+  const std::string line = FormatLine(Level::kInfo, "gateway", forged, Fields{"CP\n1"});
+  for (unsigned char c : line) {
+    EXPECT_TRUE(c >= 0x20 && c != 0x7f) << "raw control byte " << int(c) << " in " << line;
+  }
+  EXPECT_NE(line.find("CP-1\\x0a2026-11-24T00:00:00.000Z ERROR gateway: forged\\x0d\\x1b[2J\\x7f"
+                      "\\u0085nel \\u2028ls \\u202ertl \\xff\\xfe end"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(line.find(" charger_id=CP\\x0a1"), std::string::npos) << line;
+  // Valid multibyte text and already-escaped values pass unchanged.
+  EXPECT_NE(FormatLine(Level::kInfo, "c", "제주 € " + Sanitize("a\nb")).find("c: 제주 € a\\x0ab"),
+            std::string::npos);
+}
+
+TEST_F(LogFormatTest, JsonEscapesSeparatorsAndBidiControls) {
+  ASSERT_TRUE(SetFormat("json"));
+  const std::string line = FormatLine(Level::kInfo, "c",
+                                      "a\xe2\x80\xa8"
+                                      "b\xe2\x80\xae"
+                                      "c\xc2\x85"
+                                      "d");
+  EXPECT_NE(line.find(R"("a\u2028b\u202ec\u0085d")"), std::string::npos) << line;
+  EXPECT_EQ(nlohmann::json::parse(line)["message"],
+            "a\xe2\x80\xa8"
+            "b\xe2\x80\xae"
+            "c\xc2\x85"
+            "d");
+}
+
+TEST_F(LogFormatTest, VeryLongMessagesAreCut) {
+  for (const char* format : {"text", "json"}) {
+    ASSERT_TRUE(SetFormat(format));
+    const std::string line = FormatLine(Level::kInfo, "c", std::string(100000, 'x') + "TAIL");
+    EXPECT_LT(line.size(), 17000u) << format;
+    EXPECT_EQ(line.find("TAIL"), std::string::npos) << format;
+    EXPECT_NE(line.find("xx..."), std::string::npos) << format;
+  }
+}
+
+TEST(LogSanitizeTest, EscapesControlsCapsLengthAndKeepsCharactersWhole) {
+  EXPECT_EQ(Sanitize("a\r\nb\tc"), "a\\x0d\\x0ab\\x09c");
+  EXPECT_EQ(Sanitize("bad \xc3 utf8 \xe2\x80\xae"), "bad \\xc3 utf8 \\u202e");
+  EXPECT_EQ(Sanitize("abcdef", 3), "abc...");
+  // The cut comes between characters, never inside one (each of these is 3 bytes).
+  EXPECT_EQ(Sanitize("제주도", 4), "제주...");
+  EXPECT_EQ(Sanitize("제주도", 2), "제...");
+  EXPECT_EQ(Sanitize(Sanitize("x\ny")), Sanitize("x\ny"));  // escaping twice changes nothing
+}
+
 }  // namespace
 }  // namespace csms::log

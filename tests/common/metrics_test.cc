@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -175,7 +176,7 @@ TEST(HttpEndpointTest, ServesMetricsHealthAndReadiness) {
   registry.AddCounter("hits_total", "Hits.").Get().Inc();
   bool ready = false;
   HttpEndpoint endpoint(registry, [&](std::string* why) {
-    *why = "database unreachable";
+    *why = "database unreachable: \"db\"\n\xff";
     return ready;
   });
   std::string error;
@@ -192,6 +193,10 @@ TEST(HttpEndpointTest, ServesMetricsHealthAndReadiness) {
   const std::string not_ready = HttpGet(endpoint.port(), "/readyz");
   EXPECT_EQ(not_ready.rfind("HTTP/1.1 503", 0), 0u) << not_ready;
   EXPECT_NE(not_ready.find("database unreachable"), std::string::npos);
+  EXPECT_NE(not_ready.find("\r\nX-Content-Type-Options: nosniff\r\n"), std::string::npos);
+  // The reason (a dependency's error text) stays one valid JSON string.
+  const auto reason = nlohmann::json::parse(not_ready.substr(not_ready.find("\r\n\r\n") + 4));
+  EXPECT_EQ(reason["reason"], "database unreachable: \"db\"\\x0a\\xff");
   ready = true;
   EXPECT_EQ(HttpGet(endpoint.port(), "/readyz").rfind("HTTP/1.1 200", 0), 0u);
   EXPECT_EQ(HttpGet(endpoint.port(), "/nope").rfind("HTTP/1.1 404", 0), 0u);

@@ -1,10 +1,13 @@
-// Charger provisioning and authentication (OCPP security profile 1): password hashing, the
-// provisioning API, AuthenticateStation and the boot decisions, against a real PostgreSQL.
+// Charger provisioning and authentication (OCPP security profiles): password hashing, the
+// provisioning API, AuthenticateStation (profiles per transport, the password cache) and the boot
+// decisions, against a real PostgreSQL.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <pqxx/pqxx>
 
+#include "csms/common/metrics.h"
 #include "csms/common/pg.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
@@ -76,8 +79,15 @@ class ChargerSecurityTest : public ::testing::Test {
     store_ = std::make_unique<ControlStore>(*pool_);
     batcher_ = std::make_unique<WriteBatcher>(*store_, 1);
     service_ = std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, 2s);
-    events_ =
-        std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30, store_.get());
+    // The real PBKDF2 behind a counter, so tests see when the cache saves a run.
+    CachedPasswordVerifier::Options cache;
+    cache.verify = [this](std::string_view password, std::string_view stored) {
+      ++pbkdf2_runs_;
+      return VerifyPassword(password, stored);
+    };
+    cache.registry = &registry_;
+    events_ = std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30, store_.get(),
+                                                        2, std::move(cache));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -108,9 +118,12 @@ class ChargerSecurityTest : public ::testing::Test {
   }
 
   v1::AuthenticateStationResponse Authenticate(const std::string& id,
-                                               std::optional<std::string> password) {
+                                               std::optional<std::string> password,
+                                               bool tls = false, const std::string& cn = "") {
     v1::AuthenticateStationRequest request;
     request.set_charger_id(id);
+    request.set_tls(tls);
+    request.set_client_certificate_cn(cn);
     if (password) {
       request.set_has_password(true);
       request.set_password(*password);
@@ -135,6 +148,23 @@ class ChargerSecurityTest : public ::testing::Test {
     return response.status();
   }
 
+  grpc::Status SetPassword(const std::string& id, const std::string& password) {
+    v1::UpdateChargerSecurityRequest update;
+    update.set_charger_id(id);
+    update.set_password(password);
+    v1::ChargerSecurity out;
+    grpc::ClientContext context;
+    return stub_->UpdateChargerSecurity(&context, update, &out);
+  }
+
+  uint64_t Checks(const char* result) {
+    return registry_.AddCounter("csms_control_station_password_checks_total", "", {"result"})
+        .Labels({result})
+        .Value();
+  }
+
+  metrics::Registry registry_;
+  std::atomic<int> pbkdf2_runs_{0};
   testing::TestDatabase db_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<ControlStore> store_;
@@ -239,6 +269,92 @@ TEST_F(ChargerSecurityTest, AuthenticateChecksProfileAndPassword) {
   ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
   EXPECT_FALSE(Authenticate("cp_basic", std::string(kPassword)).allowed());
   EXPECT_TRUE(Authenticate("cp_basic", std::string("another-password-0123")).allowed());
+}
+
+TEST_F(ChargerSecurityTest, AuthenticateEnforcesEachProfileOnEachPort) {
+  constexpr const char* kOther = "another-password-0123";
+  ASSERT_TRUE(Create("cp_p0", 0, "", true).ok());
+  ASSERT_TRUE(Create("cp_p1", 1, kPassword, true).ok());
+  ASSERT_TRUE(Create("cp_p2", 2, kPassword, true).ok());
+  ASSERT_TRUE(Create("cp_p3", 3, "", true).ok());
+
+  EXPECT_TRUE(Authenticate("cp_p0", std::nullopt, false).allowed());
+  EXPECT_TRUE(Authenticate("cp_p0", std::nullopt, true).allowed());
+
+  // Profile 1: the TLS port is not weaker.
+  EXPECT_TRUE(Authenticate("cp_p1", std::string(kPassword), false).allowed());
+  EXPECT_TRUE(Authenticate("cp_p1", std::string(kPassword), true).allowed());
+  EXPECT_FALSE(Authenticate("cp_p1", std::string(kOther), true).allowed());
+
+  // Profile 2: never on the plain port, not even with the right password.
+  auto plain = Authenticate("cp_p2", std::string(kPassword), false);
+  EXPECT_TRUE(plain.provisioned());
+  EXPECT_EQ(plain.security_profile(), 2);
+  EXPECT_FALSE(plain.allowed());
+  EXPECT_NE(plain.reason().find("requires TLS"), std::string::npos) << plain.reason();
+  EXPECT_EQ(plain.reason().find(kPassword), std::string::npos);
+  EXPECT_TRUE(Authenticate("cp_p2", std::string(kPassword), true).allowed());
+  auto wrong = Authenticate("cp_p2", std::string(kOther), true);
+  EXPECT_FALSE(wrong.allowed());
+  EXPECT_EQ(wrong.reason().find(kOther), std::string::npos);
+  EXPECT_FALSE(Authenticate("cp_p2", std::nullopt, true).allowed());
+
+  // Profile 3: TLS and a certificate bound to this station.
+  auto p3_plain = Authenticate("cp_p3", std::nullopt, false, "cp_p3");
+  EXPECT_EQ(p3_plain.security_profile(), 3);
+  EXPECT_FALSE(p3_plain.allowed());
+  EXPECT_NE(p3_plain.reason().find("requires TLS"), std::string::npos) << p3_plain.reason();
+  auto no_cert = Authenticate("cp_p3", std::string(kPassword), true);
+  EXPECT_FALSE(no_cert.allowed());
+  EXPECT_EQ(no_cert.reason(), "security profile 3 requires a client certificate");
+  auto foreign = Authenticate("cp_p3", std::nullopt, true, "cp_p2");
+  EXPECT_FALSE(foreign.allowed());
+  EXPECT_NE(foreign.reason().find("'cp_p2'"), std::string::npos) << foreign.reason();
+  EXPECT_TRUE(Authenticate("cp_p3", std::nullopt, true, "cp_p3").allowed());
+  EXPECT_TRUE(Authenticate("cp_p3", std::string(kOther), true, "cp_p3").allowed());
+
+  // A CN that is not valid for the logs still yields a response the gateway can parse.
+  auto odd = Authenticate("cp_p3", std::nullopt, true, "cp_p3\n\xc3\xa9" + std::string(300, 'z'));
+  EXPECT_FALSE(odd.allowed());
+  EXPECT_LT(odd.reason().size(), 160u);
+}
+
+TEST_F(ChargerSecurityTest, AuthenticateCachesVerifiedPasswords) {
+  constexpr const char* kNew = "another-password-0123";
+  ASSERT_TRUE(Create("cp_basic", 1, kPassword, true).ok());
+
+  EXPECT_TRUE(Authenticate("cp_basic", std::string(kPassword)).allowed());
+  EXPECT_EQ(pbkdf2_runs_, 1);
+  // A reconnect storm: no PBKDF2 for the same right password.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(Authenticate("cp_basic", std::string(kPassword)).allowed());
+  EXPECT_EQ(pbkdf2_runs_, 1);
+  EXPECT_EQ(Checks("cache_hit"), 3u);
+  EXPECT_EQ(Checks("verified"), 1u);
+
+  // A wrong password is refused although the right one is cached (and costs a real check).
+  EXPECT_FALSE(Authenticate("cp_basic", std::string(kNew)).allowed());
+  EXPECT_EQ(pbkdf2_runs_, 2);
+  EXPECT_EQ(Checks("refused"), 1u);
+
+  // A password change makes the cached one useless at once (A01.FR.03).
+  ASSERT_TRUE(SetPassword("cp_basic", kNew).ok());
+  EXPECT_FALSE(Authenticate("cp_basic", std::string(kPassword)).allowed());
+  EXPECT_TRUE(Authenticate("cp_basic", std::string(kNew)).allowed());
+  EXPECT_TRUE(Authenticate("cp_basic", std::string(kNew)).allowed());
+  EXPECT_EQ(pbkdf2_runs_, 4);
+  EXPECT_EQ(Checks("cache_hit"), 4u);
+
+  // A move to profile 2 is enforced although the password is cached.
+  v1::UpdateChargerSecurityRequest update;
+  update.set_charger_id("cp_basic");
+  update.set_security_profile(2);
+  v1::ChargerSecurity out;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
+  EXPECT_FALSE(Authenticate("cp_basic", std::string(kNew), false).allowed());
+  EXPECT_TRUE(Authenticate("cp_basic", std::string(kNew), true).allowed());
+  EXPECT_EQ(pbkdf2_runs_, 4);
 }
 
 TEST_F(ChargerSecurityTest, BootFollowsApprovalAndPolicy) {

@@ -1026,6 +1026,21 @@ CREATE TRIGGER refuse_bad_boot BEFORE INSERT ON boot_log
             grpc::StatusCode::INTERNAL);
 }
 
+// A NUL in a charger's text (JSON "\u0000") used to cut the batch's array literal short, so
+// every batch holding it failed for all chargers in it; it now ends that one value, as libpq
+// does for scalar parameters.
+TEST_F(ControlIntegrationTest, ANulFromOneChargerFailsNoOtherChargerOfItsBatch) {
+  HeldBatch batch(*batcher_);
+  batch.Add(
+      BootOp{{"CP-nul", "c", "PowerUp", std::string("Ac\0me\"}", 7), "M", "S", "F"}, "Accepted"});
+  batch.Add(BootOp{{"CP-ok", "c", "PowerUp", "Acme", "M", "S", "F"}, "Accepted"});
+  batch.Run();
+  EXPECT_NO_THROW(batch[0].get());
+  EXPECT_NO_THROW(batch[1].get());
+  EXPECT_EQ(MustGet("CP-nul").vendor(), "Ac");
+  EXPECT_EQ(MustGet("CP-ok").vendor(), "Acme");
+}
+
 TEST_F(ControlIntegrationTest, ConcurrentTransactionEventsKeepTheNewest) {
   Register("CP-1");
   // Many events of one transaction, sent concurrently in random order: the newest order_key

@@ -71,7 +71,7 @@ check(stages.has('build') && stages.has('runtime'), dockerfile, 'needs a "build"
 for (const s of stages.values()) {
   check(/^debian:bookworm(-slim)?$/.test(rootImage(s)), `stage ${s.name}`, `must build on debian:bookworm (is ${rootImage(s)})`);
 }
-for (const n of ['gateway', 'control', 'billing', 'charger-sim']) {
+for (const n of ['gateway', 'control', 'billing', 'charger-sim', 'secrets']) {
   const s = stages.get(n);
   check(Boolean(s), dockerfile, `no stage "${n}"`);
   if (!s) continue;

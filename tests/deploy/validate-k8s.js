@@ -13,7 +13,23 @@
 //    root, the gateway advertises its pod IP, Service selectors and probe ports resolve, and with
 //    --overlay: images pinned (tag or digest, never :latest) and every referenced ConfigMap/Secret
 //    present in the rendered set.
-// Exit status: 0 when everything passed, 1 otherwise.
+// 4. Security invariants (docs/deploy.md "Kubernetes"): every CSMS container reads an API keys
+//    file from a Secret volume; control its own service token (for ChargerLink) from a Secret
+//    that is not the gateway's, and neither mounts the other's token Secret (in the overlay the
+//    two hold different tokens); the gateway its service token, station auth required, wss:// on
+//    9443 with an RSA and an ECDSA chain and the charger CA, all from Secret volumes; Secret
+//    volumes mounted read-only and whole (no subPath, so rotation reaches the files); the load
+//    balancer exposes 9443; the NetworkPolicy admits 9443 from anywhere and 50053 only from
+//    control; no secret value in an environment variable, ConfigMap or annotation. With
+//    --overlay, each Secret file a container reads exists as a key of its Secret.
+//
+//   node tests/deploy/validate-k8s.js --sources deploy/k8s
+// 5. The committed sources hold no secret: no API token, keys-file line or PEM private key in any
+//    file, no Secret object with values and no secretGenerator `literals` (values come from files
+//    made by deploy/k8s/create-secrets.sh), no URL with a password. Folders named `secrets` (its
+//    gitignored output) are skipped.
+// Exit status: 0 when everything passed, 1 otherwise. tests/deploy/selftest-k8s.js proves that
+// each check fails on a broken copy.
 'use strict';
 
 const fs = require('fs');
@@ -22,9 +38,11 @@ const yaml = require('js-yaml');
 
 const args = process.argv.slice(2);
 const overlay = args.includes('--overlay');
-const files = args.filter((a) => !a.startsWith('--'));
-if (files.length === 0) {
-  console.error('usage: validate-k8s.js [--overlay] RENDERED.yaml...');
+const sourcesAt = args.indexOf('--sources');
+const sourcesDir = sourcesAt >= 0 ? args[sourcesAt + 1] : null;
+const files = args.filter((a, i) => !a.startsWith('--') && !(sourcesAt >= 0 && i === sourcesAt + 1));
+if (files.length === 0 && !sourcesDir) {
+  console.error('usage: validate-k8s.js [--overlay] RENDERED.yaml... | --sources DIR');
   process.exit(2);
 }
 
@@ -33,6 +51,71 @@ const fail = (where, msg) => {
   failures++;
   console.log(`FAIL ${where}: ${msg}`);
 };
+
+// Secret values, wherever they would show: a CSMS API token, a keys-file line (a hash, but tied
+// to a token that then lives somewhere), a PEM private key.
+const SECRET_PATTERNS = [
+  [/csms_[0-9a-f]{64}/, 'an API token'],
+  [/sha256\$[0-9a-f]{32}\$[0-9a-f]{64}/, 'an API keys-file line'],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a PEM private key'],
+];
+const secretIn = (text) => SECRET_PATTERNS.find(([re]) => re.test(String(text)));
+// A URL with a password in it (scheme://user:password@host).
+const URL_WITH_PASSWORD = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i;
+// Names of settings whose values are secrets: these must come from a Secret, never a literal.
+const SECRET_NAME = /(TOKEN|PASSWORD|SECRET|PRIVATE_KEY|API_KEY|DATABASE_URL)$/;
+
+// ---------------------------------------------------------------------------------------------
+// --sources DIR: the committed files.
+// ---------------------------------------------------------------------------------------------
+if (sourcesDir) {
+  let scanned = 0;
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'secrets' && entry.name !== 'node_modules') walk(p);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      scanned++;
+      const text = fs.readFileSync(p, 'utf8');
+      for (const [i, line] of text.split('\n').entries()) {
+        const found = secretIn(line);
+        if (found) fail(`${p}:${i + 1}`, `holds ${found[1]}: secrets come from deploy/k8s/create-secrets.sh, never the repository`);
+        if (/\.ya?ml$/.test(p) && !/^\s*#/.test(line) && URL_WITH_PASSWORD.test(line)) {
+          fail(`${p}:${i + 1}`, 'holds a URL with a password');
+        }
+      }
+      if (!/\.ya?ml$/.test(p)) continue;
+      let docs = [];
+      try {
+        docs = yaml.loadAll(text).filter(Boolean);
+      } catch (e) {
+        fail(p, `not YAML: ${e.message}`);
+      }
+      for (const doc of docs) {
+        if (doc.kind === 'Secret' && (doc.data || doc.stringData)) {
+          fail(p, `Secret ${doc.metadata && doc.metadata.name} holds values: generate it from files (create-secrets.sh)`);
+        }
+        for (const g of doc.secretGenerator || []) {
+          if (g.literals && g.literals.length) fail(p, `secretGenerator ${g.name} has literals: read the values from files (create-secrets.sh)`);
+        }
+        for (const g of doc.configMapGenerator || []) {
+          for (const l of g.literals || []) {
+            const key = String(l).split('=')[0];
+            if (SECRET_NAME.test(key)) fail(p, `configMapGenerator ${g.name}: ${key} is a secret; put it in a Secret`);
+          }
+        }
+      }
+    }
+  };
+  walk(sourcesDir);
+  if (files.length === 0) {
+    console.log(`validate-k8s: ${scanned} source files in ${sourcesDir}, ${failures === 0 ? 'no secrets' : `${failures} problem(s)`}`);
+    process.exit(failures === 0 ? 0 : 1);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Unknown-field check from the models' .d.ts declarations.
@@ -336,6 +419,165 @@ for (const pdb of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
 for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
   const t = hpa.spec.scaleTargetRef;
   check(workloads.some((w) => w.kind === t.kind && w.metadata.name === t.name), name(hpa), `target ${t.kind}/${t.name} not found`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security invariants.
+// ---------------------------------------------------------------------------------------------
+// The Secret volume and key behind a file path a container reads: {mount, secret, key} or null.
+const secretFileOf = (w, c, file) => {
+  if (typeof file !== 'string' || !file) return null;
+  const volumes = new Map((podSpecOf(w).volumes || []).filter((v) => v.secret).map((v) => [v.name, v.secret]));
+  for (const m of c.volumeMounts || []) {
+    const dir = m.mountPath.replace(/\/$/, '');
+    if (volumes.has(m.name) && file.startsWith(`${dir}/`)) return { mount: m, secret: volumes.get(m.name), key: file.slice(dir.length + 1) };
+  }
+  return null;
+};
+const envOf = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+const literal = (c, n) => (envOf(c)[n] || {}).value;
+// A setting's effective value: the container's env, else a ConfigMap it reads with envFrom.
+const setting = (c, n) => {
+  const e = envOf(c)[n];
+  if (e) return e.value;
+  for (const ref of c.envFrom || []) {
+    const cm = ref.configMapRef && objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.configMapRef.name);
+    if (cm && cm.data && n in cm.data) return cm.data[n];
+  }
+  return undefined;
+};
+const requireSecretFile = (w, c, n, file) => {
+  const where = `${name(w)} container ${c.name}`;
+  const f = secretFileOf(w, c, file);
+  check(Boolean(f), where, `${n} (${file || 'unset'}) must name a file in a Secret volume`);
+  if (!f || !overlay) return;
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === f.secret.secretName);
+  if (!secret) return; // reported by the completeness check below
+  const keys = Object.keys({ ...(secret.data || {}), ...(secret.stringData || {}) });
+  const item = (f.secret.items || []).find((i) => i.path === f.key);
+  const key = f.secret.items ? item && item.key : f.key;
+  check(Boolean(key) && keys.includes(key), where, `${n}: Secret ${secret.metadata.name} has no key "${f.key}"`);
+};
+const list = (v) => String(v || '').split(',').map((x) => x.trim()).filter(Boolean);
+
+for (const [component, d] of Object.entries(csms)) {
+  if (!d) continue;
+  const c = podSpecOf(d).containers[0];
+  const where = `${name(d)} container ${c.name}`;
+  check(Boolean(literal(c, 'CSMS_API_KEYS_FILE')), where, 'CSMS_API_KEYS_FILE must be set (API keys on)');
+  requireSecretFile(d, c, 'CSMS_API_KEYS_FILE', literal(c, 'CSMS_API_KEYS_FILE'));
+  const apiAuth = setting(c, 'CSMS_API_AUTH');
+  check(apiAuth === undefined || apiAuth === 'keys', where, `CSMS_API_AUTH must be unset or keys (is ${apiAuth})`);
+  if (component === 'control') {
+    // ChargerLink (control -> gateway commands) requires the service role: control presents its
+    // own key, from its own Secret.
+    check(Boolean(literal(c, 'CSMS_SERVICE_TOKEN_FILE')), where, 'CSMS_SERVICE_TOKEN_FILE must be set (its service token for ChargerLink)');
+    requireSecretFile(d, c, 'CSMS_SERVICE_TOKEN_FILE', literal(c, 'CSMS_SERVICE_TOKEN_FILE'));
+  }
+  if (component !== 'gateway') continue;
+  check(Boolean(literal(c, 'CSMS_SERVICE_TOKEN_FILE')), where, 'CSMS_SERVICE_TOKEN_FILE must be set (its service token)');
+  requireSecretFile(d, c, 'CSMS_SERVICE_TOKEN_FILE', literal(c, 'CSMS_SERVICE_TOKEN_FILE'));
+  check(literal(c, 'CSMS_STATION_AUTH') === 'required', where,
+    `CSMS_STATION_AUTH must be "required" in the container env (is ${setting(c, 'CSMS_STATION_AUTH')})`);
+  const tlsListen = literal(c, 'CSMS_OCPP_TLS_LISTEN') || '';
+  check(/:9443$/.test(tlsListen), where, `CSMS_OCPP_TLS_LISTEN must listen on 9443 (wss://; is "${tlsListen}")`);
+  const tlsPort = (c.ports || []).find((p) => p.containerPort === 9443);
+  check(Boolean(tlsPort), where, 'must declare containerPort 9443 (OCPP over TLS)');
+  for (const n of ['CSMS_OCPP_TLS_CERT', 'CSMS_OCPP_TLS_KEY']) {
+    check(list(literal(c, n)).length === 2, where, `${n} must name two files, an RSA and an ECDSA chain (OCPP needs both suites)`);
+    for (const f of list(literal(c, n))) requireSecretFile(d, c, n, f);
+  }
+  check(Boolean(literal(c, 'CSMS_OCPP_TLS_CLIENT_CA')), where, 'CSMS_OCPP_TLS_CLIENT_CA must be set (profile 3)');
+  requireSecretFile(d, c, 'CSMS_OCPP_TLS_CLIENT_CA', literal(c, 'CSMS_OCPP_TLS_CLIENT_CA'));
+  const reload = setting(c, 'CSMS_OCPP_TLS_RELOAD_MS');
+  check(reload === undefined || Number(reload) > 0, where, `CSMS_OCPP_TLS_RELOAD_MS must be > 0 (is ${reload}): rotated certificates`);
+  // The load balancer passes 9443 through to that port.
+  const lb = objects.find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer' && matches(o.spec.selector, podLabelsOf(d)));
+  if (lb) {
+    const p = lb.spec.ports.find((x) => x.port === 9443);
+    check(Boolean(p), name(lb), 'must expose 9443 (OCPP over TLS)');
+    if (p && tlsPort) {
+      check(p.targetPort === 9443 || (tlsPort.name && p.targetPort === tlsPort.name), name(lb), 'port 9443 must target the gateway\'s container port 9443');
+    }
+  }
+  // NetworkPolicy: 9443 open (chargers come from outside), 50053 from control pods only.
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && matches(o.spec.podSelector.matchLabels, podLabelsOf(d)) &&
+    (o.spec.policyTypes || ['Ingress']).includes('Ingress'));
+  check(policies.length > 0, name(d), 'no NetworkPolicy selects the gateway pods');
+  const rules = policies.flatMap((pol) => (pol.spec.ingress || []).map((r) => ({ pol, r })));
+  const admits = (r, port) => !r.ports || r.ports.length === 0 || r.ports.some((x) => x.port === port);
+  if (policies.length) {
+    check(rules.some(({ r }) => admits(r, 9443) && (!r.from || r.from.length === 0)), name(policies[0]),
+      'must admit 9443 from anywhere (chargers reach it through the load balancer)');
+    const controlLabels = csms.control ? podLabelsOf(csms.control) : {};
+    const others = Object.values(csms).filter((x) => x && x !== csms.control).map(podLabelsOf);
+    for (const { pol, r } of rules.filter(({ r }) => admits(r, 50053))) {
+      const ok = Array.isArray(r.from) && r.from.length > 0 && r.from.every((peer) => peer.podSelector && !peer.namespaceSelector &&
+        !peer.ipBlock && matches(peer.podSelector.matchLabels, controlLabels) && !others.some((l) => matches(peer.podSelector.matchLabels, l)));
+      check(ok, name(pol), 'admits ChargerLink (50053, control -> gateway commands) from more than the control pods');
+    }
+  }
+}
+
+// Each service token is its own: control's and the gateway's come from different Secrets, neither
+// pod mounts the other's, and (overlay) the two Secrets hold different tokens.
+const tokenOf = (component) => {
+  const d = csms[component];
+  if (!d) return null;
+  const c = podSpecOf(d).containers[0];
+  const f = secretFileOf(d, c, literal(c, 'CSMS_SERVICE_TOKEN_FILE'));
+  return f && { d, f, secret: objects.find((o) => o.kind === 'Secret' && o.metadata.name === f.secret.secretName) };
+};
+const gwToken = tokenOf('gateway');
+const ctlToken = tokenOf('control');
+if (gwToken && ctlToken) {
+  const mounted = (d, secretName) => (podSpecOf(d).volumes || []).some((v) => v.secret && v.secret.secretName === secretName);
+  check(ctlToken.f.secret.secretName !== gwToken.f.secret.secretName, name(ctlToken.d),
+    `CSMS_SERVICE_TOKEN_FILE must not read the gateway's token Secret ${gwToken.f.secret.secretName}: control has its own key`);
+  check(!mounted(ctlToken.d, gwToken.f.secret.secretName), name(ctlToken.d), `must not mount the gateway's token Secret ${gwToken.f.secret.secretName}`);
+  check(!mounted(gwToken.d, ctlToken.f.secret.secretName), name(gwToken.d), `must not mount control's token Secret ${ctlToken.f.secret.secretName}`);
+  if (overlay && ctlToken.secret && gwToken.secret && ctlToken.secret !== gwToken.secret) {
+    const value = (t) => {
+      const item = (t.f.secret.items || []).find((i) => i.path === t.f.key);
+      const key = t.f.secret.items ? item && item.key : t.f.key;
+      return { ...(t.secret.data || {}), ...(t.secret.stringData || {}) }[key];
+    };
+    const a = value(ctlToken);
+    check(!a || a !== value(gwToken), name(ctlToken.secret),
+      `holds the same token as ${gwToken.secret.metadata.name}: control needs its own key (create-secrets.sh makes control.token)`);
+  }
+}
+
+for (const w of workloads) {
+  const spec = podSpecOf(w);
+  const secretVolumes = new Set((spec.volumes || []).filter((v) => v.secret || (v.projected &&
+    (v.projected.sources || []).some((src) => src.secret))).map((v) => v.name));
+  for (const c of [...(spec.initContainers || []), ...spec.containers]) {
+    const where = `${name(w)} container ${c.name}`;
+    for (const m of c.volumeMounts || []) {
+      if (!secretVolumes.has(m.name)) continue;
+      check(m.readOnly === true, where, `Secret volume ${m.name} must be mounted readOnly: true`);
+      check(!m.subPath && !m.subPathExpr, where, `Secret volume ${m.name} must be mounted whole (a subPath never sees updates)`);
+    }
+    for (const e of c.env || []) {
+      const found = e.value !== undefined && secretIn(e.value);
+      check(!found, where, `env ${e.name} holds ${found && found[1]}`);
+      check(!(SECRET_NAME.test(e.name) && e.value), where, `env ${e.name} is a secret as a literal value: use a Secret (secretKeyRef or a file)`);
+      check(!(e.value && URL_WITH_PASSWORD.test(e.value)), where, `env ${e.name} holds a URL with a password: use a Secret`);
+    }
+  }
+}
+for (const o of objects) {
+  for (const [k, v] of Object.entries((o.metadata && o.metadata.annotations) || {})) {
+    const found = secretIn(v);
+    check(!found, name(o), `annotation ${k} holds ${found && found[1]}`);
+  }
+  if (o.kind !== 'ConfigMap') continue;
+  for (const [k, v] of Object.entries({ ...(o.data || {}), ...(o.binaryData || {}) })) {
+    const found = secretIn(v);
+    check(!found, name(o), `${k} holds ${found && found[1]}: put it in a Secret`);
+    check(!SECRET_NAME.test(k) && !URL_WITH_PASSWORD.test(v), name(o), `${k} looks like a secret: put it in a Secret`);
+  }
 }
 
 // With --overlay the rendered set is complete: every referenced ConfigMap and Secret is in it.

@@ -21,6 +21,7 @@
 
 #include "csms/billing/v1/billing.grpc.pb.h"
 #include "csms/control/v1/control.grpc.pb.h"
+#include "csms/gateway/v1/charger_link.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "net_clients.h"
 #include "pg_test_db.h"
@@ -313,6 +314,22 @@ TEST_F(ApiAuthEndToEnd, GrpcChecksTokenAndRolePerMethod) {
             .error_code(),
         grpc::StatusCode::PERMISSION_DENIED);
   }
+  // ChargerLink (control -> gateway) sends commands to chargers: the service role only.
+  auto link = gateway::v1::ChargerLink::NewStub(Channel(stack_->link_port));
+  gateway::v1::CallRequest command;
+  command.set_charger_id("nobody");
+  command.set_action("Reset");
+  command.set_payload_json(R"({"type":"Immediate"})");
+  gateway::v1::CallResponse answer;
+  for (const auto& [token, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {"", grpc::StatusCode::UNAUTHENTICATED},
+           {operate_, grpc::StatusCode::PERMISSION_DENIED},
+           {service_, grpc::StatusCode::NOT_FOUND}}) {  // passes the check: no such charger
+    grpc::ClientContext ctx;
+    WithToken(ctx, token);
+    auto status = link->Call(&ctx, command, &answer);
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+  }
   // Health stays open for probes.
   for (int port : {stack_->control_port, stack_->billing_port}) {
     auto health = grpc::health::v1::Health::NewStub(Channel(port));
@@ -337,6 +354,7 @@ TEST_F(ApiAuthEndToEnd, EveryMethodIsServedToTheServiceToken) {
       {Find(control::v1::ControlService::service_full_name()), stack_->control_port},
       {Find(control::v1::StationEventService::service_full_name()), stack_->control_port},
       {Find(billing::v1::BillingService::service_full_name()), stack_->billing_port},
+      {Find(gateway::v1::ChargerLink::service_full_name()), stack_->link_port},
   };
   int checked = 0;
   for (const auto& service : services) {

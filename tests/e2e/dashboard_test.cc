@@ -181,6 +181,20 @@ TEST_F(DashboardEndToEnd, ServesTheEmbeddedDashboard) {
   page.ReadUntil("</html>", seconds(5));
   EXPECT_NE(page.data().find("Content-Type: text/html"), std::string::npos) << page.data();
   EXPECT_NE(page.data().find("/assets/app.js"), std::string::npos) << page.data();
+  // The page may load only its own bundle and may not be framed.
+  EXPECT_NE(page.data().find("Content-Security-Policy: default-src 'none'; script-src 'self';"),
+            std::string::npos)
+      << page.data();
+  EXPECT_NE(page.data().find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_NE(page.data().find("X-Content-Type-Options: nosniff"), std::string::npos);
+
+  // API answers are never cached; oversized headers get 431, not a generic error.
+  auto chargers = Rest("GET", "/chargers");
+  EXPECT_EQ(chargers.headers["cache-control"], "no-store");
+  EXPECT_EQ(chargers.headers["x-content-type-options"], "nosniff");
+  auto huge = HttpCall(stack_->http_port, "GET", "/chargers", "", seconds(5),
+                       {{"X-Filler", std::string(9000, 'a')}});
+  EXPECT_EQ(huge.status, 431) << huge.body;
 
   auto js = Rest("GET", "/assets/app.js");
   EXPECT_EQ(js.status, 200);

@@ -110,7 +110,8 @@ TEST_F(LimitsTest, ChargerMovingToAnotherGatewayIsReachableThereAtOnce) {
       {"--ocpp-listen", "127.0.0.1:" + std::to_string(ocpp2), "--http-listen",
        "127.0.0.1:" + std::to_string(http2), "--grpc-listen", "127.0.0.1:" + std::to_string(link2),
        "--control-address", "127.0.0.1:" + std::to_string(stack_->control_port),
-       "--billing-address", "127.0.0.1:" + std::to_string(stack_->billing_port)},
+       "--billing-address", "127.0.0.1:" + std::to_string(stack_->billing_port), "--api-auth",
+       "off", "--station-auth", "open"},
       stack_->log_dir() + "/gateway2.log"));
   ASSERT_TRUE(WaitForPort(ocpp2, seconds(10)));
   ASSERT_TRUE(WaitForPort(http2, seconds(5)));

@@ -342,12 +342,12 @@ TEST_F(OpsEndToEnd, ControlHealthFollowsItsDatabase) {
   ASSERT_TRUE(proxy.Start(proxy_port));
   const int grpc_port = FreePort(), metrics_port = FreePort();
   ChildProcess control;
-  ASSERT_TRUE(
-      control.Start(CSMS_CONTROL_BIN,
-                    {"--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port), "--database-url",
-                     db_->url() + " host=127.0.0.1 port=" + std::to_string(proxy_port),
-                     "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)},
-                    stack_->log_dir() + "/control-proxied.log"));
+  ASSERT_TRUE(control.Start(
+      CSMS_CONTROL_BIN,
+      {"--grpc-listen", "127.0.0.1:" + std::to_string(grpc_port), "--database-url",
+       db_->url() + " host=127.0.0.1 port=" + std::to_string(proxy_port), "--metrics-listen",
+       "127.0.0.1:" + std::to_string(metrics_port), "--api-auth", "off"},
+      stack_->log_dir() + "/control-proxied.log"));
   ASSERT_TRUE(WaitForPort(grpc_port, seconds(20))) << control.ReadLog();
   EXPECT_TRUE(WaitUntil([&] { return Health(grpc_port, "") == Status::SERVING; }, seconds(5)));
   EXPECT_EQ(Health(grpc_port, "csms.control.v1.ControlService"), Status::SERVING);

@@ -9,6 +9,10 @@ namespace csms::testing {
 std::string TestOutputDir() { return CSMS_TEST_OUTPUT_DIR; }
 
 Stack::Stack(Options options) : options_(std::move(options)) {
+  // The services are secure by default; most tests are about something else and run open
+  // (flags in gateway_args still win over these variables).
+  if (!options_.env.count("CSMS_API_KEYS_FILE")) options_.env.emplace("CSMS_API_AUTH", "off");
+  options_.env.emplace("CSMS_STATION_AUTH", "open");
   log_dir_ = TestOutputDir() + "/" + options_.name;
   std::filesystem::remove_all(log_dir_);
   std::filesystem::create_directories(log_dir_);
@@ -19,6 +23,7 @@ Stack::Stack(Options options) : options_(std::move(options)) {
   billing_port = FreePort();
   control_metrics_port = FreePort();
   billing_metrics_port = FreePort();
+  if (!options_.pki_dir.empty()) ocpp_tls_port = FreePort();
 }
 
 Stack::~Stack() { Stop(); }
@@ -50,9 +55,17 @@ bool Stack::StartGateway() {
       "--grpc-listen",     "127.0.0.1:" + std::to_string(link_port),
       "--control-address", "127.0.0.1:" + std::to_string(control_port),
       "--billing-address", "127.0.0.1:" + std::to_string(billing_port)};
+  if (!options_.pki_dir.empty()) {
+    const std::string& d = options_.pki_dir;
+    args.insert(args.end(), {"--ocpp-tls-listen", "127.0.0.1:" + std::to_string(ocpp_tls_port),
+                             "--ocpp-tls-cert", d + "/server-rsa.pem," + d + "/server-ecdsa.pem",
+                             "--ocpp-tls-key", d + "/server-rsa.key," + d + "/server-ecdsa.key",
+                             "--ocpp-tls-client-ca", d + "/charger-ca.pem"});
+  }
   args.insert(args.end(), options_.gateway_args.begin(), options_.gateway_args.end());
   return gateway_.Start(CSMS_GATEWAY_BIN, args, log_dir_ + "/gateway.log", options_.env) &&
          WaitForPort(ocpp_port, std::chrono::seconds(20)) &&
+         (ocpp_tls_port == 0 || WaitForPort(ocpp_tls_port, std::chrono::seconds(5))) &&
          WaitForPort(http_port, std::chrono::seconds(5)) &&
          WaitForPort(link_port, std::chrono::seconds(5));
 }
@@ -77,6 +90,43 @@ std::unique_ptr<ChildProcess> Stack::StartSimulator(const std::string& id,
   args.insert(args.end(), extra.begin(), extra.end());
   if (!sim->Start(CSMS_SIM_BIN, args, log_dir_ + "/sim-" + id + ".log")) return nullptr;
   return sim;
+}
+
+std::unique_ptr<ChildProcess> Stack::StartTlsSimulator(const std::string& id,
+                                                       const std::string& dialect,
+                                                       const std::vector<std::string>& extra) {
+  if (options_.pki_dir.empty()) return nullptr;
+  const std::string& d = options_.pki_dir;
+  // The address, not "localhost": the gateway listens on 127.0.0.1 only, and the server
+  // certificate names both.
+  std::vector<std::string> args = {
+      "--url",     "wss://127.0.0.1:" + std::to_string(ocpp_tls_port) + "/ocpp",
+      "--id",      id,
+      "--dialect", dialect,
+      "--ca-file", d + "/ca.pem"};
+  if (std::filesystem::exists(d + "/chargers/" + id + ".pem")) {
+    args.insert(args.end(), {"--client-cert", d + "/chargers/" + id + ".pem", "--client-key",
+                             d + "/chargers/" + id + ".key"});
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto sim = std::make_unique<ChildProcess>();
+  if (!sim->Start(CSMS_SIM_BIN, args, log_dir_ + "/sim-" + id + ".log")) return nullptr;
+  return sim;
+}
+
+bool MakePki(const std::string& dir, const std::vector<std::string>& station_ids,
+             const std::map<std::string, std::string>& env, std::string* error) {
+  std::filesystem::create_directories(dir);
+  ChildProcess script;
+  const std::string log = dir + "/make-pki.log";
+  // Through bash, so that a checkout which lost the executable bit still works.
+  std::vector<std::string> args = {CSMS_MAKE_PKI, dir};
+  args.insert(args.end(), station_ids.begin(), station_ids.end());
+  // Signal 0 only waits for the script to end.
+  bool ok =
+      script.Start("/bin/bash", args, log, env) && script.Stop(0, std::chrono::seconds(60)) == 0;
+  if (!ok && error != nullptr) *error = script.ReadLog();
+  return ok;
 }
 
 std::string Stack::Logs() const {

@@ -20,6 +20,10 @@ class Stack {
     std::vector<std::string> gateway_args;
     // Environment for all three services (e.g. CSMS_LOG_FORMAT=json).
     std::map<std::string, std::string> env;
+    // A tools/make-pki.sh folder (see MakePki): the gateway also listens for wss:// (OCPP
+    // security profiles 2 and 3) on ocpp_tls_port with both of its server certificates, and
+    // asks for client certificates of its charger CA. Empty: no TLS listener.
+    std::string pki_dir;
   };
 
   explicit Stack(Options options);
@@ -41,8 +45,13 @@ class Stack {
   // Starts a csms-charger-sim for `id` with the given extra flags.
   std::unique_ptr<ChildProcess> StartSimulator(const std::string& id, const std::string& dialect,
                                                const std::vector<std::string>& extra = {});
+  // The same over wss:// to ocpp_tls_port (needs Options::pki_dir), trusting the PKI's root and
+  // presenting chargers/<id>.pem when make-pki.sh made one for `id` (profile 3).
+  std::unique_ptr<ChildProcess> StartTlsSimulator(const std::string& id, const std::string& dialect,
+                                                  const std::vector<std::string>& extra = {});
 
   int ocpp_port = 0, http_port = 0, link_port = 0, control_port = 0, billing_port = 0;
+  int ocpp_tls_port = 0;  // only with Options::pki_dir
   // --metrics-listen of control and billing (/metrics, /healthz, /readyz).
   int control_metrics_port = 0, billing_metrics_port = 0;
   std::string log_dir() const { return log_dir_; }
@@ -55,5 +64,10 @@ class Stack {
 };
 
 std::string TestOutputDir();
+
+// Runs tools/make-pki.sh DIR STATION_ID... (with `env` added to the environment, e.g.
+// CSMS_PKI_ORG); true on success, else false with the script's output in *error.
+bool MakePki(const std::string& dir, const std::vector<std::string>& station_ids,
+             const std::map<std::string, std::string>& env = {}, std::string* error = nullptr);
 
 }  // namespace csms::testing

@@ -7,7 +7,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <thread>
 
@@ -25,13 +24,6 @@ using nlohmann::json;
 using tcp = boost::asio::ip::tcp;
 
 constexpr const char* kPassword = "Jeju-charger-pass:2026";
-
-std::string Basic(const std::string& user, const std::string& password) {
-  std::string plain = user + ":" + password;
-  std::string out(beast::detail::base64::encoded_size(plain.size()), '\0');
-  out.resize(beast::detail::base64::encode(out.data(), plain.data(), plain.size()));
-  return "Basic " + out;
-}
 
 struct Upgrade {
   int status = 0;
@@ -75,7 +67,7 @@ class StationAuthTest : public ::testing::Test {
     Stack::Options open;
     open.name = "station_auth_open";
     open.database_url = db_->url();
-    open_ = new Stack(open);  // the default: --station-auth open
+    open_ = new Stack(open);  // the test stacks default to --station-auth open
     Stack::Options required = open;
     required.name = "station_auth_required";
     required.gateway_args = {"--station-auth", "required"};

@@ -287,6 +287,28 @@ TEST_F(CallRouterTest, InvalidBootNotificationNeverReachesBackend) {
   EXPECT_TRUE(backend_.boots.empty());
 }
 
+TEST_F(CallRouterTest, ProfileThreeBootWithAnotherSerialNumberIsRefusedAndClosed) {
+  station_->registration = Registration::kNotBooted;
+  station_->certificate_cn = "SN-OTHER";  // ValidBoot() says SN9
+  Send("b-5", "BootNotification", ValidBoot());
+  ExpectError("b-5", "SecurityError");
+  EXPECT_TRUE(backend_.boots.empty()) << "a mismatched boot must not be recorded";
+  EXPECT_TRUE(station_->close_requested.load());
+}
+
+TEST_F(CallRouterTest, ProfileThreeBootWithTheCertificatesSerialNumberGoesAhead) {
+  station_->registration = Registration::kNotBooted;
+  station_->certificate_cn = "SN9";
+  Send("b-6", "BootNotification", ValidBoot());
+  ASSERT_EQ(backend_.boots.size(), 1u);
+  EXPECT_FALSE(station_->close_requested.load());
+  json payload = ValidBoot();
+  payload["chargingStation"].erase("serialNumber");  // optional in OCPP: nothing to compare
+  Send("b-7", "BootNotification", payload);
+  EXPECT_EQ(backend_.boots.size(), 2u);
+  EXPECT_FALSE(station_->close_requested.load());
+}
+
 // ---- TransactionEvent ----------------------------------------------------------------------
 
 TEST_F(CallRouterTest, TransactionEventRepliesOnlyAfterBackendStoredIt) {

@@ -56,5 +56,38 @@ TEST(FrameTraceTest, WritesJsonLinesAndRotatesAtTheSizeCap) {
   std::filesystem::remove_all(dir);
 }
 
+int OpenDescriptors() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    ++n;
+  return n;
+}
+
+// Frames hold idTokens: owner-only files; and any number of stations uses a bounded number of
+// descriptors (past the cap, files are opened per frame).
+TEST(FrameTraceTest, FilesArePrivateAndDescriptorsBounded) {
+  auto dir = std::filesystem::temp_directory_path() / ("csms-trace-fd-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  const int before = OpenDescriptors();
+  {
+    FrameTrace trace(dir, 1 << 20, 2);
+    for (int i = 0; i < 600; ++i) {
+      trace.Record("CP-" + std::to_string(i), "c-1", "in", R"([2,"m","Heartbeat",{}])");
+    }
+    EXPECT_LE(OpenDescriptors() - before, 260);
+    trace.Record("CP-599", "c-1", "in", R"([2,"m2","Heartbeat",{}])");  // a closed one reopens
+  }
+  auto perms = std::filesystem::status(dir / "ocpp_CP-7.jsonl").permissions();
+  using P = std::filesystem::perms;
+  EXPECT_EQ(perms & (P::group_all | P::others_all), P::none);
+  EXPECT_EQ(std::filesystem::status(dir).permissions() & (P::group_all | P::others_all), P::none);
+  std::ifstream last(dir / "ocpp_CP-599.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(last, line)) ++lines;
+  EXPECT_EQ(lines, 2);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace csms::gateway

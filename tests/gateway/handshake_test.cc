@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "csms/gateway/gateway_app.h"
+
 namespace csms::gateway {
 namespace {
 
@@ -185,6 +187,17 @@ TEST(FailureLimiterTest, BurstThenOnePerRefillPerAddress) {
   limiter.RecordFailure("10.0.0.1", t0 + 1000ms);
   EXPECT_FALSE(limiter.Allowed("10.0.0.1", t0 + 1500ms));
   EXPECT_TRUE(limiter.Allowed("10.0.0.1", t0 + 10s));
+}
+
+// Secure by default: only provisioned chargers connect unless the operator says open.
+TEST(GatewayFlagsTest, StationAuthIsRequiredByDefault) {
+  bool found = false;
+  for (const auto& spec : GatewayFlags()) {
+    if (spec.name != "station-auth") continue;
+    found = true;
+    EXPECT_EQ(spec.default_value, "required");
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

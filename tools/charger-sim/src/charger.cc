@@ -591,7 +591,9 @@ void Charger::Enqueue(std::string action, json payload, bool front) {
 
 void Charger::EnqueueBoot(std::string_view reason) {
   // serialNumber is at most 25 characters in the schema.
-  std::string serial = ("SN-" + options_.station_id + "-001").substr(0, 25);
+  std::string serial = options_.serial_number.empty()
+                           ? ("SN-" + options_.station_id + "-001").substr(0, 25)
+                           : options_.serial_number.substr(0, 25);
   json station = {{"model", options_.model},
                   {"vendorName", options_.vendor},
                   {"serialNumber", serial},

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
       "Simulated OCPP 2.0.1 charging stations (one WebSocket each) for a CSMS.",
       {
           {"url", "CSMS_SIM_URL", "ws://127.0.0.1:9000/ocpp",
-           "CSMS WebSocket endpoint; the station id is appended as the last path segment"},
+           "CSMS WebSocket endpoint, ws:// or wss:// (TLS); the station id is appended as the "
+           "last path segment"},
           {"id", "CSMS_SIM_ID", "emart_jeju_01", "station id (with --count > 1: the first id)"},
           {"id-prefix", "CSMS_SIM_ID_PREFIX", "",
            "with --count: ids are <prefix>01, <prefix>02, ...; empty = taken from --id"},
@@ -47,6 +48,14 @@ int main(int argc, char** argv) {
           {"call-timeout", "CSMS_SIM_CALL_TIMEOUT", "30", "seconds to wait for a CALL's answer"},
           {"password", "CSMS_SIM_PASSWORD", "",
            "HTTP Basic auth password (user = station id); empty = no Authorization header"},
+          {"ca-file", "CSMS_SIM_CA_FILE", "",
+           "wss: PEM CA certificate(s) the CSMS certificate must chain to (its name is checked "
+           "against the URL's host); empty = the system's trusted CAs"},
+          {"client-cert", "CSMS_SIM_CLIENT_CERT", "",
+           "wss: PEM client certificate (chain) for OCPP security profile 3; {id} in the path "
+           "stands for the station id. Its CN becomes the BootNotification serialNumber"},
+          {"client-key", "CSMS_SIM_CLIENT_KEY", "",
+           "wss: PEM private key of --client-cert; {id} as there"},
       });
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     return Fail("--log-level must be debug, info, warn or error");
@@ -60,6 +69,16 @@ int main(int argc, char** argv) {
     if (!url) return Fail("--url: " + error);
     client.url = *url;
     client.password = config.Get("password");
+    client.tls.ca_file = config.Get("ca-file");
+    client.tls.client_cert = config.Get("client-cert");
+    client.tls.client_key = config.Get("client-key");
+    if (!client.url.tls && (!client.tls.ca_file.empty() || !client.tls.client_cert.empty() ||
+                            !client.tls.client_key.empty())) {
+      return Fail("--ca-file, --client-cert and --client-key need a wss:// --url");
+    }
+    if (client.tls.client_cert.empty() != client.tls.client_key.empty()) {
+      return Fail("--client-cert and --client-key go together");
+    }
     client.reconnect_delay = std::chrono::milliseconds(config.GetInt("reconnect-delay-ms"));
     client.run_time = std::chrono::seconds(config.GetInt("run-seconds"));
     if (client.reconnect_delay.count() < 0 || client.run_time.count() < 0) {
@@ -105,7 +124,7 @@ int main(int argc, char** argv) {
                                  << chargers.front().station_id
                                  << (chargers.size() > 1 ? ".." + chargers.back().station_id : "")
                                  << "), dialect " << csms::sim::DialectName(chargers[0].dialect)
-                                 << ", CSMS ws://" << csms::sim::HostHeader(client.url)
-                                 << client.url.path;
+                                 << ", CSMS " << csms::sim::UrlText(client.url)
+                                 << (client.tls.client_cert.empty() ? "" : " (client certificate)");
   return csms::sim::RunChargers(chargers, client);
 }

@@ -1,21 +1,24 @@
 #include "csms/charger_sim/sim_util.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <cstdio>
 
 namespace csms::sim {
 
 std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.substr(0, 6) == "wss://") {
-    *error = "wss:// (TLS) is not supported by the simulator; use ws://";
+  WsUrl out;
+  std::string_view rest;
+  if (url.substr(0, 5) == "ws://") {
+    rest = url.substr(5);
+  } else if (url.substr(0, 6) == "wss://") {
+    rest = url.substr(6);
+    out.tls = true;
+  } else {
+    *error = "URL must start with ws:// or wss://";
     return std::nullopt;
   }
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    *error = "URL must start with ws://";
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
@@ -23,7 +26,10 @@ std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
     *error = "URL must not have a query or fragment";
     return std::nullopt;
   }
-  WsUrl out;
+  if (authority.find('@') != std::string_view::npos) {
+    *error = "URL must not carry credentials; use --password";
+    return std::nullopt;
+  }
   if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
     size_t close = authority.find(']');
     if (close == std::string_view::npos) {
@@ -48,7 +54,7 @@ std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
     *error = "URL has no host";
     return std::nullopt;
   }
-  if (out.port.empty()) out.port = "80";
+  if (out.port.empty()) out.port = out.tls ? "443" : "80";
   for (char c : out.port) {
     if (!std::isdigit(static_cast<unsigned char>(c))) {
       *error = "bad port in URL";
@@ -80,7 +86,31 @@ std::string StationTarget(const WsUrl& url, std::string_view station_id) {
 
 std::string HostHeader(const WsUrl& url) {
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  return url.port == "80" ? host : host + ":" + url.port;
+  return url.port == (url.tls ? "443" : "80") ? host : host + ":" + url.port;
+}
+
+std::string UrlText(const WsUrl& url) {
+  return (url.tls ? "wss://" : "ws://") + HostHeader(url) + url.path;
+}
+
+bool IsIpLiteral(std::string_view host) {
+  std::string h(host);
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+std::string ExpandIdPlaceholder(std::string_view path, std::string_view station_id) {
+  constexpr std::string_view kPlaceholder = "{id}";
+  std::string out;
+  for (size_t i = 0; i < path.size();) {
+    if (path.substr(i, kPlaceholder.size()) == kPlaceholder) {
+      out += station_id;
+      i += kPlaceholder.size();
+    } else {
+      out += path[i++];
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> ExpandStationIds(std::string_view id, std::string_view id_prefix,

@@ -1,5 +1,9 @@
 #include "ws_client.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -8,12 +12,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <csignal>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
+#include <type_traits>
+#include <utility>
 
 #include "csms/common/log.h"
 
@@ -24,17 +33,85 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using PlainWs = websocket::stream<beast::tcp_stream>;
+using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 using namespace std::chrono_literals;
 
 constexpr const char* kLog = "charger-sim";
 constexpr const char* kSubprotocol = "ocpp2.0.1";
 
+// The first queued OpenSSL error as text, or `fallback`; clears the queue.
+std::string OpenSslError(const std::string& fallback) {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return fallback;
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof buf);
+  return buf;
+}
+
+// A client TLS context: TLS 1.2 or higher (OCPP A00.FR.315), the CSMS certificate verified
+// against `ca_file` (or the system's CAs), and for profile 3 the station's certificate and key.
+std::shared_ptr<ssl::context> MakeTlsContext(const TlsOptions& tls, const std::string& cert,
+                                             const std::string& key, std::string* error) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  const bool ca_ok = tls.ca_file.empty()
+                         ? SSL_CTX_set_default_verify_paths(native) == 1
+                         : SSL_CTX_load_verify_locations(native, tls.ca_file.c_str(), nullptr) == 1;
+  if (!ca_ok) {
+    *error = "--ca-file " + tls.ca_file + ": " + OpenSslError("cannot load");
+    return nullptr;
+  }
+  if (!cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
+      *error = "--client-cert " + cert + ": " + OpenSslError("cannot load");
+      return nullptr;
+    }
+    if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(native) != 1) {
+      *error = "--client-key " + key + ": " + OpenSslError("does not match the certificate");
+      return nullptr;
+    }
+  }
+  return ctx;
+}
+
+// The subject CN of the context's own certificate; empty when there is none.
+std::string OwnCommonName(ssl::context& ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+  if (cert == nullptr) return "";
+  X509_NAME* subject = X509_get_subject_name(cert);
+  int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at < 0) return "";
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return "";
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
 // Everything that belongs to one WebSocket connection. Handlers hold it by shared_ptr, so a
 // dropped connection's late completions touch only their own, still-alive state.
+template <class Ws>
 struct Connection {
-  explicit Connection(net::io_context& io) : ws(io) {}
-  websocket::stream<beast::tcp_stream> ws;
+  explicit Connection(net::io_context& io, ssl::context* tls) : ws(MakeWs(io, tls)) {}
+  static Ws MakeWs(net::io_context& io, ssl::context* tls) {
+    if constexpr (std::is_same_v<Ws, TlsWs>) {
+      return Ws(io, *tls);
+    } else {
+      (void)tls;
+      return Ws(io);
+    }
+  }
+  Ws ws;
   beast::flat_buffer buffer;
   websocket::response_type response;
   std::deque<std::string> writes;
@@ -43,12 +120,26 @@ struct Connection {
   bool closing = false;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+class SessionBase {
  public:
+  virtual ~SessionBase() = default;
+  virtual void Start(std::chrono::milliseconds initial_delay) = 0;
+  // Closes the WebSocket with 1000 once queued frames are written.
+  virtual void Stop() = 0;
+};
+
+// One charger's connection, over ws:// (PlainWs) or wss:// (TlsWs).
+template <class Ws>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Ws>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Ws, TlsWs>;
+  using Conn = Connection<Ws>;
+
   Session(net::io_context& io, const ClientOptions& options, ChargerOptions charger_options,
-          std::function<void()> on_finished)
+          std::shared_ptr<ssl::context> tls, std::function<void()> on_finished)
       : io_(io),
         options_(options),
+        tls_(std::move(tls)),
         charger_(std::move(charger_options), clock_),
         resolver_(io),
         charger_timer_(io),
@@ -57,15 +148,15 @@ class Session : public std::enable_shared_from_this<Session> {
         on_finished_(std::move(on_finished)) {
     target_ = StationTarget(options_.url, charger_.station_id());
     host_header_ = HostHeader(options_.url);
+    url_text_ = UrlText(options_.url);
     if (!options_.password.empty()) {
       authorization_ = "Basic " + Base64Encode(charger_.station_id() + ":" + options_.password);
     }
   }
 
-  void Start(std::chrono::milliseconds initial_delay) { ScheduleConnect(initial_delay); }
+  void Start(std::chrono::milliseconds initial_delay) override { ScheduleConnect(initial_delay); }
 
-  // Closes the WebSocket with 1000 once queued frames are written.
-  void Stop() {
+  void Stop() override {
     if (stopping_) return;
     stopping_ = true;
     reconnect_timer_.cancel();
@@ -83,6 +174,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  using std::enable_shared_from_this<Session<Ws>>::shared_from_this;
+
   std::string Tag() const { return "[" + charger_.station_id() + "] "; }
 
   void ScheduleConnect(std::chrono::milliseconds delay) {
@@ -94,9 +187,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Connect() {
-    auto conn = std::make_shared<Connection>(io_);
+    auto conn = std::make_shared<Conn>(io_, tls_.get());
     conn_ = conn;
-    CSMS_LOG(kDebug, kLog) << Tag() << "connecting to ws://" << host_header_ << target_;
+    CSMS_LOG(kDebug, kLog) << Tag() << "connecting to " << url_text_ << "/"
+                           << PercentEncode(charger_.station_id());
     resolver_.async_resolve(
         options_.url.host, options_.url.port,
         [self = shared_from_this(), conn](beast::error_code ec, tcp::resolver::results_type r) {
@@ -107,12 +201,58 @@ class Session : public std::enable_shared_from_this<Session> {
               r, [self, conn](beast::error_code ec, const tcp::endpoint&) {
                 if (conn != self->conn_) return;
                 if (ec) return self->Fail(conn, "connect", ec);
-                self->Handshake(conn);
+                if constexpr (kTls) {
+                  self->TlsHandshake(conn);
+                } else {
+                  self->Handshake(conn);
+                }
               });
         });
   }
 
-  void Handshake(const std::shared_ptr<Connection>& conn) {
+  // SNI and the name check, then the TLS handshake; the WebSocket upgrade follows.
+  void TlsHandshake(const std::shared_ptr<Conn>& conn) {
+    SSL* ssl = conn->ws.next_layer().native_handle();
+    const std::string& host = options_.url.host;
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    bool ok;
+    if (IsIpLiteral(host)) {
+      ok = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+    } else {
+      ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+           X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
+    }
+    if (!ok) return Fail(conn, "TLS set-up", net::error::invalid_argument);
+    beast::get_lowest_layer(conn->ws).expires_after(15s);
+    conn->ws.next_layer().async_handshake(
+        ssl::stream_base::client, [self = shared_from_this(), conn](beast::error_code ec) {
+          if (conn != self->conn_) return;
+          if (ec) {
+            SSL* ssl = conn->ws.next_layer().native_handle();
+            long verify = SSL_get_verify_result(ssl);
+            if (verify != X509_V_OK) {
+              CSMS_LOG(kWarn, kLog) << self->Tag() << "the CSMS certificate was not accepted: "
+                                    << X509_verify_cert_error_string(verify);
+            }
+            return self->Fail(conn, "TLS handshake", ec);
+          }
+          self->Handshake(conn);
+        });
+  }
+
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384" for the log.
+  static std::string TlsSummary(const std::shared_ptr<Conn>& conn) {
+    if constexpr (kTls) {
+      SSL* ssl = conn->ws.next_layer().native_handle();
+      return std::string(", ") + SSL_get_version(ssl) + " " + SSL_get_cipher_name(ssl);
+    } else {
+      (void)conn;
+      return "";
+    }
+  }
+
+  void Handshake(const std::shared_ptr<Conn>& conn) {
     beast::get_lowest_layer(conn->ws).expires_never();  // the WebSocket has its own timeouts
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeouts.handshake_timeout = 15s;
@@ -135,7 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                   << conn->response.result_int() << " "
                                   << log::Sanitize(std::string(conn->response.reason()), 100);
           }
-          if (ec) return self->Fail(conn, "handshake", ec);
+          if (ec) return self->Fail(conn, "WebSocket handshake", ec);
           auto selected = conn->response[http::field::sec_websocket_protocol];
           if (selected != kSubprotocol) {
             CSMS_LOG(kError, kLog) << self->Tag() << "CSMS selected subprotocol '"
@@ -152,17 +292,18 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
-  void OnOpen(const std::shared_ptr<Connection>& conn) {
+  void OnOpen(const std::shared_ptr<Conn>& conn) {
     conn->open = true;
     failures_ = 0;
-    CSMS_LOG(kInfo, kLog) << Tag() << "connected to ws://" << host_header_ << target_ << " ("
-                          << kSubprotocol << ")";
+    CSMS_LOG(kInfo, kLog) << Tag() << "connected to " << url_text_ << "/"
+                          << PercentEncode(charger_.station_id()) << " (" << kSubprotocol
+                          << TlsSummary(conn) << ")";
     charger_.OnConnected();
     Flush();
     Read(conn);
   }
 
-  void Read(const std::shared_ptr<Connection>& conn) {
+  void Read(const std::shared_ptr<Conn>& conn) {
     conn->ws.async_read(
         conn->buffer, [self = shared_from_this(), conn](beast::error_code ec, size_t) {
           if (conn != self->conn_) return;
@@ -191,7 +332,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ArmTimer();
   }
 
-  void Write(const std::shared_ptr<Connection>& conn) {
+  void Write(const std::shared_ptr<Conn>& conn) {
     if (conn->writing || conn->writes.empty()) return;
     conn->writing = true;
     conn->ws.text(true);
@@ -206,7 +347,7 @@ class Session : public std::enable_shared_from_this<Session> {
                          });
   }
 
-  void StartClose(const std::shared_ptr<Connection>& conn) {
+  void StartClose(const std::shared_ptr<Conn>& conn) {
     if (conn->closing) return;
     conn->closing = true;
     conn->ws.async_close(websocket::close_code::normal,
@@ -220,7 +361,7 @@ class Session : public std::enable_shared_from_this<Session> {
                          });
   }
 
-  void Fail(const std::shared_ptr<Connection>& conn, const char* what, beast::error_code ec) {
+  void Fail(const std::shared_ptr<Conn>& conn, const char* what, beast::error_code ec) {
     if (conn != conn_) return;
     const bool was_open = conn->open;
     conn->open = false;
@@ -274,6 +415,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   net::io_context& io_;
   const ClientOptions& options_;
+  std::shared_ptr<ssl::context> tls_;  // wss:// only
   RealClock clock_;
   Charger charger_;
   tcp::resolver resolver_;
@@ -283,8 +425,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::function<void()> on_finished_;
   std::string target_;
   std::string host_header_;
+  std::string url_text_;
   std::string authorization_;
-  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<Conn> conn_;
   int failures_ = 0;
   bool stopping_ = false;
   bool finished_ = false;
@@ -292,14 +435,46 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-int RunChargers(const std::vector<ChargerOptions>& chargers, const ClientOptions& options) {
+int RunChargers(const std::vector<ChargerOptions>& charger_options, const ClientOptions& options) {
+  std::vector<ChargerOptions> chargers = charger_options;
   net::io_context io(1);
   net::signal_set signals(io, SIGINT, SIGTERM);
   net::steady_timer run_timer(io);
   net::steady_timer force_timer(io);
   size_t running = chargers.size();
   bool shutting_down = false;
-  std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<SessionBase>> sessions;
+
+  // One TLS context per distinct client certificate ("{id}" gives one per station), all loaded
+  // before anything connects so that a bad file stops the program at once.
+  std::vector<std::shared_ptr<ssl::context>> contexts(chargers.size());
+  if (options.url.tls) {
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<ssl::context>> by_files;
+    for (size_t i = 0; i < chargers.size(); ++i) {
+      auto files =
+          std::make_pair(ExpandIdPlaceholder(options.tls.client_cert, chargers[i].station_id),
+                         ExpandIdPlaceholder(options.tls.client_key, chargers[i].station_id));
+      auto& ctx = by_files[files];
+      if (!ctx) {
+        std::string error;
+        ctx = MakeTlsContext(options.tls, files.first, files.second, &error);
+        if (!ctx) {
+          CSMS_LOG(kError, kLog) << error;
+          return 2;
+        }
+      }
+      contexts[i] = ctx;
+      // A station's certificate CN is its serial number (A00.FR.405), and the CSMS compares the
+      // two at BootNotification (B01.FR.11).
+      if (std::string cn = OwnCommonName(*ctx); !cn.empty() && chargers[i].serial_number.empty()) {
+        if (cn.size() > 25) {
+          CSMS_LOG(kWarn, kLog) << "[" << chargers[i].station_id << "] certificate CN '" << cn
+                                << "' is longer than a serialNumber (25); sending it cut short";
+        }
+        chargers[i].serial_number = cn;
+      }
+    }
+  }
 
   auto on_finished = [&] {
     if (--running > 0) return;
@@ -335,7 +510,13 @@ int RunChargers(const std::vector<ChargerOptions>& chargers, const ClientOptions
   wait_signal();
 
   for (size_t i = 0; i < chargers.size(); ++i) {
-    sessions.push_back(std::make_shared<Session>(io, options, chargers[i], on_finished));
+    if (options.url.tls) {
+      sessions.push_back(
+          std::make_shared<Session<TlsWs>>(io, options, chargers[i], contexts[i], on_finished));
+    } else {
+      sessions.push_back(
+          std::make_shared<Session<PlainWs>>(io, options, chargers[i], nullptr, on_finished));
+    }
     // Spread the first connects so many chargers do not hit the CSMS in one burst.
     sessions.back()->Start(std::chrono::milliseconds(20 * i));
   }

@@ -10,15 +10,24 @@
 // The WebSocket side of the simulator. Declared without Beast so only ws_client.cc pays for it.
 namespace csms::sim {
 
+// TLS for wss:// URLs (OCPP security profiles 2 and 3).
+struct TlsOptions {
+  std::string ca_file;  // PEM CAs the CSMS certificate must chain to; empty = the system's
+  // Profile 3: PEM certificate (chain) and key; "{id}" in a path stands for the station id.
+  std::string client_cert;
+  std::string client_key;
+};
+
 struct ClientOptions {
   WsUrl url;
-  std::string password;  // HTTP Basic auth (OCPP security profile 1) when not empty
+  std::string password;  // HTTP Basic auth (OCPP security profiles 1 and 2) when not empty
+  TlsOptions tls;
   std::chrono::milliseconds reconnect_delay{2000};
   std::chrono::seconds run_time{0};  // 0 = until SIGINT or SIGTERM
 };
 
 // Runs one WebSocket connection per charger on one io_context until stopped; returns the exit
-// code of the process.
+// code of the process (2 when the TLS files cannot be loaded).
 int RunChargers(const std::vector<ChargerOptions>& chargers, const ClientOptions& options);
 
 }  // namespace csms::sim

@@ -264,6 +264,16 @@ TEST_F(ChargerTest, BootNotificationThenStatusThenHeartbeatAtTheGivenInterval) {
   NextCall("Heartbeat");
 }
 
+TEST_F(ChargerTest, BootNotificationCarriesTheConfiguredSerialNumber) {
+  // Profile 3: the serial number is the client certificate's CN (B01.FR.11).
+  ChargerOptions options = DefaultOptions();
+  options.serial_number = "emart_jeju_04";
+  Make(options);
+  charger_->OnConnected();
+  json boot = NextCall("BootNotification");
+  EXPECT_EQ(boot[3]["chargingStation"]["serialNumber"], "emart_jeju_04");
+}
+
 TEST_F(ChargerTest, PendingBootIsRetriedAfterTheIntervalAndBlocksRemoteStart) {
   Make();
   charger_->OnConnected();

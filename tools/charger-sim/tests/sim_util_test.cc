@@ -26,10 +26,66 @@ TEST(SimUtilTest, ParsesWsUrls) {
   EXPECT_EQ(url->host, "::1");
   EXPECT_EQ(HostHeader(*url), "[::1]:9000");
 
-  EXPECT_FALSE(ParseWsUrl("wss://x/ocpp", &error));
   EXPECT_FALSE(ParseWsUrl("http://x/ocpp", &error));
+  EXPECT_FALSE(ParseWsUrl("https://x/ocpp", &error));
+  EXPECT_FALSE(ParseWsUrl("ws://user:pw@x/ocpp", &error));
   EXPECT_FALSE(ParseWsUrl("ws://:9000/ocpp", &error));
   EXPECT_FALSE(ParseWsUrl("ws://x:90a/ocpp", &error));
+}
+
+TEST(SimUtilTest, ParsesWssUrls) {
+  std::string error;
+  auto url = ParseWsUrl("wss://localhost:9443/ocpp/", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->host, "localhost");
+  EXPECT_EQ(url->port, "9443");
+  EXPECT_EQ(url->path, "/ocpp");
+  EXPECT_EQ(HostHeader(*url), "localhost:9443");
+  EXPECT_EQ(UrlText(*url), "wss://localhost:9443/ocpp");
+
+  // The default port is 443, and the Host header leaves it out (RFC 6455 4.1).
+  url = ParseWsUrl("wss://csms.example/ocpp", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->port, "443");
+  EXPECT_EQ(HostHeader(*url), "csms.example");
+  EXPECT_EQ(UrlText(*url), "wss://csms.example/ocpp");
+  EXPECT_EQ(StationTarget(*url, "cp 1"), "/ocpp/cp%201");
+
+  // Port 80 is not the default of wss, nor 443 of ws.
+  url = ParseWsUrl("wss://csms.example:80", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(HostHeader(*url), "csms.example:80");
+  url = ParseWsUrl("ws://csms.example:443", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_FALSE(url->tls);
+  EXPECT_EQ(HostHeader(*url), "csms.example:443");
+
+  url = ParseWsUrl("wss://[::1]/ocpp", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_EQ(url->host, "::1");
+  EXPECT_EQ(url->port, "443");
+  EXPECT_EQ(HostHeader(*url), "[::1]");
+
+  EXPECT_FALSE(ParseWsUrl("wss://", &error));
+}
+
+TEST(SimUtilTest, RecognizesIpLiterals) {
+  EXPECT_TRUE(IsIpLiteral("127.0.0.1"));
+  EXPECT_TRUE(IsIpLiteral("::1"));
+  EXPECT_TRUE(IsIpLiteral("2001:db8::7"));
+  EXPECT_FALSE(IsIpLiteral("localhost"));
+  EXPECT_FALSE(IsIpLiteral("csms.example"));
+  EXPECT_FALSE(IsIpLiteral("127.0.0.1.nip.io"));
+  EXPECT_FALSE(IsIpLiteral(""));
+}
+
+TEST(SimUtilTest, ExpandsTheIdPlaceholder) {
+  EXPECT_EQ(ExpandIdPlaceholder("pki/chargers/{id}.pem", "emart_jeju_04"),
+            "pki/chargers/emart_jeju_04.pem");
+  EXPECT_EQ(ExpandIdPlaceholder("{id}/{id}.key", "a"), "a/a.key");
+  EXPECT_EQ(ExpandIdPlaceholder("pki/charger.pem", "a"), "pki/charger.pem");
+  EXPECT_EQ(ExpandIdPlaceholder("{i}{id", "a"), "{i}{id");
 }
 
 TEST(SimUtilTest, PercentEncodesTheStationIdAsTheLastSegment) {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "csms/common/config.h"
+
 namespace csms::auth {
 
 // API roles, ordered: each includes the ones before it. `service` is for the services' own
@@ -117,12 +119,25 @@ class Authenticator {
   FailureLimiter limiter_;
 };
 
-// Loads --api-keys-file (`path`); empty path: open mode, with a loud warning naming `what`
-// anyone reaching the port can do. Exits the process (2) on an unreadable or malformed file.
-std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const std::string& path,
-                                                       const char* component);
-// The first line of a token file, trimmed; exits (2) when it cannot be read or is empty.
+// Adds --api-keys-file and --api-auth (keys | off) to a service's flags.
+std::vector<FlagSpec> WithApiAuthFlags(std::vector<FlagSpec> specs);
+// Loads --api-keys-file. Authentication is on by default: without a keys file the service
+// refuses to start unless --api-auth off says, deliberately, that anyone reaching its ports may
+// do anything (logged loudly). Exits the process (2) on a missing, unreadable or malformed file.
+std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const Config& config, const char* component);
+// The first line of a token file, trimmed; exits (2) when it cannot be read or is empty. Warns
+// (FilePermissionWarning) when the file is open to other users.
 std::string ReadTokenFileOrExit(const std::string& path, const char* component);
+
+// What is wrong with the permissions of a file the service trusts; empty when nothing is (or the
+// file cannot be examined). A `secret` (token, private key) must not be readable by others:
+// owner, or owner and group (Kubernetes mounts Secrets 0440 with the pod's fsGroup). No trusted
+// file, secret or not (the keys file: whoever can write it can add a key), may be writable by
+// group or others.
+std::string FilePermissionWarning(const std::string& path, bool secret);
+// Logs FilePermissionWarning at WARN, naming `what` (e.g. "--service-token-file").
+void WarnIfFileExposed(const std::string& path, bool secret, const char* what,
+                       const char* component);
 
 // `csms-* --mint-api-key <id> <role>`: prints the token and its keys-file line and returns
 // the exit code; nullopt when argv does not ask for it.

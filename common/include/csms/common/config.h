@@ -1,7 +1,9 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace csms {
@@ -28,16 +30,29 @@ class Config {
   const std::string& Get(const std::string& name) const;
   int GetInt(const std::string& name) const;
   double GetDouble(const std::string& name) const;
+  // True when the flag's value came from argv (not the environment or the default).
+  bool FromCommandLine(const std::string& name) const { return from_argv_.count(name) != 0; }
+  // The flags given on the command line that carry a secret: a value with a password in it
+  // (ValueCarriesPassword), or any value of a flag named for one (*password*, *secret*,
+  // *token*; not *-file, which names where the secret is).
+  std::vector<std::string> PasswordsOnCommandLine() const;
 
  private:
   std::string program_;
   std::string summary_;
   std::vector<FlagSpec> specs_;
   std::map<std::string, std::string> values_;
+  std::set<std::string> from_argv_;
   bool help_requested_ = false;
 };
 
+// True when a flag value holds a password: a URL with one in its user information
+// (postgresql://user:secret@host/db) or a libpq keyword string with password=... . Secrets
+// belong in files or the environment; every local user can read a process's command line.
+bool ValueCarriesPassword(std::string_view value);
+
 // Parses the common config and exits the process with usage on --help (0) or bad flags (2).
+// Warns about each flag that carries a password on the command line.
 Config ParseConfigOrExit(int argc, char** argv, std::string program, std::string summary,
                          std::vector<FlagSpec> specs);
 

@@ -1,15 +1,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "csms/common/time_util.h"
+#include "csms/control/v1/control.pb.h"
 
 // Pure decisions and OCPP payload builders: no I/O, so they are unit-tested directly.
 namespace csms::control {
+
+struct ChargerCredentials;  // store.h
 
 // What GetCharger's `status` is derived from.
 struct StatusInputs {
@@ -63,5 +67,25 @@ struct CommandAnswer {
   std::string transaction_id;  // RequestStartTransactionResponse only
 };
 CommandAnswer ReadCommandAnswer(const nlohmann::json& result);
+
+// Whether a charger may open its WebSocket (AuthenticateStation). A provisioned charger is never
+// admitted with less than its security profile (OCPP 2.0.1 A00.FR.002/.005):
+//   0: always;
+//   1: HTTP Basic with the right password, on either port (TLS is not weaker);
+//   2: the TLS port and HTTP Basic with the right password;
+//   3: the TLS port and a client certificate (chain verified by the gateway) whose CN is the
+//      charger id; Basic credentials, if any, are ignored.
+// An unknown charger (`credentials` null) is not provisioned and allowed: the gateway's policy
+// decides. `check_password` is only called for profiles 1 and 2, after the transport checks.
+struct StationAuthDecision {
+  bool provisioned = false;
+  int security_profile = 0;
+  bool allowed = false;
+  std::string reason;  // why not, for the logs; never the password
+};
+using PasswordCheck = std::function<bool(std::string_view password, std::string_view stored)>;
+StationAuthDecision DecideStationAuth(const ChargerCredentials* credentials,
+                                      const v1::AuthenticateStationRequest& request,
+                                      const PasswordCheck& check_password);
 
 }  // namespace csms::control

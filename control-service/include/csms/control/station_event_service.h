@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "csms/control/charger_link_client.h"
+#include "csms/control/password_hash.h"
 #include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -21,10 +22,12 @@ namespace csms::control {
 class StationEventServiceImpl final
     : public csms::control::v1::StationEventService::CallbackService {
  public:
-  // `store` answers AuthenticateStation (UNAVAILABLE without one).
+  // `store` answers AuthenticateStation (UNAVAILABLE without one); `password_cache` tunes the
+  // memory of recent password successes (TTL, size; tests inject the slow check).
   StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link, EventWaiter& waiter,
                           int heartbeat_interval_seconds, ControlStore* store = nullptr,
-                          int auth_threads = 2);
+                          int auth_threads = 2,
+                          CachedPasswordVerifier::Options password_cache = {});
   ~StationEventServiceImpl() override;
 
   grpc::ServerUnaryReactor* StationConnected(
@@ -67,6 +70,7 @@ class StationEventServiceImpl final
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;
   ControlStore* store_;
+  CachedPasswordVerifier passwords_;
   // PBKDF2 takes tens of milliseconds of CPU and the lookup blocks on the database: both run
   // here, never on gRPC's callback threads.
   std::mutex auth_mu_;

@@ -30,6 +30,10 @@ struct StationContext {
   // When last-seen was last handed to the backend (µs since the epoch). Reporting at most once
   // a second per station keeps the backend's shared map off the per-message path.
   std::atomic<int64_t> seen_reported_us{0};
+  // Security profile 3: the CN of the verified client certificate (empty otherwise).
+  std::string certificate_cn;
+  // Set by the router when the connection must end after its reply is written (B01.FR.12).
+  std::atomic<bool> close_requested{false};
 };
 
 struct RouterOptions {

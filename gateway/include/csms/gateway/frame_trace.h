@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,8 @@ class FrameTrace {
   int keep_files_;
   std::mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<File>> files_;
+  static constexpr int kMaxOpenFiles = 256;
+  std::atomic<int> open_handles_{0};
 };
 
 }  // namespace csms::gateway

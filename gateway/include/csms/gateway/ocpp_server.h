@@ -10,6 +10,7 @@
 #include "csms/gateway/connection_registry.h"
 #include "csms/gateway/frame_trace.h"
 #include "csms/gateway/io_context_pool.h"
+#include "csms/gateway/tls_context.h"
 
 namespace csms::gateway {
 
@@ -44,6 +45,9 @@ class OcppServer {
 
   // Binds host:port. Returns false with a message when it cannot.
   bool Listen(const std::string& host_port, std::string* error);
+  // Binds the wss:// port (security profiles 2 and 3) with certificates from `tls`.
+  bool ListenTls(const std::string& host_port, std::shared_ptr<TlsContextSource> tls,
+                 std::string* error);
   // Stops accepting and closes every charger connection with 1001 (going away), spread over
   // `drain` so that the chargers' reconnects to other gateways do not all land at once.
   void Shutdown(std::chrono::milliseconds drain = std::chrono::milliseconds(0));

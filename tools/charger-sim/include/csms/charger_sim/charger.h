@@ -34,6 +34,9 @@ struct ChargerOptions {
   std::string vendor = "ABB";
   std::string model = "Terra 53";
   std::string firmware_version = "1.0.0";
+  // BootNotification serialNumber; empty = "SN-<station id>-001". Under profile 3 it is the
+  // client certificate's CN, which the CSMS compares with it (B01.FR.11).
+  std::string serial_number;
   double max_power_w = 100000;  // hardware maximum
   std::chrono::seconds meter_interval{5};
   double energy_speedup = 1.0;    // multiplies energy per second, not the reported power

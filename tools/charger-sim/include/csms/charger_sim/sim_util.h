@@ -10,12 +10,23 @@ namespace csms::sim {
 
 struct WsUrl {
   std::string host;
-  std::string port;  // "80" when the URL has none
+  std::string port;  // "80" (ws) or "443" (wss) when the URL has none
   std::string path;  // without a trailing '/'; may be empty
+  bool tls = false;  // wss:// (OCPP security profiles 2 and 3)
 };
 
-// Reads "ws://host[:port][/path]". wss:// and anything else give nullopt (with the reason).
+// Reads "ws://host[:port][/path]" or "wss://...". Anything else gives nullopt (with the reason).
 std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error);
+
+// "ws://host:port/path" again, for logs (the port is left out when it is the default).
+std::string UrlText(const WsUrl& url);
+
+// True for a literal IPv4 or IPv6 address: TLS then checks the certificate's IP SAN and sends no
+// SNI (RFC 6066 allows host names only).
+bool IsIpLiteral(std::string_view host);
+
+// Replaces every "{id}" in a file path with the station id (one client certificate per station).
+std::string ExpandIdPlaceholder(std::string_view path, std::string_view station_id);
 
 // Percent-encodes everything but RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~).
 std::string PercentEncode(std::string_view text);
@@ -23,7 +34,7 @@ std::string PercentEncode(std::string_view text);
 // The request target for one station: base path + "/" + percent-encoded id (OCPP-J 1.1).
 std::string StationTarget(const WsUrl& url, std::string_view station_id);
 
-// "Host" header value: the port is left out when it is 80.
+// "Host" header value: the port is left out when it is the scheme's default (80, 443).
 std::string HostHeader(const WsUrl& url);
 
 // Station ids for --id / --id-prefix / --count. With count 1 and no prefix: {id}. Otherwise
