@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
             "libpq connection string or URI; empty uses the PG* variables"},
            {"heartbeat-interval", "CSMS_HEARTBEAT_INTERVAL", "30",
             "heartbeat interval given to chargers at boot, seconds"},
+           {"offline-after-heartbeats", "CSMS_OFFLINE_AFTER_HEARTBEATS", "3",
+            "a connected charger silent for this many heartbeat intervals is shown Offline and "
+            "sent no commands (its gateway may have died); 0: never"},
            {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
             "how long a command waits for the charger's answer and event, seconds"},
            {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
@@ -212,6 +215,8 @@ int main(int argc, char** argv) {
                                                         &store);
   csms::control::ControlServiceImpl control(store, link, waiter,
                                             std::chrono::seconds(command_timeout));
+  control.set_offline_after(std::chrono::seconds(heartbeat_interval) *
+                            std::max(0, config.GetInt("offline-after-heartbeats")));
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
   std::vector<grpc::Service*> services{&control, &station_events};

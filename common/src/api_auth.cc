@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "csms/common/file_stamp.h"
 #include "csms/common/log.h"
 
 namespace csms::auth {
@@ -223,18 +226,61 @@ void FailureLimiter::RecordFailure(const std::string& client, Clock::time_point 
 
 Authenticator::Authenticator(std::shared_ptr<const ApiKeyStore> keys, int burst,
                              std::chrono::milliseconds refill)
-    : keys_(std::move(keys)), limiter_(burst, refill) {}
+    : enabled_(keys != nullptr), keys_(std::move(keys)), limiter_(burst, refill) {}
+
+Authenticator::~Authenticator() {
+  {
+    std::lock_guard lock(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+std::shared_ptr<const ApiKeyStore> Authenticator::Keys() const {
+  std::lock_guard lock(keys_mu_);
+  return keys_;
+}
+
+void Authenticator::WatchKeysFile(const std::string& path, std::chrono::milliseconds interval,
+                                  const char* component) {
+  if (!enabled_ || watcher_.joinable()) return;
+  // Taken now, not on the thread: a change right after this call must not be missed.
+  watcher_ = std::thread([this, path, interval, component, seen = StampOf(path)]() mutable {
+    // Signals are for the main thread's shutdown handling, whenever this thread was started.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    std::unique_lock lock(watch_mu_);
+    while (!watch_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+      FileStamp now = StampOf(path);
+      if (now == seen) continue;
+      seen = now;
+      std::string error;
+      auto store = ApiKeyStore::LoadFile(path, &error);
+      if (!store) {
+        CSMS_LOG(kError, component) << "--api-keys-file changed but cannot be loaded, keeping the "
+                                       "previous keys: "
+                                    << log::Sanitize(error, 300);
+        continue;
+      }
+      CSMS_LOG(kInfo, component) << "API keys reloaded: " << store->size() << " keys";
+      std::lock_guard keys_lock(keys_mu_);
+      keys_ = std::make_shared<const ApiKeyStore>(std::move(*store));
+    }
+  });
+}
 
 Decision Authenticator::Check(const std::optional<std::string>& token, Role required,
                               const std::string& client, const std::string& what) {
   Decision decision;
-  if (!keys_) return decision;
+  if (!enabled_) return decision;
   if (int wait = limiter_.BlockedFor(client); wait > 0) {
     decision.outcome = Outcome::kRateLimited;
     decision.retry_after_s = wait;
     return decision;
   }
-  if (token) decision.principal = keys_->Verify(*token);
+  if (token) decision.principal = Keys()->Verify(*token);
   if (!decision.principal) {
     limiter_.RecordFailure(client);
     decision.outcome = Outcome::kUnauthenticated;
@@ -255,7 +301,7 @@ Decision Authenticator::Check(const std::optional<std::string>& token, Role requ
 
 grpc::Status Authenticator::CheckGrpc(const grpc::ServerContextBase& context, Role required,
                                       const char* method) {
-  if (!keys_) return grpc::Status::OK;
+  if (!enabled_) return grpc::Status::OK;
   std::optional<std::string> token;
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -327,8 +373,11 @@ std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const Config& config,
     std::exit(2);
   }
   CSMS_LOG(kInfo, component) << "API authentication on: " << store->size() << " keys from "
-                             << log::Sanitize(path, 200);
-  return std::make_shared<Authenticator>(std::make_shared<const ApiKeyStore>(std::move(*store)));
+                             << log::Sanitize(path, 200) << " (re-read when it changes)";
+  auto authenticator =
+      std::make_shared<Authenticator>(std::make_shared<const ApiKeyStore>(std::move(*store)));
+  authenticator->WatchKeysFile(path, std::chrono::seconds(5), component);
+  return authenticator;
 }
 
 std::string FilePermissionWarning(const std::string& path, bool secret) {

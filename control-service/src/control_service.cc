@@ -109,10 +109,21 @@ ChargerRecord ControlServiceImpl::RequireCharger(const std::string& charger_id) 
   return *charger;
 }
 
-void ControlServiceImpl::RequireReachable(const ChargerRecord& charger) {
+bool ControlServiceImpl::IsLive(const ChargerRecord& charger) const {
+  if (!charger.connected) return false;
+  if (offline_after_.count() <= 0 || !charger.last_seen) return true;
+  return clock_.Now() - *charger.last_seen <= offline_after_;
+}
+
+void ControlServiceImpl::RequireReachable(const ChargerRecord& charger) const {
   const std::string& charger_id = charger.charger_id;
   if (!charger.connected) {
     throw RpcError(grpc::StatusCode::FAILED_PRECONDITION, "charger " + charger_id + " is offline");
+  }
+  if (!IsLive(charger)) {
+    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                   "charger " + charger_id + " has not been heard from since " +
+                       FormatRfc3339(*charger.last_seen) + "; treated as offline");
   }
   // A CSMS that rejected a station must not send it anything (B03.FR.03).
   if (charger.registration_status == "Rejected") {
@@ -265,15 +276,19 @@ grpc::Status ControlServiceImpl::SetChargingLimit(
 grpc::Status ControlServiceImpl::GetCharger(grpc::ServerContext*,
                                             const csms::control::v1::GetChargerRequest* request,
                                             csms::control::v1::Charger* response) {
-  return RunRpc("GetCharger",
-                [&] { FillCharger(RequireCharger(request->charger_id()), response); });
+  return RunRpc("GetCharger", [&] {
+    ChargerRecord record = RequireCharger(request->charger_id());
+    FillCharger(record, IsLive(record), response);
+  });
 }
 
 grpc::Status ControlServiceImpl::ListChargers(grpc::ServerContext*,
                                               const csms::control::v1::ListChargersRequest*,
                                               csms::control::v1::ListChargersResponse* response) {
   return RunRpc("ListChargers", [&] {
-    for (const auto& record : store_.ListChargers()) FillCharger(record, response->add_chargers());
+    for (const auto& record : store_.ListChargers()) {
+      FillCharger(record, IsLive(record), response->add_chargers());
+    }
   });
 }
 
@@ -507,9 +522,9 @@ void FillStation(const StationRecord& record, csms::control::v1::Station* out) {
   for (const auto& id : record.charger_ids) out->add_charger_ids(id);
 }
 
-void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out) {
+void FillCharger(const ChargerRecord& record, bool live, csms::control::v1::Charger* out) {
   const bool active = !record.active_transaction_id.empty();
-  StatusInputs inputs{record.connected, active, record.charging_state, {}};
+  StatusInputs inputs{live, active, record.charging_state, {}};
   for (const auto& c : record.connectors) inputs.connector_statuses.push_back(c.status);
 
   out->set_charger_id(record.charger_id);
@@ -517,7 +532,7 @@ void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out) {
   out->set_current_power_kw(active ? record.current_power_w / 1000.0 : 0);
   out->set_energy_accumulated_kwh(active ? record.energy_kwh : 0);
   out->set_transaction_id(record.active_transaction_id);
-  out->set_connected(record.connected);
+  out->set_connected(live);
   out->set_vendor(record.vendor);
   out->set_model(record.model);
   out->set_serial_number(record.serial_number);

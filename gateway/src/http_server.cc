@@ -213,9 +213,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       });
   }
 
+  // Lingering close: after our FIN, read and drop what the client still sends (the rest of an
+  // oversized request) until it closes or 5 s pass. Closing with unread bytes would reset the
+  // connection, and the client could lose the error answer it has not read yet.
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    Linger();
+  }
+
+  void Linger() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) return self->Linger();
+                              beast::error_code ignored;
+                              self->stream_.socket().close(ignored);
+                            });
   }
 
   // Server-Sent Events: the header, then each event as one chunk, until the client leaves.
@@ -290,7 +304,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::atomic<bool> stream_closed_{false};
   std::deque<std::string> outbox_;
   size_t queued_bytes_ = 0;
-  char drain_[64];
+  char drain_[512];  // bytes read only to be dropped (event streams, lingering close)
 };
 
 }  // namespace

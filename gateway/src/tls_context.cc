@@ -73,18 +73,12 @@ std::shared_ptr<ssl::context> TlsContextSource::Current() const {
   return current_;
 }
 
-std::vector<TlsContextSource::FileStamp> TlsContextSource::Stamps() const {
+std::vector<FileStamp> TlsContextSource::Stamps() const {
   std::vector<std::string> files = options_.cert_files;
   files.insert(files.end(), options_.key_files.begin(), options_.key_files.end());
   if (!options_.client_ca_file.empty()) files.push_back(options_.client_ca_file);
   std::vector<FileStamp> stamps;
-  for (const auto& file : files) {
-    std::error_code ec;
-    FileStamp stamp;
-    stamp.mtime = std::filesystem::last_write_time(file, ec);
-    if (!ec) stamp.size = std::filesystem::file_size(file, ec);
-    stamps.push_back(stamp);
-  }
+  for (const auto& file : files) stamps.push_back(StampOf(file));
   return stamps;
 }
 

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
+#include <thread>
 
 namespace csms::auth {
 namespace {
@@ -259,6 +262,44 @@ TEST(SecretFiles, PermissionsOpenToOthersAreReported) {
   EXPECT_EQ(ReadTokenFileOrExit(path, "test"), token);
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
   std::remove(path.c_str());
+}
+
+// Keys are added and revoked by editing the file: no restart, and a broken edit changes nothing.
+TEST(ApiAuthReload, ChangedKeysFileTakesEffectAndABrokenOneIsIgnored) {
+  const std::string path = ::testing::TempDir() + "/reload-api-keys-" + std::to_string(getpid());
+  const std::string old_token = MintToken(), new_token = MintToken();
+  auto write = [&path](const std::string& text) {
+    std::ofstream(path + ".tmp") << text;
+    std::filesystem::rename(path + ".tmp", path);  // as editors and Kubernetes do: whole file
+  };
+  write(KeyLine("old", Role::kRead, old_token) + "\n");
+  std::string error;
+  auto store = ApiKeyStore::LoadFile(path, &error);
+  ASSERT_TRUE(store) << error;
+  Authenticator auth(std::make_shared<const ApiKeyStore>(std::move(*store)));
+  auth.WatchKeysFile(path, std::chrono::milliseconds(20), "test");
+  int client = 0;  // a new address per check: polling failures must not trip the limiter
+  auto allowed = [&auth, &client](const std::string& token) {
+    return auth.Check(token, Role::kRead, "10.0.0." + std::to_string(++client), "GET /x")
+               .outcome == Outcome::kAllowed;
+  };
+  auto eventually = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 250 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  };
+  EXPECT_TRUE(allowed(old_token));
+  EXPECT_FALSE(allowed(new_token));
+
+  write(KeyLine("new", Role::kRead, new_token) + "\n");  // "old" revoked, "new" added
+  EXPECT_TRUE(eventually([&] { return allowed(new_token); }));
+  EXPECT_FALSE(allowed(old_token));
+
+  write("new read not-a-hash\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(allowed(new_token)) << "a broken file must keep the keys in force";
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -796,6 +796,34 @@ TEST_F(ControlIntegrationTest, ConnectorStatusKeepsTheNewestReport) {
   EXPECT_EQ(charger.connectors(1).status(), "Faulted");
 }
 
+// A gateway that dies reports no disconnects: its chargers would look connected forever. Silence
+// past the limit reads as offline, for the views and for commands, until the charger is heard
+// from again (through any gateway).
+TEST_F(ControlIntegrationTest, ASilentChargerIsOfflineUntilHeardFromAgain) {
+  control_service_->set_offline_after(90s);
+  Connect("CP-quiet", "conn-q", RealClock().Now() - 10min);
+  Register("CP-talking");
+  EXPECT_FALSE(MustGet("CP-quiet").connected());
+  EXPECT_EQ(MustGet("CP-quiet").status(), "Offline");
+  EXPECT_TRUE(MustGet("CP-talking").connected());
+  csms::control::v1::StartTransactionResponse started;
+  grpc::Status refused = Start("CP-quiet", &started);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.error_message().find("not been heard from"), std::string::npos)
+      << refused.error_message();
+  EXPECT_TRUE(fake_.Calls("RequestStartTransaction").empty()) << "nothing may go to a gone charger";
+
+  csms::control::v1::LastSeenBatch batch;
+  auto* entry = batch.add_entries();
+  entry->set_charger_id("CP-quiet");
+  *entry->mutable_seen_at() = ToProto(RealClock().Now());
+  csms::control::v1::ReportResponse ignored;
+  grpc::ClientContext context;
+  ASSERT_TRUE(events_->ReportLastSeen(&context, batch, &ignored).ok());
+  EXPECT_TRUE(MustGet("CP-quiet").connected());
+  EXPECT_NE(MustGet("CP-quiet").status(), "Offline");
+}
+
 TEST_F(ControlIntegrationTest, LastSeenBatchAndList) {
   Register("CP-1");
   Register("CP-2");

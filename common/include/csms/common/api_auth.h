@@ -3,12 +3,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "csms/common/config.h"
@@ -105,7 +107,14 @@ class Authenticator {
   // Limit: 10 failures at once per address, then one every 6 s.
   explicit Authenticator(std::shared_ptr<const ApiKeyStore> keys, int burst = 10,
                          std::chrono::milliseconds refill = std::chrono::seconds(6));
-  bool enabled() const { return keys_ != nullptr; }
+  ~Authenticator();
+  bool enabled() const { return enabled_; }
+
+  // Re-reads `path` every `interval` when its modification time or size changed, so keys are
+  // added and revoked without a restart. A file that does not load keeps the current keys (and
+  // is logged). Only for an enabled authenticator.
+  void WatchKeysFile(const std::string& path, std::chrono::milliseconds interval,
+                     const char* component);
   // `token` is nullopt when the request carried none. `what` names the route or method for the
   // log; `client` is the peer address. The token itself is never logged.
   Decision Check(const std::optional<std::string>& token, Role required, const std::string& client,
@@ -115,8 +124,17 @@ class Authenticator {
   grpc::Status CheckGrpc(const grpc::ServerContextBase& context, Role required, const char* method);
 
  private:
-  std::shared_ptr<const ApiKeyStore> keys_;
+  std::shared_ptr<const ApiKeyStore> Keys() const;
+
+  const bool enabled_;
+  mutable std::mutex keys_mu_;
+  std::shared_ptr<const ApiKeyStore> keys_;  // replaced whole on reload
   FailureLimiter limiter_;
+  // The keys-file watcher.
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
 };
 
 // Adds --api-keys-file and --api-auth (keys | off) to a service's flags.

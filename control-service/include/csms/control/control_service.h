@@ -20,6 +20,11 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   ControlServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
                      std::chrono::milliseconds command_timeout);
 
+  // A charger counted as connected but silent for longer than this is shown Offline and sent
+  // nothing: its gateway died without reporting the disconnect (crash, lost network), and no
+  // other gateway has it yet. Zero: trust the connection flag alone.
+  void set_offline_after(std::chrono::milliseconds silence) { offline_after_ = silence; }
+
   grpc::Status StartTransaction(grpc::ServerContext* context,
                                 const csms::control::v1::StartTransactionRequest* request,
                                 csms::control::v1::StartTransactionResponse* response) override;
@@ -71,8 +76,11 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
 
   Deadline CommandDeadline(const grpc::ServerContext& context) const;
   ChargerRecord RequireCharger(const std::string& charger_id);
-  // Registered, connected and not rejected: a charger we may send a CALL to.
-  static void RequireReachable(const ChargerRecord& charger);
+  // Registered, connected (and heard from lately) and not rejected: a charger we may send a
+  // CALL to.
+  void RequireReachable(const ChargerRecord& charger) const;
+  // The record's connection flag, unless the charger has been silent past offline_after_.
+  bool IsLive(const ChargerRecord& charger) const;
   // Sends one CALL; a CALLERROR reads as a refusal with the error as the reason.
   CommandAnswer Send(const ChargerRecord& charger, const std::string& action,
                      const nlohmann::json& payload, Deadline deadline);
@@ -84,11 +92,13 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   ChargerLinkClient& link_;
   EventWaiter& waiter_;
   std::chrono::milliseconds command_timeout_;
+  std::chrono::milliseconds offline_after_{0};
   RealClock clock_;
 };
 
-// Fills the public view of a charger, status derived by DeriveChargerStatus.
-void FillCharger(const ChargerRecord& record, csms::control::v1::Charger* out);
+// Fills the public view of a charger, status derived by DeriveChargerStatus; `live` is whether
+// it counts as connected (ControlServiceImpl::IsLive).
+void FillCharger(const ChargerRecord& record, bool live, csms::control::v1::Charger* out);
 void FillStation(const StationRecord& record, csms::control::v1::Station* out);
 
 }  // namespace csms::control

@@ -4,11 +4,12 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "csms/common/file_stamp.h"
 
 // The TLS side of the OCPP port for security profiles 2 and 3 (OCPP 2.0.1 Part 2 §A00.FR.3xx,
 // .4xx): server contexts built from PEM files, rebuilt when the files change.
@@ -46,7 +47,7 @@ class TlsContextSource {
 
   // Builds the first context. False with a message naming the file on any error.
   bool Load(std::string* error);
-  // Rebuilds the context if a file's modification time or size changed. A broken new file
+  // Rebuilds the context if a file changed (FileStamp). A broken new file
   // keeps the old context (and is logged), so a half-written rotation does not stop service.
   void ReloadIfChanged();
 
@@ -54,11 +55,6 @@ class TlsContextSource {
   const OcppTlsOptions& options() const { return options_; }
 
  private:
-  struct FileStamp {
-    std::filesystem::file_time_type mtime;
-    uintmax_t size = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
   std::vector<FileStamp> Stamps() const;
   std::shared_ptr<boost::asio::ssl::context> Build(std::string* error) const;
 
