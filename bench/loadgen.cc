@@ -27,6 +27,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -133,6 +134,7 @@ struct Options {
   std::string client_cert;  // PEM; "{id}" stands for the station id (one certificate each)
   std::string client_key;
   std::string tls_sigalgs;  // OpenSSL signature algorithm list: picks the server's certificate
+  std::string password;     // HTTP Basic auth (security profiles 1 and 2); empty: none
   int connections = 100;
   double rate = 0;  // aggregate messages/s; 0 = closed loop
   std::string id_prefix;
@@ -399,6 +401,12 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
         index_(index),
         id_(std::move(id)) {
     target_ = bench_.options().path + "/" + id_;
+    if (!bench_.options().password.empty()) {
+      const std::string plain = id_ + ":" + bench_.options().password;
+      std::string encoded(beast::detail::base64::encoded_size(plain.size()), '\0');
+      encoded.resize(beast::detail::base64::encode(encoded.data(), plain.data(), plain.size()));
+      authorization_ = "Basic " + encoded;
+    }
     wbuf_.reserve(bench_.options().mode == Mode::kTransactions ? 640 : 64);
     expect_.reserve(32);
   }
@@ -534,11 +542,13 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
 
   void Upgrade() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(http::field::sec_websocket_protocol,
-              beast::string_view(kSubprotocol.data(), kSubprotocol.size()));
-      req.set(http::field::user_agent, "csms-loadgen");
-    }));
+    ws_.set_option(
+        websocket::stream_base::decorator([auth = authorization_](websocket::request_type& req) {
+          req.set(http::field::sec_websocket_protocol,
+                  beast::string_view(kSubprotocol.data(), kSubprotocol.size()));
+          req.set(http::field::user_agent, "csms-loadgen");
+          if (!auth.empty()) req.set(http::field::authorization, auth);
+        }));
     ws_.async_handshake(
         response_, bench_.options().host_header, target_,
         [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
@@ -954,6 +964,7 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
   int index_;
   std::string id_;
   std::string target_;
+  std::string authorization_;  // "Basic …" when --password is set
   websocket::response_type response_;
   beast::flat_buffer rbuf_;
   std::string wbuf_;
@@ -1451,6 +1462,9 @@ int main(int argc, char** argv) {
            "wss: PEM client certificate (profile 3); {id} in the path stands for the station id "
            "(one TLS context per connection then)"},
           {"client-key", "", "", "wss: PEM key of --client-cert; {id} as there"},
+          {"password", "CSMS_LOADGEN_PASSWORD", "",
+           "HTTP Basic auth password of every station (security profiles 1 and 2); use the "
+           "environment variable, not the command line"},
           {"tls-sigalgs", "", "",
            "wss: signature algorithms offered, which picks the server's certificate when it has "
            "an RSA and an ECDSA one, e.g. ECDSA+SHA256 or RSA-PSS+SHA256:RSA+SHA256; empty = "
@@ -1516,6 +1530,7 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--rest-url must look like http://host:port");
     }
     options.remote_starts = config.GetInt("remote-starts");
+    options.password = config.Get("password");
     std::stringstream pids(config.Get("server-pid"));
     for (std::string p; std::getline(pids, p, ',');) {
       if (!p.empty()) options.server_pids.push_back(std::stoi(p));

@@ -12,7 +12,7 @@ build="${BUILD:-build-bench}"
 scenarios=("$@")
 if ((${#scenarios[@]} == 0)); then
   scenarios=(trivial heartbeat-1k latency-5k transactions remote-start storm-10k idle-10k
-    idle-50k idle-100k trivial-tls heartbeat-tls-1k storm-tls-2k idle-tls-10k)
+    idle-50k idle-100k trivial-tls heartbeat-tls-1k storm-tls-2k idle-tls-10k storm-auth)
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target csms-loadgen csms-bench-trivial csms-gateway \

@@ -5,7 +5,8 @@
 #
 # Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, idle-10k, idle-50k,
 # idle-100k, remote-start, and over TLS (wss://, OCPP security profile 2 without the password):
-# trivial-tls, heartbeat-tls-1k, storm-tls-2k, idle-tls-10k (see README.md). A private PostgreSQL
+# trivial-tls, heartbeat-tls-1k, storm-tls-2k, idle-tls-10k, and storm-auth (a storm of
+# provisioned profile 1 chargers, twice: cold and warm password cache) (see README.md). A private PostgreSQL
 # (fsync on) in a temp dir, billing, control and the gateway(s) start on free ports (the TLS
 # scenarios add the gateway's wss:// listener with certificates from tools/make-pki.sh in the temp
 # dir); csms-loadgen runs the scenario and prints its JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
@@ -27,10 +28,12 @@ loadgen="$build/bench/csms-loadgen"
 
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k | idle-50k | \
-    idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | idle-tls-10k) ;;
+    idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | idle-tls-10k | \
+    storm-auth) ;;
   *)
     echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|idle-10k|" \
-      "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k" >&2
+      "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k|" \
+      "storm-auth" >&2
     exit 2
     ;;
 esac
@@ -107,7 +110,7 @@ start_stack() {  # start_stack [gateways]
     start >/dev/null
   pg_started=1
   psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE csms"
-  local db="host=127.0.0.1 port=$pg_port user=postgres dbname=csms"
+  db="host=127.0.0.1 port=$pg_port user=postgres dbname=csms"
   start billing "$build/billing-service/csms-billing" --grpc-listen "127.0.0.1:$billing_port" \
     --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
   wait_port "$billing_port" billing
@@ -237,6 +240,25 @@ else
     storm-10k)
       run_loadgen --mode storm --connections 10000 --source-ips 4 --setup-timeout 60 \
         --server-pid "$gateway_pid"
+      ;;
+    storm-auth)
+      # Provisioned profile 1 chargers sharing one password: one POST hashes it (PBKDF2), the
+      # rest copy that hash. The first storm checks every password with PBKDF2 (control's cache
+      # is cold), the second meets the cache. 600: what a cold cache checks (~90/s on 2 cores)
+      # before the gateway's 8 s handshake window sheds the rest with 503 + Retry-After.
+      n=${STORM_CONNECTIONS:-600}
+      export CSMS_LOADGEN_PASSWORD="Bench-storm-pass:$RANDOM$RANDOM"
+      curl -sf -o /dev/null -X POST "$rest_url/chargers" -H "Content-Type: application/json" \
+        -d "{\"charger_id\":\"auth_0\",\"security_profile\":1,\"password\":\"$CSMS_LOADGEN_PASSWORD\"}"
+      psql "$db" -qc "INSERT INTO charger_credentials (charger_id, security_profile,
+        password_hash, approved) SELECT 'auth_' || g, 1, (SELECT password_hash FROM
+        charger_credentials WHERE charger_id = 'auth_0'), true FROM generate_series(1, $n - 1) g"
+      for pass in cold warm; do
+        echo "storm-auth: $pass password cache" >&2
+        run_loadgen --mode storm --connections "$n" --source-ips 4 --setup-timeout 120 \
+          --id-prefix auth_ --server-pid "$gateway_pid"
+        sleep 2
+      done
       ;;
     idle-10k)
       run_loadgen --mode idle --connections "${CONNECTIONS:-10000}" --source-ips 4 \

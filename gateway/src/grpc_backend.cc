@@ -94,18 +94,21 @@ size_t CallWindow::waiting() const {
 }
 
 template <typename Request, typename Response, typename Start>
-void GrpcBackend::IssueToControl(Start start, Request request, Completion<Response> done) {
-  control_window_.Submit([this, start = std::move(start), request = std::move(request),
-                          done = std::move(done)](bool admitted) mutable {
+void GrpcBackend::IssueToControl(CallWindow& window, Start start, Request request,
+                                 Completion<Response> done) {
+  window.Submit([this, &window, start = std::move(start), request = std::move(request),
+                 done = std::move(done)](bool admitted) mutable {
     if (!admitted) {
-      return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+      // Overload, not an outage: callers that admit chargers unchecked during an outage (open
+      // station-auth mode) must refuse here, or a handshake flood would open the door.
+      return done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                "control is overloaded; the call waited too long to be sent"),
                   Response());
     }
     Issue<Request, Response>(
         std::move(start), std::move(request), kControlTimeout,
-        [this, done = std::move(done)](const grpc::Status& status, const Response& response) {
-          control_window_.Release();
+        [&window, done = std::move(done)](const grpc::Status& status, const Response& response) {
+          window.Release();
           done(status, response);
         });
   });
@@ -144,6 +147,7 @@ std::shared_ptr<GrpcBackend::Report> GrpcBackend::MakeControlReport(std::string 
   report->send = [this, request = std::move(request),
                   invoke](std::function<void(const grpc::Status&)> cb) {
     IssueToControl<Request, Response>(
+        control_window_,
         [this, invoke](auto* ctx, auto* req, auto* resp, auto c) {
           invoke(control_.get(), ctx, req, resp, std::move(c));
         },
@@ -161,6 +165,7 @@ const auto kInvokeConnected = [](auto* stub, auto* ctx, auto* req, auto* resp, a
 void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& request,
                                    Completion<control::v1::StationConnectedResponse> done) {
   IssueToControl<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
+      control_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         kInvokeConnected(control_.get(), ctx, req, resp, std::move(cb));
       },
@@ -189,6 +194,7 @@ void GrpcBackend::StationDisconnected(const control::v1::StationDisconnectedRequ
 void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& request,
                                    Completion<control::v1::BootNotificationResponse> done) {
   IssueToControl<control::v1::BootNotificationRequest, control::v1::BootNotificationResponse>(
+      control_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->BootNotification(ctx, req, resp, std::move(cb));
       },
@@ -198,6 +204,7 @@ void GrpcBackend::BootNotification(const control::v1::BootNotificationRequest& r
 void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
                                       Completion<control::v1::AuthenticateStationResponse> done) {
   IssueToControl<control::v1::AuthenticateStationRequest, control::v1::AuthenticateStationResponse>(
+      auth_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->AuthenticateStation(ctx, req, resp, std::move(cb));
       },

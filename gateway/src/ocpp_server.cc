@@ -408,11 +408,12 @@ class OcppSession : public ChargerConnection,
                        const control::v1::AuthenticateStationResponse& response) {
     if (!beast::get_lowest_layer(ws_).is_open()) return;  // the deadline closed it meanwhile
     if (!status.ok()) {
-      // Refused when required, for a station known to need credentials, and when control is
-      // overloaded (a flood must not open the door). Otherwise open mode admits unchecked, so
-      // chargers keep connecting during a control outage as before authentication existed.
+      // Refused when required, for a station known to need credentials, and whenever control
+      // is there but slow or overloaded (a handshake flood must not open the door). Only when
+      // control cannot be reached at all does open mode admit unchecked, so chargers keep
+      // connecting during a control outage as before authentication existed.
       if (options_.station_auth_required || shared_->NeedsCredentials(station_id) ||
-          status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          status.error_code() != grpc::StatusCode::UNAVAILABLE) {
         shared_->refused_auth_unavailable->Inc();
         CSMS_LOG_WITH(kWarn, kLog, (log::Fields{station_id}))
             << "refused " << station_id << " from " << client_address_

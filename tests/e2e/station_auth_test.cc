@@ -246,6 +246,11 @@ TEST_F(StationAuthTest, ControlOutageNeverAdmitsAKnownProfile1StationUnchecked) 
   Provision("sa_outage", 1, true);
   // The gateway learns the profile with any answer from control.
   ASSERT_EQ(TryUpgrade(open_->ocpp_port, "sa_outage", Basic("sa_outage", kPassword)).status, 101);
+  // A control that is there but does not answer (overloaded, or here: frozen) is no outage:
+  // even open mode refuses a station it cannot check, rather than admitting it unchecked.
+  ASSERT_EQ(::kill(open_->control().pid(), SIGSTOP), 0);
+  EXPECT_EQ(TryUpgrade(open_->ocpp_port, "sa_outage_frozen", "").status, 503);
+  ASSERT_EQ(::kill(open_->control().pid(), SIGCONT), 0);
   ASSERT_EQ(open_->control().Stop(SIGTERM), 0);
   Upgrade refused = TryUpgrade(open_->ocpp_port, "sa_outage", "");
   EXPECT_EQ(refused.status, 503);

@@ -88,9 +88,9 @@ class GrpcBackend : public Backend {
   template <typename Request, typename Response, typename Start>
   void Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
              Completion<Response> done);
-  // Issue() through control_window_.
+  // Issue() through `window` (control_window_ or auth_window_).
   template <typename Request, typename Response, typename Start>
-  void IssueToControl(Start start, Request request, Completion<Response> done);
+  void IssueToControl(CallWindow& window, Start start, Request request, Completion<Response> done);
   void QueueReport(control::v1::Report report);
   // Sends queued reports / events while a call slot is free. Call without mu_ held.
   void PumpReports();
@@ -134,6 +134,9 @@ class GrpcBackend : public Backend {
   std::atomic<int> outstanding_{0};  // calls whose callback has not run yet
   // Connections, boots and their retries: what a reconnect storm multiplies.
   CallWindow control_window_{256, std::chrono::seconds(8)};
+  // Handshake checks apart: a password check can take control ~20 ms of CPU (PBKDF2), and a
+  // storm of them must not hold the slots that connections and boots of admitted chargers need.
+  CallWindow auth_window_{64, std::chrono::seconds(8)};
   std::thread background_;
 };
 
