@@ -92,6 +92,8 @@ class AuthedControlService final : public v1::ControlService::Service {
                    Role::kOperate)
   CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
                    Role::kRead)
+  CSMS_AUTHED_SYNC(RotateChargerPassword, v1::RotateChargerPasswordRequest,
+                   v1::RotateChargerPasswordResponse, Role::kOperate)
 
  private:
   csms::control::ControlServiceImpl& impl_;
@@ -134,6 +136,8 @@ int main(int argc, char** argv) {
             "libpq connection string or URI; empty uses the PG* variables"},
            {"heartbeat-interval", "CSMS_HEARTBEAT_INTERVAL", "30",
             "heartbeat interval given to chargers at boot, seconds"},
+           {"password-grace", "CSMS_PASSWORD_GRACE", "600",
+            "seconds a charger's old password stays valid after RotateChargerPassword (OCPP A01)"},
            {"offline-after-heartbeats", "CSMS_OFFLINE_AFTER_HEARTBEATS", "3",
             "a connected charger silent for this many heartbeat intervals is shown Offline and "
             "sent no commands (its gateway may have died); 0: never"},
@@ -215,6 +219,7 @@ int main(int argc, char** argv) {
                                                         &store);
   csms::control::ControlServiceImpl control(store, link, waiter,
                                             std::chrono::seconds(command_timeout));
+  control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));
   control.set_offline_after(std::chrono::seconds(heartbeat_interval) *
                             std::max(0, config.GetInt("offline-after-heartbeats")));
   AuthedControlService authed_control(control, *auth);

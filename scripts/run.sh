@@ -146,12 +146,14 @@ provision emart_jeju_04 3
 
 sim=build/tools/charger-sim/csms-charger-sim
 wss_url="wss://localhost:9443/ocpp"
-start_sim() {  # start_sim <id> <dialect> [flags...]: the password goes by environment, not argv
-  local id=$1 dialect=$2 password=""
+start_sim() {  # start_sim <id> <dialect> [flags...]: the password by file, never argv; the
+  # simulator writes a password the CSMS gives it (POST /chargers/{id}/password) back there
+  local id=$1 dialect=$2 password_flags=()
   shift 2
-  [[ -s "$auth/chargers/$id.password" ]] && password=$(cat "$auth/chargers/$id.password")
-  CSMS_SIM_PASSWORD="$password" start "$id" "$sim" --id "$id" --dialect "$dialect" \
-    --energy-speedup 10 "$@"
+  [[ -s "$auth/chargers/$id.password" ]] &&
+    password_flags=(--password-file "$auth/chargers/$id.password")
+  start "$id" "$sim" --id "$id" --dialect "$dialect" --energy-speedup 10 \
+    "${password_flags[@]}" "$@"
 }
 start_sim emart_jeju_01 seed
 start_sim emart_jeju_02 standard

@@ -1,5 +1,7 @@
 #include "csms/control/control_service.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -510,6 +512,93 @@ grpc::Status ControlServiceImpl::GetChargerSecurity(
                      "charger " + request->charger_id() + " is not provisioned");
     }
     FillSecurity(*credentials, response);
+  });
+}
+
+namespace {
+
+// 40 characters of OCPP's passwordString set from the CSPRNG: the longest a station must take.
+std::string RandomStationPassword() {
+  static constexpr std::string_view kAlphabet =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-_=:+|@.";
+  std::string password;
+  while (password.size() < 40) {
+    unsigned char bytes[64];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+      throw RpcError(grpc::StatusCode::INTERNAL, "no random bytes for a password");
+    }
+    for (unsigned char b : bytes) {
+      // Rejection sampling keeps every character equally likely (256 is not a multiple of 71).
+      if (b < 256 - 256 % kAlphabet.size() && password.size() < 40) {
+        password += kAlphabet[b % kAlphabet.size()];
+      }
+    }
+  }
+  return password;
+}
+
+// SetVariables' answer for its single entry: "Accepted", or what the charger said instead.
+std::string SetVariableStatus(const nlohmann::json& result) {
+  auto results = result.find("setVariableResult");
+  if (results == result.end() || !results->is_array() || results->size() != 1 ||
+      !(*results)[0].is_object()) {
+    return "an unexpected answer";
+  }
+  auto status = (*results)[0].find("attributeStatus");
+  return status != (*results)[0].end() && status->is_string() ? status->get<std::string>()
+                                                              : "an unexpected answer";
+}
+
+}  // namespace
+
+grpc::Status ControlServiceImpl::RotateChargerPassword(
+    grpc::ServerContext* context, const csms::control::v1::RotateChargerPasswordRequest* request,
+    csms::control::v1::RotateChargerPasswordResponse* response) {
+  return RunRpc("RotateChargerPassword", [&] {
+    const Deadline deadline = CommandDeadline(*context);
+    const std::string& charger_id = request->charger_id();
+    RequireStationIdentity(charger_id);
+    auto credentials = store_.FindCredentials(charger_id);
+    if (!credentials) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND, "charger " + charger_id + " is not provisioned");
+    }
+    if (credentials->security_profile != 1 && credentials->security_profile != 2) {
+      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                     "charger " + charger_id + " uses security profile " +
+                         std::to_string(credentials->security_profile) + ", which has no password");
+    }
+    ChargerRecord charger = RequireCharger(charger_id);
+    RequireReachable(charger);
+    const std::string password =
+        request->password().empty() ? RandomStationPassword() : request->password();
+    const std::string new_hash = HashCheckedPassword(password);
+    // Stored before it is sent: the charger may reconnect with it before its answer reaches us.
+    // The old one stays valid for the grace period in case the answer never comes.
+    if (!store_.RotatePassword(charger_id, new_hash, password_grace_)) {
+      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                     "charger " + charger_id + " is no longer on a password profile");
+    }
+    const nlohmann::json payload = {{"setVariableData",
+                                     {{{"attributeValue", password},
+                                       {"component", {{"name", "SecurityCtrlr"}}},
+                                       {"variable", {{"name", "BasicAuthPassword"}}}}}}};
+    // A call that fails (not delivered, no answer) throws: the charger may or may not have the
+    // new password, so both stay valid until the grace period ends.
+    LinkReply reply =
+        link_.Call(charger.gateway_address, charger_id, "SetVariables", payload, deadline);
+    const std::string status =
+        reply.call_error ? "CALLERROR " + reply.error_code : SetVariableStatus(reply.result);
+    if (status != "Accepted") {
+      store_.RevertPassword(charger_id, new_hash);
+      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                     "charger " + charger_id + " did not take the new password (" +
+                         log::Sanitize(status, 80) + "); the old one stays");
+    }
+    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(charger_id)
+                                << " took a new password; the old one is valid for "
+                                << password_grace_.count() << " s more";
+    response->set_status(status);
+    *response->mutable_previous_valid_until() = ToProto(clock_.Now() + password_grace_);
   });
 }
 

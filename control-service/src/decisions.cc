@@ -130,7 +130,10 @@ StationAuthDecision DecideStationAuth(const ChargerCredentials* credentials,
         d.reason = profile + " requires HTTP Basic authentication";
       } else if (credentials->password_hash.empty()) {
         d.reason = "no password is provisioned for this charger";
-      } else if (!check_password(request.password(), credentials->password_hash)) {
+      } else if (!check_password(request.password(), credentials->password_hash) &&
+                 // A01: the password before a rotation, while its grace period lasts.
+                 (credentials->previous_password_hash.empty() ||
+                  !check_password(request.password(), credentials->previous_password_hash))) {
         d.reason = "wrong password";
       } else {
         d.allowed = true;

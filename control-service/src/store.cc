@@ -212,6 +212,13 @@ CREATE TABLE charger_credentials (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 )sql"},
+      {4, "previous charger password", R"sql(
+-- OCPP A01: after a password change the old one stays valid until previous_valid_until, so the
+-- charger's reconnect succeeds whether or not it took the new password yet.
+ALTER TABLE charger_credentials
+  ADD COLUMN previous_password_hash text NOT NULL DEFAULT '',
+  ADD COLUMN previous_valid_until timestamptz;
+)sql"},
   };
   return kMigrations;
 }
@@ -1143,10 +1150,16 @@ std::string ControlStore::AssignCharger(const std::string& charger_id,
 
 namespace {
 ChargerCredentials ReadCredentials(const pqxx::row& row) {
-  return {row["charger_id"].as<std::string>(), row["security_profile"].as<int>(),
-          row["password_hash"].as<std::string>(), row["approved"].as<bool>()};
+  ChargerCredentials c{row["charger_id"].as<std::string>(), row["security_profile"].as<int>(),
+                       row["password_hash"].as<std::string>(), row["approved"].as<bool>()};
+  c.previous_password_hash = row["previous_password_hash"].as<std::string>();
+  return c;
 }
-constexpr const char* kCredentialColumns = "charger_id, security_profile, password_hash, approved";
+// The previous password only while it is valid, by the database's clock.
+constexpr const char* kCredentialColumns =
+    "charger_id, security_profile, password_hash, approved,"
+    " CASE WHEN previous_valid_until > now() THEN previous_password_hash ELSE '' END"
+    " AS previous_password_hash";
 }  // namespace
 
 std::optional<ChargerCredentials> ControlStore::FindCredentials(const std::string& charger_id) {
@@ -1183,12 +1196,42 @@ std::optional<ChargerCredentials> ControlStore::UpdateCredentials(
         std::string("UPDATE charger_credentials SET"
                     " security_profile = coalesce($2::integer, security_profile),"
                     " password_hash = coalesce($3::text, password_hash),"
+                    // A password set by the operator replaces every earlier one.
+                    " previous_password_hash = CASE WHEN $3::text IS NULL"
+                    "   THEN previous_password_hash ELSE '' END,"
                     " approved = coalesce($4::boolean, approved), updated_at = now()"
                     " WHERE charger_id = $1 RETURNING ") +
             kCredentialColumns,
         charger_id, changes.security_profile, changes.password_hash, changes.approved);
     if (rows.empty()) return std::nullopt;
     return ReadCredentials(rows[0]);
+  });
+}
+
+std::optional<ChargerCredentials> ControlStore::RotatePassword(const std::string& charger_id,
+                                                               const std::string& new_hash,
+                                                               std::chrono::seconds grace) {
+  return Transact(pool_, [&](pqxx::work& txn) -> std::optional<ChargerCredentials> {
+    auto rows = txn.exec_params(
+        std::string("UPDATE charger_credentials SET previous_password_hash = password_hash,"
+                    " previous_valid_until = now() + make_interval(secs => $3),"
+                    " password_hash = $2, updated_at = now()"
+                    " WHERE charger_id = $1 AND security_profile IN (1, 2) RETURNING ") +
+            kCredentialColumns,
+        charger_id, new_hash, static_cast<double>(grace.count()));
+    if (rows.empty()) return std::nullopt;
+    return ReadCredentials(rows[0]);
+  });
+}
+
+void ControlStore::RevertPassword(const std::string& charger_id, const std::string& new_hash) {
+  Transact(pool_, [&](pqxx::work& txn) {
+    txn.exec_params(
+        "UPDATE charger_credentials SET password_hash = previous_password_hash,"
+        " previous_password_hash = '', previous_valid_until = NULL, updated_at = now()"
+        " WHERE charger_id = $1 AND password_hash = $2 AND previous_password_hash <> ''",
+        charger_id, new_hash);
+    return 0;
   });
 }
 

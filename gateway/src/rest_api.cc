@@ -158,6 +158,10 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");
   }
+  if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "password") {
+    return method == "POST" ? RotateChargerPassword(parts[1], request.body, std::move(respond))
+                            : wrong_method("POST");
+  }
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "security") {
     if (method == "GET") return GetChargerSecurity(parts[1], std::move(respond));
     if (method == "PUT") return ProvisionCharger(parts[1], request.body, std::move(respond));
@@ -384,6 +388,36 @@ void RestApi::ProvisionCharger(const std::string& charger_id, const std::string&
       },
       std::move(request), kQueryTimeout,
       Reply<control::v1::ChargerSecurity>(std::move(respond), SecurityJson));
+}
+
+// Body {} (a random password nobody sees) or {"password": "…"}; the password is never echoed.
+void RestApi::RotateChargerPassword(const std::string& charger_id, const std::string& body,
+                                    Respond respond) {
+  json in = body.empty() ? json::object() : json::parse(body, nullptr, false);
+  if (!in.is_object()) return respond(Error(400, "bad_request", "body must be a JSON object"));
+  control::v1::RotateChargerPasswordRequest request;
+  request.set_charger_id(charger_id);
+  for (const auto& [key, value] : in.items()) {
+    if (key != "password") {
+      return respond(Error(400, "bad_request", "unknown field " + log::Sanitize(key, 40)));
+    }
+    if (!value.is_string()) return respond(Error(400, "bad_request", "password must be a string"));
+    request.set_password(value.get<std::string>());
+  }
+  CallUnaryAsync<control::v1::RotateChargerPasswordRequest,
+                 control::v1::RotateChargerPasswordResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->RotateChargerPassword(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kCommandTimeout,
+      Reply<control::v1::RotateChargerPasswordResponse>(
+          std::move(respond), [charger_id](const control::v1::RotateChargerPasswordResponse& r) {
+            return json{
+                {"status", "success"},
+                {"charger_id", charger_id},
+                {"charger_status", r.status()},
+                {"previous_valid_until", FormatRfc3339(FromProto(r.previous_valid_until()))}};
+          }));
 }
 
 void RestApi::GetChargerSecurity(const std::string& charger_id, Respond respond) {

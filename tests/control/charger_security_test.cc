@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "csms/common/metrics.h"
 #include "csms/common/pg.h"
@@ -269,6 +270,53 @@ TEST_F(ChargerSecurityTest, AuthenticateChecksProfileAndPassword) {
   ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
   EXPECT_FALSE(Authenticate("cp_basic", std::string(kPassword)).allowed());
   EXPECT_TRUE(Authenticate("cp_basic", std::string("another-password-0123")).allowed());
+}
+
+// OCPP A01: after a rotation both passwords work until the grace period ends; a refused
+// rotation is undone; an explicit new password (PUT) ends the grace period at once.
+TEST_F(ChargerSecurityTest, RotatedPasswordKeepsTheOldOneForTheGracePeriod) {
+  constexpr const char* kNew = "rotated-password-0123";
+  ASSERT_TRUE(Create("cp_rot", 1, kPassword, true).ok());
+  ASSERT_TRUE(Create("cp_rot_open", 0, "", true).ok());
+  EXPECT_FALSE(store_->RotatePassword("cp_rot_open", HashPassword(kNew), 60s))
+      << "profile 0 has no password to rotate";
+
+  const std::string new_hash = HashPassword(kNew);
+  ASSERT_TRUE(store_->RotatePassword("cp_rot", new_hash, 60s));
+  EXPECT_TRUE(Authenticate("cp_rot", std::string(kPassword)).allowed());
+  EXPECT_TRUE(Authenticate("cp_rot", std::string(kNew)).allowed());
+  EXPECT_FALSE(Authenticate("cp_rot", std::string("some-other-password-9")).allowed());
+
+  store_->RevertPassword("cp_rot", new_hash);  // the charger said Rejected
+  EXPECT_TRUE(Authenticate("cp_rot", std::string(kPassword)).allowed());
+  EXPECT_FALSE(Authenticate("cp_rot", std::string(kNew)).allowed());
+
+  ASSERT_TRUE(store_->RotatePassword("cp_rot", HashPassword(kNew), 1s));
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_FALSE(Authenticate("cp_rot", std::string(kPassword)).allowed()) << "grace period over";
+  EXPECT_TRUE(Authenticate("cp_rot", std::string(kNew)).allowed());
+
+  ASSERT_TRUE(store_->RotatePassword("cp_rot", HashPassword(kPassword), 60s));
+  ASSERT_TRUE(SetPassword("cp_rot", "operator-set-password-1").ok());
+  EXPECT_FALSE(Authenticate("cp_rot", std::string(kPassword)).allowed());
+  EXPECT_FALSE(Authenticate("cp_rot", std::string(kNew)).allowed());
+  EXPECT_TRUE(Authenticate("cp_rot", std::string("operator-set-password-1")).allowed());
+}
+
+TEST_F(ChargerSecurityTest, RotationNeedsAConnectedPasswordCharger) {
+  ASSERT_TRUE(Create("cp_rot_off", 1, kPassword, true).ok());
+  ASSERT_TRUE(Create("cp_rot_cert", 3, "", true).ok());
+  for (const auto& [id, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {"cp_rot_off", grpc::StatusCode::NOT_FOUND},  // provisioned, never connected
+           {"cp_rot_cert", grpc::StatusCode::FAILED_PRECONDITION},
+           {"cp_rot_none", grpc::StatusCode::NOT_FOUND}}) {
+    v1::RotateChargerPasswordRequest request;
+    request.set_charger_id(id);
+    v1::RotateChargerPasswordResponse response;
+    grpc::ClientContext context;
+    EXPECT_EQ(stub_->RotateChargerPassword(&context, request, &response).error_code(), code) << id;
+  }
+  EXPECT_TRUE(Authenticate("cp_rot_off", std::string(kPassword)).allowed()) << "nothing changed";
 }
 
 TEST_F(ChargerSecurityTest, AuthenticateEnforcesEachProfileOnEachPort) {

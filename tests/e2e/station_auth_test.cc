@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fstream>
 #include <thread>
 
 #include "net_clients.h"
@@ -240,6 +241,61 @@ TEST_F(StationAuthTest, SimulatorConnectsWithItsPassword) {
   without->Stop(SIGTERM);
   EXPECT_NE(open_->gateway().ReadLog().find("refused sa_sim from 127.0.0.1"), std::string::npos);
   EXPECT_TRUE(Rest("GET", "/chargers/sa_sim").Json().value("connected", false));
+}
+
+// OCPP A01 end to end: the operator asks for a new password, the CSMS sends SetVariables
+// SecurityCtrlr.BasicAuthPassword, the simulator takes it, saves it and reconnects with it.
+TEST_F(StationAuthTest, PasswordRotationReachesTheChargerAndItReconnects) {
+  Provision("sa_rotate", 1, true);
+  const std::string file = open_->log_dir() + "/sa_rotate.password";
+  {
+    std::ofstream out(file);
+    out << kPassword << "\n";
+  }
+  auto sim = open_->StartSimulator("sa_rotate", "standard", {"--password-file", file});
+  ASSERT_TRUE(sim);
+  auto available = [&] {
+    auto res = Rest("GET", "/chargers/sa_rotate");
+    return res.status == 200 && res.Json().value("connected", false) &&
+           res.Json().value("status", "") == "Available";
+  };
+  bool ok = false;
+  for (int i = 0; i < 100 && !(ok = available()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ok) << open_->Logs();
+
+  EXPECT_EQ(Rest("POST", "/chargers/sa_rotate/password", json{{"password", "short"}}).status, 400);
+  auto rotated = Rest("POST", "/chargers/sa_rotate/password", json::object());
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(rotated.Json().value("charger_status", ""), "Accepted");
+  EXPECT_EQ(rotated.body.find(kPassword), std::string::npos);
+
+  // The simulator saved the new password and came back with it.
+  std::string saved;
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream in(file);
+    std::getline(in, saved);
+    if (!saved.empty() && saved != kPassword) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(saved, kPassword);
+  EXPECT_EQ(saved.size(), 40u);
+  EXPECT_EQ(rotated.body.find(saved), std::string::npos) << "the new password is never echoed";
+  ok = false;
+  for (int i = 0; i < 100 && !(ok = available()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(ok) << open_->Logs();
+  EXPECT_EQ(open_->gateway().ReadLog().find(saved), std::string::npos) << "password in a log";
+  EXPECT_EQ(open_->control().ReadLog().find(saved), std::string::npos) << "password in a log";
+  sim->Stop(SIGTERM);
+  // Both passwords open the door during the grace period; a third does not.
+  EXPECT_EQ(TryUpgrade(open_->ocpp_port, "sa_rotate", Basic("sa_rotate", saved)).status, 101);
+  EXPECT_EQ(TryUpgrade(open_->ocpp_port, "sa_rotate", Basic("sa_rotate", kPassword)).status, 101);
+  EXPECT_EQ(
+      TryUpgrade(open_->ocpp_port, "sa_rotate", Basic("sa_rotate", "Not-the-password-1")).status,
+      401);
 }
 
 TEST_F(StationAuthTest, ControlOutageNeverAdmitsAKnownProfile1StationUnchecked) {

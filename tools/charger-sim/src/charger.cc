@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "csms/common/log.h"
 #include "csms/common/ocpp_actions.h"
@@ -107,6 +109,61 @@ std::string FormatKw(double watts) {
   return buf;
 }
 
+// A01: SecurityCtrlr.BasicAuthPassword; OCPP names are case-insensitive.
+constexpr std::string_view kSecurityCtrlr = "SecurityCtrlr";
+constexpr std::string_view kBasicAuthPassword = "BasicAuthPassword";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// `object.part.name` when all of it is there with a string name; json::value() would throw on
+// a name of another type, and this runs before the request is checked.
+std::string_view NameOf(const json& object, const char* part) {
+  const json* inner = object.is_object() ? Find(object, part) : nullptr;
+  const json* name = inner != nullptr && inner->is_object() ? Find(*inner, "name") : nullptr;
+  return name != nullptr && name->is_string() ? name->get_ref<const std::string&>()
+                                              : std::string_view();
+}
+
+// SetVariables for the debug log, with the values of SecurityCtrlr (where the password is) and of
+// entries too broken to tell masked.
+std::string RedactedForLog(const ocpp::Frame& frame) {
+  json payload = frame.payload;
+  if (json* list = payload.is_object() && payload.contains("setVariableData")
+                       ? &payload["setVariableData"]
+                       : nullptr;
+      list != nullptr && list->is_array()) {
+    for (json& data : *list) {
+      const std::string_view component = NameOf(data, "component");
+      if ((component.empty() || EqualsIgnoreCase(component, kSecurityCtrlr)) &&
+          data.contains("attributeValue")) {
+        data["attributeValue"] = "***";
+      }
+    }
+  }
+  return json::array({2, frame.message_id, frame.action, payload}).dump();
+}
+
+// OCPP passwordString as used for BasicAuthPassword: 16 to 40 of a-z A-Z 0-9 * - _ = : + | @ .
+bool IsValidBasicAuthPassword(std::string_view value, std::string* why) {
+  if (value.size() < 16 || value.size() > 40) {
+    *why = "password must be 16 to 40 characters";
+    return false;
+  }
+  for (unsigned char c : value) {
+    if (!std::isalnum(c) &&
+        std::string_view("*-_=:+|@.").find(static_cast<char>(c)) == std::string_view::npos) {
+      *why = "password may only contain a-z A-Z 0-9 * - _ = : + | @ .";
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string FormatKwh(double wh) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f kWh", wh / 1000.0);
@@ -170,6 +227,7 @@ void Charger::OnConnected() {
 }
 
 void Charger::OnDisconnected() {
+  reconnect_pending_ = false;
   if (!connected_) return;
   connected_ = false;
   if (in_flight_) {
@@ -188,8 +246,14 @@ void Charger::OnDisconnected() {
 }
 
 void Charger::OnMessage(std::string_view text) {
-  CSMS_LOG(kDebug, kLog) << Tag() << "<< " << log::Sanitize(text, 2048);
   ocpp::ParseResult parsed = ocpp::ParseFrame(text);
+  const ocpp::Frame* call = std::get_if<ocpp::Frame>(&parsed);
+  if (call != nullptr && call->type == ocpp::MessageType::kCall && call->action == "SetVariables") {
+    // Never log a password, not even at debug level.
+    CSMS_LOG(kDebug, kLog) << Tag() << "<< " << log::Sanitize(RedactedForLog(*call), 2048);
+  } else {
+    CSMS_LOG(kDebug, kLog) << Tag() << "<< " << log::Sanitize(text, 2048);
+  }
   if (auto* error = std::get_if<ocpp::FrameError>(&parsed)) {
     CSMS_LOG(kWarn, kLog) << Tag() << "bad frame from CSMS: " << error->description;
     if (error->should_reply) ReplyError(error->message_id, error->code, error->description);
@@ -261,6 +325,12 @@ std::vector<std::string> Charger::TakeOutgoing() {
   return out;
 }
 
+std::optional<std::string> Charger::TakeNewPassword() {
+  std::optional<std::string> password;
+  password.swap(new_password_);
+  return password;
+}
+
 // ---- Incoming frames -----------------------------------------------------------------------
 
 void Charger::HandleCall(const ocpp::Frame& frame) {
@@ -282,6 +352,8 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnGetTransactionStatus(frame);
   } else if (action == "CostUpdated") {
     OnCostUpdated(frame);
+  } else if (action == "SetVariables") {
+    OnSetVariables(frame);
   } else if (ocpp::IsOcpp201Action(action)) {
     ReplyError(frame.message_id, ec::kNotSupported, action + " is not supported by this simulator");
   } else {
@@ -561,6 +633,85 @@ void Charger::OnCostUpdated(const ocpp::Frame& frame) {
   Reply(frame.message_id, json::object());
 }
 
+void Charger::OnSetVariables(const ocpp::Frame& frame) {
+  const json* list = Find(frame.payload, "setVariableData");
+  if (list == nullptr) {
+    return ReplyError(frame.message_id, ec::kOccurrenceConstraintViolation,
+                      "setVariableData is required");
+  }
+  if (!list->is_array() || list->empty()) {
+    return ReplyError(frame.message_id, ec::kTypeConstraintViolation,
+                      "setVariableData must be a non-empty array");
+  }
+  // Check every entry first: a CALLERROR must not follow a change already made.
+  for (const json& data : *list) {
+    if (!data.is_object()) {
+      return ReplyError(frame.message_id, ec::kTypeConstraintViolation,
+                        "setVariableData entries must be objects");
+    }
+    for (auto [key, type, type_name] :
+         {std::tuple{"attributeValue", json::value_t::string, "a string"},
+          std::tuple{"component", json::value_t::object, "an object"},
+          std::tuple{"variable", json::value_t::object, "an object"}}) {
+      if (auto problem = RequireField(data, key, type, type_name)) {
+        return ReplyError(frame.message_id, problem->code, problem->description);
+      }
+    }
+    for (const char* part : {"component", "variable"}) {
+      if (auto problem = RequireField(data[part], "name", json::value_t::string, "a string")) {
+        return ReplyError(frame.message_id, problem->code,
+                          std::string(part) + "." + problem->description);
+      }
+    }
+    // The result echoes attributeType, so it must be one the response schema allows.
+    if (const json* type = Find(data, "attributeType");
+        type != nullptr && (!type->is_string() || (*type != "Actual" && *type != "Target" &&
+                                                   *type != "MinSet" && *type != "MaxSet"))) {
+      return ReplyError(frame.message_id, ec::kPropertyConstraintViolation,
+                        "attributeType must be Actual, Target, MinSet or MaxSet");
+    }
+  }
+  json results = json::array();
+  for (const json& data : *list) results.push_back(SetVariable(data));
+  Reply(frame.message_id, {{"setVariableResult", std::move(results)}});
+  if (new_password_) reconnect_pending_ = true;  // the reply is in the outbox before the close
+}
+
+json Charger::SetVariable(const json& data) {
+  const json& component = data["component"];
+  const json& variable = data["variable"];
+  json result = {{"component", component}, {"variable", variable}};
+  if (const json* type = Find(data, "attributeType")) result["attributeType"] = *type;
+  auto status = [&result](const char* value, std::string_view reason = {},
+                          std::string_view info = {}) {
+    result["attributeStatus"] = value;
+    if (!reason.empty()) {
+      result["attributeStatusInfo"] = {{"reasonCode", reason}, {"additionalInfo", info}};
+    }
+    return result;
+  };
+  // The station has no component instances or per-EVSE SecurityCtrlr.
+  if (!EqualsIgnoreCase(component["name"].get<std::string>(), kSecurityCtrlr) ||
+      component.contains("instance") || component.contains("evse")) {
+    return status("UnknownComponent");
+  }
+  if (!EqualsIgnoreCase(variable["name"].get<std::string>(), kBasicAuthPassword) ||
+      variable.contains("instance")) {
+    return status("UnknownVariable");
+  }
+  if (data.value("attributeType", "Actual") != "Actual") {
+    return status("NotSupportedAttributeType");
+  }
+  const std::string value = data["attributeValue"].get<std::string>();
+  std::string why;
+  if (!IsValidBasicAuthPassword(value, &why)) {
+    CSMS_LOG(kWarn, kLog) << Tag() << "BasicAuthPassword change rejected: " << why;
+    return status("Rejected", "InvalidValue", why);
+  }
+  new_password_ = value;  // a later entry of the same request wins
+  return status("Accepted");
+}
+
 // ---- Outgoing ------------------------------------------------------------------------------
 
 void Charger::Emit(std::string frame) {
@@ -673,7 +824,8 @@ bool Charger::IsQueued(std::string_view action) const {
 
 void Charger::Pump() {
   // OCPP-J: one CALL of ours in flight at a time.
-  if (!connected_ || in_flight_) return;
+  // After a password change the connection is about to close: start nothing it would cut off.
+  if (!connected_ || in_flight_ || reconnect_pending_) return;
   const TimePoint now = clock_.Now();
   bool earlier_transaction_event = false;
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {

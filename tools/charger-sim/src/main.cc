@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
           {"call-timeout", "CSMS_SIM_CALL_TIMEOUT", "30", "seconds to wait for a CALL's answer"},
           {"password", "CSMS_SIM_PASSWORD", "",
            "HTTP Basic auth password (user = station id); empty = no Authorization header"},
+          {"password-file", "CSMS_SIM_PASSWORD_FILE", "",
+           "instead of --password: file whose first line is the password; rewritten (0600) when "
+           "the CSMS changes it with SetVariables (A01). {id} in the path stands for the station "
+           "id and is required with --count > 1"},
           {"ca-file", "CSMS_SIM_CA_FILE", "",
            "wss: PEM CA certificate(s) the CSMS certificate must chain to (its name is checked "
            "against the URL's host); empty = the system's trusted CAs"},
@@ -69,6 +73,10 @@ int main(int argc, char** argv) {
     if (!url) return Fail("--url: " + error);
     client.url = *url;
     client.password = config.Get("password");
+    client.password_file = config.Get("password-file");
+    if (!client.password.empty() && !client.password_file.empty()) {
+      return Fail("--password and --password-file exclude each other");
+    }
     client.tls.ca_file = config.Get("ca-file");
     client.tls.client_cert = config.Get("client-cert");
     client.tls.client_key = config.Get("client-key");
@@ -108,6 +116,11 @@ int main(int argc, char** argv) {
 
     const int count = config.GetInt("count");
     if (count < 1 || count > 10000) return Fail("--count must be 1 to 10000");
+    // One station's change must not overwrite the others' password.
+    if (count > 1 && !client.password_file.empty() &&
+        client.password_file.find("{id}") == std::string::npos) {
+      return Fail("--password-file needs {id} in the path with --count > 1");
+    }
     for (const std::string& id :
          csms::sim::ExpandStationIds(config.Get("id"), config.Get("id-prefix"), count)) {
       std::string why;

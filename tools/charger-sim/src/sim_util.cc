@@ -1,9 +1,15 @@
 #include "csms/charger_sim/sim_util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 
 namespace csms::sim {
 
@@ -176,6 +182,55 @@ std::string Base64Encode(std::string_view data) {
     out += '=';
   }
   return out;
+}
+
+bool ReadPasswordFile(const std::string& path, std::string* password, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string line;
+  std::getline(in, line);
+  const char* kSpace = " \t\r\n\v\f";
+  const size_t begin = line.find_first_not_of(kSpace);
+  if (begin == std::string::npos) {
+    *error = path + ": the first line is empty";
+    return false;
+  }
+  *password = line.substr(begin, line.find_last_not_of(kSpace) + 1 - begin);
+  return true;
+}
+
+bool WritePasswordFile(const std::string& path, std::string_view password, std::string* error) {
+  // Same directory, so rename() stays on one file system and is atomic.
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  auto fail = [&](const char* what) {
+    *error = path + ": " + what + ": " + std::strerror(errno);
+    ::unlink(temp.c_str());
+    return false;
+  };
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail("cannot create temporary file");
+  // A stale temporary file keeps its old mode under O_TRUNC; the password is a secret.
+  std::string text = std::string(password) + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (size_t done = 0; ok && done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  if (!ok) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return fail("cannot write");
+  }
+  if (::close(fd) != 0) return fail("cannot write");
+  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("cannot rename");
+  return true;
 }
 
 }  // namespace csms::sim

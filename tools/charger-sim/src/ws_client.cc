@@ -136,9 +136,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   using Conn = Connection<Ws>;
 
   Session(net::io_context& io, const ClientOptions& options, ChargerOptions charger_options,
-          std::shared_ptr<ssl::context> tls, std::function<void()> on_finished)
+          std::shared_ptr<ssl::context> tls, const std::string& password, std::string password_file,
+          std::function<void()> on_finished)
       : io_(io),
         options_(options),
+        password_file_(std::move(password_file)),
         tls_(std::move(tls)),
         charger_(std::move(charger_options), clock_),
         resolver_(io),
@@ -149,9 +151,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     target_ = StationTarget(options_.url, charger_.station_id());
     host_header_ = HostHeader(options_.url);
     url_text_ = UrlText(options_.url);
-    if (!options_.password.empty()) {
-      authorization_ = "Basic " + Base64Encode(charger_.station_id() + ":" + options_.password);
-    }
+    SetPassword(password);
   }
 
   void Start(std::chrono::milliseconds initial_delay) override { ScheduleConnect(initial_delay); }
@@ -177,6 +177,47 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   using std::enable_shared_from_this<Session<Ws>>::shared_from_this;
 
   std::string Tag() const { return "[" + charger_.station_id() + "] "; }
+
+  // Used from the next handshake on.
+  void SetPassword(const std::string& password) {
+    authorization_.clear();
+    if (!password.empty()) {
+      authorization_ = "Basic " + Base64Encode(charger_.station_id() + ":" + password);
+    }
+  }
+
+  // A01: the charger accepted a new password; its CALLRESULT is in conn_->writes already.
+  void OnNewPassword(const std::string& password) {
+    SetPassword(password);
+    if (!password_file_.empty()) {
+      std::string error;
+      if (!WritePasswordFile(password_file_, password, &error)) {
+        CSMS_LOG(kError, kLog) << Tag() << "new password not saved (" << error
+                               << "); a restart will use the old one";
+      }
+    }
+    if (stopping_ || !conn_ || !conn_->open || conn_->closing) return;
+    CSMS_LOG(kInfo, kLog) << Tag() << "password changed by the CSMS; reconnecting";
+    relogin_ = true;
+    // Close once the reply is written: now if the queue is empty, else from the write handler.
+    if (!conn_->writing && conn_->writes.empty()) StartClose(conn_);
+  }
+
+  // Our own close for a password change is done (or the socket failed meanwhile).
+  void Relogin(const std::shared_ptr<Conn>& conn) {
+    if (conn != conn_) return;
+    relogin_ = false;
+    conn->open = false;
+    beast::get_lowest_layer(conn->ws).close();
+    conn_.reset();
+    failures_ = 0;
+    charger_.OnDisconnected();
+    Flush();
+    auto delay = NextReconnectDelay();
+    CSMS_LOG(kInfo, kLog) << Tag() << "reconnecting with the new password in " << delay.count()
+                          << " ms";
+    ScheduleConnect(delay);
+  }
 
   void ScheduleConnect(std::chrono::milliseconds delay) {
     reconnect_timer_.expires_after(delay);
@@ -329,6 +370,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } else if (!frames.empty()) {
       CSMS_LOG(kDebug, kLog) << Tag() << "not connected; dropped " << frames.size() << " frame(s)";
     }
+    if (auto password = charger_.TakeNewPassword()) OnNewPassword(*password);
     ArmTimer();
   }
 
@@ -343,7 +385,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                            if (ec) return self->Fail(conn, "write", ec);
                            conn->writes.pop_front();
                            if (!conn->writes.empty()) return self->Write(conn);
-                           if (self->stopping_) self->StartClose(conn);
+                           if (self->stopping_ || self->relogin_) self->StartClose(conn);
                          });
   }
 
@@ -356,6 +398,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                              CSMS_LOG(kDebug, kLog) << self->Tag() << "close: " << ec.message();
                            }
                            CSMS_LOG(kInfo, kLog) << self->Tag() << "WebSocket closed (1000)";
+                           if (!self->stopping_) return self->Relogin(conn);
                            if (conn == self->conn_) self->conn_.reset();
                            self->Finish();
                          });
@@ -363,6 +406,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Fail(const std::shared_ptr<Conn>& conn, const char* what, beast::error_code ec) {
     if (conn != conn_) return;
+    // The read ends too when our close for a password change completes.
+    if (relogin_ && conn->closing && !stopping_) return Relogin(conn);
     const bool was_open = conn->open;
     conn->open = false;
     beast::get_lowest_layer(conn->ws).close();
@@ -415,6 +460,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   net::io_context& io_;
   const ClientOptions& options_;
+  std::string password_file_;          // with the station id filled in; empty = none
   std::shared_ptr<ssl::context> tls_;  // wss:// only
   RealClock clock_;
   Charger charger_;
@@ -429,6 +475,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string authorization_;
   std::shared_ptr<Conn> conn_;
   int failures_ = 0;
+  bool relogin_ = false;  // closing to reconnect with a new password
   bool stopping_ = false;
   bool finished_ = false;
 };
@@ -476,6 +523,20 @@ int RunChargers(const std::vector<ChargerOptions>& charger_options, const Client
     }
   }
 
+  // Passwords too are read before anything connects.
+  std::vector<std::string> passwords(chargers.size(), options.password);
+  std::vector<std::string> password_files(chargers.size());
+  if (!options.password_file.empty()) {
+    for (size_t i = 0; i < chargers.size(); ++i) {
+      password_files[i] = ExpandIdPlaceholder(options.password_file, chargers[i].station_id);
+      std::string error;
+      if (!ReadPasswordFile(password_files[i], &passwords[i], &error)) {
+        CSMS_LOG(kError, kLog) << "--password-file " << error;
+        return 2;
+      }
+    }
+  }
+
   auto on_finished = [&] {
     if (--running > 0) return;
     // Everything is closed: let io.run() return.
@@ -511,11 +572,11 @@ int RunChargers(const std::vector<ChargerOptions>& charger_options, const Client
 
   for (size_t i = 0; i < chargers.size(); ++i) {
     if (options.url.tls) {
-      sessions.push_back(
-          std::make_shared<Session<TlsWs>>(io, options, chargers[i], contexts[i], on_finished));
+      sessions.push_back(std::make_shared<Session<TlsWs>>(
+          io, options, chargers[i], contexts[i], passwords[i], password_files[i], on_finished));
     } else {
-      sessions.push_back(
-          std::make_shared<Session<PlainWs>>(io, options, chargers[i], nullptr, on_finished));
+      sessions.push_back(std::make_shared<Session<PlainWs>>(
+          io, options, chargers[i], nullptr, passwords[i], password_files[i], on_finished));
     }
     // Spread the first connects so many chargers do not hit the CSMS in one burst.
     sessions.back()->Start(std::chrono::milliseconds(20 * i));

@@ -21,13 +21,16 @@ struct TlsOptions {
 struct ClientOptions {
   WsUrl url;
   std::string password;  // HTTP Basic auth (OCPP security profiles 1 and 2) when not empty
+  // Instead of `password`: read at start and rewritten when the CSMS changes the password (A01);
+  // "{id}" stands for the station id.
+  std::string password_file;
   TlsOptions tls;
   std::chrono::milliseconds reconnect_delay{2000};
   std::chrono::seconds run_time{0};  // 0 = until SIGINT or SIGTERM
 };
 
 // Runs one WebSocket connection per charger on one io_context until stopped; returns the exit
-// code of the process (2 when the TLS files cannot be loaded).
+// code of the process (2 when the TLS or password files cannot be loaded).
 int RunChargers(const std::vector<ChargerOptions>& chargers, const ClientOptions& options);
 
 }  // namespace csms::sim

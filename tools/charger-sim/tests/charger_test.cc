@@ -7,7 +7,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <vector>
 
+#include "csms/common/log.h"
 #include "mini_schema.h"
 
 namespace csms::sim {
@@ -728,6 +730,203 @@ TEST_F(ChargerTest, MessageIdsStayUniqueAcrossChargers) {
   a.OnConnected();
   b.OnConnected();
   EXPECT_NE(json::parse(a.TakeOutgoing()[0])[1], json::parse(b.TakeOutgoing()[0])[1]);
+}
+
+// ---- A01: SetVariables SecurityCtrlr.BasicAuthPassword ----------------------------------------
+
+json PasswordEntry(const std::string& value) {
+  return {{"attributeValue", value},
+          {"component", {{"name", "SecurityCtrlr"}}},
+          {"variable", {{"name", "BasicAuthPassword"}}}};
+}
+
+json SetVariables(const std::vector<json>& entries) { return {{"setVariableData", entries}}; }
+
+TEST_F(ChargerTest, SetVariablesAcceptsAValidPasswordAndAsksForAReconnect) {
+  Make();
+  BootAccepted(30);
+  const std::string password = "New-Pass_word:+|@.*=0123";
+  json request = SetVariables({PasswordEntry(password)});
+  ExpectValid("SetVariablesRequest", request);
+  json reply = ServerCall("SetVariables", request);
+  ASSERT_EQ(reply[0], 3) << reply.dump();
+  EXPECT_EQ(reply[2], json::parse(R"({"setVariableResult":[{"attributeStatus":"Accepted",
+      "component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}}]})"));
+  EXPECT_TRUE(charger_->reconnect_pending());
+  EXPECT_EQ(charger_->TakeNewPassword(), password);
+  EXPECT_EQ(charger_->TakeNewPassword(), std::nullopt);  // handed out once
+
+  // No CALL may start on a connection that is about to close.
+  Advance(30s);
+  EXPECT_TRUE(NothingSent());
+  EXPECT_FALSE(charger_->call_in_flight());
+
+  // After the reconnect: the usual reconnect messages, and the queue moves again.
+  charger_->OnDisconnected();
+  EXPECT_FALSE(charger_->reconnect_pending());
+  charger_->OnConnected();
+  Answer(NextCall("StatusNotification"), json::object());
+  Advance(30s);
+  NextCall("Heartbeat");
+}
+
+TEST_F(ChargerTest, SetVariablesPasswordLengthAndCharacterLimits) {
+  Make();
+  BootAccepted();
+  struct Case {
+    std::string value;
+    const char* status;
+  };
+  const std::vector<Case> cases = {
+      {std::string(15, 'a'), "Rejected"},  // too short
+      {std::string(16, 'a'), "Accepted"},
+      {std::string(40, 'Z'), "Accepted"},
+      {std::string(41, 'Z'), "Rejected"},  // too long
+      {std::string(1001, 'Z'), "Rejected"},
+      {"abcdefghijklmno p", "Rejected"},  // space
+      {"abcdefghijklmnop#", "Rejected"},
+      {"abcdefghijklmnop\"", "Rejected"},
+      {"abcdefghijklmn\xc3\xa4", "Rejected"},  // 16 bytes, but not ASCII
+      {"", "Rejected"},
+  };
+  for (const Case& c : cases) {
+    json reply = ServerCall("SetVariables", SetVariables({PasswordEntry(c.value)}));
+    ASSERT_EQ(reply[0], 3) << reply.dump();
+    const json& result = reply[2]["setVariableResult"][0];
+    EXPECT_EQ(result["attributeStatus"], c.status) << c.value;
+    if (std::string(c.status) == "Rejected") {
+      EXPECT_EQ(result["attributeStatusInfo"]["reasonCode"], "InvalidValue");
+      EXPECT_EQ(charger_->TakeNewPassword(), std::nullopt) << c.value;
+    } else {
+      EXPECT_EQ(charger_->TakeNewPassword(), c.value);
+    }
+  }
+}
+
+TEST_F(ChargerTest, SetVariablesRejectedPasswordChangesNothing) {
+  Make();
+  BootAccepted(30);
+  json reply = ServerCall("SetVariables", SetVariables({PasswordEntry("short")}));
+  EXPECT_EQ(reply[2]["setVariableResult"][0]["attributeStatus"], "Rejected");
+  EXPECT_FALSE(charger_->reconnect_pending());
+  EXPECT_EQ(charger_->TakeNewPassword(), std::nullopt);
+  Advance(30s);
+  NextCall("Heartbeat");  // the connection stays and keeps working
+}
+
+TEST_F(ChargerTest, SetVariablesUnknownComponentVariableAndAttributeType) {
+  Make();
+  BootAccepted();
+  auto status_of = [&](const json& entry) {
+    json reply = ServerCall("SetVariables", SetVariables({entry}));
+    EXPECT_EQ(reply[0], 3) << reply.dump();
+    return reply[2]["setVariableResult"][0]["attributeStatus"].get<std::string>();
+  };
+  const std::string good = "abcdefghijklmnop";
+  json entry = PasswordEntry(good);
+  entry["component"]["name"] = "OCPPCommCtrlr";
+  EXPECT_EQ(status_of(entry), "UnknownComponent");
+  entry = PasswordEntry(good);
+  entry["component"]["instance"] = "second";
+  EXPECT_EQ(status_of(entry), "UnknownComponent");
+  entry = PasswordEntry(good);
+  entry["component"]["evse"] = {{"id", 1}};
+  EXPECT_EQ(status_of(entry), "UnknownComponent");
+  entry = PasswordEntry(good);
+  entry["variable"]["name"] = "SecurityProfile";
+  EXPECT_EQ(status_of(entry), "UnknownVariable");
+  entry = PasswordEntry(good);
+  entry["attributeType"] = "Target";
+  EXPECT_EQ(status_of(entry), "NotSupportedAttributeType");
+  EXPECT_EQ(charger_->TakeNewPassword(), std::nullopt);
+  EXPECT_FALSE(charger_->reconnect_pending());
+
+  // Names are case-insensitive in OCPP; an explicit Actual is the default.
+  entry = PasswordEntry(good);
+  entry["component"]["name"] = "securityctrlr";
+  entry["variable"]["name"] = "BASICAUTHPASSWORD";
+  entry["attributeType"] = "Actual";
+  EXPECT_EQ(status_of(entry), "Accepted");
+  EXPECT_EQ(charger_->TakeNewPassword(), good);
+}
+
+TEST_F(ChargerTest, SetVariablesAnswersEveryEntryInOrder) {
+  Make();
+  BootAccepted();
+  json other = {{"attributeValue", "60"},
+                {"attributeType", "Actual"},
+                {"component", {{"name", "OCPPCommCtrlr"}}},
+                {"variable", {{"name", "HeartbeatInterval"}}}};
+  json wrong_variable = PasswordEntry("abcdefghijklmnop");
+  wrong_variable["variable"] = {{"name", "BasicAuthPassword"}, {"instance", "old"}};
+  json reply = ServerCall("SetVariables",
+                          SetVariables({PasswordEntry("bad!password!value"), other, wrong_variable,
+                                        PasswordEntry("first-valid-password"),
+                                        PasswordEntry("second-valid-password")}));
+  ASSERT_EQ(reply[0], 3) << reply.dump();
+  const json& results = reply[2]["setVariableResult"];
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0]["attributeStatus"], "Rejected");
+  EXPECT_EQ(results[1]["attributeStatus"], "UnknownComponent");
+  EXPECT_EQ(results[1]["attributeType"], "Actual");
+  EXPECT_EQ(results[1]["component"], other["component"]);
+  EXPECT_EQ(results[1]["variable"], other["variable"]);
+  EXPECT_EQ(results[2]["attributeStatus"], "UnknownVariable");
+  EXPECT_EQ(results[2]["variable"], wrong_variable["variable"]);
+  EXPECT_EQ(results[3]["attributeStatus"], "Accepted");
+  EXPECT_EQ(results[4]["attributeStatus"], "Accepted");
+  EXPECT_EQ(charger_->TakeNewPassword(), "second-valid-password");  // the last one wins
+}
+
+TEST_F(ChargerTest, SetVariablesMalformedRequestsGetCallErrors) {
+  Make();
+  BootAccepted();
+  EXPECT_EQ(ServerCall("SetVariables", json::object())[2], "OccurrenceConstraintViolation");
+  EXPECT_EQ(ServerCall("SetVariables", {{"setVariableData", json::array()}})[2],
+            "TypeConstraintViolation");
+  json no_value = PasswordEntry("abcdefghijklmnop");
+  no_value.erase("attributeValue");
+  EXPECT_EQ(ServerCall("SetVariables", SetVariables({no_value}))[2],
+            "OccurrenceConstraintViolation");
+  json no_name = PasswordEntry("abcdefghijklmnop");
+  no_name["variable"] = json::object();
+  // A valid entry before a broken one must not be applied: the whole CALL fails.
+  EXPECT_EQ(
+      ServerCall("SetVariables", SetVariables({PasswordEntry("abcdefghijklmnop"), no_name}))[2],
+      "OccurrenceConstraintViolation");
+  json bad_type = PasswordEntry("abcdefghijklmnop");
+  bad_type["attributeType"] = "Maximum";
+  EXPECT_EQ(ServerCall("SetVariables", SetVariables({bad_type}))[2], "PropertyConstraintViolation");
+  bad_type["attributeType"] = 1;
+  EXPECT_EQ(ServerCall("SetVariables", SetVariables({bad_type}))[2], "PropertyConstraintViolation");
+  json number_name = PasswordEntry("abcdefghijklmnop");
+  number_name["component"]["name"] = 7;
+  EXPECT_EQ(ServerCall("SetVariables", SetVariables({number_name}))[2], "TypeConstraintViolation");
+  EXPECT_EQ(ServerCall("SetVariables", {{"setVariableData", "x"}})[2], "TypeConstraintViolation");
+  EXPECT_EQ(ServerCall("SetVariables", {{"setVariableData", {1}}})[2], "TypeConstraintViolation");
+  EXPECT_EQ(charger_->TakeNewPassword(), std::nullopt);
+  EXPECT_FALSE(charger_->reconnect_pending());
+}
+
+TEST_F(ChargerTest, SetVariablesNeverLogsThePassword) {
+  const log::Level before = log::CurrentLevel();
+  ASSERT_TRUE(log::SetLevel("debug"));
+  Make();
+  BootAccepted();
+  const std::string password = "Very-Secret-Password-123";
+  ::testing::internal::CaptureStderr();
+  ServerCall("SetVariables", SetVariables({PasswordEntry(password)}));
+  ServerCall("SetVariables", SetVariables({PasswordEntry(password + "#")}));  // rejected
+  json number_name = PasswordEntry(password);
+  number_name["variable"]["name"] = 7;  // the redaction must not throw on it
+  EXPECT_EQ(ServerCall("SetVariables", SetVariables({number_name}))[2], "TypeConstraintViolation");
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  log::SetLevel(before == log::Level::kDebug  ? "debug"
+                : before == log::Level::kInfo ? "info"
+                : before == log::Level::kWarn ? "warn"
+                                              : "error");
+  EXPECT_NE(logged.find("SetVariables"), std::string::npos) << logged;  // debug really was on
+  EXPECT_EQ(logged.find("Very-Secret"), std::string::npos) << logged;
 }
 
 }  // namespace

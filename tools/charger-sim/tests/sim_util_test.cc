@@ -1,6 +1,12 @@
 #include "csms/charger_sim/sim_util.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 namespace csms::sim {
 namespace {
@@ -121,6 +127,74 @@ TEST(SimUtilTest, Base64) {
   EXPECT_EQ(Base64Encode("Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
   EXPECT_EQ(Base64Encode("ab"), "YWI=");
   EXPECT_EQ(Base64Encode(""), "");
+}
+
+// A fresh directory per test, removed afterwards.
+class PasswordFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sim-pw-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void WriteRaw(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(PasswordFileTest, RoundTripIsAtomicAndPrivate) {
+  const std::string path = (dir_ / "emart_jeju_01.pw").string();
+  WriteRaw(path, "old-password-0123456\n");
+  ::chmod(path.c_str(), 0644);
+  std::string error;
+  ASSERT_TRUE(WritePasswordFile(path, "New-Pass_word:+|@.*=0123", &error)) << error;
+  std::string password;
+  ASSERT_TRUE(ReadPasswordFile(path, &password, &error)) << error;
+  EXPECT_EQ(password, "New-Pass_word:+|@.*=0123");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // a new file, not the old 0644 one rewritten
+  // Nothing but the file itself is left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_),
+                          std::filesystem::directory_iterator()),
+            1);
+
+  // A second change replaces the first completely.
+  ASSERT_TRUE(WritePasswordFile(path, "abcdefghijklmnop", &error)) << error;
+  ASSERT_TRUE(ReadPasswordFile(path, &password, &error)) << error;
+  EXPECT_EQ(password, "abcdefghijklmnop");
+}
+
+TEST_F(PasswordFileTest, ReadsTheFirstLineTrimmed) {
+  const std::string path = (dir_ / "pw").string();
+  WriteRaw(path, "  \tsecret-password-16ch \r\nsecond line\n");
+  std::string password;
+  std::string error;
+  ASSERT_TRUE(ReadPasswordFile(path, &password, &error)) << error;
+  EXPECT_EQ(password, "secret-password-16ch");
+  WriteRaw(path, "no-newline-at-all");
+  ASSERT_TRUE(ReadPasswordFile(path, &password, &error)) << error;
+  EXPECT_EQ(password, "no-newline-at-all");
+}
+
+TEST_F(PasswordFileTest, EmptyOrMissingFilesAreErrors) {
+  const std::string path = (dir_ / "pw").string();
+  std::string password = "unchanged";
+  std::string error;
+  EXPECT_FALSE(ReadPasswordFile(path, &password, &error));
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  WriteRaw(path, "");
+  EXPECT_FALSE(ReadPasswordFile(path, &password, &error));
+  WriteRaw(path, "   \nsecond-line-password\n");
+  EXPECT_FALSE(ReadPasswordFile(path, &password, &error));
+  EXPECT_EQ(password, "unchanged");
+  // A directory that does not exist cannot take the file.
+  EXPECT_FALSE(WritePasswordFile((dir_ / "missing" / "pw").string(), "abcdefghijklmnop", &error));
+  EXPECT_FALSE(error.empty());
 }
 
 }  // namespace

@@ -70,6 +70,12 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   grpc::Status GetChargerSecurity(grpc::ServerContext* context,
                                   const csms::control::v1::GetChargerSecurityRequest* request,
                                   csms::control::v1::ChargerSecurity* response) override;
+  grpc::Status RotateChargerPassword(
+      grpc::ServerContext* context, const csms::control::v1::RotateChargerPasswordRequest* request,
+      csms::control::v1::RotateChargerPasswordResponse* response) override;
+
+  // How long the password before a rotation stays valid (OCPP A01).
+  void set_password_grace(std::chrono::seconds grace) { password_grace_ = grace; }
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
@@ -93,6 +99,7 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   EventWaiter& waiter_;
   std::chrono::milliseconds command_timeout_;
   std::chrono::milliseconds offline_after_{0};
+  std::chrono::seconds password_grace_{600};
   RealClock clock_;
 };
 

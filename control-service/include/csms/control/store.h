@@ -147,6 +147,8 @@ struct ChargerCredentials {
   int security_profile = 0;
   std::string password_hash;  // "" when none; see password_hash.h
   bool approved = false;
+  // The password before the last rotation while its grace period lasts (OCPP A01), else "".
+  std::string previous_password_hash;
 };
 
 // What UpdateChargerSecurity changes; unset fields stay as they are.
@@ -227,6 +229,13 @@ class ControlStore {
   std::optional<ChargerCredentials> UpdateCredentials(const std::string& charger_id,
                                                       const CredentialChanges& changes);
   bool DeleteCredentials(const std::string& charger_id);
+  // A01: `new_hash` becomes the password, the current one stays valid for `grace`. nullopt when
+  // the charger is not provisioned with a password profile (1 or 2).
+  std::optional<ChargerCredentials> RotatePassword(const std::string& charger_id,
+                                                   const std::string& new_hash,
+                                                   std::chrono::seconds grace);
+  // Undoes RotatePassword when the charger refused the new password (if nothing changed since).
+  void RevertPassword(const std::string& charger_id, const std::string& new_hash);
 
  private:
   pg::Pool& pool_;

@@ -65,6 +65,9 @@ class RestApi {
   void ProvisionCharger(const std::string& charger_id, const std::string& body, Respond respond);
   void DeleteCharger(const std::string& charger_id, Respond respond);
   void GetChargerSecurity(const std::string& charger_id, Respond respond);
+  // POST /chargers/{id}/password: OCPP A01 through control's RotateChargerPassword.
+  void RotateChargerPassword(const std::string& charger_id, const std::string& body,
+                             Respond respond);
   // "/" and the bundle's files; false when `path` is none of them.
   bool ServeDashboard(const std::string& path, Respond& respond);
 

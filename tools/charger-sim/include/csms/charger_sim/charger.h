@@ -80,6 +80,13 @@ class Charger {
   bool call_in_flight() const { return in_flight_.has_value(); }
   size_t queued_calls() const { return queue_.size(); }
 
+  // A01: the new HTTP Basic auth password after an accepted SetVariables of
+  // SecurityCtrlr.BasicAuthPassword, handed out once. The transport must write the frames taken
+  // so far (the CALLRESULT is among them), close with 1000 and reconnect with this password.
+  // Until OnDisconnected() the charger starts no new CALLs, so none is cut off by that close.
+  std::optional<std::string> TakeNewPassword();
+  bool reconnect_pending() const { return reconnect_pending_; }
+
  private:
   struct QueuedCall {
     std::string action;
@@ -118,6 +125,8 @@ class Charger {
   void OnTriggerMessage(const ocpp::Frame& frame);
   void OnGetTransactionStatus(const ocpp::Frame& frame);
   void OnCostUpdated(const ocpp::Frame& frame);
+  void OnSetVariables(const ocpp::Frame& frame);
+  nlohmann::json SetVariable(const nlohmann::json& data);
 
   // Outgoing.
   void Reply(const std::string& message_id, const nlohmann::json& payload);
@@ -165,6 +174,9 @@ class Charger {
   std::optional<double> station_max_limit_w_;
   std::optional<double> tx_default_limit_w_;
   std::optional<double> tx_limit_w_;  // TxProfile, ends with its transaction
+
+  std::optional<std::string> new_password_;  // accepted, not yet taken by the transport
+  bool reconnect_pending_ = false;           // set with new_password_, cleared on disconnect
 };
 
 }  // namespace csms::sim

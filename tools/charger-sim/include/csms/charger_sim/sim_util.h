@@ -48,4 +48,12 @@ bool IsValidStationId(std::string_view id, std::string* why);
 
 std::string Base64Encode(std::string_view data);
 
+// --password-file: the first line, without surrounding whitespace. False with the reason when
+// the file cannot be read or that line is empty.
+bool ReadPasswordFile(const std::string& path, std::string* password, std::string* error);
+
+// Replaces the file atomically (a 0600 temporary file beside it, fsync, rename), so a crash
+// leaves either the old or the new password, never half of one. False with the reason.
+bool WritePasswordFile(const std::string& path, std::string_view password, std::string* error);
+
 }  // namespace csms::sim
