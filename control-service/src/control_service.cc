@@ -622,6 +622,7 @@ void FillCharger(const ChargerRecord& record, bool live, csms::control::v1::Char
   out->set_energy_accumulated_kwh(active ? record.energy_kwh : 0);
   out->set_transaction_id(record.active_transaction_id);
   out->set_connected(live);
+  if (record.security_profile) out->set_security_profile(*record.security_profile);
   out->set_vendor(record.vendor);
   out->set_model(record.model);
   out->set_serial_number(record.serial_number);

@@ -48,7 +48,9 @@ const char* const kChargerColumns =
     " coalesce(active_transaction_id, '') AS active_transaction_id,"
     " coalesce(charging_state, '') AS charging_state, current_power_w, energy_kwh,"
     " charging_limit_w, coalesce((SELECT s.station_id FROM station_chargers s"
-    "  WHERE s.charger_id = chargers.charger_id), '') AS station_id";
+    "  WHERE s.charger_id = chargers.charger_id), '') AS station_id,"
+    " (SELECT k.security_profile FROM charger_credentials k"
+    "  WHERE k.charger_id = chargers.charger_id) AS security_profile";
 
 const char* const kConnectorColumns =
     "charger_id, evse_id, connector_id, status, extract(epoch from status_time) AS status_time";
@@ -65,6 +67,7 @@ ChargerRecord ReadCharger(const pqxx::row& row) {
   c.connection_id = row["connection_id"].as<std::string>();
   c.gateway_address = row["gateway_address"].as<std::string>();
   c.last_seen = OptionalTime(row["last_seen"]);
+  if (!row["security_profile"].is_null()) c.security_profile = row["security_profile"].as<int>();
   c.active_transaction_id = row["active_transaction_id"].as<std::string>();
   c.charging_state = row["charging_state"].as<std::string>();
   c.current_power_w = row["current_power_w"].as<double>();

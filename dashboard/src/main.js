@@ -267,10 +267,22 @@ function chargerCard(id) {
       el('dt', {}, 'Transaction'), el('dd', { 'data-role': 'transaction' }, c?.transaction_id ?? '—'),
       el('dt', {}, 'Last heartbeat'), el('dd', { 'data-role': 'last-seen', 'data-time': c?.last_seen ?? '' }, ago(c?.last_seen)),
       el('dt', {}, 'Limit'), el('dd', {}, c?.charging_limit != null ? `${c.charging_limit} kW` : 'none'),
-      el('dt', {}, 'Model'), el('dd', {}, c ? `${c.vendor} ${c.model}`.trim() || '—' : '—')),
+      el('dt', {}, 'Model'), el('dd', {}, c ? `${c.vendor} ${c.model}`.trim() || '—' : '—'),
+      el('dt', {}, 'Security'), el('dd', { 'data-role': 'security' }, securityText(c?.security_profile))),
     el('div', { class: 'controls' },
       el('label', { for: tokenInput.id }, 'ID token', tokenInput), start, stop,
       el('label', { for: limitInput.id }, 'Limit (kW)', limitInput), limit));
+}
+
+// OCPP security profiles as an operator reads them.
+const SECURITY_PROFILES = [
+  'profile 0: no authentication',
+  'profile 1: password over ws://',
+  'profile 2: password over TLS',
+  'profile 3: TLS client certificate',
+];
+function securityText(profile) {
+  return profile == null ? 'not provisioned' : (SECURITY_PROFILES[profile] ?? `profile ${profile}`);
 }
 
 function renderDetail() {

@@ -44,6 +44,7 @@ json LiveChargerJson(const control::v1::Charger& c) {
       {"vendor", c.vendor()},
       {"model", c.model()},
       {"registration_status", c.registration_status()},
+      {"security_profile", c.has_security_profile() ? json(c.security_profile()) : json(nullptr)},
       {"connectors", connectors}};
 }
 

@@ -303,6 +303,28 @@ TEST_F(ChargerSecurityTest, RotatedPasswordKeepsTheOldOneForTheGracePeriod) {
   EXPECT_TRUE(Authenticate("cp_rot", std::string("operator-set-password-1")).allowed());
 }
 
+// Operators see each charger's profile (the dashboard shows it): unset when not provisioned.
+TEST_F(ChargerSecurityTest, ChargerViewCarriesItsSecurityProfile) {
+  ASSERT_TRUE(Create("cp_view_tls", 2, kPassword, true).ok());
+  Boot("cp_view_tls", false);
+  Boot("cp_view_unprovisioned", false);
+  v1::ListChargersResponse list;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->ListChargers(&context, v1::ListChargersRequest(), &list).ok());
+  int seen = 0;
+  for (const auto& charger : list.chargers()) {
+    if (charger.charger_id() == "cp_view_tls") {
+      ++seen;
+      ASSERT_TRUE(charger.has_security_profile());
+      EXPECT_EQ(charger.security_profile(), 2);
+    } else if (charger.charger_id() == "cp_view_unprovisioned") {
+      ++seen;
+      EXPECT_FALSE(charger.has_security_profile());
+    }
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 TEST_F(ChargerSecurityTest, RotationNeedsAConnectedPasswordCharger) {
   ASSERT_TRUE(Create("cp_rot_off", 1, kPassword, true).ok());
   ASSERT_TRUE(Create("cp_rot_cert", 3, "", true).ok());

@@ -43,7 +43,8 @@ struct ChargerRecord {
   double energy_kwh = 0;
   std::optional<double> charging_limit_w;
   std::vector<ConnectorRecord> connectors;
-  std::string station_id;  // "" when the charger belongs to no station
+  std::string station_id;               // "" when the charger belongs to no station
+  std::optional<int> security_profile;  // when provisioned
 };
 
 struct StationRecord {
