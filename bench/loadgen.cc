@@ -52,6 +52,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "csms/charger_sim/sim_util.h"
+#include "csms/charger_sim/station_tls.h"
 #include "csms/common/config.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -60,6 +62,8 @@
 
 namespace {
 
+using csms::sim::MakeStationTlsContext;
+using csms::sim::OpenSslError;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
@@ -225,60 +229,6 @@ struct Stats {
   std::vector<uint32_t> connect_us;  // connect start -> WebSocket open (TCP, TLS, upgrade)
   std::vector<uint32_t> tls_us;      // TCP connected -> TLS handshake done
 };
-
-// The first queued OpenSSL error as text, or `fallback`; clears the queue.
-std::string OpenSslError(const std::string& fallback) {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return fallback;
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
-
-// A client TLS context as a charging station would have: TLS 1.2 or higher, the server
-// certificate verified (chain and name), optionally a client certificate (profile 3).
-std::shared_ptr<ssl::context> MakeTlsContext(const Options& o, const std::string& cert,
-                                             const std::string& key, std::string* error) {
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
-  bool ok = o.ca_file.empty()
-                ? SSL_CTX_set_default_verify_paths(native) == 1
-                : SSL_CTX_load_verify_locations(native, o.ca_file.c_str(), nullptr) == 1;
-  if (!ok) {
-    *error = "--ca-file " + o.ca_file + ": " + OpenSslError("cannot load");
-    return nullptr;
-  }
-  if (!o.tls_sigalgs.empty() && SSL_CTX_set1_sigalgs_list(native, o.tls_sigalgs.c_str()) != 1) {
-    *error = "--tls-sigalgs: " + OpenSslError("not a signature algorithm list");
-    return nullptr;
-  }
-  if (!cert.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
-      *error = "--client-cert " + cert + ": " + OpenSslError("cannot load");
-      return nullptr;
-    }
-    if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(native) != 1) {
-      *error = "--client-key " + key + ": " + OpenSslError("does not match the certificate");
-      return nullptr;
-    }
-  }
-  return ctx;
-}
-
-// Replaces every "{id}" in `path` with the station id.
-std::string ExpandId(const std::string& path, const std::string& id) {
-  std::string out = path;
-  for (size_t at = out.find("{id}"); at != std::string::npos;
-       at = out.find("{id}", at + id.size())) {
-    out.replace(at, 4, id);
-  }
-  return out;
-}
 
 bool IsIpLiteral(const std::string& host) {
   beast::error_code ec;
@@ -1230,7 +1180,9 @@ int Bench::Run() {
                       options_.client_key.find("{id}") != std::string::npos;
   std::string tls_error;
   if (options_.tls && !per_id) {
-    shared_tls = MakeTlsContext(options_, options_.client_cert, options_.client_key, &tls_error);
+    shared_tls = MakeStationTlsContext(
+        {options_.ca_file, options_.client_cert, options_.client_key, options_.tls_sigalgs},
+        &tls_error);
   }
   connections_.reserve(static_cast<size_t>(options_.connections));
   for (int i = 0; i < options_.connections && tls_error.empty(); ++i) {
@@ -1245,8 +1197,10 @@ int Bench::Run() {
     }
     auto tls = shared_tls;
     if (per_id) {
-      tls = MakeTlsContext(options_, ExpandId(options_.client_cert, id),
-                           ExpandId(options_.client_key, id), &tls_error);
+      tls = MakeStationTlsContext(
+          {options_.ca_file, csms::sim::ExpandIdPlaceholder(options_.client_cert, id),
+           csms::sim::ExpandIdPlaceholder(options_.client_key, id), options_.tls_sigalgs},
+          &tls_error);
       if (!tls) break;
     }
     connections_.push_back(std::make_shared<ConnectionImpl<TlsWs>>(executor, *this, i, id, tls));

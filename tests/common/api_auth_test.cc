@@ -280,8 +280,8 @@ TEST(ApiAuthReload, ChangedKeysFileTakesEffectAndABrokenOneIsIgnored) {
   auth.WatchKeysFile(path, std::chrono::milliseconds(20), "test");
   int client = 0;  // a new address per check: polling failures must not trip the limiter
   auto allowed = [&auth, &client](const std::string& token) {
-    return auth.Check(token, Role::kRead, "10.0.0." + std::to_string(++client), "GET /x")
-               .outcome == Outcome::kAllowed;
+    return auth.Check(token, Role::kRead, "10.0.0." + std::to_string(++client), "GET /x").outcome ==
+           Outcome::kAllowed;
   };
   auto eventually = [](const std::function<bool()>& done) {
     for (int i = 0; i < 250 && !done(); ++i) {

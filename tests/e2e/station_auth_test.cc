@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -243,6 +244,26 @@ TEST_F(StationAuthTest, SimulatorConnectsWithItsPassword) {
   EXPECT_TRUE(Rest("GET", "/chargers/sa_sim").Json().value("connected", false));
 }
 
+// True once every thread of `pid` is stopped (state T in /proc/<pid>/task/*/stat).
+bool WaitUntilStopped(pid_t pid) {
+  for (int i = 0; i < 200; ++i) {
+    bool all = true;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      auto close = line.rfind(')');
+      if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T') {
+        all = false;
+      }
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 // OCPP A01 end to end: the operator asks for a new password, the CSMS sends SetVariables
 // SecurityCtrlr.BasicAuthPassword, the simulator takes it, saves it and reconnects with it.
 TEST_F(StationAuthTest, PasswordRotationReachesTheChargerAndItReconnects) {
@@ -305,6 +326,8 @@ TEST_F(StationAuthTest, ControlOutageNeverAdmitsAKnownProfile1StationUnchecked) 
   // A control that is there but does not answer (overloaded, or here: frozen) is no outage:
   // even open mode refuses a station it cannot check, rather than admitting it unchecked.
   ASSERT_EQ(::kill(open_->control().pid(), SIGSTOP), 0);
+  // kill() returns before every thread has stopped; an answer in that moment would be real.
+  ASSERT_TRUE(WaitUntilStopped(open_->control().pid()));
   EXPECT_EQ(TryUpgrade(open_->ocpp_port, "sa_outage_frozen", "").status, 503);
   ASSERT_EQ(::kill(open_->control().pid(), SIGCONT), 0);
   ASSERT_EQ(open_->control().Stop(SIGTERM), 0);

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "csms/charger_sim/station_tls.h"
 #include "csms/common/log.h"
 
 namespace csms::sim {
@@ -41,46 +42,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kLog = "charger-sim";
 constexpr const char* kSubprotocol = "ocpp2.0.1";
-
-// The first queued OpenSSL error as text, or `fallback`; clears the queue.
-std::string OpenSslError(const std::string& fallback) {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return fallback;
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
-
-// A client TLS context: TLS 1.2 or higher (OCPP A00.FR.315), the CSMS certificate verified
-// against `ca_file` (or the system's CAs), and for profile 3 the station's certificate and key.
-std::shared_ptr<ssl::context> MakeTlsContext(const TlsOptions& tls, const std::string& cert,
-                                             const std::string& key, std::string* error) {
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
-  const bool ca_ok = tls.ca_file.empty()
-                         ? SSL_CTX_set_default_verify_paths(native) == 1
-                         : SSL_CTX_load_verify_locations(native, tls.ca_file.c_str(), nullptr) == 1;
-  if (!ca_ok) {
-    *error = "--ca-file " + tls.ca_file + ": " + OpenSslError("cannot load");
-    return nullptr;
-  }
-  if (!cert.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
-      *error = "--client-cert " + cert + ": " + OpenSslError("cannot load");
-      return nullptr;
-    }
-    if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(native) != 1) {
-      *error = "--client-key " + key + ": " + OpenSslError("does not match the certificate");
-      return nullptr;
-    }
-  }
-  return ctx;
-}
 
 // The subject CN of the context's own certificate; empty when there is none.
 std::string OwnCommonName(ssl::context& ctx) {
@@ -504,7 +465,7 @@ int RunChargers(const std::vector<ChargerOptions>& charger_options, const Client
       auto& ctx = by_files[files];
       if (!ctx) {
         std::string error;
-        ctx = MakeTlsContext(options.tls, files.first, files.second, &error);
+        ctx = MakeStationTlsContext({options.tls.ca_file, files.first, files.second, ""}, &error);
         if (!ctx) {
           CSMS_LOG(kError, kLog) << error;
           return 2;
