@@ -254,13 +254,19 @@ class OcppSession : public ChargerConnection,
                                 << " failed: " << ec.message();
         }
       }
-      // The alert is on its way; closing now with the client's bytes unread would reset the
-      // connection and lose it (with TLS 1.3 the client learns of a refused certificate only
-      // from this alert). Read until the client closes; the handshake deadline bounds it.
-      beast::error_code ignored;
-      beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_send, ignored);
-      DrainUntilClosed();
+      // With TLS 1.3 the client learns of a refused certificate only from the alert on its way.
+      LingeringClose();
     }
+  }
+
+  // Ends a refused connection without losing what was sent last (an alert, a refusal): our FIN
+  // first, then the client's bytes are read and dropped until it closes, because closing with
+  // unread bytes resets the connection and the client may lose the answer. The handshake
+  // deadline bounds the wait.
+  void LingeringClose() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_send, ignored);
+    DrainUntilClosed();
   }
 
   void DrainUntilClosed() {
@@ -484,11 +490,10 @@ class OcppSession : public ChargerConnection,
     res->keep_alive(false);
     res->body() = std::move(reason) + "\n";
     res->prepare_payload();
-    http::async_write(
-        ws_.next_layer(), *res, [self = this->shared_from_this(), res](beast::error_code, size_t) {
-          beast::error_code ignored;
-          beast::get_lowest_layer(self->ws_).shutdown(tcp::socket::shutdown_send, ignored);
-        });
+    http::async_write(ws_.next_layer(), *res,
+                      [self = this->shared_from_this(), res](beast::error_code, size_t) {
+                        self->LingeringClose();
+                      });
   }
 
   void OnAccepted(beast::error_code ec) {
