@@ -14,8 +14,9 @@ ARG DEBIAN_IMAGE=debian:bookworm
 
 # ---------------------------------------------------------------------------------------------
 # build: the Debian 12 packages of scripts/install-deps.sh that compiling needs (the test
-# database, clang/libFuzzer, python and chromium are left out: tests and bench are not built
-# here). Node and npm bundle the dashboard (dashboard/, esbuild) that the gateway embeds.
+# database, clang/libFuzzer and chromium are left out: tests and bench are not built here). Node
+# and npm bundle the dashboard (dashboard/, esbuild) that the gateway embeds; python3 generates
+# the OCPP message model from the schemas (tools/ocpp-codegen).
 # ---------------------------------------------------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS build
 RUN apt-get update \
@@ -23,7 +24,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto \
       libboost-dev libssl-dev nlohmann-json3-dev libpqxx-dev libpq-dev libabsl-dev \
-      libgtest-dev libgmock-dev nodejs npm \
+      libgtest-dev libgmock-dev nodejs npm python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

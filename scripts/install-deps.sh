@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   postgresql postgresql-common postgresql-client
-  python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf
   curl ca-certificates openssl procps xxd
   docker-compose
   chromium

@@ -1,51 +1,13 @@
 #include "csms/gateway/call_router.h"
 
-#include <cmath>
-
 #include "csms/common/log.h"
 #include "csms/common/ocpp_actions.h"
 #include "csms/common/ocpp_schema.h"
-#include "csms/gateway/normalize.h"
 #include "csms/gateway/payload_check.h"
 
 namespace csms::gateway {
-namespace {
 
 namespace ec = ocpp::error_code;
-using nlohmann::json;
-
-// Station-to-CSMS notifications whose response is an empty object: acknowledged and logged.
-constexpr const char* kAcknowledgeOnly[] = {"ClearedChargingLimit",
-                                            "FirmwareStatusNotification",
-                                            "LogStatusNotification",
-                                            "NotifyChargingLimit",
-                                            "NotifyCustomerInformation",
-                                            "NotifyDisplayMessages",
-                                            "NotifyMonitoringReport",
-                                            "NotifyReport",
-                                            "PublishFirmwareStatusNotification",
-                                            "ReportChargingProfiles",
-                                            "ReservationStatusUpdate",
-                                            "SecurityEventNotification"};
-
-// Messages a charger may send before it is Accepted (B02.FR.09: reports the CSMS asked for).
-bool AllowedBeforeAccepted(const std::string& action) {
-  return action == "BootNotification" || action == "NotifyReport" ||
-         action == "NotifyMonitoringReport";
-}
-
-control::v1::StatusReport MakeStatusReport(const StationContext& station, const StatusInfo& info) {
-  control::v1::StatusReport report;
-  report.set_charger_id(station.charger_id);
-  report.set_connection_id(station.connection_id);
-  report.set_evse_id(info.evse_id);
-  report.set_connector_id(info.connector_id);
-  report.set_status(info.connector_status);
-  *report.mutable_timestamp() = ToProto(info.timestamp);
-  return report;
-}
-
-}  // namespace
 
 control::v1::TransactionEventReport MakeTransactionReport(
     const ocpp::v1::TransactionEvent& event,
@@ -56,21 +18,6 @@ control::v1::TransactionEventReport MakeTransactionReport(
   report.set_total_cost(response.session().cost());
   report.set_currency(response.session().currency());
   return report;
-}
-
-namespace {
-
-std::string GrpcFailure(const grpc::Status& status) {
-  return std::to_string(static_cast<int>(status.error_code())) + " " + status.error_message();
-}
-
-}  // namespace
-
-Registration RegistrationFromString(const std::string& status) {
-  if (status == "Accepted") return Registration::kAccepted;
-  if (status == "Pending") return Registration::kPending;
-  if (status == "Rejected") return Registration::kRejected;
-  return Registration::kNotBooted;
 }
 
 ReplySummary SummarizeReply(std::string_view frame) {
@@ -131,32 +78,32 @@ ActionMetrics* CallRouter::UnhandledMetrics(const std::string& action) {
 
 CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions options, Outbox* outbox)
     : backend_(backend),
-      outbox_(outbox),
       clock_(clock),
       options_(options),
-      schemas_(options.validate_schemas ? &ocpp::SchemaSet::Ocpp201() : nullptr) {
-  const std::pair<const char*, Handler> routes[] = {
-      {"BootNotification", &CallRouter::OnBootNotification},
-      {"Heartbeat", &CallRouter::OnHeartbeat},
-      {"StatusNotification", &CallRouter::OnStatusNotification},
-      {"TransactionEvent", &CallRouter::OnTransactionEvent},
-      {"Authorize", &CallRouter::OnAuthorize},
-      {"MeterValues", &CallRouter::OnMeterValues},
-      {"DataTransfer", &CallRouter::OnAcknowledgeOnly},
-      {"NotifyEvent", &CallRouter::OnNotifyEvent},
-  };
-  for (const auto& [action, handler] : routes) {
-    handlers_[action] = Route{handler, MakeActionMetrics(action)};
+      schemas_(options.validate_schemas ? &ocpp::SchemaSet::Ocpp201() : nullptr),
+      blocks_{backend_, clock_, options_, outbox},
+      routes_(ocpp201::MakeRoutes(blocks_, schemas_)) {
+  for (const std::string& action : routes_.Actions()) {
+    route_metrics_[action] = MakeActionMetrics(action);
   }
-  for (const char* action : kAcknowledgeOnly) {
-    handlers_[action] = Route{&CallRouter::OnAcknowledgeOnly, MakeActionMetrics(action)};
+}
+
+bool CallRouter::PassesRegistrationGate(const StationContext& station, const Route& route) const {
+  const Registration registration = station.registration.load();
+  if (registration != Registration::kNotBooted && registration != Registration::kPending &&
+      registration != Registration::kRejected) {
+    return true;  // Accepted, or reconnected without a boot after an earlier Accept
   }
+  if (route.allowed_before_accepted) return true;
+  // What the CSMS itself asked for with a TriggerMessage (B02.FR.09); never while Rejected.
+  return registration == Registration::kPending && station.IsTriggered(route.action, clock_.Now());
 }
 
 void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call,
                         Reply reply) {
-  auto it = handlers_.find(call.action);
-  ActionMetrics* m = it != handlers_.end() ? it->second.metrics : UnhandledMetrics(call.action);
+  const Route* route = routes_.Find(call.action);
+  ActionMetrics* m =
+      route != nullptr ? route_metrics_.at(route->action) : UnhandledMetrics(call.action);
   // Every answer is counted, timed and logged once, whichever path produces it.
   reply = [m, station, started = std::chrono::steady_clock::now(),
            reply = std::move(reply)](std::string frame) {
@@ -181,7 +128,7 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
     station->seen_reported_us.store(now_us, std::memory_order_relaxed);
     backend_.StationSeen(station->charger_id, station->connection_id, now);
   }
-  if (it == handlers_.end()) {
+  if (route == nullptr) {
     if (ocpp::IsOcpp201Action(call.action)) {
       reply(ocpp::SerializeCallError(call.message_id, ec::kNotSupported,
                                      "action " + call.action + " is not supported by this CSMS"));
@@ -192,19 +139,14 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
     }
     return;
   }
-  Registration registration = station->registration.load();
-  if ((registration == Registration::kNotBooted || registration == Registration::kPending ||
-       registration == Registration::kRejected) &&
-      !AllowedBeforeAccepted(call.action)) {
+  if (!PassesRegistrationGate(*station, *route)) {
     reply(ocpp::SerializeCallError(
         call.message_id, ec::kSecurityError,
         call.action + " is not allowed before the CSMS has accepted a BootNotification"));
     return;
   }
-  // Every payload is checked against the OCA schema, except the seed simulator's dialect, which
-  // is recognized first and checked by its own normalizer.
-  if (schemas_ != nullptr && !(call.action == "TransactionEvent" && !options_.strict &&
-                               DetectTransactionDialect(call.payload) == ocpp::v1::DIALECT_SEED)) {
+  // The schema is the gate: nothing is decoded that did not pass it.
+  if (schemas_ != nullptr && !(route->validates_itself && route->validates_itself(call.payload))) {
     if (auto violation =
             schemas_->Validate(call.action, ocpp::PayloadKind::kRequest, call.payload)) {
       reply(ocpp::SerializeCallError(call.message_id, violation->code,
@@ -213,171 +155,13 @@ void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Fr
     }
   }
   try {
-    (this->*(it->second.handler))(station, call, reply);
+    route->invoke(station, call, reply);
+  } catch (const ocpp::model::DecodeError& e) {
+    reply(ocpp::SerializeCallError(call.message_id, e.code(), call.action + ": " + e.what()));
   } catch (const PayloadException& e) {
     reply(ocpp::SerializeCallError(call.message_id, e.error.code,
                                    call.action + ": " + e.error.description));
   }
-}
-
-void CallRouter::OnBootNotification(const std::shared_ptr<StationContext>& station,
-                                    const ocpp::Frame& call, Reply& reply) {
-  BootInfo boot = ParseBootNotification(call.payload);
-  // Profile 3: the serial number must be the one the certificate was issued for (B01.FR.11/12).
-  if (!station->certificate_cn.empty() && !boot.serial_number.empty() &&
-      boot.serial_number != station->certificate_cn) {
-    CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{station->charger_id, call.message_id}))
-        << station->charger_id << " booted with serialNumber '"
-        << log::Sanitize(boot.serial_number, 48)
-        << "', not the CN of its client certificate; closing the connection";
-    station->close_requested = true;
-    reply(ocpp::SerializeCallError(
-        call.message_id, ec::kSecurityError,
-        "chargingStation.serialNumber does not match the client certificate's CN"));
-    return;
-  }
-  control::v1::BootNotificationRequest request;
-  request.set_charger_id(station->charger_id);
-  request.set_connection_id(station->connection_id);
-  request.set_reason(boot.reason);
-  request.set_vendor(boot.vendor);
-  request.set_model(boot.model);
-  request.set_serial_number(boot.serial_number);
-  request.set_firmware_version(boot.firmware_version);
-  request.set_require_provisioning(options_.require_provisioning);
-  backend_.BootNotification(request, [this, station, id = call.message_id,
-                                      reply = std::move(reply)](
-                                         const grpc::Status& status,
-                                         const control::v1::BootNotificationResponse& response) {
-    json answer = {{"currentTime", FormatRfc3339(clock_.Now())}};
-    if (status.ok()) {
-      answer["interval"] = response.interval_seconds();
-      answer["status"] = response.status();
-      station->registration = RegistrationFromString(response.status());
-    } else {
-      // Control cannot decide now: Pending makes the charger boot again after the interval
-      // instead of failing, and nothing is lost (it sends no transactions while Pending).
-      CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{station->charger_id, id, "BootNotification"}))
-          << "boot of " << station->charger_id << " answered Pending: control unavailable ("
-          << GrpcFailure(status) << ")";
-      answer["interval"] = options_.backend_down_retry_interval_s;
-      answer["status"] = "Pending";
-      station->registration = Registration::kPending;
-    }
-    reply(ocpp::SerializeCallResult(id, answer));
-  });
-}
-
-void CallRouter::OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
-                             Reply& reply) {
-  CheckHeartbeat(call.payload);
-  reply(ocpp::SerializeCallResult(call.message_id,
-                                  json{{"currentTime", FormatRfc3339(clock_.Now())}}));
-}
-
-void CallRouter::OnStatusNotification(const std::shared_ptr<StationContext>& station,
-                                      const ocpp::Frame& call, Reply& reply) {
-  backend_.ReportStatus(MakeStatusReport(*station, ParseStatusNotification(call.payload)));
-  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
-}
-
-namespace {
-// The answer to a stored TransactionEvent: totalCost on Ended (when billing priced it) and
-// idTokenInfo whenever the request carried an idToken.
-json TransactionEventAnswer(const ocpp::v1::TransactionEvent& event, bool has_token,
-                            const billing::v1::Session* session) {
-  json answer = json::object();
-  if (session != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
-    answer["totalCost"] = session->cost();
-  }
-  if (has_token) answer["idTokenInfo"] = {{"status", "Accepted"}};
-  return answer;
-}
-}  // namespace
-
-void CallRouter::OnTransactionEvent(const std::shared_ptr<StationContext>& station,
-                                    const ocpp::Frame& call, Reply& reply) {
-  ocpp::v1::TransactionEvent event = NormalizeTransactionEvent(
-      call.payload, station->charger_id, station->connection_id, clock_.Now(), options_.strict);
-  const bool has_token = !event.id_token().empty();
-  // Events already waiting in the outbox go first: a new one queues behind them, in order.
-  if (outbox_ != nullptr && outbox_->HasBacklog()) {
-    return QueueInOutbox(event, call.message_id, has_token, std::move(reply));
-  }
-  backend_.RecordTransactionEvent(
-      event, [this, event, has_token, id = call.message_id, reply = std::move(reply)](
-                 const grpc::Status& status,
-                 const billing::v1::RecordTransactionEventResponse& response) mutable {
-        if (!status.ok()) {
-          const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                                   status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-          if (unreachable && outbox_ != nullptr) {
-            return QueueInOutbox(event, id, has_token, std::move(reply));
-          }
-          // Never acknowledge what was not stored: the charger keeps the event and retries.
-          CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{event.charger_id(), id, "TransactionEvent"}))
-              << "TransactionEvent " << log::Sanitize(event.transaction_id(), 40) << " of "
-              << event.charger_id() << " not stored: " << GrpcFailure(status);
-          reply(ocpp::SerializeCallError(
-              id, ec::kInternalError,
-              "the event could not be stored durably right now; please retry"));
-          return;
-        }
-        backend_.ReportTransactionEvent(MakeTransactionReport(event, response));
-        reply(ocpp::SerializeCallResult(
-            id, TransactionEventAnswer(event, has_token, &response.session())));
-      });
-}
-
-void CallRouter::QueueInOutbox(const ocpp::v1::TransactionEvent& event,
-                               const std::string& message_id, bool has_token, Reply reply) {
-  outbox_->Append(event, [event, has_token, message_id, reply = std::move(reply)](bool durable) {
-    if (!durable) {
-      reply(ocpp::SerializeCallError(message_id, ec::kInternalError,
-                                     "the event could not be stored durably right now; please "
-                                     "retry"));
-      return;
-    }
-    // Stored on this gateway's disk; billing gets it when it is back (and prices it then).
-    reply(ocpp::SerializeCallResult(message_id, TransactionEventAnswer(event, has_token, nullptr)));
-  });
-}
-
-void CallRouter::OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
-                             Reply& reply) {
-  CheckAuthorize(call.payload);
-  // Every token is accepted until token management exists; the answer is still schema-exact.
-  reply(
-      ocpp::SerializeCallResult(call.message_id, json{{"idTokenInfo", {{"status", "Accepted"}}}}));
-}
-
-void CallRouter::OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame& call,
-                               Reply& reply) {
-  CheckMeterValues(call.payload);
-  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
-}
-
-void CallRouter::OnNotifyEvent(const std::shared_ptr<StationContext>& station,
-                               const ocpp::Frame& call, Reply& reply) {
-  // A station may report connector status as a NotifyEvent (Connector.AvailabilityState)
-  // instead of a StatusNotification (G01.FR.03-07); both must update the connector.
-  for (const auto& info : ConnectorStatusesFromNotifyEvent(call.payload)) {
-    backend_.ReportStatus(MakeStatusReport(*station, info));
-  }
-  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
-}
-
-void CallRouter::OnAcknowledgeOnly(const std::shared_ptr<StationContext>& station,
-                                   const ocpp::Frame& call, Reply& reply) {
-  PayloadCheck p(call.payload, "");
-  CSMS_LOG_WITH(kInfo, "gateway", (log::Fields{station->charger_id, call.message_id, call.action}))
-      << call.action << " from " << station->charger_id << " acknowledged";
-  if (call.action == "DataTransfer") {
-    p.RequiredString("vendorId", 255);
-    reply(ocpp::SerializeCallResult(call.message_id, json{{"status", "UnknownVendorId"}}));
-    return;
-  }
-  reply(ocpp::SerializeCallResult(call.message_id, json::object()));
 }
 
 }  // namespace csms::gateway

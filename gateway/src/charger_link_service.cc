@@ -1,6 +1,7 @@
 #include "csms/gateway/charger_link_service.h"
 
 #include "csms/common/log.h"
+#include "csms/gateway/ocpp201/remote_trigger.h"
 
 namespace csms::gateway {
 
@@ -26,10 +27,21 @@ grpc::ServerUnaryReactor* ChargerLinkService::Call(grpc::CallbackServerContext* 
                              << log::Sanitize(request->charger_id(), 48);
   connection->SendCall(
       request->action(), request->payload_json(), timeout,
-      [reactor, response, charger = request->charger_id()](CallOutcome outcome) {
+      [reactor, response, charger = request->charger_id(),
+       weak = std::weak_ptr<ChargerConnection>(connection),
+       trigger = request->action() == "TriggerMessage" ? request->payload_json()
+                                                       : std::string()](CallOutcome outcome) {
         using Kind = CallOutcome::Kind;
         switch (outcome.kind) {
           case Kind::kResult:
+            if (!trigger.empty()) {
+              auto live = weak.lock();
+              if (auto station = live ? live->station() : nullptr) {
+                ocpp201::NoteAcceptedTrigger(
+                    *station, nlohmann::json::parse(trigger, nullptr, false),
+                    nlohmann::json::parse(outcome.payload_json, nullptr, false), RealClock().Now());
+              }
+            }
             response->set_result_json(std::move(outcome.payload_json));
             reactor->Finish(grpc::Status::OK);
             return;

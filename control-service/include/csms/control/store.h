@@ -9,14 +9,13 @@
 
 #include "csms/common/pg.h"
 #include "csms/common/time_util.h"
+#include "csms/control/migrations.h"
 #include "csms/control/v1/control.pb.h"
 #include "csms/ocpp/v1/events.pb.h"
 
 // Everything control keeps in PostgreSQL. No state that matters lives only in memory, so any
 // number of control replicas can share one database.
 namespace csms::control {
-
-const std::vector<pg::Migration>& ControlMigrations();
 
 // NOTIFY channel: a batch that stored TransactionEvents notifies it on commit, so commands
 // waiting in any replica look again at once.

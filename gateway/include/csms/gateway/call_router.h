@@ -13,38 +13,13 @@
 #include "csms/common/ocpp_schema.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/backend.h"
+#include "csms/gateway/ocpp201/blocks.h"
 #include "csms/gateway/outbox.h"
+#include "csms/gateway/route_table.h"
+#include "csms/gateway/router_options.h"
+#include "csms/gateway/station_context.h"
 
 namespace csms::gateway {
-
-// Registration state of a charger as this connection knows it (OCPP 2.0.1 B02/B03).
-enum class Registration { kUnknown, kNotBooted, kAccepted, kPending, kRejected };
-Registration RegistrationFromString(const std::string& status);
-
-// What a handler knows about the charger it serves. Shared between the connection and the
-// completions of its pending backend calls.
-struct StationContext {
-  std::string charger_id;
-  std::string connection_id;
-  std::atomic<Registration> registration{Registration::kUnknown};
-  // When last-seen was last handed to the backend (µs since the epoch). Reporting at most once
-  // a second per station keeps the backend's shared map off the per-message path.
-  std::atomic<int64_t> seen_reported_us{0};
-  // Security profile 3: the CN of the verified client certificate (empty otherwise).
-  std::string certificate_cn;
-  // Set by the router when the connection must end after its reply is written (B01.FR.12).
-  std::atomic<bool> close_requested{false};
-};
-
-struct RouterOptions {
-  bool strict = false;  // refuse the seed simulator's dialect
-  // Check every inbound payload against the OCA 2.0.1 JSON schemas (off only to measure).
-  bool validate_schemas = true;
-  // Sent with Pending when control cannot be reached during a BootNotification.
-  int backend_down_retry_interval_s = 10;
-  // Control answers Rejected to the BootNotification of a charger that is not provisioned.
-  bool require_provisioning = false;
-};
 
 // The message metrics of one action, looked up once (not per message).
 struct ActionMetrics {
@@ -64,46 +39,37 @@ struct ReplySummary {
 };
 ReplySummary SummarizeReply(std::string_view frame);
 
-// Routes inbound CALLs: action → validate → normalize → handler → reply. One declarative table;
-// no handler repeats the plumbing. `reply` receives the serialized CALLRESULT or CALLERROR,
-// exactly once, possibly from another thread.
+// Routes inbound CALLs through the OCPP 2.0.1 route table (gateway/src/ocpp201/, one file per
+// functional block): action → registration gate → schema check → decode → handler → encode →
+// check the answer → reply. This class keeps the plumbing every message shares (metrics, logs,
+// last-seen, the gate and the CALLERROR mapping); handlers keep none of it. `reply` receives the
+// serialized CALLRESULT or CALLERROR, exactly once, possibly from another thread.
 class CallRouter {
  public:
-  using Reply = std::function<void(std::string frame)>;
+  using Reply = ReplyFn;
 
   // `outbox` (may be null) keeps TransactionEvents durable while billing is unreachable.
   CallRouter(Backend& backend, const Clock& clock, RouterOptions options, Outbox* outbox = nullptr);
 
   void Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call, Reply reply);
 
+  // The actions this router handles, sorted.
+  std::vector<std::string> Actions() const { return routes_.Actions(); }
+
  private:
-  using Handler = void (CallRouter::*)(const std::shared_ptr<StationContext>&, const ocpp::Frame&,
-                                       Reply&);
-  struct Route {
-    Handler handler;
-    ActionMetrics* metrics;
-  };
   ActionMetrics* MakeActionMetrics(const std::string& action);
   // For actions without a handler: the OCPP 2.0.1 name, or "unknown" for anything else.
   ActionMetrics* UnhandledMetrics(const std::string& action);
-  void OnBootNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnHeartbeat(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnStatusNotification(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnTransactionEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnAuthorize(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnMeterValues(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnNotifyEvent(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-  void OnAcknowledgeOnly(const std::shared_ptr<StationContext>&, const ocpp::Frame&, Reply&);
-
-  void QueueInOutbox(const ocpp::v1::TransactionEvent& event, const std::string& message_id,
-                     bool has_token, Reply reply);
+  // Whether a charger that is not Accepted may send this (B02.FR.09, DIGEST §2.7).
+  bool PassesRegistrationGate(const StationContext& station, const Route& route) const;
 
   Backend& backend_;
-  Outbox* outbox_;
   const Clock& clock_;
   RouterOptions options_;
   const ocpp::SchemaSet* schemas_;  // null when validation is off
-  std::unordered_map<std::string, Route> handlers_;
+  ocpp201::BlockContext blocks_;    // what the handlers share; outlives the routes
+  RouteTable routes_;
+  std::unordered_map<std::string, ActionMetrics*> route_metrics_;
   std::mutex unhandled_mu_;
   std::unordered_map<std::string, ActionMetrics*> unhandled_;
   std::vector<std::unique_ptr<ActionMetrics>> action_metrics_;

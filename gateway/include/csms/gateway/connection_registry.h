@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "csms/gateway/station_context.h"
+
 namespace csms::gateway {
 
 // The outcome of a CALL the CSMS sent to a charger.
@@ -31,6 +33,8 @@ class ChargerConnection {
                         std::function<void(CallOutcome)> done) = 0;
   // Closes the WebSocket with the given close code (e.g. 1001 going away, 4000 replaced).
   virtual void Close(uint16_t code, std::string reason) = 0;
+  // What the router knows of the charger on this connection (null where there is none).
+  virtual std::shared_ptr<StationContext> station() const { return nullptr; }
 };
 
 // Which connection currently holds each charger on this gateway. A new connection for a charger

@@ -7,8 +7,9 @@
 #include "csms/common/time_util.h"
 #include "csms/ocpp/v1/events.pb.h"
 
-// Turns inbound OCPP payloads into the normalized events the services understand. Each function
-// validates what it reads and throws PayloadException (see payload_check.h) on bad input.
+// Turns inbound TransactionEvents, in either dialect, into the normalized event the services
+// understand. Validates what it reads and throws PayloadException (see payload_check.h) on bad
+// input. (Every other message is decoded into its generated type: gateway/src/ocpp201/.)
 namespace csms::gateway {
 
 // Which dialect a TransactionEvent payload is written in: the seed's C# simulator uses
@@ -21,31 +22,5 @@ ocpp::v1::TransactionEvent NormalizeTransactionEvent(const nlohmann::json& paylo
                                                      const std::string& charger_id,
                                                      const std::string& connection_id,
                                                      TimePoint received_at, bool strict = false);
-
-struct BootInfo {
-  std::string reason;
-  std::string vendor;
-  std::string model;
-  std::string serial_number;
-  std::string firmware_version;
-};
-BootInfo ParseBootNotification(const nlohmann::json& payload);
-
-struct StatusInfo {
-  TimePoint timestamp;
-  std::string connector_status;
-  int evse_id = 0;
-  int connector_id = 0;
-};
-StatusInfo ParseStatusNotification(const nlohmann::json& payload);
-
-// Connector statuses carried by a NotifyEvent (component "Connector", variable
-// "AvailabilityState"); other event data is validated and ignored here.
-std::vector<StatusInfo> ConnectorStatusesFromNotifyEvent(const nlohmann::json& payload);
-
-// Checks Authorize, MeterValues and Heartbeat payloads (their content is not forwarded yet).
-void CheckAuthorize(const nlohmann::json& payload);
-void CheckMeterValues(const nlohmann::json& payload);
-void CheckHeartbeat(const nlohmann::json& payload);
 
 }  // namespace csms::gateway

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "csms/common/time_util.h"
+
+namespace csms::gateway {
+
+// Registration state of a charger as this connection knows it (OCPP 2.0.1 B02/B03).
+enum class Registration { kUnknown, kNotBooted, kAccepted, kPending, kRejected };
+Registration RegistrationFromString(const std::string& status);
+
+// What a handler knows about the charger it serves. Shared between the connection and the
+// completions of its pending backend calls.
+struct StationContext {
+  std::string charger_id;
+  std::string connection_id;
+  std::atomic<Registration> registration{Registration::kUnknown};
+  // When last-seen was last handed to the backend (µs since the epoch). Reporting at most once
+  // a second per station keeps the backend's shared map off the per-message path.
+  std::atomic<int64_t> seen_reported_us{0};
+  // Security profile 3: the CN of the verified client certificate (empty otherwise).
+  std::string certificate_cn;
+  // Set by the router when the connection must end after its reply is written (B01.FR.12).
+  std::atomic<bool> close_requested{false};
+
+  // Messages the CSMS asked for with a TriggerMessage the charger accepted: they pass the
+  // registration gate while it is Pending (B01.FR.10, B02.FR.02; DIGEST §2.7) until `until`.
+  void AllowTriggered(std::string action, TimePoint until);
+  bool IsTriggered(std::string_view action, TimePoint now) const;
+
+ private:
+  mutable std::mutex triggered_mu_;
+  std::vector<std::pair<std::string, TimePoint>> triggered_;
+};
+
+}  // namespace csms::gateway

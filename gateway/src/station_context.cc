@@ -1,0 +1,33 @@
+#include "csms/gateway/station_context.h"
+
+#include <algorithm>
+
+namespace csms::gateway {
+
+Registration RegistrationFromString(const std::string& status) {
+  if (status == "Accepted") return Registration::kAccepted;
+  if (status == "Pending") return Registration::kPending;
+  if (status == "Rejected") return Registration::kRejected;
+  return Registration::kNotBooted;
+}
+
+void StationContext::AllowTriggered(std::string action, TimePoint until) {
+  std::lock_guard lock(triggered_mu_);
+  for (auto& [name, deadline] : triggered_) {
+    if (name == action) {
+      deadline = std::max(deadline, until);
+      return;
+    }
+  }
+  triggered_.emplace_back(std::move(action), until);
+}
+
+bool StationContext::IsTriggered(std::string_view action, TimePoint now) const {
+  std::lock_guard lock(triggered_mu_);
+  for (const auto& [name, deadline] : triggered_) {
+    if (name == action) return now <= deadline;
+  }
+  return false;
+}
+
+}  // namespace csms::gateway

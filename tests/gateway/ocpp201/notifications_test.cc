@@ -1,0 +1,81 @@
+// Authorization, metering, data transfer and the notifications acknowledged until stored.
+#include <gtest/gtest.h>
+
+#include "router_fixture.h"
+
+namespace csms::gateway {
+namespace {
+
+using nlohmann::json;
+using ocpp::Frame;
+
+// ---- other handlers ------------------------------------------------------------------------
+
+TEST_F(CallRouterTest, AuthorizeAccepts) {
+  Send("a-1", "Authorize", json::parse(R"({"idToken":{"idToken":"A","type":"Local"}})"));
+  EXPECT_EQ(ExpectResult("a-1"), (json{{"idTokenInfo", {{"status", "Accepted"}}}}));
+}
+
+TEST_F(CallRouterTest, AuthorizeWithoutIdTokenIsOccurrenceConstraintViolation) {
+  Send("a-2", "Authorize", json::object());
+  ExpectError("a-2", "OccurrenceConstraintViolation");
+}
+
+TEST_F(CallRouterTest, MeterValuesAcknowledged) {
+  Send("m-1", "MeterValues", json::parse(R"({"evseId":1,"meterValue":[
+      {"timestamp":"2026-11-24T09:00:00Z","sampledValue":[{"value":1}]}]})"));
+  EXPECT_EQ(ExpectResult("m-1"), json::object());
+}
+
+TEST_F(CallRouterTest, DataTransferIsUnknownVendor) {
+  Send("d-1", "DataTransfer", json{{"vendorId", "com.example"}});
+  EXPECT_EQ(ExpectResult("d-1"), (json{{"status", "UnknownVendorId"}}));
+}
+
+TEST_F(CallRouterTest, DataTransferWithoutVendorIdIsOccurrenceConstraintViolation) {
+  Send("d-2", "DataTransfer", json::object());
+  ExpectError("d-2", "OccurrenceConstraintViolation");
+}
+
+TEST_F(CallRouterTest, NotificationsAreAcknowledgedWithEmptyObject) {
+  Send("n-1", "SecurityEventNotification",
+       json{{"type", "FirmwareUpdated"}, {"timestamp", "2026-11-24T09:00:00Z"}});
+  EXPECT_EQ(ExpectResult("n-1"), json::object());
+}
+
+// N/G: a NotifyEvent that carries Connector.AvailabilityState updates the connector like a
+// StatusNotification (G01.FR.03-07); other events and station-wide states do not.
+TEST_F(CallRouterTest, NotifyEventConnectorAvailabilityBecomesAStatus) {
+  Send("e-1", "NotifyEvent", json::parse(R"({
+    "generatedAt": "2026-11-24T09:00:00Z", "seqNo": 0,
+    "eventData": [
+      {"eventId": 1, "timestamp": "2026-11-24T09:01:00Z", "trigger": "Delta",
+       "actualValue": "Faulted", "eventNotificationType": "HardWiredNotification",
+       "component": {"name": "Connector", "evse": {"id": 2, "connectorId": 1}},
+       "variable": {"name": "AvailabilityState"}},
+      {"eventId": 2, "timestamp": "2026-11-24T09:00:00Z", "trigger": "Alerting",
+       "actualValue": "93", "eventNotificationType": "HardWiredMonitor",
+       "component": {"name": "EVSE", "evse": {"id": 2}}, "variable": {"name": "Temperature"}},
+      {"eventId": 3, "timestamp": "2026-11-24T09:00:00Z", "trigger": "Delta",
+       "actualValue": "Unavailable", "eventNotificationType": "HardWiredNotification",
+       "component": {"name": "Connector"}, "variable": {"name": "AvailabilityState"}},
+      {"eventId": 4, "timestamp": "2026-11-24T09:00:00Z", "trigger": "Delta",
+       "actualValue": "Broken", "eventNotificationType": "HardWiredNotification",
+       "component": {"name": "Connector", "evse": {"id": 1}},
+       "variable": {"name": "AvailabilityState"}}
+    ]})"));
+  EXPECT_EQ(ExpectResult("e-1"), json::object());
+  ASSERT_EQ(backend_.statuses.size(), 1u);
+  EXPECT_EQ(backend_.statuses[0].status(), "Faulted");
+  EXPECT_EQ(backend_.statuses[0].evse_id(), 2);
+  EXPECT_EQ(backend_.statuses[0].connector_id(), 1);
+  EXPECT_EQ(FormatRfc3339(FromProto(backend_.statuses[0].timestamp())), "2026-11-24T09:01:00Z");
+}
+
+TEST_F(CallRouterTest, NotifyEventWithoutEventDataIsAnOccurrenceViolation) {
+  Send("e-2", "NotifyEvent", json::parse(R"({"generatedAt":"2026-11-24T09:00:00Z","seqNo":0})"));
+  ExpectError("e-2", "OccurrenceConstraintViolation");
+}
+
+}  // namespace
+}  // namespace csms::gateway
