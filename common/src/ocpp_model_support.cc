@@ -1,3 +1,4 @@
+#include <cmath>
 #include <limits>
 
 #include "csms/ocpp/model_support.h"
@@ -53,10 +54,15 @@ int32_t ReadInt32(const nlohmann::json& j) {
   }
   // JSON Schema counts 5.0 as an integer.
   if (j.is_number_float()) {
+    // Range first: casting a double beyond the target type is undefined behaviour.
     const double v = j.get<double>();
-    if (v == static_cast<double>(static_cast<int64_t>(v)) &&
-        v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()) {
+    if (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max() &&
+        std::trunc(v) == v) {
       return static_cast<int32_t>(v);
+    }
+    if (std::trunc(v) == v) {
+      throw DecodeError("", "integer out of the 32-bit range OCPP uses",
+                        "PropertyConstraintViolation");
     }
   }
   throw DecodeError("", "not an integer");

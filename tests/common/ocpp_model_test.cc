@@ -228,6 +228,17 @@ TEST(OcppModel, IntegralFloatsCountAsIntegers) {
   EXPECT_EQ(reset.evse_id, 2);
   EXPECT_THROW(Decode<v201::ResetRequest>(json::parse(R"({"type":"Immediate","evseId":2.5})")),
                model::DecodeError);
+  // fuzz_normalize-crash-f8f80b886f6f09e43263ea17932a6deda90e24b4: an integral float far beyond
+  // int64 was cast before its range was checked (undefined behaviour).
+  for (const char* huge : {"1e300", "-1e300", "99944671551161561500000000001.0", "2147483648.0"}) {
+    try {
+      Decode<v201::ResetRequest>(
+          json::parse(std::string(R"({"type":"Immediate","evseId":)") + huge + "}"));
+      ADD_FAILURE() << huge;
+    } catch (const model::DecodeError& e) {
+      EXPECT_EQ(e.code(), "PropertyConstraintViolation") << huge;
+    }
+  }
 }
 
 TEST(OcppModel, CustomDataKeepsVendorProperties) {
