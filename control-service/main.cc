@@ -65,7 +65,7 @@ namespace v1 = csms::control::v1;
 // With --api-keys-file these front the real services, checking each call's bearer token and
 // role before delegating. Internal StationEventService calls need the gateway's service token.
 // A method added to the proto must be added here too (else UNIMPLEMENTED with auth on).
-class AuthedControlService final : public v1::ControlService::Service {
+class AuthedControlService final : public csms::control::ControlServiceBase {
  public:
   AuthedControlService(csms::control::ControlServiceImpl& impl, csms::auth::Authenticator& auth)
       : impl_(impl), auth_(auth) {}
@@ -94,6 +94,8 @@ class AuthedControlService final : public v1::ControlService::Service {
                    Role::kRead)
   CSMS_AUTHED_SYNC(RotateChargerPassword, v1::RotateChargerPasswordRequest,
                    v1::RotateChargerPasswordResponse, Role::kOperate)
+  // The command API checks its callers itself (the role depends on the action).
+  CSMS_CONTROL_COMMAND_METHODS(impl_.command_api())
 
  private:
   csms::control::ControlServiceImpl& impl_;
@@ -222,6 +224,11 @@ int main(int argc, char** argv) {
   control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));
   control.set_offline_after(std::chrono::seconds(heartbeat_interval) *
                             std::max(0, config.GetInt("offline-after-heartbeats")));
+  csms::control::CommandLogStore command_log(pool);
+  csms::control::CommandSender sender(link, &command_log, csms::ocpp::SchemaSet::Ocpp201());
+  csms::control::CommandApi commands(control.access(), sender, command_log, *auth,
+                                     std::chrono::seconds(command_timeout));
+  control.set_commands(&commands);
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
   std::vector<grpc::Service*> services{&control, &station_events};

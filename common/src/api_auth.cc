@@ -24,6 +24,7 @@ namespace csms::auth {
 std::optional<Role> ParseRole(std::string_view name) {
   if (name == "read") return Role::kRead;
   if (name == "operate") return Role::kOperate;
+  if (name == "admin") return Role::kAdmin;
   if (name == "service") return Role::kService;
   return std::nullopt;
 }
@@ -34,6 +35,8 @@ const char* RoleName(Role role) {
       return "read";
     case Role::kOperate:
       return "operate";
+    case Role::kAdmin:
+      return "admin";
     case Role::kService:
       return "service";
   }
@@ -174,6 +177,26 @@ std::optional<Principal> ApiKeyStore::Verify(std::string_view token) const {
   return found;
 }
 
+Principal OnBehalfOf(const grpc::ServerContextBase& context,
+                     const std::optional<Principal>& caller) {
+  const auto& metadata = context.client_metadata();
+  auto read = [&metadata](const char* key) -> std::optional<std::string> {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) return std::nullopt;
+    return std::string(it->second.data(), it->second.size());
+  };
+  const bool trusted = !caller || caller->role == Role::kService;
+  if (trusted) {
+    auto key = read(kOnBehalfKeyMetadata);
+    auto role_name = read(kOnBehalfRoleMetadata);
+    auto role = role_name ? ParseRole(*role_name) : std::nullopt;
+    // A service may act for an operator, never for another service.
+    if (key && !key->empty() && role && *role != Role::kService) return Principal{*key, *role};
+  }
+  if (caller) return *caller;
+  return Principal{"anonymous", Role::kAdmin};
+}
+
 std::optional<std::string> BearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size()) return std::nullopt;
@@ -300,7 +323,7 @@ Decision Authenticator::Check(const std::optional<std::string>& token, Role requ
 }
 
 grpc::Status Authenticator::CheckGrpc(const grpc::ServerContextBase& context, Role required,
-                                      const char* method) {
+                                      const char* method, std::optional<Principal>* who) {
   if (!enabled_) return grpc::Status::OK;
   std::optional<std::string> token;
   const auto& metadata = context.client_metadata();
@@ -312,6 +335,7 @@ grpc::Status Authenticator::CheckGrpc(const grpc::ServerContextBase& context, Ro
   // "ipv4:10.0.0.5:51234" -> "ipv4:10.0.0.5": the port changes with every connection.
   if (auto colon = peer.rfind(':'); colon != std::string::npos && colon > 5) peer.resize(colon);
   Decision d = Check(token, required, peer, method);
+  if (who != nullptr) *who = d.principal;
   switch (d.outcome) {
     case Outcome::kAllowed:
       return grpc::Status::OK;
@@ -361,7 +385,8 @@ std::shared_ptr<Authenticator> LoadAuthenticatorOrExit(const Config& config,
   if (path.empty()) {
     CSMS_LOG(kError, component)
         << "API authentication is on and no --api-keys-file was given. Mint keys with "
-           "--mint-api-key <id> <read|operate|service> (docs/security.md), or pass --api-auth "
+           "--mint-api-key <id> <read|operate|admin|service> (docs/security.md), or pass "
+           "--api-auth "
            "off for a demo on a trusted network";
     std::exit(2);
   }
@@ -421,7 +446,7 @@ std::optional<int> MaybeMintApiKey(int argc, char** argv) {
   std::optional<Role> role;
   if (argc != 4 || !ValidKeyId(argv[2]) || !(role = ParseRole(argv[3]))) {
     std::cerr << "usage: " << argv[0]
-              << " --mint-api-key <key id> <read|operate|service>\n"
+              << " --mint-api-key <key id> <read|operate|admin|service>\n"
                  "prints the new token (line 1, give it to its user) and its --api-keys-file "
                  "line (line 2, append it to the file)\n";
     return 2;

@@ -57,6 +57,13 @@ LinkReply ChargerLinkClient::Call(const std::string& gateway_address, const std:
   }
 
   LinkReply reply;
+  if (response.has_invalid_reply()) {
+    // An answer off its schema cannot be read as one: the command did not succeed.
+    reply.call_error = true;
+    reply.error_code = "InvalidReply";
+    reply.error_description = response.invalid_reply().violation();
+    return reply;
+  }
   if (response.has_error()) {
     reply.call_error = true;
     reply.error_code = response.error().error_code();
@@ -69,6 +76,29 @@ LinkReply ChargerLinkClient::Call(const std::string& gateway_address, const std:
                    "gateway returned an unreadable " + action + " result");
   }
   return reply;
+}
+
+void ChargerLinkClient::CallAsync(
+    const std::string& gateway_address, const std::string& charger_id, const std::string& action,
+    const std::string& payload_json, std::chrono::milliseconds timeout,
+    std::function<void(const grpc::Status&, const csms::gateway::v1::CallResponse&)> done) {
+  if (gateway_address.empty()) {
+    return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no gateway address recorded"),
+                csms::gateway::v1::CallResponse());
+  }
+  csms::gateway::v1::CallRequest request;
+  request.set_charger_id(charger_id);
+  request.set_action(action);
+  request.set_payload_json(payload_json);
+  request.set_timeout_ms(static_cast<int32_t>(timeout.count()));
+  auto& stub = StubFor(gateway_address);
+  CallUnaryAsync<csms::gateway::v1::CallRequest, csms::gateway::v1::CallResponse>(
+      [&stub](auto* ctx, auto* req, auto* resp, auto cb) {
+        stub.async()->Call(ctx, req, resp, std::move(cb));
+      },
+      std::move(request),
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout + kGatewaySlack),
+      std::move(done));
 }
 
 csms::gateway::v1::ChargerLink::Stub& ChargerLinkClient::StubFor(const std::string& address) {

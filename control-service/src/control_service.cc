@@ -88,7 +88,11 @@ auto StationWrite(Fn&& fn) {
 ControlServiceImpl::ControlServiceImpl(ControlStore& store, ChargerLinkClient& link,
                                        EventWaiter& waiter,
                                        std::chrono::milliseconds command_timeout)
-    : store_(store), link_(link), waiter_(waiter), command_timeout_(command_timeout) {}
+    : store_(store),
+      link_(link),
+      waiter_(waiter),
+      command_timeout_(command_timeout),
+      access_(store) {}
 
 ControlServiceImpl::Deadline ControlServiceImpl::CommandDeadline(
     const grpc::ServerContext& context) const {
@@ -101,37 +105,15 @@ ControlServiceImpl::Deadline ControlServiceImpl::CommandDeadline(
 }
 
 ChargerRecord ControlServiceImpl::RequireCharger(const std::string& charger_id) {
-  if (charger_id.empty()) {
-    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "charger_id is required");
-  }
-  auto charger = store_.FindCharger(charger_id);
-  if (!charger) {
-    throw RpcError(grpc::StatusCode::NOT_FOUND, "charger " + charger_id + " is not registered");
-  }
-  return *charger;
+  return access_.Require(charger_id);
 }
 
 bool ControlServiceImpl::IsLive(const ChargerRecord& charger) const {
-  if (!charger.connected) return false;
-  if (offline_after_.count() <= 0 || !charger.last_seen) return true;
-  return clock_.Now() - *charger.last_seen <= offline_after_;
+  return access_.IsLive(charger);
 }
 
 void ControlServiceImpl::RequireReachable(const ChargerRecord& charger) const {
-  const std::string& charger_id = charger.charger_id;
-  if (!charger.connected) {
-    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION, "charger " + charger_id + " is offline");
-  }
-  if (!IsLive(charger)) {
-    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
-                   "charger " + charger_id + " has not been heard from since " +
-                       FormatRfc3339(*charger.last_seen) + "; treated as offline");
-  }
-  // A CSMS that rejected a station must not send it anything (B03.FR.03).
-  if (charger.registration_status == "Rejected") {
-    throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
-                   "charger " + charger_id + " is not accepted (registration Rejected)");
-  }
+  access_.RequireReachable(charger);
 }
 
 CommandAnswer ControlServiceImpl::Send(const ChargerRecord& charger, const std::string& action,

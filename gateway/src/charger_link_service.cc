@@ -53,6 +53,13 @@ grpc::ServerUnaryReactor* ChargerLinkService::Call(grpc::CallbackServerContext* 
             reactor->Finish(grpc::Status::OK);
             return;
           }
+          case Kind::kInvalidReply: {
+            auto* invalid = response->mutable_invalid_reply();
+            invalid->set_payload_json(std::move(outcome.payload_json));
+            invalid->set_violation(outcome.error_description);
+            reactor->Finish(grpc::Status::OK);
+            return;
+          }
           case Kind::kTimeout:
             reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                          "charger " + charger + " did not answer in time"));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "csms/common/log.h"
+#include "csms/common/ocpp_redact.h"
 #include "csms/common/time_util.h"
 
 namespace csms::gateway {
@@ -82,7 +83,8 @@ void FrameTrace::Record(const std::string& charger_id, const std::string& connec
   nlohmann::json line = {{"ts", FormatRfc3339(RealClock().Now(), /*millis=*/true)},
                          {"dir", direction},
                          {"conn", connection_id},
-                         {"frame", frame}};
+                         // Secrets never reach the disk (passwords, KeyCode tokens, keys).
+                         {"frame", ocpp::RedactFrame(frame)}};
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text += '\n';
   File& file = FileFor(charger_id);

@@ -63,6 +63,13 @@ class MemoryTrimmer {
   int checks_ = 0;
 };
 
+// Large frames (up to --max-message-bytes) are read into a buffer of their size, freed once the
+// frame is handled. glibc would serve such buffers from the heap after the first one was freed
+// (its mmap threshold rises to the largest freed mapping) and keep the pages when they are
+// freed, so a burst of large frames on many connections at once would stay in RSS. A fixed
+// threshold keeps every buffer of 256 KiB or more in its own mapping, returned when freed.
+void KeepLargeBuffersMapped() { mallopt(M_MMAP_THRESHOLD, 256 * 1024); }
+
 // ChargerLink carries commands to chargers (start, stop, limits): with API keys on, only the
 // service role (control's token) may call it.
 class AuthedChargerLink final : public gateway::v1::ChargerLink::CallbackService {
@@ -107,8 +114,9 @@ std::vector<FlagSpec> GatewayFlags() {
       {"control-address", "CSMS_CONTROL_ADDRESS", "localhost:50051", "control-service gRPC"},
       {"billing-address", "CSMS_BILLING_ADDRESS", "localhost:50052", "billing-service gRPC"},
       {"threads", "CSMS_GATEWAY_THREADS", "2", "I/O threads"},
-      {"max-message-bytes", "CSMS_MAX_MESSAGE_BYTES", "65536",
-       "largest OCPP frame accepted; larger ones close the connection with 1009"},
+      {"max-message-bytes", "CSMS_MAX_MESSAGE_BYTES", "1048576",
+       "largest OCPP frame accepted (1 MiB); larger ones close the connection with 1009. A "
+       "connection's buffer grows to a large frame only while reading it"},
       {"handshake-timeout", "CSMS_HANDSHAKE_TIMEOUT", "15",
        "seconds a new connection may take to complete the WebSocket upgrade"},
       {"idle-timeout", "CSMS_IDLE_TIMEOUT", "90",
@@ -144,13 +152,20 @@ std::vector<FlagSpec> GatewayFlags() {
 }
 
 int RunGateway(const Config& config) {
+  KeepLargeBuffersMapped();
   std::string grpc_listen = config.Get("grpc-listen");
   std::string advertise = config.Get("advertise-address");
   if (advertise.empty()) {
     advertise = "127.0.0.1:" + grpc_listen.substr(grpc_listen.rfind(':') + 1);
   }
   OcppServerOptions ocpp_options;
-  ocpp_options.max_message_bytes = static_cast<size_t>(config.GetInt("max-message-bytes"));
+  const int max_message_bytes = config.GetInt("max-message-bytes");
+  if (max_message_bytes < 1024) {
+    // 0 would mean "no limit" to Beast, and a negative number a huge one.
+    CSMS_LOG(kError, "gateway") << "--max-message-bytes must be at least 1024";
+    return 2;
+  }
+  ocpp_options.max_message_bytes = static_cast<size_t>(max_message_bytes);
   ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
   ocpp_options.handshake_timeout = std::chrono::seconds(config.GetInt("handshake-timeout"));
   ocpp_options.max_connections = static_cast<size_t>(config.GetInt("max-connections"));

@@ -128,8 +128,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
-    HttpRequest request{std::string(req.method_string()), std::string(req.target()),
-                        std::move(req.body())};
+    HttpRequest request{
+        std::string(req.method_string()), std::string(req.target()), std::move(req.body()), {}, {}};
     stream_.expires_never();
     const std::string path = request.target.substr(0, request.target.find('?'));
     if (auth_ && auth_->enabled() && !IsOpenRoute(req.method(), path)) {
@@ -145,6 +145,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                    ClientAddress(), request.method + " " + path);
       switch (decision.outcome) {
         case auth::Outcome::kAllowed:
+          if (decision.principal) {
+            request.key_id = decision.principal->key_id;
+            request.role = auth::RoleName(decision.principal->role);
+          }
           break;
         case auth::Outcome::kUnauthenticated:
           return Write(RestApi::Error(401, "unauthorized",

@@ -1,6 +1,7 @@
 // The only translation unit with the WebSocket session: Beast templates are slow to compile.
 #include "csms/gateway/ocpp_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -69,6 +70,12 @@ struct ServerShared {
                     .AddCounter("csms_gateway_connections_total",
                                 "Charger WebSocket connections established.")
                     .Get();
+    read_buffer_bytes =
+        &registry
+             .AddGauge("csms_gateway_read_buffer_bytes",
+                       "Bytes that charger connections keep reserved for reading frames between "
+                       "frames (a large frame's buffer is released once it is handled).")
+             .Get();
     frame_errors = &registry.AddCounter("csms_ocpp_call_errors_total",
                                         "CALLERRORs sent to chargers, by action and error code.",
                                         {"action", "code"});
@@ -92,6 +99,7 @@ struct ServerShared {
   metrics::Counter* refused_tls_handshake;
   metrics::Counter* refused_bad_certificate;
   metrics::Counter* accepted;
+  metrics::Gauge* read_buffer_bytes;
   std::string tls_client_org;  // profile 3: required subject O of charger certificates
   FailureLimiter auth_failures;
   // Stations that control said are provisioned with a profile that needs credentials, so that
@@ -159,6 +167,7 @@ class OcppSession : public ChargerConnection,
  public:
   const std::string& charger_id() const override { return station_->charger_id; }
   const std::string& connection_id() const override { return station_->connection_id; }
+  std::shared_ptr<StationContext> station() const override { return station_; }
 
   void Start() {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -506,6 +515,14 @@ class OcppSession : public ChargerConnection,
     established_ = true;
     call_timer_.cancel();
     buffer_.shrink_to_fit();
+    // A message never needs more than the limit (Beast refuses a longer one with 1009 from the
+    // frame headers), so a fragmented one does not double the buffer past it either. The slack
+    // lets Beast read the next frame header once the buffer is full (without it, a frame one
+    // byte over the limit fails as a buffer overflow instead of closing with 1009).
+    if (options_.max_message_bytes > 0) {
+      buffer_.max_size(std::max(options_.max_message_bytes, buffer_.size()) + kReadSlackBytes);
+    }
+    ReportReadBuffer();
     shared_->open_connections.fetch_add(1);
     shared_->accepted->Inc();
     if (auto previous = registry_.Register(this->shared_from_this())) {
@@ -543,6 +560,7 @@ class OcppSession : public ChargerConnection,
     if (ec) return OnClosed(ec);
     if (!ws_.got_text()) {
       buffer_.consume(buffer_.size());
+      ReleaseLargeReadBuffer();
       QueueWrite(ocpp::SerializeCallError("-1", ocpp::error_code::kRpcFrameworkError,
                                           "binary frames are not supported; OCPP-J uses text"));
       return DoRead();
@@ -554,7 +572,28 @@ class OcppSession : public ChargerConnection,
       shared_->trace->Record(station_->charger_id, station_->connection_id, "in", text);
     HandleText(text);
     buffer_.consume(buffer_.size());
+    ReleaseLargeReadBuffer();
     DoRead();
+  }
+
+  // The read buffer grows to the size of the largest frame read. Most frames are small, and an
+  // idle connection must not keep a large frame's megabyte: past kKeptReadBufferBytes the buffer
+  // is freed (the next frame allocates what it needs), below it the capacity is kept for reuse.
+  static constexpr size_t kKeptReadBufferBytes = 4096;
+  static constexpr size_t kReadSlackBytes = 4096;  // more than Beast's first read of a frame
+
+  void ReleaseLargeReadBuffer() {
+    if (buffer_.size() == 0 && buffer_.capacity() > kKeptReadBufferBytes) buffer_.shrink_to_fit();
+    ReportReadBuffer();
+  }
+
+  // Keeps csms_gateway_read_buffer_bytes equal to the sum over established connections.
+  void ReportReadBuffer() {
+    const size_t now = closed_ ? 0 : buffer_.capacity();
+    if (now == reported_buffer_bytes_) return;
+    shared_->read_buffer_bytes->Add(static_cast<double>(now) -
+                                    static_cast<double>(reported_buffer_bytes_));
+    reported_buffer_bytes_ = now;
   }
 
   void HandleText(std::string_view text) {
@@ -632,10 +671,9 @@ class OcppSession : public ChargerConnection,
         // A reply is never answered with an error; the CALL just counts as failed.
         CSMS_LOG(kWarn, kLog) << station_->charger_id << " answered " << pending_->action
                               << " off-schema: " << log::Sanitize(violation->description, 200);
-        outcome.kind = CallOutcome::Kind::kError;
+        outcome.kind = CallOutcome::Kind::kInvalidReply;
         outcome.error_code = violation->code;
-        outcome.error_description =
-            "the charger's answer violates the OCPP schema: " + violation->description;
+        outcome.error_description = violation->code + ": " + violation->description;
       }
     } else {
       outcome.kind = CallOutcome::Kind::kError;
@@ -719,6 +757,9 @@ class OcppSession : public ChargerConnection,
     closed_ = true;
     shared_->open_connections.fetch_sub(1);
     call_timer_.cancel();
+    buffer_.clear();  // a partly read frame, up to the limit
+    buffer_.shrink_to_fit();
+    ReportReadBuffer();  // closed: counts as 0 from now on
     if (ec == websocket::error::message_too_big) {
       CSMS_LOG(kWarn, kLog) << station_->charger_id << " sent a frame over "
                             << options_.max_message_bytes << " bytes; closed with 1009";
@@ -747,6 +788,7 @@ class OcppSession : public ChargerConnection,
   websocket::stream<NextLayer, false> ws_;
   [[no_unique_address]] TlsMembers tls_;
   beast::flat_buffer buffer_;
+  size_t reported_buffer_bytes_ = 0;  // buffer_'s capacity as last added to the gauge
   std::unique_ptr<http::request_parser<http::string_body>> parser_;  // during the upgrade only
   std::shared_ptr<ServerShared> shared_;
   CallRouter& router_;

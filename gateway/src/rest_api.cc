@@ -11,6 +11,7 @@
 #include "csms/common/time_util.h"
 #include "csms/gateway/dashboard_assets.h"
 #include "csms/gateway/dashboard_json.h"
+#include "csms/gateway/rest_commands.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -47,6 +48,8 @@ HttpResponse FromGrpcError(const grpc::Status& status) {
       return RestApi::Error(503, "unavailable", "backend unavailable: " + status.error_message());
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return RestApi::Error(429, "busy", status.error_message());
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return RestApi::Error(403, "forbidden", status.error_message());
     default:
       return RestApi::Error(500, "internal", status.error_message());
   }
@@ -113,7 +116,10 @@ HttpResponse RestApi::Error(int status, const std::string& code, const std::stri
 
 RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing)
     : control_(control::v1::ControlService::NewStub(control)),
-      billing_(billing::v1::BillingService::NewStub(billing)) {}
+      billing_(billing::v1::BillingService::NewStub(billing)),
+      commands_(std::make_unique<RestCommands>(control)) {}
+
+RestApi::~RestApi() = default;
 
 void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse)> respond) {
   std::string path = request.target;
@@ -154,6 +160,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
       return wrong_method("GET, PUT or DELETE");
     }
   }
+  if (commands_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");

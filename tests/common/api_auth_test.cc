@@ -81,7 +81,7 @@ TEST(ApiAuth, RejectsMalformedFilesNamingTheLine) {
       {"", "no keys"},
       {"# only a comment\n", "no keys"},
       {"a read", "line 1"},
-      {good + "\nb admin " + hash, "line 2: role"},
+      {good + "\nb owner " + hash, "line 2: role"},
       {"a read " + hash + " extra", "line 1"},
       {"a read md5$00$00", "line 1: hash"},
       {"a read sha256$zz11223344556677$" + std::string(64, '0'), "line 1: hash"},
@@ -120,9 +120,12 @@ TEST(ApiAuth, BearerTokenParsing) {
 
 TEST(ApiAuth, RolesAreOrdered) {
   EXPECT_LT(Role::kRead, Role::kOperate);
-  EXPECT_LT(Role::kOperate, Role::kService);
+  EXPECT_LT(Role::kOperate, Role::kAdmin);
+  EXPECT_LT(Role::kAdmin, Role::kService);
   EXPECT_EQ(ParseRole("operate"), Role::kOperate);
-  EXPECT_FALSE(ParseRole("admin"));
+  EXPECT_EQ(ParseRole("admin"), Role::kAdmin);
+  EXPECT_STREQ(RoleName(Role::kAdmin), "admin");
+  EXPECT_FALSE(ParseRole("owner"));
   EXPECT_STREQ(RoleName(Role::kRead), "read");
 }
 

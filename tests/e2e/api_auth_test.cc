@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "csms/gateway/v1/charger_link.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "net_clients.h"
+#include "ocpp_payloads.h"
 #include "pg_test_db.h"
 #include "stack.h"
 
@@ -103,11 +105,13 @@ class ApiAuthEndToEnd : public ::testing::Test {
     service_ = auth::MintToken();
     operate_ = auth::MintToken();
     read_ = auth::MintToken();
+    admin_ = auth::MintToken();
     std::ofstream(dir_ + "/api-keys")
         << "# test keys\n"
         << auth::KeyLine("gateway", auth::Role::kService, service_) << "\n"
         << auth::KeyLine("ops", auth::Role::kOperate, operate_) << "\n"
-        << auth::KeyLine("viewer", auth::Role::kRead, read_) << "\n";
+        << auth::KeyLine("viewer", auth::Role::kRead, read_) << "\n"
+        << auth::KeyLine("boss", auth::Role::kAdmin, admin_) << "\n";
     std::ofstream(dir_ + "/service-token") << service_ << "\n";
     Stack::Options options;
     options.name = "api-auth";
@@ -150,13 +154,13 @@ class ApiAuthEndToEnd : public ::testing::Test {
   static TestDatabase* db_;
   static Stack* stack_;
   static bool started_;
-  static std::string dir_, service_, operate_, read_;
+  static std::string dir_, service_, operate_, read_, admin_;
 };
 TestDatabase* ApiAuthEndToEnd::db_ = nullptr;
 Stack* ApiAuthEndToEnd::stack_ = nullptr;
 bool ApiAuthEndToEnd::started_ = false;
 std::string ApiAuthEndToEnd::dir_, ApiAuthEndToEnd::service_, ApiAuthEndToEnd::operate_,
-    ApiAuthEndToEnd::read_;
+    ApiAuthEndToEnd::read_, ApiAuthEndToEnd::admin_;
 
 TEST_F(ApiAuthEndToEnd, RestNeedsAValidBearerToken) {
   // Failures from an address of this test's own: each address has its own failure budget.
@@ -382,9 +386,12 @@ TEST_F(ApiAuthEndToEnd, EveryMethodIsServedToTheServiceToken) {
           EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << name;
           EXPECT_NE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << name;
         } else {
-          // Read role: exactly the Get*/List* methods.
-          const bool reads =
-              method->name().rfind("Get", 0) == 0 || method->name().rfind("List", 0) == 0;
+          // Read role: exactly the Get*/List* methods, except the commands that ask a charger
+          // (GetVariables, GetTransactionStatus: OCPP CALLs, operate role).
+          const bool command =
+              method->name() == "GetVariables" || method->name() == "GetTransactionStatus";
+          const bool reads = !command && (method->name().rfind("Get", 0) == 0 ||
+                                          method->name().rfind("List", 0) == 0);
           EXPECT_EQ(status.error_code() == grpc::StatusCode::PERMISSION_DENIED, !reads)
               << name << ": " << status.error_message();
         }
@@ -393,6 +400,70 @@ TEST_F(ApiAuthEndToEnd, EveryMethodIsServedToTheServiceToken) {
     }
   }
   EXPECT_GT(checked, 40);
+}
+
+// Issue #12: commands carry the operator's key to control (the command log names it), and the
+// actions that change a charger's trust, network or firmware need the admin role.
+TEST_F(ApiAuthEndToEnd, CommandsNameTheirKeyAndAdminActionsNeedTheAdminRole) {
+  ASSERT_EQ(Rest("POST", "/chargers", operate_,
+                 R"({"charger_id":"auth_cmd_01","security_profile":0,"approved":true})")
+                .status,
+            201);
+  WsClient charger;
+  ASSERT_TRUE(charger.Connect(stack_->ocpp_port, "/ocpp/auth_cmd_01"));
+  ASSERT_EQ(charger.Call("BootNotification", BootPayload("SN-auth"))[2]["status"], "Accepted");
+  for (int i = 0;
+       i < 100 && !Rest("GET", "/chargers/auth_cmd_01", read_).Json().value("connected", false);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Answers the next CALL the charger gets with `payload` while `request` runs.
+  auto answered = [&](const std::function<HttpResult()>& request, const nlohmann::json& payload) {
+    auto http = std::async(std::launch::async, request);
+    if (auto frame = charger.Receive(seconds(10))) {
+      auto call = nlohmann::json::parse(*frame);
+      charger.SendText(nlohmann::json{3, call[1], payload}.dump());
+    }
+    return http.get();
+  };
+  const std::string profile = R"({"configurationSlot":1,"connectionData":{"ocppVersion":"OCPP20",
+      "ocppTransport":"JSON","ocppCsmsUrl":"wss://csms.example/ocpp","messageTimeout":30,
+      "securityProfile":2,"ocppInterface":"Wired0"}})";
+  auto refused = Rest("POST", "/chargers/auth_cmd_01/ocpp/SetNetworkProfile", operate_, profile);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.Json()["error"], "forbidden");
+  EXPECT_EQ(Rest("POST", "/chargers/auth_cmd_01/ocpp/ClearCache", read_, "{}").status, 403);
+
+  auto as_admin = answered(
+      [&] { return Rest("POST", "/chargers/auth_cmd_01/ocpp/SetNetworkProfile", admin_, profile); },
+      {{"status", "Accepted"}});
+  EXPECT_EQ(as_admin.status, 200) << as_admin.body;
+  auto as_operator =
+      answered([&] { return Rest("POST", "/chargers/auth_cmd_01/clear-cache", operate_, "{}"); },
+               {{"status", "Accepted"}});
+  EXPECT_EQ(as_operator.status, 200) << as_operator.body;
+
+  auto log = Rest("GET", "/chargers/auth_cmd_01/commands", read_).Json();
+  ASSERT_EQ(log["commands"].size(), 2u) << log.dump();
+  EXPECT_EQ(log["commands"][0]["issued_by"], "ops");
+  EXPECT_EQ(log["commands"][0]["action"], "ClearCache");
+  EXPECT_EQ(log["commands"][1]["issued_by"], "boss");
+  EXPECT_EQ(log["commands"][1]["action"], "SetNetworkProfile");
+
+  // A direct gRPC caller is named by its own key; an operator cannot claim another's name.
+  auto stub = control::v1::ControlService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(stack_->control_port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + operate_);
+  ctx.AddMetadata(auth::kOnBehalfKeyMetadata, "boss");
+  ctx.AddMetadata(auth::kOnBehalfRoleMetadata, "admin");
+  control::v1::SendOcppCallRequest request;
+  request.set_charger_id("auth_cmd_01");
+  request.set_action("SetNetworkProfile");
+  request.set_payload_json(profile);
+  control::v1::SendOcppCallResponse response;
+  EXPECT_EQ(stub->SendOcppCall(&ctx, request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(ApiAuthEndToEnd, RepeatedFailuresFromOneAddressAreRateLimited) {

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "net_clients.h"
@@ -25,9 +27,12 @@ class LimitsTest : public SharedStackTest<LimitsTest> {
  public:
   static void Configure(Stack::Options& options) {
     options.name = "limits";
+    // --max-message-bytes is left at its default (1 MiB): the tests below check that limit.
     options.gateway_args = {"--idle-timeout",    "2", "--handshake-timeout", "1",
-                            "--max-connections", "4", "--max-message-bytes", "4096"};
+                            "--max-connections", "4"};
   }
+
+  static constexpr size_t kDefaultMaxMessageBytes = 1024 * 1024;
 
  protected:
   std::unique_ptr<WsClient> Booted(const std::string& id, int port = 0) {
@@ -36,13 +41,101 @@ class LimitsTest : public SharedStackTest<LimitsTest> {
     EXPECT_EQ(client->Call("BootNotification", BootPayload())[2]["status"], "Accepted");
     return client;
   }
+
+  // A DataTransfer CALL of exactly `bytes` bytes (its "data" has no length limit in the schema),
+  // which the gateway answers with UnknownVendorId.
+  static std::string DataTransferOfSize(const std::string& id, size_t bytes) {
+    const std::string head =
+        R"([2,")" + id + R"(","DataTransfer",{"vendorId":"com.example","data":")";
+    const std::string tail = R"("}])";
+    return head + std::string(bytes - head.size() - tail.size(), 'd') + tail;
+  }
+
+  // A schema-valid NotifyReport part of at least `bytes` bytes, as a charger sends its device
+  // model: many report entries, each within the schema's string limits.
+  static std::string NotifyReportOfSize(const std::string& id, size_t bytes) {
+    json report = json::array();
+    size_t size = 0;
+    for (int i = 0; size < bytes; ++i) {
+      json entry = {{"component", {{"name", "EVSE"}, {"evse", {{"id", 1 + i % 4}}}}},
+                    {"variable", {{"name", "Power"}, {"instance", "i" + std::to_string(i)}}},
+                    {"variableAttribute", json::array({{{"type", "Actual"},
+                                                        {"value", std::string(100, 'v')},
+                                                        {"mutability", "ReadOnly"}}})}};
+      size += entry.dump().size() + 1;
+      report.push_back(std::move(entry));
+    }
+    json payload = {{"requestId", 7},
+                    {"generatedAt", "2026-11-24T09:00:00Z"},
+                    {"tbc", false},
+                    {"seqNo", 0},
+                    {"reportData", std::move(report)}};
+    return json::array({2, id, "NotifyReport", payload}).dump();
+  }
+
+  // The gateway's csms_gateway_read_buffer_bytes: what its connections keep reserved for
+  // reading between frames. -1 when /metrics does not show it.
+  double ReadBufferBytes() {
+    std::istringstream text(HttpCall(stack_->http_port, "GET", "/metrics").body);
+    const std::string name = "csms_gateway_read_buffer_bytes ";
+    for (std::string line; std::getline(text, line);) {
+      if (line.rfind(name, 0) == 0) return std::strtod(line.c_str() + name.size(), nullptr);
+    }
+    return -1;
+  }
+
+  // The reply to the CALL `id` that the client sent itself.
+  static json ReplyTo(WsClient& client, const std::string& id) {
+    for (int i = 0; i < 5; ++i) {
+      auto text = client.Receive(seconds(20));
+      if (!text) return json();
+      json frame = json::parse(*text, nullptr, false);
+      if (frame.is_array() && frame.size() >= 3 && frame[1] == id) return frame;
+    }
+    return json();
+  }
 };
+
+TEST_F(LimitsTest, FramesUpToTheDefaultLimitOfOneMebibyteAreAnswered) {
+  auto client = Booted("limits_large");
+  // A 900 KiB NotifyReport part: schema-checked and acknowledged like a small one.
+  const std::string report = NotifyReportOfSize("report-1", 900 * 1024);
+  ASSERT_GE(report.size(), 900u * 1024);
+  ASSERT_LT(report.size(), kDefaultMaxMessageBytes);
+  ASSERT_TRUE(client->SendText(report));
+  json reply = ReplyTo(*client, "report-1");
+  ASSERT_EQ(reply, json::array({3, "report-1", json::object()})) << reply.dump();
+  // Exactly at the limit is still accepted.
+  ASSERT_TRUE(client->SendText(DataTransferOfSize("at-limit", kDefaultMaxMessageBytes)));
+  reply = ReplyTo(*client, "at-limit");
+  ASSERT_EQ(reply.size(), 3u) << reply.dump();
+  EXPECT_EQ(reply[0], 3);
+  EXPECT_EQ(reply[2]["status"], "UnknownVendorId");
+  EXPECT_EQ(client->Call("Heartbeat", json::object())[0], 3);
+}
+
+// A connection's read buffer grows to a large frame while reading it, and is released once the
+// frame is handled: an idle connection keeps no megabyte.
+TEST_F(LimitsTest, LargeFrameBufferIsReleasedAfterTheFrame) {
+  auto client = Booted("limits_release");
+  const double before = ReadBufferBytes();
+  ASSERT_GE(before, 0) << "no csms_gateway_read_buffer_bytes in /metrics";
+  ASSERT_TRUE(client->SendText(NotifyReportOfSize("report-2", 900 * 1024)));
+  json reply = ReplyTo(*client, "report-2");
+  ASSERT_EQ(reply, json::array({3, "report-2", json::object()})) << reply.dump();
+  const double after = ReadBufferBytes();
+  // The gauge is updated before the reply is queued. Small frames may keep a few KiB.
+  EXPECT_LE(after, before + 8 * 1024) << "before " << before << ", after " << after;
+  // And the connection goes on as before.
+  EXPECT_EQ(client->Call("Heartbeat", json::object())[0], 3);
+  EXPECT_LE(ReadBufferBytes(), before + 8 * 1024);
+}
 
 TEST_F(LimitsTest, OversizeFrameClosesWith1009AndOthersAreUnaffected) {
   auto big = Booted("limits_big");
   auto other = Booted("limits_other");
-  ASSERT_TRUE(
-      big->SendText(R"([2,"x","DataTransfer",{"vendorId":")" + std::string(5000, 'a') + R"("}])"));
+  // One byte over the default limit.
+  ASSERT_TRUE(big->SendText(DataTransferOfSize("x", kDefaultMaxMessageBytes + 1)));
   EXPECT_FALSE(big->Receive(seconds(3)));
   ASSERT_TRUE(big->close_code().has_value());
   EXPECT_EQ(*big->close_code(), 1009);

@@ -362,6 +362,8 @@ def emit_enum_decl(e, out):
     out.append(f"std::string_view ToString({e.name} value);")
     out.append(f"// False for a text that is not one of the schema's values (`out` untouched).")
     out.append(f"bool FromString(std::string_view text, {e.name}& out);")
+    out.append(f"// Every value the schema allows, in its order (the argument only selects the enum).")
+    out.append(f"std::span<const std::string_view> AllValues({e.name});")
     out.append(f"void to_json(nlohmann::json& j, {e.name} value);")
     out.append(f"void from_json(const nlohmann::json& j, {e.name}& out);")
     out.append("")
@@ -411,6 +413,14 @@ def emit_enum_impl(e, out):
     out.append("    }")
     out.append("  }")
     out.append("  return false;")
+    out.append("}")
+    out.append("")
+    out.append(f"std::span<const std::string_view> AllValues({e.name}) {{")
+    out.append("  static constexpr std::string_view kAll[] = {")
+    for v in e.values:
+        out.append(f"      \"{v}\",")
+    out.append("  };")
+    out.append("  return kAll;")
     out.append("}")
     out.append("")
     out.append(f"void to_json(nlohmann::json& j, {e.name} value) {{ j = ToString(value); }}")
@@ -494,7 +504,7 @@ def emit_struct_impl(s, out):
 
 def includes_for(types):
     return ["#include <cstdint>", "#include <nlohmann/json.hpp>", "#include <optional>",
-            "#include <string>", "#include <string_view>", "#include <vector>"]
+            "#include <span>", "#include <string>", "#include <string_view>", "#include <vector>"]
 
 
 class Emitter:

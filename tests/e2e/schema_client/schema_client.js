@@ -1,15 +1,36 @@
 // A charger that validates every message it sends and receives against the OCPP 2.0.1 schemas
-// (ocpp-rpc strictMode), driven through boot, heartbeat, status, a full transaction, remote
-// start, a power limit and remote stop. Exits 0 only if the CSMS answered everything right and
-// no message in either direction violated a schema.
-//   node schema_client.js <ws base url> <http base url> <station id>
+// (ocpp-rpc strictMode).
+//
+//   node schema_client.js <ws base url> <http base url> <station id> [flow|serve]
+//
+// flow (the default): boot, heartbeat, status, a full transaction, remote start, a power limit and
+// remote stop. Exits 0 only if the CSMS answered everything right and no message in either
+// direction violated a schema.
+//
+// serve (4th argument, or SCHEMA_CLIENT_MODE=serve; the http base url is not used then and may be
+// "-"): boot (BootNotification PowerUp, retried while Pending), StatusNotification Available for
+// EVSE 1 connector 1, heartbeats, then answer the CSMS's commands until SIGTERM or SIGINT. Every
+// command answered is one JSON line on stdout:
+//   {"action":"Reset","request":{...},"response":{...}}            (CALLRESULT)
+//   {"action":"GetVariables","request":{...},"error":{"code":"...","description":"..."}}  (CALLERROR)
+// Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
+// schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
-const { RPCClient } = require('ocpp-rpc');
+const { RPCClient, createRPCError } = require('ocpp-rpc');
 
-const [wsBase, httpBase, identity] = process.argv.slice(2);
+const [wsBase, httpBase, identity, modeArg] = process.argv.slice(2);
+const mode = modeArg || process.env.SCHEMA_CLIENT_MODE || 'flow';
+if (!wsBase || !identity || !['flow', 'serve'].includes(mode)) {
+  console.error('usage: node schema_client.js <ws base url> <http base url> <station id> ' +
+                '[flow|serve]');
+  process.exit(2);
+}
+const serving = mode === 'serve';
+
 const failures = [];
 const fail = (what) => { failures.push(what); console.error('FAIL:', what); };
 const expect = (cond, what) => { if (!cond) fail(what); };
+const log = (...what) => console.error('schema client:', ...what);
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,11 +47,33 @@ client.on('strictValidationFailure', (e) => {
 });
 client.on('badMessage', (e) => fail(`bad message from CSMS: ${e.error && e.error.message}`));
 
+// ---- Station state ------------------------------------------------------------------------------
+
 let seqNo = 0;
 let energyWh = 0;
 let limitW = null;
 let activeTx = null;
 const seen = { start: null, stop: false, limit: null };
+const state = {
+  bootAccepted: false,
+  heartbeatInterval: 30,      // s; from the boot answer or SetVariables
+  heartbeatTimer: null,
+  messageTimeout: 30,         // OCPPCommCtrlr.MessageTimeout[Default], applied at reboot
+  pendingMessageTimeout: null,
+  authorizeRemoteStart: 'false',
+  txUpdatedInterval: 0,       // reported and settable; this client sends no periodic updates
+  operative: { station: true, evse: true, connector: true },  // ChangeAvailability
+  resetScheduled: false,      // Reset OnIdle during a transaction
+  rebooting: false,
+  bootGeneration: 0,
+  stopping: false,
+  txEventsInFlight: new Map(),  // transactionId -> number of TransactionEvents awaiting an answer
+};
+
+const connectorOperative = () =>
+  state.operative.station && state.operative.evse && state.operative.connector;
+const connectorStatus = () => (activeTx ? 'Occupied' : connectorOperative() ? 'Available'
+                                                                            : 'Unavailable');
 
 function meter(context) {
   return [{ timestamp: now(), sampledValue: [
@@ -40,14 +83,70 @@ function meter(context) {
       context, unitOfMeasure: { unit: 'W' } }] }];
 }
 
+// A CALL of ours (serve mode): logged, failures recorded, never thrown.
+async function send(action, payload) {
+  try {
+    const answer = await client.call(action, payload);
+    log(`${action} answered ${JSON.stringify(answer)}`);
+    return answer;
+  } catch (e) {
+    fail(`${action}: ${e.message}`);
+    return null;
+  }
+}
+
+async function sendTxEvent(payload) {
+  const tx = payload.transactionInfo.transactionId;
+  state.txEventsInFlight.set(tx, (state.txEventsInFlight.get(tx) || 0) + 1);
+  try {
+    return await client.call('TransactionEvent', payload);
+  } finally {
+    const left = state.txEventsInFlight.get(tx) - 1;
+    if (left > 0) state.txEventsInFlight.set(tx, left); else state.txEventsInFlight.delete(tx);
+  }
+}
+
+const statusNotification = () => send('StatusNotification', {
+  timestamp: now(), connectorStatus: connectorStatus(), evseId: 1, connectorId: 1 });
+
+// After the reply to the CSMS's CALL has gone out (F06.FR.04 for TriggerMessage).
+const afterReply = (fn) => setTimeout(() => fn().catch((e) => fail(`${e.stack || e}`)), 100);
+
+// Ends the running transaction (serve mode: Reset); then what the end of a transaction brings.
+async function endTransaction(triggerReason, stoppedReason) {
+  const tx = activeTx;
+  try {
+    await sendTxEvent({
+      eventType: 'Ended', timestamp: now(), triggerReason, seqNo: seqNo++,
+      transactionInfo: { transactionId: tx, stoppedReason },
+      meterValue: meter('Transaction.End') });
+  } catch (e) { fail(`Ended: ${e.message}`); }
+  activeTx = null;
+  await afterTransaction();
+}
+
+// Scheduled ChangeAvailability shows now; a Reset OnIdle reboots now.
+async function afterTransaction() {
+  if (!serving) return;
+  await statusNotification();
+  if (state.resetScheduled) await reboot();
+}
+
+// ---- Handlers of the flow (and of serve mode) ---------------------------------------------------
+
 client.handle('RequestStartTransaction', ({ params }) => {
   seen.start = params;
+  if (activeTx) return { status: 'Rejected', transactionId: activeTx };
+  if (!connectorOperative()) {
+    return { status: 'Rejected', statusInfo: { reasonCode: 'Unavailable' } };
+  }
   const tx = `node-remote-${Date.now()}`;
+  activeTx = tx;
   setTimeout(async () => {
-    activeTx = tx;
     seqNo = 0;
+    if (serving) await statusNotification();
     try {
-      await client.call('TransactionEvent', {
+      await sendTxEvent({
         eventType: 'Started', timestamp: now(), triggerReason: 'RemoteStart', seqNo: seqNo++,
         transactionInfo: { transactionId: tx, chargingState: 'Charging',
                            remoteStartId: params.remoteStartId },
@@ -66,20 +165,288 @@ client.handle('SetChargingProfile', ({ params }) => {
 
 client.handle('RequestStopTransaction', ({ params }) => {
   seen.stop = true;
-  if (params.transactionId !== activeTx) return { status: 'Rejected' };
+  if (!activeTx || params.transactionId !== activeTx) return { status: 'Rejected' };
   setTimeout(async () => {
     energyWh += 12000;
     try {
-      const r = await client.call('TransactionEvent', {
+      const r = await sendTxEvent({
         eventType: 'Ended', timestamp: now(), triggerReason: 'RemoteStop', seqNo: seqNo++,
         transactionInfo: { transactionId: activeTx, stoppedReason: 'Remote' },
         meterValue: meter('Transaction.End') });
-      expect(r.totalCost === 1800, `remote Ended totalCost ${r.totalCost}, want 1800`);
+      if (!serving) {
+        expect(r.totalCost === 1800, `remote Ended totalCost ${r.totalCost}, want 1800`);
+      }
     } catch (e) { fail(`remote Ended: ${e.message}`); }
     activeTx = null;
+    await afterTransaction();
   }, 100);
   return { status: 'Accepted' };
 });
+
+// ---- The CSMS commands ----------------------------------------------------------------------------
+
+// The same small device model as the C++ simulator (tools/charger-sim), so one table of
+// expectations fits both. Names compare case-insensitively; instance and evse must match.
+const RO = 'ReadOnly';
+const RW = 'ReadWrite';
+const WO = 'WriteOnly';
+const fixed = (value) => () => value;
+const model = [
+  { component: ['ChargingStation'], variable: ['AvailabilityState'],
+    attributes: { Actual: { mutability: RO, get: () =>
+      (activeTx ? 'Occupied' : state.operative.station ? 'Available' : 'Unavailable') } } },
+  { component: ['ChargingStation'], variable: ['Model'],
+    attributes: { Actual: { mutability: RO, get: fixed('Terra 53') } } },
+  { component: ['ChargingStation'], variable: ['VendorName'],
+    attributes: { Actual: { mutability: RO, get: fixed('ABB') } } },
+  { component: ['EVSE', undefined, 1], variable: ['AvailabilityState'],
+    attributes: { Actual: { mutability: RO, get: () => (activeTx ? 'Occupied'
+      : state.operative.station && state.operative.evse ? 'Available' : 'Unavailable') } } },
+  { component: ['EVSE', undefined, 1], variable: ['Power'],
+    attributes: { Actual: { mutability: RO, get: () =>
+                    String(activeTx ? Math.min(limitW ?? 100000, 100000) : 0) },
+                  MaxSet: { mutability: RO, get: fixed('100000') } } },
+  { component: ['Connector', undefined, 1, 1], variable: ['AvailabilityState'],
+    attributes: { Actual: { mutability: RO, get: connectorStatus } } },
+  { component: ['Connector', undefined, 1, 1], variable: ['ConnectorType'],
+    attributes: { Actual: { mutability: RO, get: fixed('cCCS2') } } },
+  { component: ['OCPPCommCtrlr'], variable: ['HeartbeatInterval'], type: 'integer', min: 1,
+    max: 86400, attributes: { Actual: { mutability: RW, get: () => String(state.heartbeatInterval),
+      set: (v) => { state.heartbeatInterval = Number(v); scheduleHeartbeat(); } } } },
+  { component: ['OCPPCommCtrlr'], variable: ['MessageTimeout', 'Default'], type: 'integer',
+    min: 1, max: 3600, rebootRequired: true,
+    attributes: { Actual: { mutability: RW, get: () => String(state.messageTimeout),
+      set: (v) => { state.pendingMessageTimeout = Number(v); } } } },
+  ...[['GetVariables', '4'], ['SetVariables', '8']].flatMap(([instance, items]) => [
+    { component: ['DeviceDataCtrlr'], variable: ['ItemsPerMessage', instance],
+      attributes: { Actual: { mutability: RO, get: fixed(items) } } },
+    { component: ['DeviceDataCtrlr'], variable: ['BytesPerMessage', instance],
+      attributes: { Actual: { mutability: RO, get: fixed('8192') } } }]),
+  { component: ['SecurityCtrlr'], variable: ['BasicAuthPassword'], type: 'password',
+    attributes: { Actual: { mutability: WO, set: () => {
+      log('BasicAuthPassword changed (this client connects without a password anyway)'); } } } },
+  { component: ['AuthCtrlr'], variable: ['AuthorizeRemoteStart'], type: 'boolean',
+    attributes: { Actual: { mutability: RW, get: () => state.authorizeRemoteStart,
+      set: (v) => { state.authorizeRemoteStart = v; } } } },
+  { component: ['SampledDataCtrlr'], variable: ['TxUpdatedInterval'], type: 'integer', min: 0,
+    max: 86400, attributes: { Actual: { mutability: RW, get: () => String(state.txUpdatedInterval),
+      set: (v) => { state.txUpdatedInterval = Number(v); } } } },
+];
+
+const same = (a, b) => (a === undefined && b === undefined) ||
+  (a !== undefined && b !== undefined && String(a).toLowerCase() === String(b).toLowerCase());
+
+function lookup(component, variable) {
+  const matches = model.filter(({ component: [name, instance, evseId, connectorId] }) =>
+    same(name, component.name) && same(instance, component.instance) &&
+    evseId === component.evse?.id && connectorId === component.evse?.connectorId);
+  if (!matches.length) return { status: 'UnknownComponent' };
+  const def = matches.find(({ variable: [name, instance] }) =>
+    same(name, variable.name) && same(instance, variable.instance));
+  return def ? { def } : { status: 'UnknownVariable' };
+}
+
+// null when the value fits, else a statusInfo.
+function checkValue(def, value) {
+  const bad = (reasonCode, additionalInfo) => ({ reasonCode, additionalInfo });
+  if (def.type === 'integer') {
+    if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      return bad('InvalidValue', 'not an integer');
+    }
+    const n = Number(value);
+    if (n < def.min || n > def.max) {
+      return bad('ValueOutOfRange', `must be >= ${def.min} and <= ${def.max}`);
+    }
+  } else if (def.type === 'boolean') {
+    if (value !== 'true' && value !== 'false') return bad('InvalidValue', 'must be true or false');
+  } else if (def.type === 'password') {
+    if (!/^[A-Za-z0-9*\-_=:+|@.]{16,40}$/.test(value)) {
+      return bad('InvalidValue', 'password must be 16 to 40 of a-z A-Z 0-9 * - _ = : + | @ .');
+    }
+  }
+  return null;
+}
+
+// DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage, as a real station enforces them.
+function checkLimits(action, params, items) {
+  const limit = (variable) => Number(lookup({ name: 'DeviceDataCtrlr' },
+                                            { name: variable, instance: action }).def
+                                       .attributes.Actual.get());
+  if (items > limit('ItemsPerMessage')) {
+    throw createRPCError('OccurrenceConstraintViolation',
+                         `${items} items; DeviceDataCtrlr.ItemsPerMessage[${action}] is ` +
+                         `${limit('ItemsPerMessage')}`);
+  }
+  if (JSON.stringify(params).length > limit('BytesPerMessage')) {
+    throw createRPCError('FormatViolation',
+                         `DeviceDataCtrlr.BytesPerMessage[${action}] is ${limit('BytesPerMessage')}`);
+  }
+}
+
+// Echoed as asked: component, variable and (when given) attributeType.
+const echo = ({ component, variable, attributeType }) =>
+  ({ component, variable, ...(attributeType ? { attributeType } : {}) });
+
+client.handle('GetVariables', ({ params }) => {
+  checkLimits('GetVariables', params, params.getVariableData.length);
+  return { getVariableResult: params.getVariableData.map((item) => {
+    const found = lookup(item.component, item.variable);
+    if (!found.def) return { ...echo(item), attributeStatus: found.status };
+    const attribute = found.def.attributes[item.attributeType || 'Actual'];
+    if (!attribute) return { ...echo(item), attributeStatus: 'NotSupportedAttributeType' };
+    if (attribute.mutability === WO) {
+      return { ...echo(item), attributeStatus: 'Rejected',
+               attributeStatusInfo: { reasonCode: 'WriteOnly' } };
+    }
+    return { ...echo(item), attributeStatus: 'Accepted', attributeValue: attribute.get() };
+  }) };
+});
+
+client.handle('SetVariables', ({ params }) => {
+  checkLimits('SetVariables', params, params.setVariableData.length);
+  return { setVariableResult: params.setVariableData.map((item) => {
+    const found = lookup(item.component, item.variable);
+    if (!found.def) return { ...echo(item), attributeStatus: found.status };
+    const attribute = found.def.attributes[item.attributeType || 'Actual'];
+    if (!attribute) return { ...echo(item), attributeStatus: 'NotSupportedAttributeType' };
+    if (attribute.mutability === RO) {
+      return { ...echo(item), attributeStatus: 'Rejected',
+               attributeStatusInfo: { reasonCode: 'ReadOnly' } };
+    }
+    const problem = checkValue(found.def, item.attributeValue);
+    if (problem) return { ...echo(item), attributeStatus: 'Rejected', attributeStatusInfo: problem };
+    const value = found.def.type === 'integer' ? String(Number(item.attributeValue))
+                                                : item.attributeValue;
+    attribute.set(value);
+    return { ...echo(item),
+             attributeStatus: found.def.rebootRequired ? 'RebootRequired' : 'Accepted' };
+  }) };
+});
+
+// Reboot: close, connect again, BootNotification RemoteReset, StatusNotification.
+async function reboot() {
+  state.resetScheduled = false;
+  if (state.rebooting) return;
+  state.rebooting = true;
+  log('rebooting (Reset)');
+  clearTimeout(state.heartbeatTimer);
+  await client.close({ code: 1000, awaitPending: true });
+  await sleep(500);
+  if (state.stopping) return;
+  if (state.pendingMessageTimeout !== null) {
+    state.messageTimeout = state.pendingMessageTimeout;
+    state.pendingMessageTimeout = null;
+  }
+  state.bootAccepted = false;
+  await client.connect();
+  state.rebooting = false;
+  await bootAndReport('RemoteReset');
+}
+
+client.handle('Reset', ({ params }) => {
+  if (params.evseId !== undefined) {  // one EVSE: the station keeps running
+    if (params.evseId !== 1) {
+      return { status: 'Rejected', statusInfo: { reasonCode: 'UnknownEvse' } };
+    }
+    if (activeTx && params.type === 'OnIdle') return { status: 'Scheduled' };
+    afterReply(() => (activeTx ? endTransaction('ResetCommand', 'ImmediateReset')
+                               : statusNotification()));
+    return { status: 'Accepted' };
+  }
+  if (activeTx && params.type === 'OnIdle') {
+    state.resetScheduled = true;
+    return { status: 'Scheduled' };
+  }
+  afterReply(async () => {
+    if (activeTx) {
+      state.resetScheduled = true;  // endTransaction() reboots once the Ended event is answered
+      await endTransaction('ResetCommand', 'ImmediateReset');
+    } else {
+      await reboot();
+    }
+  });
+  return { status: 'Accepted' };
+});
+
+client.handle('ChangeAvailability', ({ params }) => {
+  const evse = params.evse;
+  let key;
+  if (!evse || (evse.id === 0 && evse.connectorId === undefined)) key = 'station';
+  else if (evse.id === 1 && evse.connectorId === undefined) key = 'evse';
+  else if (evse.id === 1 && evse.connectorId === 1) key = 'connector';
+  else return { status: 'Rejected', statusInfo: { reasonCode: 'UnknownEvse' } };
+  const operative = params.operationalStatus === 'Operative';
+  if (state.operative[key] === operative) return { status: 'Accepted' };
+  const before = connectorStatus();
+  state.operative[key] = operative;  // a running transaction shows it when it ends
+  if (activeTx) return { status: 'Scheduled' };
+  if (connectorStatus() !== before) afterReply(statusNotification);
+  return { status: 'Accepted' };
+});
+
+client.handle('UnlockConnector', ({ params }) => {
+  if (params.evseId !== 1 || params.connectorId !== 1) return { status: 'UnknownConnector' };
+  return { status: activeTx ? 'OngoingAuthorizedTransaction' : 'Unlocked' };
+});
+
+client.handle('TriggerMessage', ({ params }) => {
+  const evse = params.evse;
+  if (evse && !(evse.id === 0 && evse.connectorId === undefined) &&
+      !(evse.id === 1 && (evse.connectorId ?? 1) === 1)) {
+    return { status: 'Rejected', statusInfo: { reasonCode: 'UnknownEvse' } };
+  }
+  switch (params.requestedMessage) {
+    case 'BootNotification':  // the point of it: no waiting for the Pending interval
+      if (state.bootAccepted) return { status: 'Rejected' };
+      afterReply(() => bootOnce('Triggered'));
+      return { status: 'Accepted' };
+    case 'Heartbeat':
+      afterReply(() => send('Heartbeat', {}));
+      return { status: 'Accepted' };
+    case 'StatusNotification':
+      afterReply(statusNotification);
+      return { status: 'Accepted' };
+    case 'MeterValues':
+      afterReply(() => send('MeterValues',
+                            { evseId: evse?.id === 0 ? 0 : 1, meterValue: meter('Trigger') }));
+      return { status: 'Accepted' };
+    case 'TransactionEvent':
+      if (!activeTx || (evse && evse.id !== 1)) return { status: 'Rejected' };
+      afterReply(async () => {
+        try {
+          await sendTxEvent({
+            eventType: 'Updated', timestamp: now(), triggerReason: 'Trigger', seqNo: seqNo++,
+            transactionInfo: { transactionId: activeTx, chargingState: 'Charging' },
+            meterValue: meter('Trigger') });
+        } catch (e) { fail(`triggered TransactionEvent: ${e.message}`); }
+      });
+      return { status: 'Accepted' };
+    case 'FirmwareStatusNotification':
+    case 'LogStatusNotification':  // nothing going on: Idle, without a requestId
+      afterReply(() => send(params.requestedMessage, { status: 'Idle' }));
+      return { status: 'Accepted' };
+    default:
+      return { status: 'NotImplemented' };
+  }
+});
+
+client.handle('GetTransactionStatus', ({ params }) => {
+  const id = params.transactionId;
+  const answer = { messagesInQueue: id === undefined ? state.txEventsInFlight.size > 0
+                                                     : state.txEventsInFlight.has(id) };
+  if (id !== undefined) answer.ongoingIndicator = activeTx === id;
+  return answer;
+});
+
+client.handle('ClearCache', () => ({ status: 'Accepted' }));
+
+client.handle('DataTransfer', ({ params }) => {
+  if (params.vendorId !== 'com.csms.sim') return { status: 'UnknownVendorId' };
+  if (params.messageId !== 'echo') return { status: 'UnknownMessageId' };
+  return { status: 'Accepted', ...('data' in params ? { data: params.data } : {}) };
+});
+
+// ---- The flow -----------------------------------------------------------------------------------
 
 async function rest(method, path, body) {
   const res = await fetch(httpBase + path, {
@@ -140,7 +507,91 @@ async function main() {
   await client.close({ code: 1000 });
 }
 
-main().catch((e) => fail(`unexpected: ${e.stack || e}`)).finally(() => {
-  console.log(failures.length ? `${failures.length} failure(s)` : 'schema client: all good');
+// ---- Serve mode ---------------------------------------------------------------------------------
+
+function scheduleHeartbeat() {
+  clearTimeout(state.heartbeatTimer);
+  if (!state.bootAccepted || state.stopping) return;
+  state.heartbeatTimer = setTimeout(async () => {
+    await send('Heartbeat', {});
+    scheduleHeartbeat();
+  }, state.heartbeatInterval * 1000);
+}
+
+// One BootNotification; once Accepted: the heartbeat interval, the status, the heartbeats.
+async function bootOnce(reason) {
+  const boot = await send('BootNotification', { reason, chargingStation: {
+    model: 'Terra 53', vendorName: 'ABB', serialNumber: `SN-${identity}`.slice(0, 25) } });
+  if (boot && boot.status === 'Accepted' && !state.bootAccepted) {
+    state.bootAccepted = true;
+    if (boot.interval > 0) state.heartbeatInterval = boot.interval;
+    await statusNotification();
+    scheduleHeartbeat();
+  }
+  return boot;
+}
+
+// BootNotification until Accepted (Pending and Rejected wait for the interval). A reboot starts a
+// new generation, which ends the loop of the old one.
+async function bootAndReport(reason) {
+  const generation = ++state.bootGeneration;
+  const over = () => state.bootAccepted || state.stopping || generation !== state.bootGeneration;
+  for (;;) {
+    const boot = await bootOnce(reason);
+    if (over()) return;
+    await sleep(((boot && boot.interval) || 10) * 1000);
+    if (over()) return;
+  }
+}
+
+async function serve() {
+  // One JSON line per CSMS CALL answered, as it went over the wire.
+  const calls = new Map();
+  client.on('call', ({ outbound, payload }) => {
+    if (!outbound) calls.set(payload[1], { action: payload[2], request: payload[3] });
+  });
+  client.on('response', ({ outbound, payload }) => {
+    if (!outbound) return;
+    const call = calls.get(payload[1]);
+    if (!call) return;
+    calls.delete(payload[1]);
+    const line = payload[0] === 3
+      ? { ...call, response: payload[2] }
+      : { ...call, error: { code: payload[2], description: payload[3] } };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  });
+  client.on('close', ({ code, reason }) => {
+    if (state.rebooting || state.stopping) return;
+    fail(`connection closed by the CSMS (${code} ${reason || ''})`);
+    finish();
+  });
+  const stop = async (signal) => {
+    if (state.stopping) return;
+    state.stopping = true;
+    log(`${signal}: closing`);
+    clearTimeout(state.heartbeatTimer);
+    await client.close({ code: 1000 }).catch(() => {});
+    finish();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await client.connect();
+  expect(client.protocol === 'ocpp2.0.1', `protocol ${client.protocol}`);
+  await bootAndReport('PowerUp');
+  log(`serving as ${identity}`);
+}
+
+function finish() {
+  console.error(failures.length ? `${failures.length} failure(s)` : 'schema client: all good');
   process.exit(failures.length ? 1 : 0);
-});
+}
+
+if (serving) {
+  serve().catch((e) => { fail(`unexpected: ${e.stack || e}`); finish(); });
+} else {
+  main().catch((e) => fail(`unexpected: ${e.stack || e}`)).finally(() => {
+    console.log(failures.length ? `${failures.length} failure(s)` : 'schema client: all good');
+    process.exit(failures.length ? 1 : 0);
+  });
+}

@@ -1,48 +1,24 @@
 #include "csms/charger_sim/charger.h"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <tuple>
 
+#include "charger_internal.h"
 #include "csms/common/log.h"
 #include "csms/common/ocpp_actions.h"
 
 namespace csms::sim {
 namespace {
 
+using internal::FieldProblem;
+using internal::Find;
+using internal::kLog;
+using internal::RequireField;
 using nlohmann::json;
 namespace ec = ocpp::error_code;
 
-constexpr const char* kLog = "charger-sim";
 constexpr double kVoltsPerPhase = 230.0;  // nominal AC voltage for limits given in A
-
-const json* Find(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-// A request field problem, answered with the matching CALLERROR (DIGEST 2.5).
-struct FieldProblem {
-  const char* code;
-  std::string description;
-};
-
-std::optional<FieldProblem> RequireField(const json& object, const char* key, json::value_t type,
-                                         const char* type_name) {
-  const json* value = Find(object, key);
-  if (value == nullptr) {
-    return FieldProblem{ec::kOccurrenceConstraintViolation, std::string(key) + " is required"};
-  }
-  bool ok = value->type() == type ||
-            (type == json::value_t::number_integer && value->is_number_unsigned());
-  if (!ok) {
-    return FieldProblem{ec::kTypeConstraintViolation, std::string(key) + " must be " + type_name};
-  }
-  return std::nullopt;
-}
 
 std::optional<FieldProblem> OptionalInt(const json& object, const char* key) {
   const json* value = Find(object, key);
@@ -109,16 +85,8 @@ std::string FormatKw(double watts) {
   return buf;
 }
 
-// A01: SecurityCtrlr.BasicAuthPassword; OCPP names are case-insensitive.
+// A01: SecurityCtrlr holds BasicAuthPassword; OCPP names are case-insensitive.
 constexpr std::string_view kSecurityCtrlr = "SecurityCtrlr";
-constexpr std::string_view kBasicAuthPassword = "BasicAuthPassword";
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 // `object.part.name` when all of it is there with a string name; json::value() would throw on
 // a name of another type, and this runs before the request is checked.
@@ -148,22 +116,6 @@ std::string RedactedForLog(const ocpp::Frame& frame) {
   return json::array({2, frame.message_id, frame.action, payload}).dump();
 }
 
-// OCPP passwordString as used for BasicAuthPassword: 16 to 40 of a-z A-Z 0-9 * - _ = : + | @ .
-bool IsValidBasicAuthPassword(std::string_view value, std::string* why) {
-  if (value.size() < 16 || value.size() > 40) {
-    *why = "password must be 16 to 40 characters";
-    return false;
-  }
-  for (unsigned char c : value) {
-    if (!std::isalnum(c) &&
-        std::string_view("*-_=:+|@.").find(static_cast<char>(c)) == std::string_view::npos) {
-      *why = "password may only contain a-z A-Z 0-9 * - _ = : + | @ .";
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string FormatKwh(double wh) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f kWh", wh / 1000.0);
@@ -189,6 +141,7 @@ Charger::Charger(ChargerOptions options, const Clock& clock)
   std::snprintf(prefix, sizeof prefix, "%08x", static_cast<unsigned>(rng_() & 0xffffffffu));
   message_id_prefix_ = prefix;
   energy_wh_ = options_.meter_start_wh;
+  BuildDeviceModel();
 }
 
 std::string Charger::Tag() const { return "[" + options_.station_id + "] "; }
@@ -198,6 +151,11 @@ double Charger::current_power_w() const {
   double power = options_.max_power_w;
   if (auto limit = EffectiveLimitW()) power = std::min(power, *limit);
   return std::max(0.0, power);
+}
+
+const char* Charger::connector_status() const {
+  if (tx_) return "Occupied";
+  return connector_operative() ? "Available" : "Unavailable";
 }
 
 std::optional<double> Charger::EffectiveLimitW() const {
@@ -221,7 +179,7 @@ void Charger::OnConnected() {
     EnqueueStatus(/*front=*/true);
     if (heartbeat_interval_.count() > 0) next_heartbeat_at_ = now + heartbeat_interval_;
   } else if (!boot_retry_at_ && !IsQueued("BootNotification")) {
-    EnqueueBoot("PowerUp");
+    EnqueueBoot(boot_reason_);
   }
   Pump();
 }
@@ -243,6 +201,8 @@ void Charger::OnDisconnected() {
   next_heartbeat_at_.reset();
   CSMS_LOG(kInfo, kLog) << Tag() << "disconnected; " << queue_.size()
                         << " transaction event(s) kept for resending";
+  // The close of an accepted Reset, or a connection lost while the last events were going out.
+  if (rebooting_ || reboot_draining_) CompleteReboot();
 }
 
 void Charger::OnMessage(std::string_view text) {
@@ -284,7 +244,7 @@ void Charger::OnTimer() {
   }
   if (boot_retry_at_ && *boot_retry_at_ <= now) {
     boot_retry_at_.reset();
-    if (connected_ && !IsQueued("BootNotification")) EnqueueBoot("PowerUp");
+    if (connected_ && !IsQueued("BootNotification")) EnqueueBoot(boot_reason_);
   }
   if (next_heartbeat_at_ && *next_heartbeat_at_ <= now) {
     next_heartbeat_at_ = now + heartbeat_interval_;
@@ -331,6 +291,12 @@ std::optional<std::string> Charger::TakeNewPassword() {
   return password;
 }
 
+bool Charger::TakeReboot() {
+  const bool requested = reboot_requested_;
+  reboot_requested_ = false;
+  return requested;
+}
+
 // ---- Incoming frames -----------------------------------------------------------------------
 
 void Charger::HandleCall(const ocpp::Frame& frame) {
@@ -346,14 +312,26 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnRequestStopTransaction(frame);
   } else if (action == "SetChargingProfile") {
     OnSetChargingProfile(frame);
+  } else if (action == "GetVariables") {
+    OnGetVariables(frame);
+  } else if (action == "SetVariables") {
+    OnSetVariables(frame);
+  } else if (action == "Reset") {
+    OnReset(frame);
+  } else if (action == "ChangeAvailability") {
+    OnChangeAvailability(frame);
+  } else if (action == "UnlockConnector") {
+    OnUnlockConnector(frame);
   } else if (action == "TriggerMessage") {
     OnTriggerMessage(frame);
   } else if (action == "GetTransactionStatus") {
     OnGetTransactionStatus(frame);
+  } else if (action == "ClearCache") {
+    OnClearCache(frame);
+  } else if (action == "DataTransfer") {
+    OnDataTransfer(frame);
   } else if (action == "CostUpdated") {
     OnCostUpdated(frame);
-  } else if (action == "SetVariables") {
-    OnSetVariables(frame);
   } else if (ocpp::IsOcpp201Action(action)) {
     ReplyError(frame.message_id, ec::kNotSupported, action + " is not supported by this simulator");
   } else {
@@ -475,6 +453,13 @@ void Charger::OnRequestStartTransaction(const ocpp::Frame& frame) {
   if (const json* evse = Find(p, "evseId"); evse != nullptr && evse->get<int>() != 1) {
     return Reply(frame.message_id, Rejected("UnknownEvse", "this station has EVSE 1 only"));
   }
+  if (reboot_draining_ || rebooting_) {
+    return Reply(frame.message_id, Rejected("Rebooting", "the station is about to reboot"));
+  }
+  if (!connector_operative()) {  // G03/G04: made Inoperative by ChangeAvailability
+    CSMS_LOG(kInfo, kLog) << Tag() << "RequestStartTransaction rejected: connector Unavailable";
+    return Reply(frame.message_id, Rejected("Unavailable", "the connector is Unavailable"));
+  }
   std::optional<double> tx_limit;
   if (const json* profile = Find(p, "chargingProfile")) {
     // F01.FR.09/11: only a TxProfile without a transactionId belongs here.
@@ -567,151 +552,6 @@ void Charger::OnSetChargingProfile(const ocpp::Frame& frame) {
   }
 }
 
-void Charger::OnTriggerMessage(const ocpp::Frame& frame) {
-  const json& p = frame.payload;
-  if (auto problem = RequireField(p, "requestedMessage", json::value_t::string, "a string")) {
-    return ReplyError(frame.message_id, problem->code, problem->description);
-  }
-  if (const json* evse = Find(p, "evse")) {
-    const json* id = evse->is_object() ? Find(*evse, "id") : nullptr;
-    if (id == nullptr || !id->is_number_integer()) {
-      return ReplyError(frame.message_id, ec::kOccurrenceConstraintViolation,
-                        "evse.id is required");
-    }
-    if (id->get<int>() != 0 && id->get<int>() != 1) {
-      return Reply(frame.message_id, {{"status", "Rejected"}});
-    }
-  }
-  const std::string what = p["requestedMessage"].get<std::string>();
-  // F06.FR.04: the answer goes out before the triggered message, which Pump() sends later.
-  if (what == "BootNotification") {
-    if (boot_state_ == BootState::kAccepted) {  // F06.FR.17
-      return Reply(frame.message_id, {{"status", "Rejected"}});
-    }
-    Reply(frame.message_id, {{"status", "Accepted"}});
-    boot_retry_at_.reset();
-    std::erase_if(queue_, [](const QueuedCall& c) { return c.action == "BootNotification"; });
-    EnqueueBoot("Triggered");
-  } else if (what == "Heartbeat") {
-    Reply(frame.message_id, {{"status", "Accepted"}});
-    Enqueue("Heartbeat", json::object());
-  } else if (what == "StatusNotification") {
-    Reply(frame.message_id, {{"status", "Accepted"}});
-    EnqueueStatus();
-  } else if (what == "TransactionEvent") {
-    if (!tx_) return Reply(frame.message_id, {{"status", "Rejected"}});
-    Reply(frame.message_id, {{"status", "Accepted"}});
-    EnqueueTransactionEvent("Updated", "Trigger");
-  } else {
-    Reply(frame.message_id, {{"status", "NotImplemented"}});
-  }
-}
-
-void Charger::OnGetTransactionStatus(const ocpp::Frame& frame) {
-  const json* id = Find(frame.payload, "transactionId");
-  if (id != nullptr && !id->is_string()) {
-    return ReplyError(frame.message_id, ec::kTypeConstraintViolation,
-                      "transactionId must be a string");
-  }
-  auto belongs = [&](const QueuedCall& call) {
-    if (!call.is_transaction_event) return false;
-    if (id == nullptr) return true;
-    const json* body = Find(call.payload, "transactionInfo");
-    if (body == nullptr) body = Find(call.payload, "transactionData");
-    return body != nullptr && body->value("transactionId", "") == id->get<std::string>();
-  };
-  bool queued = std::any_of(queue_.begin(), queue_.end(), belongs) ||
-                (in_flight_ && belongs(in_flight_->call));
-  json reply = {{"messagesInQueue", queued}};
-  if (id != nullptr) reply["ongoingIndicator"] = tx_ && tx_->id == id->get<std::string>();
-  Reply(frame.message_id, reply);
-}
-
-void Charger::OnCostUpdated(const ocpp::Frame& frame) {
-  CSMS_LOG(kInfo, kLog) << Tag() << "running cost " << frame.payload.value("totalCost", json())
-                        << " for transaction " << frame.payload.value("transactionId", "");
-  Reply(frame.message_id, json::object());
-}
-
-void Charger::OnSetVariables(const ocpp::Frame& frame) {
-  const json* list = Find(frame.payload, "setVariableData");
-  if (list == nullptr) {
-    return ReplyError(frame.message_id, ec::kOccurrenceConstraintViolation,
-                      "setVariableData is required");
-  }
-  if (!list->is_array() || list->empty()) {
-    return ReplyError(frame.message_id, ec::kTypeConstraintViolation,
-                      "setVariableData must be a non-empty array");
-  }
-  // Check every entry first: a CALLERROR must not follow a change already made.
-  for (const json& data : *list) {
-    if (!data.is_object()) {
-      return ReplyError(frame.message_id, ec::kTypeConstraintViolation,
-                        "setVariableData entries must be objects");
-    }
-    for (auto [key, type, type_name] :
-         {std::tuple{"attributeValue", json::value_t::string, "a string"},
-          std::tuple{"component", json::value_t::object, "an object"},
-          std::tuple{"variable", json::value_t::object, "an object"}}) {
-      if (auto problem = RequireField(data, key, type, type_name)) {
-        return ReplyError(frame.message_id, problem->code, problem->description);
-      }
-    }
-    for (const char* part : {"component", "variable"}) {
-      if (auto problem = RequireField(data[part], "name", json::value_t::string, "a string")) {
-        return ReplyError(frame.message_id, problem->code,
-                          std::string(part) + "." + problem->description);
-      }
-    }
-    // The result echoes attributeType, so it must be one the response schema allows.
-    if (const json* type = Find(data, "attributeType");
-        type != nullptr && (!type->is_string() || (*type != "Actual" && *type != "Target" &&
-                                                   *type != "MinSet" && *type != "MaxSet"))) {
-      return ReplyError(frame.message_id, ec::kPropertyConstraintViolation,
-                        "attributeType must be Actual, Target, MinSet or MaxSet");
-    }
-  }
-  json results = json::array();
-  for (const json& data : *list) results.push_back(SetVariable(data));
-  Reply(frame.message_id, {{"setVariableResult", std::move(results)}});
-  if (new_password_) reconnect_pending_ = true;  // the reply is in the outbox before the close
-}
-
-json Charger::SetVariable(const json& data) {
-  const json& component = data["component"];
-  const json& variable = data["variable"];
-  json result = {{"component", component}, {"variable", variable}};
-  if (const json* type = Find(data, "attributeType")) result["attributeType"] = *type;
-  auto status = [&result](const char* value, std::string_view reason = {},
-                          std::string_view info = {}) {
-    result["attributeStatus"] = value;
-    if (!reason.empty()) {
-      result["attributeStatusInfo"] = {{"reasonCode", reason}, {"additionalInfo", info}};
-    }
-    return result;
-  };
-  // The station has no component instances or per-EVSE SecurityCtrlr.
-  if (!EqualsIgnoreCase(component["name"].get<std::string>(), kSecurityCtrlr) ||
-      component.contains("instance") || component.contains("evse")) {
-    return status("UnknownComponent");
-  }
-  if (!EqualsIgnoreCase(variable["name"].get<std::string>(), kBasicAuthPassword) ||
-      variable.contains("instance")) {
-    return status("UnknownVariable");
-  }
-  if (data.value("attributeType", "Actual") != "Actual") {
-    return status("NotSupportedAttributeType");
-  }
-  const std::string value = data["attributeValue"].get<std::string>();
-  std::string why;
-  if (!IsValidBasicAuthPassword(value, &why)) {
-    CSMS_LOG(kWarn, kLog) << Tag() << "BasicAuthPassword change rejected: " << why;
-    return status("Rejected", "InvalidValue", why);
-  }
-  new_password_ = value;  // a later entry of the same request wins
-  return status("Accepted");
-}
-
 // ---- Outgoing ------------------------------------------------------------------------------
 
 void Charger::Emit(std::string frame) {
@@ -756,10 +596,28 @@ void Charger::EnqueueStatus(bool front) {
   if (!connected_) return;  // sent again on reconnect anyway
   Enqueue("StatusNotification",
           {{"timestamp", FormatRfc3339(clock_.Now())},
-           {"connectorStatus", connector_status_},
+           {"connectorStatus", connector_status()},
            {"evseId", 1},
            {"connectorId", 1}},
           front);
+}
+
+void Charger::EnqueueMeterValues(int evse_id) {
+  // F06.FR.06: the register (and the power) with context Trigger. EVSE 0 is the station's main
+  // meter, which here is the same meter.
+  const TimePoint now = clock_.Now();
+  Integrate(now);
+  json samples = json::array({{{"value", std::llround(energy_wh_)},
+                               {"measurand", "Energy.Active.Import.Register"},
+                               {"context", "Trigger"},
+                               {"unitOfMeasure", {{"unit", "Wh"}}}},
+                              {{"value", std::llround(current_power_w())},
+                               {"measurand", "Power.Active.Import"},
+                               {"context", "Trigger"},
+                               {"unitOfMeasure", {{"unit", "W"}}}}});
+  Enqueue("MeterValues", {{"evseId", evse_id},
+                          {"meterValue", json::array({{{"timestamp", FormatRfc3339(now)},
+                                                       {"sampledValue", std::move(samples)}}})}});
 }
 
 void Charger::EnqueueTransactionEvent(std::string_view event_type, std::string_view trigger_reason,
@@ -830,8 +688,14 @@ void Charger::Pump() {
   bool earlier_transaction_event = false;
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     bool eligible = true;
-    // B01.FR.08: nothing but BootNotification before the CSMS accepted us.
-    if (boot_state_ != BootState::kAccepted && it->action != "BootNotification") eligible = false;
+    // B01.FR.08: nothing but BootNotification before the CSMS accepted us; while Pending also
+    // what the CSMS asked for with TriggerMessage (B02.FR.02).
+    if (boot_state_ != BootState::kAccepted && it->action != "BootNotification" &&
+        !(boot_state_ == BootState::kPending && it->triggered)) {
+      eligible = false;
+    }
+    // Before a reboot only the transaction events still go out (B12.FR.04).
+    if (reboot_draining_ && !it->is_transaction_event) eligible = false;
     // Transaction events go strictly in the order they happened.
     if (it->is_transaction_event) {
       if (earlier_transaction_event) eligible = false;
@@ -847,14 +711,13 @@ void Charger::Pump() {
     in_flight_ = InFlight{std::move(id), std::move(call), now + options_.call_timeout};
     return;
   }
+  if (reboot_draining_) MaybeFinishRebootDrain();
 }
 
 // ---- Transactions --------------------------------------------------------------------------
 
 void Charger::StartTransaction(const json& id_token, std::optional<int> remote_start_id) {
   const TimePoint now = clock_.Now();
-  connector_status_ = "Occupied";
-  EnqueueStatus();
   Transaction tx;
   tx.id = NewUuid();
   tx.remote_start_id = remote_start_id;
@@ -864,6 +727,7 @@ void Charger::StartTransaction(const json& id_token, std::optional<int> remote_s
   tx.last_integrated_at = now;
   tx.next_meter_at = now + options_.meter_interval;
   tx_ = std::move(tx);
+  EnqueueStatus();  // Occupied
   EnqueueTransactionEvent("Started", "RemoteStart");
   CSMS_LOG(kInfo, kLog) << Tag() << "transaction " << tx_->id << " started"
                         << (remote_start_id
@@ -880,8 +744,12 @@ void Charger::EndTransaction(std::string_view trigger_reason, std::string_view s
                         << " delivered, register " << FormatKwh(energy_wh_);
   tx_.reset();
   tx_limit_w_.reset();
-  connector_status_ = "Available";
-  EnqueueStatus();
+  EnqueueStatus();  // Available, or Unavailable after a ChangeAvailability that was Scheduled
+  if (evse_reset_scheduled_) {
+    evse_reset_scheduled_ = false;
+    CSMS_LOG(kInfo, kLog) << Tag() << "EVSE 1 reset (scheduled OnIdle) done";
+  }
+  if (reboot_scheduled_) BeginReboot();  // Reset OnIdle: the station is idle now
 }
 
 void Charger::Integrate(TimePoint now) {

@@ -164,7 +164,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (!conn_->writing && conn_->writes.empty()) StartClose(conn_);
   }
 
-  // Our own close for a password change is done (or the socket failed meanwhile).
+  // B11/B12: the charger accepted a Reset and is ready to reboot; the CALLRESULT (and any Ended
+  // event) is in conn_->writes already. The reboot is a close with 1000 and a reconnect, after
+  // which the charger sends BootNotification with reason RemoteReset.
+  void OnReboot() {
+    if (stopping_ || !conn_ || !conn_->open || conn_->closing) return;
+    CSMS_LOG(kInfo, kLog) << Tag() << "rebooting (Reset): closing the connection";
+    relogin_ = true;
+    if (!conn_->writing && conn_->writes.empty()) StartClose(conn_);
+  }
+
+  // Our own close for a password change or a reboot is done (or the socket failed meanwhile).
   void Relogin(const std::shared_ptr<Conn>& conn) {
     if (conn != conn_) return;
     relogin_ = false;
@@ -175,8 +185,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     charger_.OnDisconnected();
     Flush();
     auto delay = NextReconnectDelay();
-    CSMS_LOG(kInfo, kLog) << Tag() << "reconnecting with the new password in " << delay.count()
-                          << " ms";
+    CSMS_LOG(kInfo, kLog) << Tag() << "reconnecting in " << delay.count() << " ms";
     ScheduleConnect(delay);
   }
 
@@ -332,6 +341,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       CSMS_LOG(kDebug, kLog) << Tag() << "not connected; dropped " << frames.size() << " frame(s)";
     }
     if (auto password = charger_.TakeNewPassword()) OnNewPassword(*password);
+    if (charger_.TakeReboot()) OnReboot();
     ArmTimer();
   }
 
@@ -436,7 +446,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string authorization_;
   std::shared_ptr<Conn> conn_;
   int failures_ = 0;
-  bool relogin_ = false;  // closing to reconnect with a new password
+  bool relogin_ = false;  // closing to reconnect (a new password, or a reboot)
   bool stopping_ = false;
   bool finished_ = false;
 };

@@ -17,10 +17,11 @@
 
 namespace csms::auth {
 
-// API roles, ordered: each includes the ones before it. `service` is for the services' own
-// calls to each other (the gateway's reports to control and billing); operators get read or
-// operate.
-enum class Role { kRead = 1, kOperate = 2, kService = 3 };
+// API roles, ordered: each includes the ones before it. `admin` adds what changes a charger's
+// trust, network or firmware (certificates, network profiles, firmware, security variables,
+// provisioning); `service` is for the services' own calls to each other (the gateway's reports
+// to control and billing, and REST calls it makes on an operator's behalf).
+enum class Role { kRead = 1, kOperate = 2, kAdmin = 3, kService = 4 };
 std::optional<Role> ParseRole(std::string_view name);
 const char* RoleName(Role role);
 
@@ -65,6 +66,17 @@ class ApiKeyStore {
  private:
   std::vector<ApiKey> keys_;
 };
+
+// The REST front calls control with its service token on an operator's behalf and names the
+// operator in this metadata; only a service caller is believed (OnBehalfOf).
+inline constexpr char kOnBehalfKeyMetadata[] = "x-csms-on-behalf-of-key";
+inline constexpr char kOnBehalfRoleMetadata[] = "x-csms-on-behalf-of-role";
+
+// Who a command is from: the caller itself, or (for a service caller that names one) the
+// operator it acts for. In open mode (`caller` unset) a named operator is taken as named, and
+// otherwise the caller is {"anonymous", admin}, as open mode allows everything.
+Principal OnBehalfOf(const grpc::ServerContextBase& context,
+                     const std::optional<Principal>& caller);
 
 // The token of an `Authorization: Bearer <token>` value; nullopt for anything else.
 std::optional<std::string> BearerToken(std::string_view authorization);
@@ -121,7 +133,9 @@ class Authenticator {
                  const std::string& what);
   // For gRPC handlers: reads `authorization` metadata; OK, UNAUTHENTICATED, PERMISSION_DENIED
   // or RESOURCE_EXHAUSTED.
-  grpc::Status CheckGrpc(const grpc::ServerContextBase& context, Role required, const char* method);
+  // `who`, when given, receives the caller (unset in open mode).
+  grpc::Status CheckGrpc(const grpc::ServerContextBase& context, Role required, const char* method,
+                         std::optional<Principal>* who = nullptr);
 
  private:
   std::shared_ptr<const ApiKeyStore> Keys() const;

@@ -8,6 +8,20 @@ namespace csms::ocpp {
 // unknown action is answered NotImplemented; a known one that is not handled, NotSupported.
 bool IsOcpp201Action(std::string_view action);
 
+// How the generic command endpoint (POST /chargers/{id}/ocpp/{Action}, gRPC SendOcppCall) treats
+// an OCPP 2.0.1 action (DESIGN.md, operator API conventions).
+enum class CommandPolicy {
+  kNotACommand,  // not sent by a CSMS to a charger (or not an action at all)
+  kOperate,      // any operator may send it
+  kAdmin,        // changes the charger's trust, network or firmware: admin role
+  kOwned,        // the CSMS owns its state: only through `typed_endpoint`
+};
+struct CommandRule {
+  CommandPolicy policy = CommandPolicy::kNotACommand;
+  std::string_view typed_endpoint;  // kOwned: where to send it instead
+};
+CommandRule Ocpp201CommandRule(std::string_view action);
+
 // The characters of OCPP's identifierString and passwordString: a-z A-Z 0-9 * - _ = : + | @ .
 // (station identities, Basic-auth passwords).
 constexpr bool IsIdentifierChar(unsigned char c) {

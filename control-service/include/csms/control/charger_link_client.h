@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,12 @@ class ChargerLinkClient {
   LinkReply Call(const std::string& gateway_address, const std::string& charger_id,
                  const std::string& action, const nlohmann::json& payload,
                  std::chrono::steady_clock::time_point deadline);
+  // The same without blocking: `done` runs once, on a gRPC thread, with the gateway's status
+  // (NOT_FOUND: not connected there; DEADLINE_EXCEEDED: no answer) and response.
+  void CallAsync(
+      const std::string& gateway_address, const std::string& charger_id, const std::string& action,
+      const std::string& payload_json, std::chrono::milliseconds timeout,
+      std::function<void(const grpc::Status&, const csms::gateway::v1::CallResponse&)> done);
   // Asks a gateway to close one connection of a charger; best effort, never blocks.
   void DisconnectAsync(const std::string& gateway_address, const std::string& charger_id,
                        const std::string& connection_id, const std::string& reason);

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "csms/common/time_util.h"
+#include "csms/control/charger_access.h"
 #include "csms/control/charger_link_client.h"
+#include "csms/control/command_api.h"
 #include "csms/control/decisions.h"
 #include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
@@ -13,8 +15,54 @@
 
 namespace csms::control {
 
+namespace v1cs = csms::control::v1;
+
+// ControlService with the command methods on the callback API (a command waiting for its
+// charger holds no thread) and the registry methods still synchronous.
+using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall<
+    v1cs::ControlService::WithCallbackMethod_ResetCharger<
+        v1cs::ControlService::WithCallbackMethod_ChangeAvailability<
+            v1cs::ControlService::WithCallbackMethod_UnlockConnector<
+                v1cs::ControlService::WithCallbackMethod_TriggerMessage<
+                    v1cs::ControlService::WithCallbackMethod_ClearCache<
+                        v1cs::ControlService::WithCallbackMethod_GetVariables<
+                            v1cs::ControlService::WithCallbackMethod_SetVariables<
+                                v1cs::ControlService::WithCallbackMethod_GetTransactionStatus<
+                                    v1cs::ControlService::WithCallbackMethod_DataTransfer<
+                                        v1cs::ControlService::WithCallbackMethod_ListCommands<
+                                            v1cs::ControlService::Service>>>>>>>>>>>;
+
+// Declares the command methods of ControlServiceBase as overrides that forward to `target` (a
+// CommandApi pointer; null answers UNIMPLEMENTED).
+#define CSMS_CONTROL_COMMAND_METHODS(target)                                                  \
+  CSMS_FORWARD_CALLBACK(target, SendOcppCall, SendOcppCallRequest, SendOcppCallResponse)      \
+  CSMS_FORWARD_CALLBACK(target, ResetCharger, ResetChargerRequest, CommandStatus)             \
+  CSMS_FORWARD_CALLBACK(target, ChangeAvailability, ChangeAvailabilityRequest, CommandStatus) \
+  CSMS_FORWARD_CALLBACK(target, UnlockConnector, UnlockConnectorRequest, CommandStatus)       \
+  CSMS_FORWARD_CALLBACK(target, TriggerMessage, TriggerMessageRequest, CommandStatus)         \
+  CSMS_FORWARD_CALLBACK(target, ClearCache, ClearCacheRequest, CommandStatus)                 \
+  CSMS_FORWARD_CALLBACK(target, GetVariables, GetVariablesRequest, GetVariablesResponse)      \
+  CSMS_FORWARD_CALLBACK(target, SetVariables, SetVariablesRequest, SetVariablesResponse)      \
+  CSMS_FORWARD_CALLBACK(target, GetTransactionStatus, GetTransactionStatusRequest,            \
+                        GetTransactionStatusResponse)                                         \
+  CSMS_FORWARD_CALLBACK(target, DataTransfer, DataTransferRequest, DataTransferResponse)      \
+  CSMS_FORWARD_CALLBACK(target, ListCommands, ListCommandsRequest, ListCommandsResponse)
+
+#define CSMS_FORWARD_CALLBACK(target, Method, Request, Response)                        \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                \
+                                   const ::csms::control::v1::Request* request,         \
+                                   ::csms::control::v1::Response* response) override {  \
+    if ((target) == nullptr) {                                                          \
+      auto* reactor = context->DefaultReactor();                                        \
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no command API")); \
+      return reactor;                                                                   \
+    }                                                                                   \
+    return (target)->Method(context, request, response);                                \
+  }
+
 // The public API: charger registry queries and commands sent to chargers through their gateway.
-class ControlServiceImpl final : public csms::control::v1::ControlService::Service {
+// The command methods are the CommandApi's (set_commands); the rest are here.
+class ControlServiceImpl final : public ControlServiceBase {
  public:
   // command_timeout bounds each command from request to the charger's confirming event.
   ControlServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
@@ -23,7 +71,9 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   // A charger counted as connected but silent for longer than this is shown Offline and sent
   // nothing: its gateway died without reporting the disconnect (crash, lost network), and no
   // other gateway has it yet. Zero: trust the connection flag alone.
-  void set_offline_after(std::chrono::milliseconds silence) { offline_after_ = silence; }
+  void set_offline_after(std::chrono::milliseconds silence) { access_.set_offline_after(silence); }
+  // Lookups and the reachability rule, shared with the command API.
+  const ChargerAccess& access() const { return access_; }
 
   grpc::Status StartTransaction(grpc::ServerContext* context,
                                 const csms::control::v1::StartTransactionRequest* request,
@@ -74,6 +124,12 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
       grpc::ServerContext* context, const csms::control::v1::RotateChargerPasswordRequest* request,
       csms::control::v1::RotateChargerPasswordResponse* response) override;
 
+  // The command methods (SendOcppCall, the typed commands, ListCommands); must be set before
+  // the server starts.
+  void set_commands(CommandApi* commands) { commands_ = commands; }
+  CommandApi* command_api() { return commands_; }
+  CSMS_CONTROL_COMMAND_METHODS(commands_)
+
   // How long the password before a rotation stays valid (OCPP A01).
   void set_password_grace(std::chrono::seconds grace) { password_grace_ = grace; }
 
@@ -98,9 +154,10 @@ class ControlServiceImpl final : public csms::control::v1::ControlService::Servi
   ChargerLinkClient& link_;
   EventWaiter& waiter_;
   std::chrono::milliseconds command_timeout_;
-  std::chrono::milliseconds offline_after_{0};
   std::chrono::seconds password_grace_{600};
   RealClock clock_;
+  ChargerAccess access_;
+  CommandApi* commands_ = nullptr;
 };
 
 // Fills the public view of a charger, status derived by DeriveChargerStatus; `live` is whether

@@ -14,7 +14,8 @@ namespace csms::gateway {
 
 // The outcome of a CALL the CSMS sent to a charger.
 struct CallOutcome {
-  enum class Kind { kResult, kError, kTimeout, kClosed, kOverloaded };
+  // kInvalidReply: a CALLRESULT that fails its schema (error_description says how).
+  enum class Kind { kResult, kError, kInvalidReply, kTimeout, kClosed, kOverloaded };
   Kind kind = Kind::kClosed;
   std::string payload_json;  // CALLRESULT payload, or CALLERROR details
   std::string error_code;    // CALLERROR

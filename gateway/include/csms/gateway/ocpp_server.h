@@ -15,7 +15,10 @@
 namespace csms::gateway {
 
 struct OcppServerOptions {
-  size_t max_message_bytes = 64 * 1024;  // larger frames close the connection with 1009
+  // Larger frames close the connection with 1009. 1 MiB: a NotifyReport part or a
+  // TransactionEvent with a long offline meter history legitimately carries hundreds of KiB. A
+  // connection holds a buffer this large only while it reads such a frame.
+  size_t max_message_bytes = 1024 * 1024;
   std::chrono::seconds handshake_timeout{15};
   // No traffic for this long closes the connection; a ping goes out at half of it.
   std::chrono::seconds idle_timeout{90};

@@ -11,10 +11,16 @@
 
 namespace csms::gateway {
 
+class RestCommands;
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", "PATCH", ...
   std::string target;  // path and query
   std::string body;
+  // The API key that asked (empty in open mode): named to control in commands' metadata, so
+  // the command log says who, and admin actions can be held to the admin role.
+  std::string key_id;
+  std::string role;
 };
 
 struct HttpResponse {
@@ -28,6 +34,7 @@ struct HttpResponse {
 class RestApi {
  public:
   RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing);
+  ~RestApi();
 
   // `respond` runs exactly once, possibly on a gRPC thread.
   void Handle(const HttpRequest& request, std::function<void(HttpResponse)> respond);
@@ -73,6 +80,7 @@ class RestApi {
 
   std::unique_ptr<control::v1::ControlService::Stub> control_;
   std::unique_ptr<billing::v1::BillingService::Stub> billing_;
+  std::unique_ptr<RestCommands> commands_;  // the command routes (rest_commands.h)
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };

@@ -10,12 +10,45 @@
 #include <string_view>
 #include <vector>
 
+#include "csms/charger_sim/device_model.h"
 #include "csms/common/ocpp_frame.h"
 #include "csms/common/time_util.h"
 
 // The simulated charging station: one EVSE with one connector, speaking OCPP 2.0.1 (OCPP-J).
 // No sockets here: the transport feeds in frames and connection events, drains outgoing frames,
 // and calls OnTimer() when NextDeadline() has passed, so tests can drive it with a fake clock.
+//
+// The code is split by responsibility: charger.cc has the transport events, the outgoing queue,
+// boot and transactions; charger_provisioning.cc the device model (GetVariables, SetVariables)
+// and Reset; charger_remote.cc the other CSMS commands (ChangeAvailability, UnlockConnector,
+// TriggerMessage, GetTransactionStatus, ClearCache, DataTransfer, CostUpdated).
+//
+// The CSMS commands, as a real station answers them (each request is checked against its OCA
+// schema first; a violation is the validator's CALLERROR):
+//  * Reset: Immediate = Accepted, the running transaction ends (Ended, ResetCommand,
+//    ImmediateReset), then the station reboots: close 1000, reconnect, BootNotification
+//    RemoteReset. OnIdle = the same when idle, Scheduled during a transaction (reboot at its end).
+//    evseId 1 = that EVSE only (its transaction ends, the connector reports again, no reboot);
+//    any other evseId = Rejected.
+//  * ChangeAvailability: station (no evse, or EVSE 0), EVSE 1 or EVSE 1 connector 1; Accepted with
+//    a StatusNotification when the connector's state changes, Scheduled during a transaction (shown
+//    when it ends), Rejected for other EVSEs/connectors. Kept across reboots; an Unavailable
+//    connector refuses RequestStartTransaction.
+//  * UnlockConnector: Unlocked (1/1, idle), OngoingAuthorizedTransaction, UnknownConnector.
+//  * TriggerMessage: Accepted, then BootNotification (reason Triggered; Rejected once Accepted),
+//    Heartbeat, StatusNotification, MeterValues (register and power, context Trigger),
+//    TransactionEvent (Updated, trigger Trigger; Rejected without a transaction),
+//    FirmwareStatusNotification / LogStatusNotification (status Idle); NotImplemented for the
+//    certificate and publish-firmware ones. Triggered messages go out while the boot is Pending.
+//  * GetVariables / SetVariables: the device model of charger_provisioning.cc (HeartbeatInterval,
+//    MessageTimeout[Default] (the one RebootRequired variable), DeviceDataCtrlr.ItemsPerMessage
+//    4 (GetVariables) / 8 (SetVariables), BytesPerMessage 8192, AvailabilityState, EVSE Power,
+//    ConnectorType, BasicAuthPassword (write-only), AuthorizeRemoteStart, TxUpdatedInterval).
+//    More items or bytes than allowed: CALLERROR OccurrenceConstraintViolation / FormatViolation.
+//  * GetTransactionStatus: messagesInQueue = transaction events not yet answered; ongoingIndicator
+//    only with a transactionId. ClearCache: Accepted. DataTransfer: vendorId com.csms.sim with
+//    messageId echo = Accepted with the data echoed; other messageIds UnknownMessageId, other
+//    vendors UnknownVendorId.
 namespace csms::sim {
 
 // Which TransactionEvent body to send. Everything else is standard OCPP 2.0.1 in both.
@@ -54,6 +87,9 @@ struct ChargerOptions {
 class Charger {
  public:
   Charger(ChargerOptions options, const Clock& clock);
+  // The device model's callbacks point into this object.
+  Charger(const Charger&) = delete;
+  Charger& operator=(const Charger&) = delete;
 
   // Transport events.
   void OnConnected();
@@ -87,12 +123,30 @@ class Charger {
   std::optional<std::string> TakeNewPassword();
   bool reconnect_pending() const { return reconnect_pending_; }
 
+  // B11/B12: true once when the station reboots after an accepted Reset: its CALLRESULT is among
+  // the frames taken, and the queued transaction events (the Ended ones) have been answered or
+  // have failed once (those are re-sent after the boot). The transport then does what it does
+  // for a new password: write the frames taken so far, close with 1000 and reconnect. The
+  // reconnect brings a BootNotification with reason RemoteReset.
+  bool TakeReboot();
+  // A Reset was accepted (or scheduled) and the reboot has not happened yet.
+  bool reboot_pending() const { return reboot_scheduled_ || reboot_draining_ || rebooting_; }
+
+  // G03/G04: availability set by ChangeAvailability (it survives reboots).
+  bool connector_operative() const {
+    return station_operative_ && evse_operative_ && connector_operative_;
+  }
+  // The connector's StatusNotification value: Occupied, Available or Unavailable.
+  const char* connector_status() const;
+  const DeviceModel& device_model() const { return model_; }
+
  private:
   struct QueuedCall {
     std::string action;
     nlohmann::json payload;
     bool is_transaction_event = false;
-    int attempts = 0;  // transmissions so far
+    bool triggered = false;  // asked for by TriggerMessage: may go while the boot is Pending
+    int attempts = 0;        // transmissions so far
     std::optional<TimePoint> not_before;
   };
   struct InFlight {
@@ -122,11 +176,33 @@ class Charger {
   void OnRequestStartTransaction(const ocpp::Frame& frame);
   void OnRequestStopTransaction(const ocpp::Frame& frame);
   void OnSetChargingProfile(const ocpp::Frame& frame);
+  // charger_provisioning.cc
+  void OnGetVariables(const ocpp::Frame& frame);
+  void OnSetVariables(const ocpp::Frame& frame);
+  void OnReset(const ocpp::Frame& frame);
+  // charger_remote.cc
+  void OnChangeAvailability(const ocpp::Frame& frame);
+  void OnUnlockConnector(const ocpp::Frame& frame);
   void OnTriggerMessage(const ocpp::Frame& frame);
   void OnGetTransactionStatus(const ocpp::Frame& frame);
+  void OnClearCache(const ocpp::Frame& frame);
+  void OnDataTransfer(const ocpp::Frame& frame);
   void OnCostUpdated(const ocpp::Frame& frame);
-  void OnSetVariables(const ocpp::Frame& frame);
-  nlohmann::json SetVariable(const nlohmann::json& data);
+
+  // The request checked against its OCA schema and decoded; false after a CALLERROR was sent.
+  template <typename Request>
+  bool DecodeRequest(const ocpp::Frame& frame, Request* request);
+
+  // Device model (charger_provisioning.cc).
+  void BuildDeviceModel();
+  // DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage for this action; false after a CALLERROR.
+  bool WithinMessageLimits(const ocpp::Frame& frame, size_t items);
+
+  // Reboot (charger_provisioning.cc): wait for the transaction events, then hand it to the
+  // transport; OnDisconnected() completes it.
+  void BeginReboot();
+  void MaybeFinishRebootDrain();
+  void CompleteReboot();
 
   // Outgoing.
   void Reply(const std::string& message_id, const nlohmann::json& payload);
@@ -136,6 +212,7 @@ class Charger {
   void Enqueue(std::string action, nlohmann::json payload, bool front = false);
   void EnqueueBoot(std::string_view reason);
   void EnqueueStatus(bool front = false);
+  void EnqueueMeterValues(int evse_id);
   void EnqueueTransactionEvent(std::string_view event_type, std::string_view trigger_reason,
                                std::string_view stopped_reason = {});
   bool IsQueued(std::string_view action) const;
@@ -159,6 +236,7 @@ class Charger {
 
   bool connected_ = false;
   BootState boot_state_ = BootState::kNone;
+  std::string boot_reason_ = "PowerUp";  // of the next BootNotification; RemoteReset after Reset
   std::optional<TimePoint> boot_retry_at_;
   std::chrono::seconds heartbeat_interval_{0};
   std::optional<TimePoint> next_heartbeat_at_;
@@ -167,16 +245,26 @@ class Charger {
   std::optional<InFlight> in_flight_;
   std::vector<std::string> outbox_;
 
-  std::string connector_status_ = "Available";
   std::optional<Transaction> tx_;
-  double energy_wh_ = 0;  // lifetime register
+  bool station_operative_ = true;    // ChangeAvailability without evse
+  bool evse_operative_ = true;       // ... for EVSE 1
+  bool connector_operative_ = true;  // ... for EVSE 1 connector 1
+  double energy_wh_ = 0;             // lifetime register
   // Limits in W by profile purpose; the lowest applicable one caps the power.
   std::optional<double> station_max_limit_w_;
   std::optional<double> tx_default_limit_w_;
   std::optional<double> tx_limit_w_;  // TxProfile, ends with its transaction
 
   std::optional<std::string> new_password_;  // accepted, not yet taken by the transport
-  bool reconnect_pending_ = false;           // set with new_password_, cleared on disconnect
+  bool reconnect_pending_ = false;  // set with new_password_ or a reboot, cleared on disconnect
+
+  DeviceModel model_;
+  // Reset: OnIdle waiting for the transaction to end; the station's, or EVSE 1's only.
+  bool reboot_scheduled_ = false;
+  bool evse_reset_scheduled_ = false;
+  bool reboot_draining_ = false;   // accepted; the last transaction events are being sent
+  bool rebooting_ = false;         // handed to the transport, waiting for the disconnect
+  bool reboot_requested_ = false;  // not yet taken by TakeReboot()
 };
 
 }  // namespace csms::sim

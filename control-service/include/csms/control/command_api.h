@@ -1,0 +1,86 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "csms/common/api_auth.h"
+#include "csms/control/charger_access.h"
+#include "csms/control/command_log_store.h"
+#include "csms/control/command_sender.h"
+#include "csms/control/v1/control.grpc.pb.h"
+
+namespace csms::control {
+
+namespace v1 = csms::control::v1;
+
+// The operator's command methods of ControlService, on the gRPC callback API: the generic
+// SendOcppCall, the typed commands and the command log. They share one path (Run): who is
+// asking, which charger, the request, CommandSender, and the mapping of every outcome to a
+// status whose details carry the REST error code (DESIGN.md, operator API conventions).
+class CommandApi {
+ public:
+  // `auth` may be disabled (open mode: every caller may do everything).
+  CommandApi(const ChargerAccess& access, CommandSender& sender, CommandLogStore& log,
+             auth::Authenticator& auth, std::chrono::milliseconds timeout)
+      : access_(access), sender_(sender), log_(log), auth_(auth), timeout_(timeout) {}
+
+  grpc::ServerUnaryReactor* SendOcppCall(grpc::CallbackServerContext* context,
+                                         const v1::SendOcppCallRequest* request,
+                                         v1::SendOcppCallResponse* response);
+  grpc::ServerUnaryReactor* ResetCharger(grpc::CallbackServerContext* context,
+                                         const v1::ResetChargerRequest* request,
+                                         v1::CommandStatus* response);
+  grpc::ServerUnaryReactor* ChangeAvailability(grpc::CallbackServerContext* context,
+                                               const v1::ChangeAvailabilityRequest* request,
+                                               v1::CommandStatus* response);
+  grpc::ServerUnaryReactor* UnlockConnector(grpc::CallbackServerContext* context,
+                                            const v1::UnlockConnectorRequest* request,
+                                            v1::CommandStatus* response);
+  grpc::ServerUnaryReactor* TriggerMessage(grpc::CallbackServerContext* context,
+                                           const v1::TriggerMessageRequest* request,
+                                           v1::CommandStatus* response);
+  grpc::ServerUnaryReactor* ClearCache(grpc::CallbackServerContext* context,
+                                       const v1::ClearCacheRequest* request,
+                                       v1::CommandStatus* response);
+  grpc::ServerUnaryReactor* GetVariables(grpc::CallbackServerContext* context,
+                                         const v1::GetVariablesRequest* request,
+                                         v1::GetVariablesResponse* response);
+  grpc::ServerUnaryReactor* SetVariables(grpc::CallbackServerContext* context,
+                                         const v1::SetVariablesRequest* request,
+                                         v1::SetVariablesResponse* response);
+  grpc::ServerUnaryReactor* GetTransactionStatus(grpc::CallbackServerContext* context,
+                                                 const v1::GetTransactionStatusRequest* request,
+                                                 v1::GetTransactionStatusResponse* response);
+  grpc::ServerUnaryReactor* DataTransfer(grpc::CallbackServerContext* context,
+                                         const v1::DataTransferRequest* request,
+                                         v1::DataTransferResponse* response);
+  grpc::ServerUnaryReactor* ListCommands(grpc::CallbackServerContext* context,
+                                         const v1::ListCommandsRequest* request,
+                                         v1::ListCommandsResponse* response);
+
+ private:
+  struct Call;
+  // Checks the caller, finds the charger, builds the OCPP request (`build` may throw RpcError),
+  // sends it and hands a result to `render`; any failure finishes the call with its status.
+  template <typename OcppRequest, typename Response, typename Build, typename Render>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const std::string& charger_id,
+                                const char* method, Response* response, Build build, Render render);
+  std::chrono::milliseconds Timeout(const grpc::CallbackServerContext& context) const;
+
+  const ChargerAccess& access_;
+  CommandSender& sender_;
+  CommandLogStore& log_;
+  auth::Authenticator& auth_;
+  std::chrono::milliseconds timeout_;
+};
+
+// The status a failed command finishes with: `error` is the REST code the details carry.
+grpc::Status CommandError(grpc::StatusCode code, const std::string& error,
+                          const std::string& message, const nlohmann::json& ocpp_error = nullptr);
+// The status for a command whose reply was not a usable CALLRESULT.
+grpc::Status CommandFailure(const std::string& action, const CommandReply& reply);
+
+}  // namespace csms::control

@@ -1,0 +1,571 @@
+#include "csms/control/command_api.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <pqxx/pqxx>
+
+#include "csms/common/log.h"
+#include "csms/common/ocpp_actions.h"
+#include "csms/common/ocpp_redact.h"
+#include "csms/control/rpc_status.h"
+#include "csms/ocpp/v201/change_availability.h"
+#include "csms/ocpp/v201/clear_cache.h"
+#include "csms/ocpp/v201/data_transfer.h"
+#include "csms/ocpp/v201/get_transaction_status.h"
+#include "csms/ocpp/v201/get_variables.h"
+#include "csms/ocpp/v201/reset.h"
+#include "csms/ocpp/v201/set_variables.h"
+#include "csms/ocpp/v201/trigger_message.h"
+#include "csms/ocpp/v201/unlock_connector.h"
+
+namespace csms::control {
+namespace {
+
+namespace v201 = ocpp::v201;
+using grpc::StatusCode;
+using nlohmann::json;
+
+constexpr const char* kComponent = "control";
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+[[noreturn]] void BadRequest(const std::string& message) {
+  throw RpcError(CommandError(StatusCode::INVALID_ARGUMENT, "bad_request", message));
+}
+
+// A version-neutral enum field as the OCPP 2.0.1 enum; `fallback` when empty.
+template <typename E>
+E ParseEnum(const std::string& text, const char* field, std::optional<E> fallback = {}) {
+  if (text.empty() && fallback) return *fallback;
+  E value{};
+  if (v201::FromString(text, value)) return value;
+  std::string allowed;
+  for (std::string_view v : AllValues(E{}))
+    allowed += (allowed.empty() ? "" : ", ") + std::string(v);
+  BadRequest(std::string(field) + " must be one of " + allowed +
+             (text.empty() ? "" : " (not '" + log::Sanitize(text, 40) + "')"));
+}
+
+std::optional<v201::EVSE> Evse(const std::optional<int32_t>& evse_id,
+                               const std::optional<int32_t>& connector_id) {
+  if (!evse_id) {
+    if (connector_id) BadRequest("connector_id needs evse_id");
+    return std::nullopt;
+  }
+  v201::EVSE evse;
+  evse.id = *evse_id;
+  evse.connector_id = connector_id;
+  return evse;
+}
+
+template <typename Message>
+std::optional<int32_t> Opt(const Message& m, bool has, int32_t value) {
+  (void)m;
+  return has ? std::optional<int32_t>(value) : std::nullopt;
+}
+
+// google.protobuf.Value <-> JSON (DataTransfer's free-form data), through JSON text.
+json FromValue(const google::protobuf::Value& value) {
+  std::string text;
+  if (!google::protobuf::util::MessageToJsonString(value, &text).ok()) return nullptr;
+  return json::parse(text, nullptr, false);
+}
+
+google::protobuf::Value ToValue(const json& value) {
+  google::protobuf::Value out;
+  if (!google::protobuf::util::JsonStringToMessage(Dump(value), &out).ok()) out.set_null_value({});
+  return out;
+}
+
+void FillStatus(const std::string& status, const std::optional<v201::StatusInfo>& info,
+                v1::CommandStatus* out) {
+  out->set_status(status);
+  if (info) {
+    out->set_reason_code(info->reason_code);
+    out->set_additional_info(info->additional_info.value_or(""));
+  }
+}
+
+// VariableRef, VariableSetting and VariableResult name a variable with the same fields.
+template <typename Ref>
+v201::Component ComponentOf(const Ref& ref) {
+  if (ref.component().empty()) BadRequest("component is required for every variable");
+  if (ref.variable().empty()) BadRequest("variable is required for every variable");
+  v201::Component component;
+  component.name = ref.component();
+  if (!ref.component_instance().empty()) component.instance = ref.component_instance();
+  component.evse = Evse(Opt(ref, ref.has_evse_id(), ref.evse_id()),
+                        Opt(ref, ref.has_connector_id(), ref.connector_id()));
+  return component;
+}
+
+template <typename Ref>
+v201::Variable VariableOf(const Ref& ref) {
+  v201::Variable variable;
+  variable.name = ref.variable();
+  if (!ref.variable_instance().empty()) variable.instance = ref.variable_instance();
+  return variable;
+}
+
+template <typename Ref>
+void FillRef(const v201::Component& component, const v201::Variable& variable,
+             const std::optional<v201::AttributeEnum>& type, Ref* out) {
+  out->set_component(component.name);
+  out->set_component_instance(component.instance.value_or(""));
+  if (component.evse) {
+    out->set_evse_id(component.evse->id);
+    if (component.evse->connector_id) out->set_connector_id(*component.evse->connector_id);
+  }
+  out->set_variable(variable.name);
+  out->set_variable_instance(variable.instance.value_or(""));
+  out->set_attribute_type(std::string(v201::ToString(type.value_or(v201::AttributeEnum::kActual))));
+}
+
+// Items of SetVariables whose state the CSMS owns (SecurityCtrlr: the password, the profile).
+void RefuseSecurityVariables(const v201::SetVariablesRequest& request) {
+  for (const auto& item : request.set_variable_data) {
+    if (ocpp::IsSecurityComponent(item.component.name)) {
+      throw RpcError(CommandError(
+          StatusCode::FAILED_PRECONDITION, "use_typed_endpoint",
+          "SecurityCtrlr." + item.variable.name +
+              " is the CSMS's own security state: use POST /chargers/{id}/password (gRPC "
+              "RotateChargerPassword) for the Basic-auth password; security profiles are set "
+              "by provisioning"));
+    }
+  }
+}
+
+}  // namespace
+
+grpc::Status CommandError(StatusCode code, const std::string& error, const std::string& message,
+                          const json& ocpp_error) {
+  json details = {{"error", error}};
+  if (!ocpp_error.is_null()) details["ocpp_error"] = ocpp_error;
+  return grpc::Status(code, message, Dump(details));
+}
+
+grpc::Status CommandFailure(const std::string& action, const CommandReply& reply) {
+  switch (reply.outcome) {
+    case CommandOutcome::kCallError:
+      return CommandError(StatusCode::ABORTED, "charger_error",
+                          "the charger answered " + action + " with CALLERROR " + reply.error_code +
+                              (reply.description.empty() ? "" : ": " + reply.description),
+                          json{{"code", reply.error_code},
+                               {"description", reply.description},
+                               {"details", reply.error_details}});
+    case CommandOutcome::kTimeout:
+      return CommandError(StatusCode::DEADLINE_EXCEEDED, "timeout", reply.description);
+    case CommandOutcome::kOffline:
+      return CommandError(StatusCode::FAILED_PRECONDITION, "offline", reply.description);
+    case CommandOutcome::kInvalidReply:
+      return CommandError(
+          StatusCode::ABORTED, "invalid_reply",
+          "the charger's " + action + " reply is not valid OCPP: " + reply.description);
+    case CommandOutcome::kInvalidRequest:
+      return CommandError(StatusCode::INVALID_ARGUMENT, "invalid_payload",
+                          action + ": " + reply.description);
+    case CommandOutcome::kResult:
+    case CommandOutcome::kFailed:
+      break;
+  }
+  return CommandError(StatusCode::UNAVAILABLE, "unavailable", reply.description);
+}
+
+namespace {
+
+// Before Finish: the OCPP error code also as trailing metadata, for gRPC clients.
+void FinishFailure(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                   const std::string& action, const CommandReply& reply) {
+  if (reply.outcome == CommandOutcome::kCallError) {
+    context->AddTrailingMetadata("ocpp-error-code", reply.error_code);
+  }
+  reactor->Finish(CommandFailure(action, reply));
+}
+
+// Runs `body`; what it throws finishes the call with the matching status.
+template <typename Body>
+void Guard(grpc::ServerUnaryReactor* reactor, const char* method, Body&& body) {
+  try {
+    body();
+  } catch (const RpcError& e) {
+    reactor->Finish(e.status());
+  } catch (const pqxx::broken_connection&) {
+    reactor->Finish(CommandError(StatusCode::UNAVAILABLE, "unavailable", "database unreachable"));
+  } catch (const std::exception& e) {
+    CSMS_LOG(kError, kComponent) << method << " failed: " << log::Sanitize(e.what(), 200);
+    reactor->Finish(
+        CommandError(StatusCode::INTERNAL, "internal", std::string(method) + " failed"));
+  }
+}
+
+// Who is asking, with at least `required`; RpcError (with details) otherwise.
+auth::Principal Authorize(auth::Authenticator& authenticator,
+                          const grpc::CallbackServerContext& context, auth::Role required,
+                          const char* method) {
+  std::optional<auth::Principal> caller;
+  if (authenticator.enabled()) {
+    grpc::Status status =
+        authenticator.CheckGrpc(context, std::min(required, auth::Role::kOperate), method, &caller);
+    if (!status.ok()) {
+      throw RpcError(
+          grpc::Status(status.error_code(), status.error_message(),
+                       Dump(json{{"error", status.error_code() == StatusCode::PERMISSION_DENIED
+                                               ? "forbidden"
+                                               : "unauthorized"}})));
+    }
+  }
+  auth::Principal who = auth::OnBehalfOf(context, caller);
+  if (who.role < required) {
+    throw RpcError(CommandError(StatusCode::PERMISSION_DENIED, "forbidden",
+                                std::string(method) + " needs the " + auth::RoleName(required) +
+                                    " role; key '" + who.key_id + "' has " +
+                                    auth::RoleName(who.role)));
+  }
+  return who;
+}
+
+// The charger, with the REST error codes in the status details.
+ChargerRecord FindCharger(const ChargerAccess& access, const std::string& charger_id) {
+  try {
+    return access.Require(charger_id);
+  } catch (const RpcError& e) {
+    const auto code = e.status().error_code();
+    throw RpcError(CommandError(code,
+                                code == StatusCode::NOT_FOUND ? "unknown_charger" : "bad_request",
+                                e.status().error_message()));
+  }
+}
+
+void RequireOnline(const ChargerAccess& access, const ChargerRecord& charger) {
+  try {
+    access.RequireReachable(charger);
+  } catch (const RpcError& e) {
+    throw RpcError(
+        CommandError(StatusCode::FAILED_PRECONDITION, "offline", e.status().error_message()));
+  }
+}
+
+}  // namespace
+
+std::chrono::milliseconds CommandApi::Timeout(const grpc::CallbackServerContext& context) const {
+  // The caller's own deadline, when shorter, is the one that counts.
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      context.deadline() - std::chrono::system_clock::now());
+  return std::max(std::chrono::milliseconds(1), std::min(timeout_, left));
+}
+
+template <typename OcppRequest, typename Response, typename Build, typename Render>
+grpc::ServerUnaryReactor* CommandApi::Run(grpc::CallbackServerContext* context,
+                                          const std::string& charger_id, const char* method,
+                                          Response* response, Build build, Render render) {
+  auto* reactor = context->DefaultReactor();
+  Guard(reactor, method, [&] {
+    const auth::Principal who = Authorize(auth_, *context, auth::Role::kOperate, method);
+    const ChargerRecord charger = FindCharger(access_, charger_id);
+    const OcppRequest request = build();
+    RequireOnline(access_, charger);
+    sender_.Send<OcppRequest>(
+        charger, request, who.key_id, Timeout(*context),
+        [context, reactor, response, render](TypedReply<typename OcppRequest::Response> reply) {
+          if (!reply.response) {
+            return FinishFailure(context, reactor, std::string(OcppRequest::kAction), reply.raw);
+          }
+          render(*reply.response, response);
+          reactor->Finish(grpc::Status::OK);
+        });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandApi::SendOcppCall(grpc::CallbackServerContext* context,
+                                                   const v1::SendOcppCallRequest* request,
+                                                   v1::SendOcppCallResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  Guard(reactor, "SendOcppCall", [&] {
+    const std::string& action = request->action();
+    auth::Principal who = Authorize(auth_, *context, auth::Role::kOperate, "SendOcppCall");
+    // The order of checks is the contract (DESIGN.md): charger, action, ownership, role,
+    // payload, connection, then the charger's answer.
+    const ChargerRecord charger = FindCharger(access_, request->charger_id());
+    const ocpp::CommandRule rule = ocpp::Ocpp201CommandRule(action);
+    if (rule.policy == ocpp::CommandPolicy::kNotACommand) {
+      throw RpcError(CommandError(StatusCode::NOT_FOUND, "unknown_action",
+                                  "'" + log::Sanitize(action, 64) +
+                                      "' is not an OCPP 2.0.1 action a CSMS sends to a charger"));
+    }
+    if (rule.policy == ocpp::CommandPolicy::kOwned) {
+      throw RpcError(CommandError(StatusCode::FAILED_PRECONDITION, "use_typed_endpoint",
+                                  "the CSMS owns the state " + action + " changes: use " +
+                                      std::string(rule.typed_endpoint)));
+    }
+    json payload = json::parse(request->payload_json(), nullptr, /*allow_exceptions=*/false);
+    if (payload.is_discarded()) {
+      throw RpcError(
+          CommandError(StatusCode::INVALID_ARGUMENT, "invalid_payload", "the payload is not JSON"));
+    }
+    if (action == "SetVariables" && payload.is_object()) {
+      try {
+        RefuseSecurityVariables(ocpp::Decode<v201::SetVariablesRequest>(payload));
+      } catch (const ocpp::model::DecodeError&) {
+        // The schema check below names what is wrong with it.
+      }
+    }
+    if (rule.policy == ocpp::CommandPolicy::kAdmin && who.role < auth::Role::kAdmin) {
+      throw RpcError(CommandError(StatusCode::PERMISSION_DENIED, "forbidden",
+                                  action + " changes a charger's trust, network or firmware: it "
+                                           "needs the admin role"));
+    }
+    // The schema check happens in the sender too; here it must come before "offline".
+    if (auto violation =
+            ocpp::SchemaSet::Ocpp201().Validate(action, ocpp::PayloadKind::kRequest, payload)) {
+      throw RpcError(CommandError(StatusCode::INVALID_ARGUMENT, "invalid_payload",
+                                  action + ": " + violation->description,
+                                  json{{"code", violation->code}}));
+    }
+    RequireOnline(access_, charger);
+    sender_.SendRaw(charger, action, std::move(payload), who.key_id, Timeout(*context),
+                    [context, reactor, response, action](CommandReply reply) {
+                      if (reply.outcome != CommandOutcome::kResult) {
+                        return FinishFailure(context, reactor, action, reply);
+                      }
+                      response->set_action(action);
+                      response->set_response_json(Dump(reply.result));
+                      reactor->Finish(grpc::Status::OK);
+                    });
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandApi::ResetCharger(grpc::CallbackServerContext* context,
+                                                   const v1::ResetChargerRequest* request,
+                                                   v1::CommandStatus* response) {
+  return Run<v201::ResetRequest>(
+      context, request->charger_id(), "ResetCharger", response,
+      [request] {
+        v201::ResetRequest r;
+        r.type = ParseEnum<v201::ResetEnum>(request->type(), "type", v201::ResetEnum::kImmediate);
+        if (request->has_evse_id()) r.evse_id = request->evse_id();
+        return r;
+      },
+      [](const v201::ResetResponse& r, v1::CommandStatus* out) {
+        FillStatus(std::string(v201::ToString(r.status)), r.status_info, out);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::ChangeAvailability(
+    grpc::CallbackServerContext* context, const v1::ChangeAvailabilityRequest* request,
+    v1::CommandStatus* response) {
+  return Run<v201::ChangeAvailabilityRequest>(
+      context, request->charger_id(), "ChangeAvailability", response,
+      [request] {
+        v201::ChangeAvailabilityRequest r;
+        r.operational_status = ParseEnum<v201::OperationalStatusEnum>(request->operational_status(),
+                                                                      "operational_status");
+        r.evse = Evse(Opt(*request, request->has_evse_id(), request->evse_id()),
+                      Opt(*request, request->has_connector_id(), request->connector_id()));
+        return r;
+      },
+      [](const v201::ChangeAvailabilityResponse& r, v1::CommandStatus* out) {
+        FillStatus(std::string(v201::ToString(r.status)), r.status_info, out);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::UnlockConnector(grpc::CallbackServerContext* context,
+                                                      const v1::UnlockConnectorRequest* request,
+                                                      v1::CommandStatus* response) {
+  return Run<v201::UnlockConnectorRequest>(
+      context, request->charger_id(), "UnlockConnector", response,
+      [request] {
+        if (request->evse_id() <= 0 || request->connector_id() <= 0) {
+          BadRequest("evse_id and connector_id must be given (1 or more)");
+        }
+        v201::UnlockConnectorRequest r;
+        r.evse_id = request->evse_id();
+        r.connector_id = request->connector_id();
+        return r;
+      },
+      [](const v201::UnlockConnectorResponse& r, v1::CommandStatus* out) {
+        FillStatus(std::string(v201::ToString(r.status)), r.status_info, out);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::TriggerMessage(grpc::CallbackServerContext* context,
+                                                     const v1::TriggerMessageRequest* request,
+                                                     v1::CommandStatus* response) {
+  return Run<v201::TriggerMessageRequest>(
+      context, request->charger_id(), "TriggerMessage", response,
+      [request] {
+        v201::TriggerMessageRequest r;
+        r.requested_message =
+            ParseEnum<v201::MessageTriggerEnum>(request->requested_message(), "requested_message");
+        r.evse = Evse(Opt(*request, request->has_evse_id(), request->evse_id()),
+                      Opt(*request, request->has_connector_id(), request->connector_id()));
+        return r;
+      },
+      [](const v201::TriggerMessageResponse& r, v1::CommandStatus* out) {
+        FillStatus(std::string(v201::ToString(r.status)), r.status_info, out);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::ClearCache(grpc::CallbackServerContext* context,
+                                                 const v1::ClearCacheRequest* request,
+                                                 v1::CommandStatus* response) {
+  return Run<v201::ClearCacheRequest>(
+      context, request->charger_id(), "ClearCache", response,
+      [] { return v201::ClearCacheRequest{}; },
+      [](const v201::ClearCacheResponse& r, v1::CommandStatus* out) {
+        FillStatus(std::string(v201::ToString(r.status)), r.status_info, out);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::GetVariables(grpc::CallbackServerContext* context,
+                                                   const v1::GetVariablesRequest* request,
+                                                   v1::GetVariablesResponse* response) {
+  return Run<v201::GetVariablesRequest>(
+      context, request->charger_id(), "GetVariables", response,
+      [request] {
+        if (request->variables().empty()) BadRequest("variables must list at least one");
+        v201::GetVariablesRequest r;
+        for (const auto& ref : request->variables()) {
+          v201::GetVariableData item;
+          item.component = ComponentOf(ref);
+          item.variable = VariableOf(ref);
+          if (!ref.attribute_type().empty()) {
+            item.attribute_type =
+                ParseEnum<v201::AttributeEnum>(ref.attribute_type(), "attribute_type");
+          }
+          r.get_variable_data.push_back(std::move(item));
+        }
+        return r;
+      },
+      [](const v201::GetVariablesResponse& r, v1::GetVariablesResponse* out) {
+        out->set_calls(1);
+        for (const auto& result : r.get_variable_result) {
+          auto* item = out->add_results();
+          FillRef(result.component, result.variable, result.attribute_type, item);
+          item->set_status(std::string(v201::ToString(result.attribute_status)));
+          if (result.attribute_value) item->set_value(*result.attribute_value);
+          if (result.attribute_status_info) {
+            item->set_reason_code(result.attribute_status_info->reason_code);
+            item->set_additional_info(result.attribute_status_info->additional_info.value_or(""));
+          }
+        }
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::SetVariables(grpc::CallbackServerContext* context,
+                                                   const v1::SetVariablesRequest* request,
+                                                   v1::SetVariablesResponse* response) {
+  return Run<v201::SetVariablesRequest>(
+      context, request->charger_id(), "SetVariables", response,
+      [request] {
+        if (request->variables().empty()) BadRequest("variables must list at least one");
+        v201::SetVariablesRequest r;
+        for (const auto& setting : request->variables()) {
+          v201::SetVariableData item;
+          item.component = ComponentOf(setting);
+          item.variable = VariableOf(setting);
+          item.attribute_value = setting.value();
+          if (!setting.attribute_type().empty()) {
+            item.attribute_type =
+                ParseEnum<v201::AttributeEnum>(setting.attribute_type(), "attribute_type");
+          }
+          r.set_variable_data.push_back(std::move(item));
+        }
+        RefuseSecurityVariables(r);
+        return r;
+      },
+      [](const v201::SetVariablesResponse& r, v1::SetVariablesResponse* out) {
+        out->set_calls(1);
+        for (const auto& result : r.set_variable_result) {
+          auto* item = out->add_results();
+          FillRef(result.component, result.variable, result.attribute_type, item);
+          item->set_status(std::string(v201::ToString(result.attribute_status)));
+          if (result.attribute_status_info) {
+            item->set_reason_code(result.attribute_status_info->reason_code);
+            item->set_additional_info(result.attribute_status_info->additional_info.value_or(""));
+          }
+        }
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::GetTransactionStatus(
+    grpc::CallbackServerContext* context, const v1::GetTransactionStatusRequest* request,
+    v1::GetTransactionStatusResponse* response) {
+  return Run<v201::GetTransactionStatusRequest>(
+      context, request->charger_id(), "GetTransactionStatus", response,
+      [request] {
+        v201::GetTransactionStatusRequest r;
+        if (!request->transaction_id().empty()) r.transaction_id = request->transaction_id();
+        return r;
+      },
+      [](const v201::GetTransactionStatusResponse& r, v1::GetTransactionStatusResponse* out) {
+        out->set_messages_in_queue(r.messages_in_queue);
+        if (r.ongoing_indicator) out->set_ongoing_indicator(*r.ongoing_indicator);
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::DataTransfer(grpc::CallbackServerContext* context,
+                                                   const v1::DataTransferRequest* request,
+                                                   v1::DataTransferResponse* response) {
+  return Run<v201::DataTransferRequest>(
+      context, request->charger_id(), "DataTransfer", response,
+      [request] {
+        if (request->vendor_id().empty()) BadRequest("vendor_id is required");
+        v201::DataTransferRequest r;
+        r.vendor_id = request->vendor_id();
+        if (!request->message_id().empty()) r.message_id = request->message_id();
+        if (request->has_data()) r.data = FromValue(request->data());
+        return r;
+      },
+      [](const v201::DataTransferResponse& r, v1::DataTransferResponse* out) {
+        out->set_status(std::string(v201::ToString(r.status)));
+        if (r.data) *out->mutable_data() = ToValue(*r.data);
+        if (r.status_info) {
+          out->set_reason_code(r.status_info->reason_code);
+          out->set_additional_info(r.status_info->additional_info.value_or(""));
+        }
+      });
+}
+
+grpc::ServerUnaryReactor* CommandApi::ListCommands(grpc::CallbackServerContext* context,
+                                                   const v1::ListCommandsRequest* request,
+                                                   v1::ListCommandsResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  Guard(reactor, "ListCommands", [&] {
+    Authorize(auth_, *context, auth::Role::kRead, "ListCommands");
+    if (request->limit() < 0 || request->limit() > kMaxPageSize) {
+      BadRequest("limit must be between 1 and " + std::to_string(kMaxPageSize));
+    }
+    FindCharger(access_, request->charger_id());
+    CommandLogPage page;
+    try {
+      page =
+          log_.List(request->charger_id(),
+                    request->limit() == 0 ? kDefaultPageSize : request->limit(), request->cursor());
+    } catch (const std::invalid_argument& e) {
+      BadRequest(e.what());
+    }
+    for (const auto& e : page.entries) {
+      auto* out = response->add_commands();
+      out->set_id(e.id);
+      out->set_charger_id(e.charger_id);
+      out->set_issued_by(e.issued_by);
+      out->set_action(e.action);
+      out->set_request_json(Dump(e.request));
+      out->set_outcome(e.outcome);
+      if (!e.response.is_null()) out->set_response_json(Dump(e.response));
+      *out->mutable_sent_at() = ToProto(e.sent_at);
+      out->set_latency_ms(e.latency_ms);
+    }
+    response->set_next_cursor(page.next_cursor);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace csms::control

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "csms/control/v1/control.grpc.pb.h"
+#include "csms/gateway/rest_api.h"
+
+namespace csms::gateway {
+
+// The command routes of the REST API, one to one onto control's command methods:
+//   POST /chargers/{id}/ocpp/{Action}   the generic endpoint (body: the OCPP payload)
+//   POST /chargers/{id}/reset | availability | unlock | trigger | clear-cache | get-variables |
+//        set-variables | transaction-status | data-transfer   (typed, snake_case bodies)
+//   GET  /chargers/{id}/commands?limit=&cursor=                the command log
+// Answers {"status":"success","response":{...}}; errors {"status":"error","error","message"}
+// with the codes of DESIGN.md (and "ocpp_error" for a charger's CALLERROR). The operator's key
+// goes to control as metadata, so the command log names who asked.
+class RestCommands {
+ public:
+  using Respond = std::function<void(HttpResponse)>;
+  explicit RestCommands(std::shared_ptr<grpc::Channel> control);
+
+  // True when `parts` (the path split at '/') is one of these routes; then `respond` runs once.
+  bool Handle(const HttpRequest& request, const std::vector<std::string>& parts,
+              const std::string& query, Respond& respond);
+
+  // The HTTP answer for a failed command call (status details carry the error code).
+  static HttpResponse FromCommandStatus(const grpc::Status& status);
+
+ private:
+  template <typename Request, typename Response, typename Start>
+  void Typed(const HttpRequest& http, const std::string& charger_id, Start start, Respond respond);
+  void SendOcppCall(const HttpRequest& http, const std::string& charger_id,
+                    const std::string& action, Respond respond);
+  void ListCommands(const HttpRequest& http, const std::string& charger_id,
+                    const std::string& query, Respond respond);
+
+  std::unique_ptr<control::v1::ControlService::Stub> control_;
+};
+
+}  // namespace csms::gateway

@@ -1,0 +1,228 @@
+// The CSMS commands other than transactions, charging limits and provisioning: ChangeAvailability
+//, UnlockConnector, TriggerMessage,
+// GetTransactionStatus, ClearCache, DataTransfer and CostUpdated.
+#include <algorithm>
+
+#include "charger_internal.h"
+#include "csms/common/log.h"
+#include "csms/ocpp/v201/change_availability.h"
+#include "csms/ocpp/v201/clear_cache.h"
+#include "csms/ocpp/v201/data_transfer.h"
+#include "csms/ocpp/v201/get_transaction_status.h"
+#include "csms/ocpp/v201/trigger_message.h"
+#include "csms/ocpp/v201/unlock_connector.h"
+
+namespace csms::sim {
+namespace {
+
+using internal::Find;
+using internal::kLog;
+using nlohmann::json;
+namespace v201 = ocpp::v201;
+
+// DataTransfer: the simulator's own vendor id, and the one message it knows.
+constexpr std::string_view kVendorId = "com.csms.sim";
+constexpr std::string_view kEchoMessageId = "echo";
+
+v201::StatusInfo Info(std::string reason_code, std::string additional_info) {
+  return v201::StatusInfo{{}, std::move(reason_code), std::move(additional_info)};
+}
+
+}  // namespace
+
+void Charger::OnChangeAvailability(const ocpp::Frame& frame) {
+  v201::ChangeAvailabilityRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::ChangeAvailabilityResponse response;
+  const bool operative = request.operational_status == v201::OperationalStatusEnum::kOperative;
+  // Left out (or EVSE 0) = the whole station; an EVSE; or one connector of it.
+  bool* flag = nullptr;
+  std::string target;
+  const auto& evse = request.evse;
+  if (!evse || (evse->id == 0 && !evse->connector_id)) {
+    flag = &station_operative_;
+    target = "station";
+  } else if (evse->id == 1 && !evse->connector_id) {
+    flag = &evse_operative_;
+    target = "EVSE 1";
+  } else if (evse->id == 1 && *evse->connector_id == 1) {
+    flag = &connector_operative_;
+    target = "EVSE 1 connector 1";
+  } else {
+    response.status = v201::ChangeAvailabilityStatusEnum::kRejected;
+    response.status_info = evse->id == 1 ? Info("UnknownConnector", "EVSE 1 has connector 1 only")
+                                         : Info("UnknownEvse", "this station has EVSE 1 only");
+    return Reply(frame.message_id, ocpp::Encode(response));
+  }
+  if (*flag == operative) {  // already so: nothing to do
+    response.status = v201::ChangeAvailabilityStatusEnum::kAccepted;
+    return Reply(frame.message_id, ocpp::Encode(response));
+  }
+  const std::string before = connector_status();
+  *flag = operative;  // kept across reboots
+  if (tx_) {
+    // The transaction goes on; the new state shows when it ends (EndTransaction's
+    // StatusNotification).
+    response.status = v201::ChangeAvailabilityStatusEnum::kScheduled;
+    Reply(frame.message_id, ocpp::Encode(response));
+  } else {
+    response.status = v201::ChangeAvailabilityStatusEnum::kAccepted;
+    Reply(frame.message_id, ocpp::Encode(response));
+    if (before != connector_status()) EnqueueStatus();
+  }
+  CSMS_LOG(kInfo, kLog) << Tag() << target << " " << v201::ToString(request.operational_status)
+                        << " (" << v201::ToString(response.status) << ")";
+}
+
+void Charger::OnUnlockConnector(const ocpp::Frame& frame) {
+  v201::UnlockConnectorRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::UnlockConnectorResponse response;
+  if (request.evse_id != 1 || request.connector_id != 1) {
+    response.status = v201::UnlockStatusEnum::kUnknownConnector;
+  } else if (tx_) {
+    // F05.FR.02: never unlock under an authorized transaction; stop it first.
+    response.status = v201::UnlockStatusEnum::kOngoingAuthorizedTransaction;
+  } else {
+    response.status = v201::UnlockStatusEnum::kUnlocked;
+  }
+  CSMS_LOG(kInfo, kLog) << Tag() << "UnlockConnector " << request.evse_id << "/"
+                        << request.connector_id << ": " << v201::ToString(response.status);
+  Reply(frame.message_id, ocpp::Encode(response));
+}
+
+void Charger::OnTriggerMessage(const ocpp::Frame& frame) {
+  v201::TriggerMessageRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::TriggerMessageResponse response;
+  auto answer = [&](v201::TriggerMessageStatusEnum status) {
+    response.status = status;
+    Reply(frame.message_id, ocpp::Encode(response));
+  };
+  using Status = v201::TriggerMessageStatusEnum;
+  const auto& evse = request.evse;
+  // EVSE 0 or none = the whole station (F06.FR.11); EVSE 1 with or without connector 1.
+  if (evse && !(evse->id == 0 && !evse->connector_id) &&
+      !(evse->id == 1 && evse->connector_id.value_or(1) == 1)) {
+    response.status_info = Info("UnknownEvse", "this station has EVSE 1 with connector 1 only");
+    return answer(Status::kRejected);
+  }
+  // F06.FR.04: the answer goes out before the triggered message, which Pump() sends later.
+  // What is queued here is marked as triggered, which lets it through while Pending.
+  const auto mark = [this](size_t from) {
+    for (size_t i = from; i < queue_.size(); ++i) queue_[i].triggered = true;
+  };
+  switch (request.requested_message) {
+    case v201::MessageTriggerEnum::kBootNotification: {
+      if (boot_state_ == BootState::kAccepted) {  // F06.FR.17
+        response.status_info = Info("AlreadyAccepted", "the boot was accepted already");
+        return answer(Status::kRejected);
+      }
+      answer(Status::kAccepted);
+      boot_retry_at_.reset();
+      std::erase_if(queue_, [](const QueuedCall& c) { return c.action == "BootNotification"; });
+      EnqueueBoot("Triggered");
+      break;
+    }
+    case v201::MessageTriggerEnum::kHeartbeat: {
+      answer(Status::kAccepted);
+      const size_t from = queue_.size();
+      Enqueue("Heartbeat", json::object());
+      mark(from);
+      break;
+    }
+    case v201::MessageTriggerEnum::kStatusNotification: {
+      answer(Status::kAccepted);
+      const size_t from = queue_.size();
+      EnqueueStatus();  // the one connector, whichever of the above was asked
+      mark(from);
+      break;
+    }
+    case v201::MessageTriggerEnum::kMeterValues: {
+      answer(Status::kAccepted);
+      const size_t from = queue_.size();
+      EnqueueMeterValues(evse && evse->id == 0 ? 0 : 1);
+      mark(from);
+      break;
+    }
+    case v201::MessageTriggerEnum::kTransactionEvent: {
+      if (!tx_ || (evse && evse->id != 1)) {
+        response.status_info = Info("NoTransaction", "no transaction is running there");
+        return answer(Status::kRejected);
+      }
+      answer(Status::kAccepted);
+      const size_t from = queue_.size();
+      EnqueueTransactionEvent("Updated", "Trigger");  // F06.FR.07
+      mark(from);
+      break;
+    }
+    case v201::MessageTriggerEnum::kFirmwareStatusNotification:
+    case v201::MessageTriggerEnum::kLogStatusNotification: {
+      // No firmware update or log upload runs: Idle, without requestId (which the schemas allow
+      // for a triggered notification).
+      answer(Status::kAccepted);
+      const size_t from = queue_.size();
+      Enqueue(request.requested_message == v201::MessageTriggerEnum::kFirmwareStatusNotification
+                  ? "FirmwareStatusNotification"
+                  : "LogStatusNotification",
+              {{"status", "Idle"}});
+      mark(from);
+      break;
+    }
+    default:  // certificates and publishing firmware: not in this simulator
+      answer(Status::kNotImplemented);
+      return;
+  }
+  CSMS_LOG(kInfo, kLog) << Tag() << "TriggerMessage " << v201::ToString(request.requested_message);
+}
+
+void Charger::OnGetTransactionStatus(const ocpp::Frame& frame) {
+  v201::GetTransactionStatusRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  const auto& id = request.transaction_id;
+  auto belongs = [&](const QueuedCall& call) {
+    if (!call.is_transaction_event) return false;
+    if (!id) return true;
+    const json* body = Find(call.payload, "transactionInfo");
+    if (body == nullptr) body = Find(call.payload, "transactionData");
+    return body != nullptr && body->value("transactionId", "") == *id;
+  };
+  v201::GetTransactionStatusResponse response;
+  // Still to be sent, including the one waiting for its answer.
+  response.messages_in_queue = std::any_of(queue_.begin(), queue_.end(), belongs) ||
+                               (in_flight_ && belongs(in_flight_->call));
+  if (id) response.ongoing_indicator = tx_ && tx_->id == *id;  // only with an id (DIGEST 5.12)
+  Reply(frame.message_id, ocpp::Encode(response));
+}
+
+void Charger::OnClearCache(const ocpp::Frame& frame) {
+  v201::ClearCacheRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  // The simulator keeps no authorization cache; clearing an empty one always succeeds.
+  v201::ClearCacheResponse response;
+  response.status = v201::ClearCacheStatusEnum::kAccepted;
+  Reply(frame.message_id, ocpp::Encode(response));
+}
+
+void Charger::OnDataTransfer(const ocpp::Frame& frame) {
+  v201::DataTransferRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::DataTransferResponse response;
+  if (request.vendor_id != kVendorId) {
+    response.status = v201::DataTransferStatusEnum::kUnknownVendorId;
+  } else if (request.message_id.value_or("") != kEchoMessageId) {
+    response.status = v201::DataTransferStatusEnum::kUnknownMessageId;
+  } else {
+    response.status = v201::DataTransferStatusEnum::kAccepted;
+    response.data = request.data;  // echoed as it came (absent stays absent)
+  }
+  Reply(frame.message_id, ocpp::Encode(response));
+}
+
+void Charger::OnCostUpdated(const ocpp::Frame& frame) {
+  CSMS_LOG(kInfo, kLog) << Tag() << "running cost " << frame.payload.value("totalCost", json())
+                        << " for transaction " << frame.payload.value("transactionId", "");
+  Reply(frame.message_id, json::object());
+}
+
+}  // namespace csms::sim
