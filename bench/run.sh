@@ -15,7 +15,8 @@
 # Environment: BUILD (default build-bench; must hold csms-gateway, csms-control, csms-billing,
 # csms-loadgen, csms-bench-trivial), SECONDS_MEASURED (default 10), KEEP=1 keeps the temp dir,
 # CONNECT_RATE (idle scenarios: new connections/s per load generator), TX_RATE (latency-5k),
-# CONNECTIONS (idle-10k, idle-tls-10k) and STORM_CONNECTIONS (storm-tls-2k) for smaller smoke runs.
+# CONNECTIONS (idle-10k, idle-tls-10k) and STORM_CONNECTIONS (storm-tls-2k) for smaller smoke runs,
+# LOADGEN (another csms-loadgen, e.g. to load two builds with the same one), PIN_SUT and PIN_LOAD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,7 +25,14 @@ build="${BUILD:-build-bench}"
 scenario="${1:-}"
 measured="${SECONDS_MEASURED:-10}"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-loadgen="$build/bench/csms-loadgen"
+loadgen="${LOADGEN:-$build/bench/csms-loadgen}"
+# PIN_SUT / PIN_LOAD (CPU lists for taskset): the system under test (PostgreSQL and every
+# service) on one core and the load generator on another, so figures are not two loads fighting
+# for the same cores. Unset: no pinning (and figures are labelled as shared).
+sut_pin=()
+load_pin=()
+[[ -n "${PIN_SUT:-}" ]] && sut_pin=(taskset -c "$PIN_SUT")
+[[ -n "${PIN_LOAD:-}" ]] && load_pin=(taskset -c "$PIN_LOAD")
 
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k | idle-50k | \
@@ -91,7 +99,7 @@ wait_port() {  # wait_port <port> <name>
 start() {  # start <name> <binary> [flags...]; the pid goes to pids[] and $last_pid
   local name=$1
   shift
-  "$@" >>"$tmp/$name.log" 2>&1 &
+  "${sut_pin[@]}" "$@" >>"$tmp/$name.log" 2>&1 &
   last_pid=$!
   pids+=("$last_pid")
 }
@@ -105,7 +113,7 @@ start_stack() {  # start_stack [gateways]
   mkdir -p "$tmp/pg"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$tmp" "$tmp/pg"
   as_pg_owner "$pg_bin/initdb" -D "$tmp/pg" -U postgres -A trust >/dev/null
-  as_pg_owner "$pg_bin/pg_ctl" -D "$tmp/pg" -l "$tmp/postgres.log" -w \
+  as_pg_owner "${sut_pin[@]}" "$pg_bin/pg_ctl" -D "$tmp/pg" -l "$tmp/postgres.log" -w \
     -o "-p $pg_port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" \
     start >/dev/null
   pg_started=1
@@ -200,7 +208,8 @@ run_loadgen() {  # run_loadgen <flags...>
   local tls_flags=()
   [[ $tls -eq 1 ]] && tls_flags=(--ca-file "$pki/ca.pem")
   echo "+ csms-loadgen --url $url $*" >&2
-  "$loadgen" --url "$url" --seconds "$measured" "${tls_flags[@]}" "$@" || status=1
+  "${load_pin[@]}" "$loadgen" --url "$url" --seconds "$measured" "${tls_flags[@]}" "$@" ||
+    status=1
 }
 
 status=0

@@ -48,6 +48,9 @@ function(csms_ocpp_model)
   add_library(${arg_TARGET} STATIC ${sources})
   target_include_directories(${arg_TARGET} PUBLIC "${out_dir}")
   target_link_libraries(${arg_TARGET} PUBLIC csms_ocpp_model_support)
+  # Half of each generated file's compile time is parsing nlohmann/json.hpp: parse it once.
+  target_precompile_headers(${arg_TARGET} PRIVATE <nlohmann/json.hpp> <optional> <span> <string>
+                            <string_view> <vector>)
   # Generated code is not formatted by hand; keep its warnings quiet but its errors loud.
   target_compile_options(${arg_TARGET} PRIVATE -Wno-unused-parameter)
 endfunction()

@@ -226,7 +226,8 @@ int main(int argc, char** argv) {
                             std::max(0, config.GetInt("offline-after-heartbeats")));
   csms::control::CommandLogStore command_log(pool);
   csms::control::CommandSender sender(link, &command_log, csms::ocpp::SchemaSet::Ocpp201());
-  csms::control::CommandApi commands(control.access(), sender, command_log, *auth,
+  csms::control::MessageLimitsStore message_limits(pool);
+  csms::control::CommandApi commands(control.access(), sender, command_log, message_limits, *auth,
                                      std::chrono::seconds(command_timeout));
   control.set_commands(&commands);
   AuthedControlService authed_control(control, *auth);

@@ -125,6 +125,18 @@ void FillRef(const v201::Component& component, const v201::Variable& variable,
   out->set_attribute_type(std::string(v201::ToString(type.value_or(v201::AttributeEnum::kActual))));
 }
 
+// A GetVariableResult or SetVariableResult: the variable, its status and why.
+template <typename Result>
+v1::VariableResult* FillResult(const Result& result, v1::VariableResult* out) {
+  FillRef(result.component, result.variable, result.attribute_type, out);
+  out->set_status(std::string(v201::ToString(result.attribute_status)));
+  if (result.attribute_status_info) {
+    out->set_reason_code(result.attribute_status_info->reason_code);
+    out->set_additional_info(result.attribute_status_info->additional_info.value_or(""));
+  }
+  return out;
+}
+
 // Items of SetVariables whose state the CSMS owns (SecurityCtrlr: the password, the profile).
 void RefuseSecurityVariables(const v201::SetVariablesRequest& request) {
   for (const auto& item : request.set_variable_data) {
@@ -135,6 +147,44 @@ void RefuseSecurityVariables(const v201::SetVariablesRequest& request) {
               " is the CSMS's own security state: use POST /chargers/{id}/password (gRPC "
               "RotateChargerPassword) for the Basic-auth password; security profiles are set "
               "by provisioning"));
+    }
+  }
+}
+
+// `whole` as the CALLs the charger's limits allow (one when they are unknown). The byte count is
+// of the CALL frame as it goes out: [2,"<36-char id>","<action>",payload].
+template <typename Request, typename Item>
+std::vector<Request> Split(Request whole, std::vector<Item> Request::*items,
+                           std::optional<int> max_items, std::optional<int> max_bytes) {
+  std::vector<Item> all = std::move(whole.*items);
+  const size_t envelope = 48 + Request::kAction.size() + Dump(ocpp::Encode(whole)).size() +
+                          std::string_view("\"xxxxxxxxxxxxxxxxxx\":[]").size();
+  std::vector<size_t> sizes(all.size());
+  for (size_t i = 0; i < all.size(); ++i) sizes[i] = Dump(ocpp::Encode(all[i])).size();
+  std::vector<Request> out;
+  size_t next = 0;
+  for (size_t count : ChunkSizes(all.size(), max_items, max_bytes, envelope,
+                                 [&sizes](size_t i) { return sizes[i]; })) {
+    Request part = whole;
+    (part.*items)
+        .assign(std::make_move_iterator(all.begin() + next),
+                std::make_move_iterator(all.begin() + next + count));
+    next += count;
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+// Remembers the limits a GetVariables answer reveals; a failure to store them costs nothing
+// but a later split.
+void LearnLimits(MessageLimitsStore& store, const std::string& charger_id,
+                 const v201::GetVariablesResponse& answer) {
+  if (auto limits = LimitsIn(answer)) {
+    try {
+      store.Learn(charger_id, *limits);
+    } catch (const std::exception& e) {
+      CSMS_LOG(kWarn, kComponent) << "message limits of " << charger_id
+                                  << " not stored: " << log::Sanitize(e.what(), 200);
     }
   }
 }
@@ -258,25 +308,92 @@ std::chrono::milliseconds CommandApi::Timeout(const grpc::CallbackServerContext&
   return std::max(std::chrono::milliseconds(1), std::min(timeout_, left));
 }
 
-template <typename OcppRequest, typename Response, typename Build, typename Render>
+namespace {
+
+// Sends a command's CALLs one after another (a charger takes one CALL at a time anyway) and
+// reports all answers, or the first failure and how many CALLs had succeeded before it.
+template <typename Request>
+class SequentialSend : public std::enable_shared_from_this<SequentialSend<Request>> {
+ public:
+  using Response = typename Request::Response;
+  using Done = std::function<void(std::vector<Response>, std::optional<CommandReply> failure)>;
+
+  SequentialSend(CommandSender& sender, ChargerRecord charger, std::vector<Request> requests,
+                 std::string issued_by, std::chrono::steady_clock::time_point deadline, Done done)
+      : sender_(sender),
+        charger_(std::move(charger)),
+        requests_(std::move(requests)),
+        issued_by_(std::move(issued_by)),
+        deadline_(deadline),
+        done_(std::move(done)) {}
+
+  void Next() {
+    if (responses_.size() == requests_.size()) return done_(std::move(responses_), std::nullopt);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    sender_.Send<Request>(charger_, requests_[responses_.size()], issued_by_,
+                          std::max(left, std::chrono::milliseconds(1)),
+                          [self = this->shared_from_this()](TypedReply<Response> reply) {
+                            if (!reply.response) {
+                              return self->done_(std::move(self->responses_), reply.raw);
+                            }
+                            self->responses_.push_back(std::move(*reply.response));
+                            self->Next();
+                          });
+  }
+
+ private:
+  CommandSender& sender_;
+  ChargerRecord charger_;
+  std::vector<Request> requests_;
+  std::string issued_by_;
+  std::chrono::steady_clock::time_point deadline_;
+  Done done_;
+  std::vector<Response> responses_;
+};
+
+}  // namespace
+
+template <typename OcppRequest, typename Response, typename Build, typename Render, typename Split>
 grpc::ServerUnaryReactor* CommandApi::Run(grpc::CallbackServerContext* context,
                                           const std::string& charger_id, const char* method,
-                                          Response* response, Build build, Render render) {
+                                          Response* response, Build build, Render render,
+                                          Split split) {
+  using OcppResponse = typename OcppRequest::Response;
   auto* reactor = context->DefaultReactor();
   Guard(reactor, method, [&] {
     const auth::Principal who = Authorize(auth_, *context, auth::Role::kOperate, method);
     const ChargerRecord charger = FindCharger(access_, charger_id);
-    const OcppRequest request = build();
+    std::vector<OcppRequest> requests;
+    if constexpr (std::is_same_v<Split, std::nullptr_t>) {
+      requests.push_back(build());
+    } else {
+      requests = split(charger, build());
+    }
     RequireOnline(access_, charger);
-    sender_.Send<OcppRequest>(
-        charger, request, who.key_id, Timeout(*context),
-        [context, reactor, response, render](TypedReply<typename OcppRequest::Response> reply) {
-          if (!reply.response) {
-            return FinishFailure(context, reactor, std::string(OcppRequest::kAction), reply.raw);
+    const size_t calls = requests.size();
+    auto send = std::make_shared<SequentialSend<OcppRequest>>(
+        sender_, charger, std::move(requests), who.key_id,
+        std::chrono::steady_clock::now() + Timeout(*context),
+        [context, reactor, response, render, calls](std::vector<OcppResponse> answers,
+                                                    std::optional<CommandReply> failure) {
+          if (failure) {
+            if (calls > 1 && !answers.empty()) {
+              // Part of it was done: say so, the command log has each CALL.
+              failure->description += " (after " + std::to_string(answers.size()) + " of " +
+                                      std::to_string(calls) +
+                                      " CALLs had succeeded; see the command log)";
+            }
+            return FinishFailure(context, reactor, std::string(OcppRequest::kAction), *failure);
           }
-          render(*reply.response, response);
+          if constexpr (std::is_invocable_v<Render, const OcppResponse&, Response*>) {
+            render(answers.front(), response);
+          } else {
+            render(answers, response);
+          }
           reactor->Finish(grpc::Status::OK);
         });
+    send->Next();
   });
   return reactor;
 }
@@ -442,18 +559,21 @@ grpc::ServerUnaryReactor* CommandApi::GetVariables(grpc::CallbackServerContext* 
         }
         return r;
       },
-      [](const v201::GetVariablesResponse& r, v1::GetVariablesResponse* out) {
-        out->set_calls(1);
-        for (const auto& result : r.get_variable_result) {
-          auto* item = out->add_results();
-          FillRef(result.component, result.variable, result.attribute_type, item);
-          item->set_status(std::string(v201::ToString(result.attribute_status)));
-          if (result.attribute_value) item->set_value(*result.attribute_value);
-          if (result.attribute_status_info) {
-            item->set_reason_code(result.attribute_status_info->reason_code);
-            item->set_additional_info(result.attribute_status_info->additional_info.value_or(""));
+      [this, charger_id = request->charger_id()](
+          const std::vector<v201::GetVariablesResponse>& answers, v1::GetVariablesResponse* out) {
+        out->set_calls(static_cast<int32_t>(answers.size()));
+        for (const auto& answer : answers) {
+          LearnLimits(limits_, charger_id, answer);
+          for (const auto& result : answer.get_variable_result) {
+            auto* item = FillResult(result, out->add_results());
+            if (result.attribute_value) item->set_value(*result.attribute_value);
           }
         }
+      },
+      [this](const ChargerRecord& charger, v201::GetVariablesRequest whole) {
+        const MessageLimits limits = limits_.Get(charger.charger_id);
+        return Split(std::move(whole), &v201::GetVariablesRequest::get_variable_data,
+                     limits.get_items, limits.get_bytes);
       });
 }
 
@@ -479,17 +599,18 @@ grpc::ServerUnaryReactor* CommandApi::SetVariables(grpc::CallbackServerContext* 
         RefuseSecurityVariables(r);
         return r;
       },
-      [](const v201::SetVariablesResponse& r, v1::SetVariablesResponse* out) {
-        out->set_calls(1);
-        for (const auto& result : r.set_variable_result) {
-          auto* item = out->add_results();
-          FillRef(result.component, result.variable, result.attribute_type, item);
-          item->set_status(std::string(v201::ToString(result.attribute_status)));
-          if (result.attribute_status_info) {
-            item->set_reason_code(result.attribute_status_info->reason_code);
-            item->set_additional_info(result.attribute_status_info->additional_info.value_or(""));
+      [](const std::vector<v201::SetVariablesResponse>& answers, v1::SetVariablesResponse* out) {
+        out->set_calls(static_cast<int32_t>(answers.size()));
+        for (const auto& answer : answers) {
+          for (const auto& result : answer.set_variable_result) {
+            FillResult(result, out->add_results());
           }
         }
+      },
+      [this](const ChargerRecord& charger, v201::SetVariablesRequest whole) {
+        const MessageLimits limits = limits_.Get(charger.charger_id);
+        return Split(std::move(whole), &v201::SetVariablesRequest::set_variable_data,
+                     limits.set_items, limits.set_bytes);
       });
 }
 

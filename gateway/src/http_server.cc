@@ -48,10 +48,13 @@ constexpr const char* kDashboardPolicy =
     "form-action 'none'; object-src 'none'; frame-ancestors 'none'";
 
 // Routes anyone may reach: probes and metrics (scraped by infrastructure that holds no API
-// key, and they reveal no charger data), and the dashboard's page and static files (the page
-// asks for a token before it reads any data).
+// key, and they reveal no charger data), the API's OpenAPI document (the same for everyone),
+// and the dashboard's page and static files (the page asks for a token before it reads any
+// data).
 bool IsOpenRoute(http::verb method, const std::string& path) {
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics") return true;
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json") {
+    return true;
+  }
   if (method != http::verb::get && method != http::verb::head) return false;
   return path == "/" || path == "/index.html" || path == "/dashboard/config.json" ||
          path.rfind("/assets/", 0) == 0;

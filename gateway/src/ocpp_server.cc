@@ -20,6 +20,7 @@
 #include "csms/common/log.h"
 #include "csms/common/metrics.h"
 #include "csms/common/ocpp_frame.h"
+#include "csms/common/ocpp_redact.h"
 #include "csms/common/ocpp_schema.h"
 #include "csms/gateway/handshake.h"
 #include "csms/gateway/listener.h"
@@ -567,7 +568,8 @@ class OcppSession : public ChargerConnection,
     }
     // The frame is parsed straight out of the read buffer; nothing keeps a view into it after.
     std::string_view text(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    CSMS_LOG(kDebug, kLog) << "<- " << station_->charger_id << " " << log::Sanitize(text, 2000);
+    CSMS_LOG(kDebug, kLog) << "<- " << station_->charger_id << " "
+                           << log::Sanitize(ocpp::RedactFrame(text), 2000);
     if (shared_->trace)
       shared_->trace->Record(station_->charger_id, station_->connection_id, "in", text);
     HandleText(text);
@@ -700,7 +702,8 @@ class OcppSession : public ChargerConnection,
       CSMS_LOG(kWarn, kLog) << station_->charger_id << " reads too slowly; closing";
       return CloseNow(websocket::close_code::policy_error, "outbound queue full");
     }
-    CSMS_LOG(kDebug, kLog) << "-> " << station_->charger_id << " " << log::Sanitize(frame, 2000);
+    CSMS_LOG(kDebug, kLog) << "-> " << station_->charger_id << " "
+                           << log::Sanitize(ocpp::RedactFrame(frame), 2000);
     if (shared_->trace)
       shared_->trace->Record(station_->charger_id, station_->connection_id, "out", frame);
     if (writing_ || closing_) {

@@ -9,6 +9,7 @@
 #include "csms/common/log.h"
 #include "csms/common/metrics.h"
 #include "csms/common/time_util.h"
+#include "csms/embedded/openapi_document.h"
 #include "csms/gateway/dashboard_assets.h"
 #include "csms/gateway/dashboard_json.h"
 #include "csms/gateway/rest_commands.h"
@@ -138,6 +139,11 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
 
   if (parts.size() == 1 && parts[0] == "healthz") {
     return respond(Json(200, json{{"status", "ok"}}));
+  }
+  if (parts.size() == 1 && parts[0] == "openapi.json") {
+    if (method != "GET") return wrong_method("GET");
+    const auto& document = embedded::openapi_document::Files().front();  // gateway/openapi.json
+    return respond(HttpResponse{200, std::string(document.contents), "application/json"});
   }
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (method != "GET") return wrong_method("GET");

@@ -277,6 +277,53 @@ TEST_F(Commands, TypedEndpointsRefuseBadBodiesBeforeSending) {
   EXPECT_FALSE(charger->Receive(milliseconds(200)).has_value());
 }
 
+// ---- splitting by the charger's limits ------------------------------------------------------
+
+TEST_F(Commands, GetVariablesIsSplitByTheItemsPerMessageTheChargerReported) {
+  auto charger = BootedCharger("cmd_split");
+  // The charger tells its limit in an answer; control remembers it.
+  auto learn = Command(
+      *charger, "POST", "/chargers/cmd_split/get-variables",
+      R"({"variables":[{"component":"DeviceDataCtrlr","variable":"ItemsPerMessage",
+          "variable_instance":"GetVariables"}]})",
+      [](const json& call) {
+        return Result(call, json::parse(R"({"getVariableResult":[{"attributeStatus":"Accepted",
+            "attributeValue":"2","component":{"name":"DeviceDataCtrlr"},
+            "variable":{"name":"ItemsPerMessage","instance":"GetVariables"}}]})"));
+      });
+  ASSERT_EQ(learn.http.status, 200) << learn.http.body;
+
+  json variables = json::array();
+  for (int i = 0; i < 5; ++i) {
+    variables.push_back({{"component", "C"}, {"variable", "V" + std::to_string(i)}});
+  }
+  auto http = std::async(std::launch::async, [&] {
+    return HttpCall(stack_->http_port, "POST", "/chargers/cmd_split/get-variables",
+                    json{{"variables", variables}}.dump(), seconds(10));
+  });
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 3; ++i) {
+    auto frame = charger->Receive(seconds(5));
+    ASSERT_TRUE(frame.has_value()) << "CALL " << i;
+    json call = json::parse(*frame);
+    json results = json::array();
+    for (const auto& item : call[3]["getVariableData"]) {
+      results.push_back({{"attributeStatus", "Accepted"},
+                         {"attributeValue", "x"},
+                         {"component", item["component"]},
+                         {"variable", item["variable"]}});
+    }
+    sizes.push_back(results.size());
+    charger->SendText(Result(call, {{"getVariableResult", results}}).dump());
+  }
+  auto r = http.get();
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["response"]["calls"], 3);
+  ASSERT_EQ(r.Json()["response"]["results"].size(), 5u);
+  EXPECT_EQ(r.Json()["response"]["results"][4]["variable"], "V4");  // in the order asked
+}
+
 // ---- gRPC ------------------------------------------------------------------------------------
 
 TEST_F(Commands, GrpcStatusesAndTheOcppErrorCodeInTrailingMetadata) {

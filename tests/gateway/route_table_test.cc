@@ -171,8 +171,8 @@ class RouteTableTest : public ::testing::Test {
     frame.message_id = "m-1";
     frame.action = action;
     frame.payload = payload;
-    table.Find(action)->invoke(station, frame,
-                               [&frames](std::string f) { frames.push_back(std::move(f)); });
+    ReplyFn reply = [&frames](std::string f) { frames.push_back(std::move(f)); };
+    table.Find(action)->invoke(station, frame, reply);
     return frames;
   }
 };

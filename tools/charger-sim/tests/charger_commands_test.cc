@@ -718,6 +718,66 @@ TEST_F(CommandTest, ClearCacheIsAccepted) {
   EXPECT_EQ(ServerCall("ClearCache", json::object())[2], json({{"status", "Accepted"}}));
 }
 
+// The README examples' sequence (seed dialect): a remote start and stop, GetVariables, a
+// triggered StatusNotification with a ClearCache right behind it, then the next remote start.
+// Its StatusNotification and Started event must go out in every order of the CSMS's ClearCache
+// CALL and its CALLRESULT to the triggered notification.
+TEST_F(CommandTest, ClearCacheAroundATriggeredStatusKeepsTheQueueMoving) {
+  enum class Order { kClearCacheFirst, kResultFirst, kBothBeforeAnyWrite };
+  for (Order order : {Order::kClearCacheFirst, Order::kResultFirst, Order::kBothBeforeAnyWrite}) {
+    SCOPED_TRACE(static_cast<int>(order));
+    ChargerOptions options = DefaultOptions();
+    options.dialect = Dialect::kSeed;
+    Make(options);
+    BootAccepted();
+    Answer(StartCharging(1), json::object());
+    EXPECT_EQ(ServerCall("SetChargingProfile", test_support::Profile("ChargingStationMaxProfile",
+                                                                     "W", 50000))[2]["status"],
+              "Accepted");
+    clock_.Advance(30ms);
+    EXPECT_EQ(ServerCall("RequestStopTransaction",
+                         {{"transactionId", charger_->transaction_id()}})[2]["status"],
+              "Accepted");
+    // Whatever the profile and the stop brought (Updated, Ended, Available), answered in turn.
+    for (int i = 0; i < 10 && !NothingSent(); ++i) Answer(Next(), json::object());
+    EXPECT_EQ(GetOne(Item("OCPPCommCtrlr", "HeartbeatInterval"))["attributeStatus"], "Accepted");
+    EXPECT_EQ(Status("TriggerMessage", {{"requestedMessage", "StatusNotification"}}), "Accepted");
+    json triggered = NextCall("StatusNotification");
+    EXPECT_TRUE(charger_->call_in_flight());
+    clock_.Advance(30ms);
+    switch (order) {
+      case Order::kClearCacheFirst:
+        EXPECT_EQ(Status("ClearCache", json::object()), "Accepted");
+        Answer(triggered, json::object());
+        break;
+      case Order::kResultFirst:
+        Answer(triggered, json::object());
+        EXPECT_EQ(Status("ClearCache", json::object()), "Accepted");
+        break;
+      case Order::kBothBeforeAnyWrite:
+        // One read brings both: nothing is taken from the charger in between.
+        Answer(triggered, json::object());
+        charger_->OnMessage(json::array({2, "srv-cc", "ClearCache", json::object()}).dump());
+        EXPECT_EQ(Next(), json::array({3, "srv-cc", {{"status", "Accepted"}}}));
+        break;
+    }
+    EXPECT_TRUE(NothingSent());
+    EXPECT_FALSE(charger_->call_in_flight());
+    EXPECT_EQ(charger_->queued_calls(), 0u);
+    Advance(3s);
+    EXPECT_TRUE(NothingSent());
+    json reply = ServerCall("RequestStartTransaction", RequestStart(2));
+    EXPECT_EQ(reply[2], json({{"status", "Accepted"}}));
+    json occupied = NextCall("StatusNotification");
+    EXPECT_EQ(occupied[3]["connectorStatus"], "Occupied");
+    Answer(occupied, json::object());
+    json started = NextCall("TransactionEvent");
+    EXPECT_EQ(started[3]["eventType"], "Started");
+    Answer(started, json::object());
+    EXPECT_TRUE(NothingSent());
+  }
+}
+
 TEST_F(CommandTest, DataTransfer) {
   struct Case {
     json request;

@@ -10,6 +10,7 @@
 #include "csms/control/charger_access.h"
 #include "csms/control/command_log_store.h"
 #include "csms/control/command_sender.h"
+#include "csms/control/message_limits.h"
 #include "csms/control/v1/control.grpc.pb.h"
 
 namespace csms::control {
@@ -24,8 +25,14 @@ class CommandApi {
  public:
   // `auth` may be disabled (open mode: every caller may do everything).
   CommandApi(const ChargerAccess& access, CommandSender& sender, CommandLogStore& log,
-             auth::Authenticator& auth, std::chrono::milliseconds timeout)
-      : access_(access), sender_(sender), log_(log), auth_(auth), timeout_(timeout) {}
+             MessageLimitsStore& limits, auth::Authenticator& auth,
+             std::chrono::milliseconds timeout)
+      : access_(access),
+        sender_(sender),
+        log_(log),
+        limits_(limits),
+        auth_(auth),
+        timeout_(timeout) {}
 
   grpc::ServerUnaryReactor* SendOcppCall(grpc::CallbackServerContext* context,
                                          const v1::SendOcppCallRequest* request,
@@ -62,17 +69,21 @@ class CommandApi {
                                          v1::ListCommandsResponse* response);
 
  private:
-  struct Call;
   // Checks the caller, finds the charger, builds the OCPP request (`build` may throw RpcError),
-  // sends it and hands a result to `render`; any failure finishes the call with its status.
-  template <typename OcppRequest, typename Response, typename Build, typename Render>
+  // splits it into CALLs (`split`, one CALL unless given), sends them one after another and
+  // hands the answers to `render` (one answer, or all of them in order); any failure finishes
+  // the call with its status.
+  template <typename OcppRequest, typename Response, typename Build, typename Render,
+            typename Split = std::nullptr_t>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const std::string& charger_id,
-                                const char* method, Response* response, Build build, Render render);
+                                const char* method, Response* response, Build build, Render render,
+                                Split split = nullptr);
   std::chrono::milliseconds Timeout(const grpc::CallbackServerContext& context) const;
 
   const ChargerAccess& access_;
   CommandSender& sender_;
   CommandLogStore& log_;
+  MessageLimitsStore& limits_;
   auth::Authenticator& auth_;
   std::chrono::milliseconds timeout_;
 };

@@ -82,8 +82,9 @@ struct RawCall {
 struct Route {
   std::string action;
   // Decodes the payload and runs the handler; throws ocpp::model::DecodeError (and the
-  // gateway's PayloadException) for the router to turn into a CALLERROR.
-  std::function<void(const std::shared_ptr<StationContext>&, const ocpp::Frame&, ReplyFn)> invoke;
+  // gateway's PayloadException) for the router to turn into a CALLERROR, with `reply` still
+  // there to send it (it is moved out only once the handler owns the answer).
+  std::function<void(const std::shared_ptr<StationContext>&, const ocpp::Frame&, ReplyFn&)> invoke;
   // Accepted from a charger that is not (yet) Accepted: B02.FR.09's reports and the boot itself.
   bool allowed_before_accepted = false;
   // True when this payload is exempt from the schema check (the route checks it itself).
@@ -103,7 +104,7 @@ class RouteTable {
     route.action = std::string(Request::kAction);
     route.invoke = [schemas = response_schemas_, handler = std::move(handler)](
                        const std::shared_ptr<StationContext>& station, const ocpp::Frame& frame,
-                       ReplyFn reply) {
+                       ReplyFn& reply) {
       InboundCall<Request> call{station, frame.message_id, ocpp::Decode<Request>(frame.payload)};
       handler(call, Responder<Response>(std::make_shared<detail::ReplyChannel>(
                         frame.message_id, Request::kAction, std::move(reply), schemas,
@@ -119,7 +120,7 @@ class RouteTable {
     route.action = std::string(Response::kAction);
     route.invoke = [schemas = response_schemas_, handler = std::move(handler)](
                        const std::shared_ptr<StationContext>& station, const ocpp::Frame& frame,
-                       ReplyFn reply) {
+                       ReplyFn& reply) {
       handler(RawCall{station, frame}, Responder<Response>(std::make_shared<detail::ReplyChannel>(
                                            frame.message_id, Response::kAction, std::move(reply),
                                            schemas, station->charger_id)));
