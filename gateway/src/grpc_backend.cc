@@ -164,6 +164,10 @@ const auto kInvokeConnected = [](auto* stub, auto* ctx, auto* req, auto* resp, a
 
 void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& request,
                                    Completion<control::v1::StationConnectedResponse> done) {
+  {
+    std::lock_guard lock(mu_);
+    held_reports_.try_emplace(request.connection_id());
+  }
   IssueToControl<control::v1::StationConnectedRequest, control::v1::StationConnectedResponse>(
       control_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
@@ -172,6 +176,7 @@ void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& r
       request,
       [this, request, done = std::move(done)](
           const grpc::Status& status, const control::v1::StationConnectedResponse& response) {
+        ReleaseHeldReports(request.connection_id());
         done(status, response);
         if (status.ok()) return;
         // Control must still learn where the charger is, or commands cannot reach it.
@@ -319,9 +324,27 @@ void GrpcBackend::ReportTransactionEvent(const control::v1::TransactionEventRepo
   QueueReport(std::move(report));
 }
 
+void GrpcBackend::ReleaseHeldReports(const std::string& connection_id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = held_reports_.find(connection_id);
+    if (it == held_reports_.end()) return;
+    for (auto& report : it->second) queued_reports_.push_back(std::move(report));
+    held_reports_.erase(it);
+  }
+  PumpReports();
+}
+
 void GrpcBackend::QueueReport(control::v1::Report report) {
   {
     std::lock_guard lock(mu_);
+    if (report.has_status()) {
+      if (auto it = held_reports_.find(report.status().connection_id());
+          it != held_reports_.end()) {
+        it->second.push_back(std::move(report));  // until control knows the connection
+        return;
+      }
+    }
     if (queued_reports_.size() >= kMaxRetryQueue) {
       CSMS_LOG(kError, "gateway") << "control report queue full; dropping a report";
       return;

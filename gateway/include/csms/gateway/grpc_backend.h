@@ -94,6 +94,8 @@ class GrpcBackend : public Backend {
   void QueueReport(control::v1::Report report);
   // Sends queued reports / events while a call slot is free. Call without mu_ held.
   void PumpReports();
+  // Queues the status reports held back for `connection_id` (its StationConnected is done).
+  void ReleaseHeldReports(const std::string& connection_id);
   void PumpEvents();
   void SendReportBatch(std::vector<control::v1::Report> reports, int attempt);
   void OnReportBatchDone(std::vector<control::v1::Report> reports, int attempt,
@@ -124,6 +126,10 @@ class GrpcBackend : public Backend {
   std::deque<std::shared_ptr<Report>> retries_;
   std::vector<ReportRetry> report_retries_;
   std::vector<control::v1::Report> queued_reports_;
+  // Status reports of a connection whose StationConnected control has not confirmed yet: sent
+  // after it, or control (which applies a status only for the charger's current connection)
+  // would drop the first status of every reconnect.
+  std::unordered_map<std::string, std::vector<control::v1::Report>> held_reports_;
   int report_calls_in_flight_ = 0;
   std::vector<PendingEvent> queued_events_;
   int event_calls_in_flight_ = 0;
