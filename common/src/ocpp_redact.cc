@@ -1,29 +1,21 @@
 #include "csms/common/ocpp_redact.h"
 
-#include <algorithm>
-#include <cctype>
+#include "csms/common/ocpp_actions.h"
 
 namespace csms::ocpp {
 namespace {
 
 using nlohmann::json;
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Property names that hold a secret wherever they appear (2.0.1 VPNType.password and .key,
 // APNType.apnPassword; 1.6 has none, its secrets are configuration values).
 bool IsSecretProperty(std::string_view name, std::string_view parent) {
-  return EqualsIgnoreCase(name, "password") || EqualsIgnoreCase(name, "apnPassword") ||
-         (EqualsIgnoreCase(parent, "vpn") && EqualsIgnoreCase(name, "key"));
+  return SameOcppName(name, "password") || SameOcppName(name, "apnPassword") ||
+         (SameOcppName(parent, "vpn") && SameOcppName(name, "key"));
 }
 
 bool IsSecretVariable(std::string_view name) {
-  return EqualsIgnoreCase(name, "BasicAuthPassword") || EqualsIgnoreCase(name, "AuthorizationKey");
+  return SameOcppName(name, "BasicAuthPassword") || SameOcppName(name, "AuthorizationKey");
 }
 
 const std::string* StringAt(const json& object, const char* key) {
@@ -90,7 +82,7 @@ std::string RedactFrame(std::string_view frame) {
 }
 
 bool IsSecurityComponent(std::string_view component) {
-  return EqualsIgnoreCase(component, "SecurityCtrlr");
+  return SameOcppName(component, "SecurityCtrlr");
 }
 
 }  // namespace csms::ocpp

@@ -50,22 +50,18 @@ E ParseEnum(const std::string& text, const char* field, std::optional<E> fallbac
              (text.empty() ? "" : " (not '" + log::Sanitize(text, 40) + "')"));
 }
 
-std::optional<v201::EVSE> Evse(const std::optional<int32_t>& evse_id,
-                               const std::optional<int32_t>& connector_id) {
-  if (!evse_id) {
-    if (connector_id) BadRequest("connector_id needs evse_id");
+// The EVSE a request names with its optional evse_id / connector_id fields (every message of
+// the command API that can name one spells them so).
+template <typename Message>
+std::optional<v201::EVSE> EvseOf(const Message& m) {
+  if (!m.has_evse_id()) {
+    if (m.has_connector_id()) BadRequest("connector_id needs evse_id");
     return std::nullopt;
   }
   v201::EVSE evse;
-  evse.id = *evse_id;
-  evse.connector_id = connector_id;
+  evse.id = m.evse_id();
+  if (m.has_connector_id()) evse.connector_id = m.connector_id();
   return evse;
-}
-
-template <typename Message>
-std::optional<int32_t> Opt(const Message& m, bool has, int32_t value) {
-  (void)m;
-  return has ? std::optional<int32_t>(value) : std::nullopt;
 }
 
 // google.protobuf.Value <-> JSON (DataTransfer's free-form data), through JSON text.
@@ -98,8 +94,7 @@ v201::Component ComponentOf(const Ref& ref) {
   v201::Component component;
   component.name = ref.component();
   if (!ref.component_instance().empty()) component.instance = ref.component_instance();
-  component.evse = Evse(Opt(ref, ref.has_evse_id(), ref.evse_id()),
-                        Opt(ref, ref.has_connector_id(), ref.connector_id()));
+  component.evse = EvseOf(ref);
   return component;
 }
 
@@ -482,8 +477,7 @@ grpc::ServerUnaryReactor* CommandApi::ChangeAvailability(
         v201::ChangeAvailabilityRequest r;
         r.operational_status = ParseEnum<v201::OperationalStatusEnum>(request->operational_status(),
                                                                       "operational_status");
-        r.evse = Evse(Opt(*request, request->has_evse_id(), request->evse_id()),
-                      Opt(*request, request->has_connector_id(), request->connector_id()));
+        r.evse = EvseOf(*request);
         return r;
       },
       [](const v201::ChangeAvailabilityResponse& r, v1::CommandStatus* out) {
@@ -519,8 +513,7 @@ grpc::ServerUnaryReactor* CommandApi::TriggerMessage(grpc::CallbackServerContext
         v201::TriggerMessageRequest r;
         r.requested_message =
             ParseEnum<v201::MessageTriggerEnum>(request->requested_message(), "requested_message");
-        r.evse = Evse(Opt(*request, request->has_evse_id(), request->evse_id()),
-                      Opt(*request, request->has_connector_id(), request->connector_id()));
+        r.evse = EvseOf(*request);
         return r;
       },
       [](const v201::TriggerMessageResponse& r, v1::CommandStatus* out) {

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <pqxx/pqxx>
 
+#include "csms/common/ocpp_actions.h"
+
 namespace csms::control {
 namespace {
 
@@ -16,13 +18,6 @@ std::optional<int> PositiveInt(const std::optional<std::string>& text) {
   return value;
 }
 
-bool NameIs(const std::string& a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 }  // namespace
 
 std::optional<MessageLimits> LimitsIn(const v201::GetVariablesResponse& response) {
@@ -30,14 +25,14 @@ std::optional<MessageLimits> LimitsIn(const v201::GetVariablesResponse& response
   bool found = false;
   for (const auto& r : response.get_variable_result) {
     if (r.attribute_status != v201::GetVariableStatusEnum::kAccepted ||
-        !NameIs(r.component.name, "DeviceDataCtrlr") || !r.variable.instance) {
+        !ocpp::SameOcppName(r.component.name, "DeviceDataCtrlr") || !r.variable.instance) {
       continue;
     }
     if (r.attribute_type && *r.attribute_type != v201::AttributeEnum::kActual) continue;
-    const bool items = NameIs(r.variable.name, "ItemsPerMessage");
-    const bool bytes = NameIs(r.variable.name, "BytesPerMessage");
-    const bool get = NameIs(*r.variable.instance, "GetVariables");
-    const bool set = NameIs(*r.variable.instance, "SetVariables");
+    const bool items = ocpp::SameOcppName(r.variable.name, "ItemsPerMessage");
+    const bool bytes = ocpp::SameOcppName(r.variable.name, "BytesPerMessage");
+    const bool get = ocpp::SameOcppName(*r.variable.instance, "GetVariables");
+    const bool set = ocpp::SameOcppName(*r.variable.instance, "SetVariables");
     auto value = PositiveInt(r.attribute_value);
     if (!value || !(items || bytes) || !(get || set)) continue;
     auto& slot = items ? (get ? limits.get_items : limits.set_items)

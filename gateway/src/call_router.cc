@@ -84,7 +84,7 @@ CallRouter::CallRouter(Backend& backend, const Clock& clock, RouterOptions optio
       blocks_{backend_, clock_, options_, outbox},
       routes_(ocpp201::MakeRoutes(blocks_, schemas_)) {
   for (const std::string& action : routes_.Actions()) {
-    route_metrics_[action] = MakeActionMetrics(action);
+    dispatch_[action] = Dispatch{routes_.Find(action), MakeActionMetrics(action)};
   }
 }
 
@@ -101,9 +101,9 @@ bool CallRouter::PassesRegistrationGate(const StationContext& station, const Rou
 
 void CallRouter::Handle(const std::shared_ptr<StationContext>& station, ocpp::Frame call,
                         Reply reply) {
-  const Route* route = routes_.Find(call.action);
-  ActionMetrics* m =
-      route != nullptr ? route_metrics_.at(route->action) : UnhandledMetrics(call.action);
+  auto found = dispatch_.find(call.action);
+  const Route* route = found != dispatch_.end() ? found->second.route : nullptr;
+  ActionMetrics* m = route != nullptr ? found->second.metrics : UnhandledMetrics(call.action);
   // Every answer is counted, timed and logged once, whichever path produces it.
   reply = [m, station, started = std::chrono::steady_clock::now(),
            reply = std::move(reply)](std::string frame) {

@@ -22,6 +22,17 @@ struct CommandRule {
 };
 CommandRule Ocpp201CommandRule(std::string_view action);
 
+// OCPP compares component and variable names (and configuration keys) case-insensitively.
+constexpr bool SameOcppName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
 // The characters of OCPP's identifierString and passwordString: a-z A-Z 0-9 * - _ = : + | @ .
 // (station identities, Basic-auth passwords).
 constexpr bool IsIdentifierChar(unsigned char c) {

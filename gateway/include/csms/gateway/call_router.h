@@ -69,7 +69,12 @@ class CallRouter {
   const ocpp::SchemaSet* schemas_;  // null when validation is off
   ocpp201::BlockContext blocks_;    // what the handlers share; outlives the routes
   RouteTable routes_;
-  std::unordered_map<std::string, ActionMetrics*> route_metrics_;
+  // Action -> its route and metrics: one lookup per message, keyed by the frame's own string.
+  struct Dispatch {
+    const Route* route;
+    ActionMetrics* metrics;
+  };
+  std::unordered_map<std::string, Dispatch> dispatch_;
   std::mutex unhandled_mu_;
   std::unordered_map<std::string, ActionMetrics*> unhandled_;
   std::vector<std::unique_ptr<ActionMetrics>> action_metrics_;
