@@ -18,7 +18,7 @@
 #include "csms/control/control_service.h"
 #include "csms/control/event_listener.h"
 #include "csms/control/station_event_service.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 #include "csms/control/waiter.h"
 #include "csms/control/write_batcher.h"
 
@@ -69,12 +69,6 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
  public:
   AuthedControlService(csms::control::ControlServiceImpl& impl, csms::auth::Authenticator& auth)
       : impl_(impl), auth_(auth) {}
-  CSMS_AUTHED_SYNC(StartTransaction, v1::StartTransactionRequest, v1::StartTransactionResponse,
-                   Role::kOperate)
-  CSMS_AUTHED_SYNC(StopTransaction, v1::StopTransactionRequest, v1::StopTransactionResponse,
-                   Role::kOperate)
-  CSMS_AUTHED_SYNC(SetChargingLimit, v1::SetChargingLimitRequest, v1::SetChargingLimitResponse,
-                   Role::kOperate)
   CSMS_AUTHED_SYNC(GetCharger, v1::GetChargerRequest, v1::Charger, Role::kRead)
   CSMS_AUTHED_SYNC(ListChargers, v1::ListChargersRequest, v1::ListChargersResponse, Role::kRead)
   CSMS_AUTHED_SYNC(ListStations, v1::ListStationsRequest, v1::ListStationsResponse, Role::kRead)
@@ -92,10 +86,10 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
                    Role::kOperate)
   CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
                    Role::kRead)
-  CSMS_AUTHED_SYNC(RotateChargerPassword, v1::RotateChargerPasswordRequest,
-                   v1::RotateChargerPasswordResponse, Role::kOperate)
-  // The command API checks its callers itself (the role depends on the action).
+  // The command API and the charging commands check their callers themselves (the role depends
+  // on the action; the command log records who asked).
   CSMS_CONTROL_COMMAND_METHODS(impl_.command_api())
+  CSMS_CONTROL_CHARGING_METHODS(impl_.charging())
 
  private:
   csms::control::ControlServiceImpl& impl_;
@@ -212,22 +206,21 @@ int main(int argc, char** argv) {
   }
 
   csms::pg::Pool pool(url, pool_size);
-  csms::control::ControlStore store(pool);
-  csms::control::WriteBatcher batcher(store, writers);
+  csms::control::ControlStores stores(pool);
+  csms::control::WriteBatcher batcher(stores.registry, writers);
   csms::control::EventWaiter waiter;
   csms::control::TransactionEventListener listener(url, waiter);
   csms::control::ChargerLinkClient link;
   csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval,
-                                                        &store);
-  csms::control::ControlServiceImpl control(store, link, waiter,
-                                            std::chrono::seconds(command_timeout));
+                                                        &stores.credentials);
+  csms::control::ControlServiceImpl control(stores, link, waiter,
+                                            std::chrono::seconds(command_timeout), auth.get());
   control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));
   control.set_offline_after(std::chrono::seconds(heartbeat_interval) *
                             std::max(0, config.GetInt("offline-after-heartbeats")));
-  csms::control::CommandLogStore command_log(pool);
-  csms::control::CommandSender sender(link, &command_log, csms::ocpp::SchemaSet::Ocpp201());
-  csms::control::MessageLimitsStore message_limits(pool);
-  csms::control::CommandApi commands(control.access(), sender, command_log, message_limits, *auth,
+  csms::control::CommandSender sender(link, &stores.command_log, csms::ocpp::SchemaSet::Ocpp201());
+  csms::control::CommandApi commands(control.access(), sender, stores.command_log,
+                                     stores.message_limits, *auth,
                                      std::chrono::seconds(command_timeout));
   control.set_commands(&commands);
   AuthedControlService authed_control(control, *auth);

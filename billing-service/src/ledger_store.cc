@@ -8,6 +8,8 @@
 #include <tuple>
 #include <type_traits>
 
+#include "csms/common/pg_sql.h"
+
 namespace csms::billing {
 namespace {
 
@@ -159,36 +161,6 @@ Nullable RawPayloadJson(const std::string& raw) {
   return nlohmann::json(raw).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// The text form of a PostgreSQL array ({"a",NULL,"b"}) for one unnest() parameter. A whole batch
-// travels in a fixed number of parameters, so each statement is prepared once per connection
-// whatever the batch size.
-class ArrayParam {
- public:
-  void Add(std::string_view text) {
-    Separate();
-    text_ += '"';
-    for (const char c : text) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-  void AddNullable(const Nullable& text) { text ? Add(*text) : AddNull(); }
-  void AddOrNull(const char* text) { text ? Add(std::string_view(text)) : AddNull(); }
-  void AddBool(bool value) { Add(value ? "t" : "f"); }
-  void AddNull() {
-    Separate();
-    text_ += "NULL";
-  }
-  std::string Text() const { return text_ + "}"; }
-
- private:
-  void Separate() {
-    if (text_.size() > 1) text_ += ',';
-  }
-  std::string text_ = "{";
-};
-
 // Defines the statement on this connection (a no-op once defined; pqxx prepares it on first
 // use) and runs it.
 template <typename... Args>
@@ -212,37 +184,37 @@ EventKey KeyOf(const TransactionEvent& e) {
 // key order, which is also the order their unique-index entries are locked in.
 std::set<EventKey> InsertEvents(pqxx::work& txn,
                                 const std::vector<const TransactionEvent*>& events) {
-  ArrayParam charger, transaction, dedup, seq_no, order_key, type, trigger, charging_state,
+  pg::ArrayLiteral charger, transaction, dedup, seq_no, order_key, type, trigger, charging_state,
       stopped_reason, event_time, received_at, register_wh, meter_start_wh, power_w,
       remote_start_id, evse_id, connector_id, id_token, id_token_type, offline, dialect,
       station_cost, connection_id, raw_payload, clock_suspect;
   for (const TransactionEvent* event : events) {
     const TransactionEvent& e = *event;
-    charger.Add(e.charger_id());
-    transaction.Add(e.transaction_id());
-    dedup.Add(e.dedup_key());
-    seq_no.AddNullable(TextIf(e.has_seq_no(), e.seq_no()));
-    order_key.Add(std::to_string(e.order_key()));
-    type.Add(EventTypeName(e.event_type()));
-    trigger.AddOrNull(NullIfEmpty(e.trigger_reason()));
-    charging_state.AddOrNull(NullIfEmpty(e.charging_state()));
-    stopped_reason.AddOrNull(NullIfEmpty(e.stopped_reason()));
-    event_time.Add(FormatRfc3339(FromProto(e.timestamp()), true));
-    received_at.Add(FormatRfc3339(FromProto(e.received_at()), true));
-    register_wh.AddNullable(TextIf(e.has_energy_register_wh(), e.energy_register_wh()));
-    meter_start_wh.AddNullable(TextIf(e.has_meter_start_wh(), e.meter_start_wh()));
-    power_w.AddNullable(TextIf(e.has_power_w(), e.power_w()));
-    remote_start_id.AddNullable(TextIf(e.has_remote_start_id(), e.remote_start_id()));
-    evse_id.Add(std::to_string(e.evse_id()));
-    connector_id.Add(std::to_string(e.connector_id()));
-    id_token.AddOrNull(NullIfEmpty(e.id_token()));
-    id_token_type.AddOrNull(NullIfEmpty(e.id_token_type()));
-    offline.AddBool(e.offline());
-    dialect.AddOrNull(DialectName(e.dialect()));
-    station_cost.AddNullable(TextIf(e.has_station_reported_cost(), e.station_reported_cost()));
-    connection_id.AddOrNull(NullIfEmpty(e.connection_id()));
-    raw_payload.AddNullable(RawPayloadJson(e.raw_payload_json()));
-    clock_suspect.AddBool(ClockSuspect(e));
+    charger.Text(e.charger_id());
+    transaction.Text(e.transaction_id());
+    dedup.Text(e.dedup_key());
+    seq_no.OptText(TextIf(e.has_seq_no(), e.seq_no()));
+    order_key.Int(e.order_key());
+    type.Text(EventTypeName(e.event_type()));
+    trigger.OptText(NullIfEmpty(e.trigger_reason()));
+    charging_state.OptText(NullIfEmpty(e.charging_state()));
+    stopped_reason.OptText(NullIfEmpty(e.stopped_reason()));
+    event_time.Text(FormatRfc3339(FromProto(e.timestamp()), true));
+    received_at.Text(FormatRfc3339(FromProto(e.received_at()), true));
+    register_wh.OptText(TextIf(e.has_energy_register_wh(), e.energy_register_wh()));
+    meter_start_wh.OptText(TextIf(e.has_meter_start_wh(), e.meter_start_wh()));
+    power_w.OptText(TextIf(e.has_power_w(), e.power_w()));
+    remote_start_id.OptText(TextIf(e.has_remote_start_id(), e.remote_start_id()));
+    evse_id.Int(e.evse_id());
+    connector_id.Int(e.connector_id());
+    id_token.OptText(NullIfEmpty(e.id_token()));
+    id_token_type.OptText(NullIfEmpty(e.id_token_type()));
+    offline.Bool(e.offline());
+    dialect.OptText(DialectName(e.dialect()));
+    station_cost.OptText(TextIf(e.has_station_reported_cost(), e.station_reported_cost()));
+    connection_id.OptText(NullIfEmpty(e.connection_id()));
+    raw_payload.OptText(RawPayloadJson(e.raw_payload_json()));
+    clock_suspect.Bool(ClockSuspect(e));
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_insert_events",
@@ -258,12 +230,12 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       " $23::text[], $24::jsonb[], $25::boolean[])"
       " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING"
       " RETURNING charger_id, transaction_id, dedup_key",
-      charger.Text(), transaction.Text(), dedup.Text(), seq_no.Text(), order_key.Text(),
-      type.Text(), trigger.Text(), charging_state.Text(), stopped_reason.Text(), event_time.Text(),
-      received_at.Text(), register_wh.Text(), meter_start_wh.Text(), power_w.Text(),
-      remote_start_id.Text(), evse_id.Text(), connector_id.Text(), id_token.Text(),
-      id_token_type.Text(), offline.Text(), dialect.Text(), station_cost.Text(),
-      connection_id.Text(), raw_payload.Text(), clock_suspect.Text());
+      charger.str(), transaction.str(), dedup.str(), seq_no.str(), order_key.str(), type.str(),
+      trigger.str(), charging_state.str(), stopped_reason.str(), event_time.str(),
+      received_at.str(), register_wh.str(), meter_start_wh.str(), power_w.str(),
+      remote_start_id.str(), evse_id.str(), connector_id.str(), id_token.str(), id_token_type.str(),
+      offline.str(), dialect.str(), station_cost.str(), connection_id.str(), raw_payload.str(),
+      clock_suspect.str());
   std::set<EventKey> inserted;
   for (const pqxx::row& row : rows) {
     inserted.emplace(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
@@ -274,12 +246,12 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
 // Two text arrays naming sessions, in key order.
 template <typename Map>
 std::pair<std::string, std::string> KeyArrays(const Map& sessions) {
-  ArrayParam chargers, transactions;
+  pg::ArrayLiteral chargers, transactions;
   for (const auto& [key, unused] : sessions) {
-    chargers.Add(key.charger_id);
-    transactions.Add(key.transaction_id);
+    chargers.Text(key.charger_id);
+    transactions.Text(key.transaction_id);
   }
-  return {chargers.Text(), transactions.Text()};
+  return {chargers.str(), transactions.str()};
 }
 
 // What one batch does to one session.
@@ -318,7 +290,7 @@ std::map<SessionKey, std::vector<MeterReading>> LoadReadings(
 std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
                                                const std::map<SessionKey, SessionWork*>& sessions,
                                                const std::string& time_zone) {
-  ArrayParam charger, transaction, start_time, end_time, energy, cost, user_id, currency,
+  pg::ArrayLiteral charger, transaction, start_time, end_time, energy, cost, user_id, currency,
       stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,
       meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time, started_seen,
       ended, event_count, clock_suspect, meter_resets;
@@ -327,29 +299,29 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
     const ReadingText meter_start = ToText(s.meter_start);
     const ReadingText meter_stop = ToText(s.meter_stop);
     const PositionText user_id_at = ToText(s.user_id_at);
-    charger.Add(key.charger_id);
-    transaction.Add(key.transaction_id);
-    start_time.AddNullable(TimeText(s.start_time));
-    end_time.AddNullable(TimeText(s.end_time));
-    energy.Add(FormatScaled(s.energy_wh, 3));
-    cost.Add(FormatScaled(s.cost_hundredths, 2));
-    user_id.AddOrNull(NullIfEmpty(s.user_id));
-    currency.Add(s.currency);
-    stop_reason.AddOrNull(NullIfEmpty(s.stop_reason));
-    meter_start_wh.AddNullable(meter_start.wh);
-    meter_start_order.AddNullable(meter_start.at.order);
-    meter_start_time.AddNullable(meter_start.at.time);
-    meter_start_explicit.AddBool(s.meter_start_explicit);
-    meter_stop_wh.AddNullable(meter_stop.wh);
-    meter_stop_order.AddNullable(meter_stop.at.order);
-    meter_stop_time.AddNullable(meter_stop.at.time);
-    user_id_order.AddNullable(user_id_at.order);
-    user_id_time.AddNullable(user_id_at.time);
-    started_seen.AddBool(s.started_seen);
-    ended.AddBool(s.ended);
-    event_count.Add(std::to_string(s.event_count));
-    clock_suspect.AddBool(s.clock_suspect);
-    meter_resets.Add(std::to_string(s.meter_resets));
+    charger.Text(key.charger_id);
+    transaction.Text(key.transaction_id);
+    start_time.OptText(TimeText(s.start_time));
+    end_time.OptText(TimeText(s.end_time));
+    energy.Text(FormatScaled(s.energy_wh, 3));
+    cost.Text(FormatScaled(s.cost_hundredths, 2));
+    user_id.OptText(NullIfEmpty(s.user_id));
+    currency.Text(s.currency);
+    stop_reason.OptText(NullIfEmpty(s.stop_reason));
+    meter_start_wh.OptText(meter_start.wh);
+    meter_start_order.OptText(meter_start.at.order);
+    meter_start_time.OptText(meter_start.at.time);
+    meter_start_explicit.Bool(s.meter_start_explicit);
+    meter_stop_wh.OptText(meter_stop.wh);
+    meter_stop_order.OptText(meter_stop.at.order);
+    meter_stop_time.OptText(meter_stop.at.time);
+    user_id_order.OptText(user_id_at.order);
+    user_id_time.OptText(user_id_at.time);
+    started_seen.Bool(s.started_seen);
+    ended.Bool(s.ended);
+    event_count.Int(s.event_count);
+    clock_suspect.Bool(s.clock_suspect);
+    meter_resets.Int(s.meter_resets);
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_update_sessions",
@@ -376,12 +348,12 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " WHERE u.charger_id = v.charger_id AND u.transaction_id = v.transaction_id"
       " RETURNING " +
           SessionColumns(),
-      charger.Text(), transaction.Text(), start_time.Text(), end_time.Text(), energy.Text(),
-      cost.Text(), user_id.Text(), currency.Text(), stop_reason.Text(), meter_start_wh.Text(),
-      meter_start_order.Text(), meter_start_time.Text(), meter_start_explicit.Text(),
-      meter_stop_wh.Text(), meter_stop_order.Text(), meter_stop_time.Text(), user_id_order.Text(),
-      user_id_time.Text(), started_seen.Text(), ended.Text(), event_count.Text(),
-      clock_suspect.Text(), meter_resets.Text(), time_zone);
+      charger.str(), transaction.str(), start_time.str(), end_time.str(), energy.str(), cost.str(),
+      user_id.str(), currency.str(), stop_reason.str(), meter_start_wh.str(),
+      meter_start_order.str(), meter_start_time.str(), meter_start_explicit.str(),
+      meter_stop_wh.str(), meter_stop_order.str(), meter_stop_time.str(), user_id_order.str(),
+      user_id_time.str(), started_seen.str(), ended.str(), event_count.str(), clock_suspect.str(),
+      meter_resets.str(), time_zone);
   std::map<SessionKey, pqxx::row> updated;
   for (const pqxx::row& row : rows) {
     updated.emplace(
@@ -403,25 +375,25 @@ using StatsKey = std::pair<std::string, std::string>;  // charger, date
 // ended, with its energy and cost as stored; a session that changes takes out what it added
 // before. Sums of exact decimals, so the totals stay exact.
 void ApplyStatsDeltas(pqxx::work& txn, const std::map<StatsKey, StatsDelta>& deltas) {
-  ArrayParam chargers, dates, sessions, energy, revenue;
+  pg::ArrayLiteral chargers, dates, sessions, energy, revenue;
   bool emptied = false;
   for (const auto& [key, delta] : deltas) {
     if (delta.sessions == 0 && delta.energy_wh == 0 && delta.revenue_hundredths == 0) continue;
-    chargers.Add(key.first);
-    dates.Add(key.second);
-    sessions.Add(std::to_string(delta.sessions));
-    energy.Add(FormatScaled(delta.energy_wh, 3));
-    revenue.Add(FormatScaled(delta.revenue_hundredths, 2));
+    chargers.Text(key.first);
+    dates.Text(key.second);
+    sessions.Int(delta.sessions);
+    energy.Text(FormatScaled(delta.energy_wh, 3));
+    revenue.Text(FormatScaled(delta.revenue_hundredths, 2));
     emptied = emptied || delta.sessions < 0;
   }
-  if (chargers.Text() == "{}") return;
+  if (chargers.str() == "{}") return;
   // The lock the recomputing versions of billing take around the same row, in key order: a
   // replica still running such a version during a rolling update then never reads a total
   // half-way through this change.
   ExecPrepared(txn, "billing_lock_stats",
                "SELECT pg_advisory_xact_lock($1, hashtext(k.charger_id || k.date))"
                " FROM unnest($2::text[], $3::text[]) AS k(charger_id, date)",
-               kDailyStatsLockClass, chargers.Text(), dates.Text());
+               kDailyStatsLockClass, chargers.str(), dates.str());
   ExecPrepared(txn, "billing_add_stats",
                "INSERT INTO daily_charger_stats AS d (charger_id, date, sessions, total_energy,"
                " total_revenue)"
@@ -431,14 +403,14 @@ void ApplyStatsDeltas(pqxx::work& txn, const std::map<StatsKey, StatsDelta>& del
                " sessions = d.sessions + EXCLUDED.sessions,"
                " total_energy = d.total_energy + EXCLUDED.total_energy,"
                " total_revenue = d.total_revenue + EXCLUDED.total_revenue, updated_at = now()",
-               chargers.Text(), dates.Text(), sessions.Text(), energy.Text(), revenue.Text());
+               chargers.str(), dates.str(), sessions.str(), energy.str(), revenue.str());
   if (!emptied) return;
   // A session whose start moved to another date leaves nothing behind on the old one.
   ExecPrepared(txn, "billing_drop_empty_stats",
                "DELETE FROM daily_charger_stats d"
                " USING unnest($1::text[], $2::date[]) AS k(charger_id, date)"
                " WHERE d.charger_id = k.charger_id AND d.date = k.date AND d.sessions = 0",
-               chargers.Text(), dates.Text());
+               chargers.str(), dates.str());
 }
 
 void AddStats(const pqxx::row& row, int sign, std::map<StatsKey, StatsDelta>* deltas) {

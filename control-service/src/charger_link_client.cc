@@ -15,69 +15,6 @@ constexpr auto kGatewaySlack = std::chrono::seconds(2);
 
 }  // namespace
 
-grpc::Status MapLinkFailure(const std::string& charger_id, const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::NOT_FOUND:
-      return {grpc::StatusCode::FAILED_PRECONDITION, "charger " + charger_id + " is offline"};
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return {grpc::StatusCode::DEADLINE_EXCEEDED, "charger did not answer in time"};
-    case grpc::StatusCode::UNAVAILABLE:
-      return {grpc::StatusCode::UNAVAILABLE, "gateway unreachable"};
-    default:
-      return {grpc::StatusCode::INTERNAL, "gateway call failed: " + status.error_message()};
-  }
-}
-
-LinkReply ChargerLinkClient::Call(const std::string& gateway_address, const std::string& charger_id,
-                                  const std::string& action, const nlohmann::json& payload,
-                                  std::chrono::steady_clock::time_point deadline) {
-  if (gateway_address.empty()) {
-    throw RpcError(grpc::StatusCode::UNAVAILABLE, "gateway unreachable (no address recorded)");
-  }
-  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (remaining.count() <= 0) {
-    throw RpcError(grpc::StatusCode::DEADLINE_EXCEEDED, "charger did not answer in time");
-  }
-  csms::gateway::v1::CallRequest request;
-  request.set_charger_id(charger_id);
-  request.set_action(action);
-  request.set_payload_json(payload.dump());
-  request.set_timeout_ms(static_cast<int32_t>(remaining.count()));
-
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + remaining + kGatewaySlack);
-  csms::gateway::v1::CallResponse response;
-  grpc::Status status = StubFor(gateway_address).Call(&context, request, &response);
-  if (!status.ok()) {
-    CSMS_LOG(kWarn, kComponent) << action << " to " << log::Sanitize(charger_id) << " via "
-                                << gateway_address << " failed: " << status.error_code() << " "
-                                << log::Sanitize(status.error_message());
-    throw RpcError(MapLinkFailure(charger_id, status));
-  }
-
-  LinkReply reply;
-  if (response.has_invalid_reply()) {
-    // An answer off its schema cannot be read as one: the command did not succeed.
-    reply.call_error = true;
-    reply.error_code = "InvalidReply";
-    reply.error_description = response.invalid_reply().violation();
-    return reply;
-  }
-  if (response.has_error()) {
-    reply.call_error = true;
-    reply.error_code = response.error().error_code();
-    reply.error_description = response.error().description();
-    return reply;
-  }
-  reply.result = nlohmann::json::parse(response.result_json(), nullptr, /*allow_exceptions=*/false);
-  if (reply.result.is_discarded()) {
-    throw RpcError(grpc::StatusCode::INTERNAL,
-                   "gateway returned an unreadable " + action + " result");
-  }
-  return reply;
-}
-
 void ChargerLinkClient::CallAsync(
     const std::string& gateway_address, const std::string& charger_id, const std::string& action,
     const std::string& payload_json, std::chrono::milliseconds timeout,

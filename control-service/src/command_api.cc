@@ -7,6 +7,7 @@
 #include "csms/common/log.h"
 #include "csms/common/ocpp_actions.h"
 #include "csms/common/ocpp_redact.h"
+#include "csms/control/operator_call.h"
 #include "csms/control/rpc_status.h"
 #include "csms/ocpp/v201/change_availability.h"
 #include "csms/ocpp/v201/clear_cache.h"
@@ -186,40 +187,6 @@ void LearnLimits(MessageLimitsStore& store, const std::string& charger_id,
 
 }  // namespace
 
-grpc::Status CommandError(StatusCode code, const std::string& error, const std::string& message,
-                          const json& ocpp_error) {
-  json details = {{"error", error}};
-  if (!ocpp_error.is_null()) details["ocpp_error"] = ocpp_error;
-  return grpc::Status(code, message, Dump(details));
-}
-
-grpc::Status CommandFailure(const std::string& action, const CommandReply& reply) {
-  switch (reply.outcome) {
-    case CommandOutcome::kCallError:
-      return CommandError(StatusCode::ABORTED, "charger_error",
-                          "the charger answered " + action + " with CALLERROR " + reply.error_code +
-                              (reply.description.empty() ? "" : ": " + reply.description),
-                          json{{"code", reply.error_code},
-                               {"description", reply.description},
-                               {"details", reply.error_details}});
-    case CommandOutcome::kTimeout:
-      return CommandError(StatusCode::DEADLINE_EXCEEDED, "timeout", reply.description);
-    case CommandOutcome::kOffline:
-      return CommandError(StatusCode::FAILED_PRECONDITION, "offline", reply.description);
-    case CommandOutcome::kInvalidReply:
-      return CommandError(
-          StatusCode::ABORTED, "invalid_reply",
-          "the charger's " + action + " reply is not valid OCPP: " + reply.description);
-    case CommandOutcome::kInvalidRequest:
-      return CommandError(StatusCode::INVALID_ARGUMENT, "invalid_payload",
-                          action + ": " + reply.description);
-    case CommandOutcome::kResult:
-    case CommandOutcome::kFailed:
-      break;
-  }
-  return CommandError(StatusCode::UNAVAILABLE, "unavailable", reply.description);
-}
-
 namespace {
 
 // Before Finish: the OCPP error code also as trailing metadata, for gRPC clients.
@@ -229,48 +196,6 @@ void FinishFailure(grpc::CallbackServerContext* context, grpc::ServerUnaryReacto
     context->AddTrailingMetadata("ocpp-error-code", reply.error_code);
   }
   reactor->Finish(CommandFailure(action, reply));
-}
-
-// Runs `body`; what it throws finishes the call with the matching status.
-template <typename Body>
-void Guard(grpc::ServerUnaryReactor* reactor, const char* method, Body&& body) {
-  try {
-    body();
-  } catch (const RpcError& e) {
-    reactor->Finish(e.status());
-  } catch (const pqxx::broken_connection&) {
-    reactor->Finish(CommandError(StatusCode::UNAVAILABLE, "unavailable", "database unreachable"));
-  } catch (const std::exception& e) {
-    CSMS_LOG(kError, kComponent) << method << " failed: " << log::Sanitize(e.what(), 200);
-    reactor->Finish(
-        CommandError(StatusCode::INTERNAL, "internal", std::string(method) + " failed"));
-  }
-}
-
-// Who is asking, with at least `required`; RpcError (with details) otherwise.
-auth::Principal Authorize(auth::Authenticator& authenticator,
-                          const grpc::CallbackServerContext& context, auth::Role required,
-                          const char* method) {
-  std::optional<auth::Principal> caller;
-  if (authenticator.enabled()) {
-    grpc::Status status =
-        authenticator.CheckGrpc(context, std::min(required, auth::Role::kOperate), method, &caller);
-    if (!status.ok()) {
-      throw RpcError(
-          grpc::Status(status.error_code(), status.error_message(),
-                       Dump(json{{"error", status.error_code() == StatusCode::PERMISSION_DENIED
-                                               ? "forbidden"
-                                               : "unauthorized"}})));
-    }
-  }
-  auth::Principal who = auth::OnBehalfOf(context, caller);
-  if (who.role < required) {
-    throw RpcError(CommandError(StatusCode::PERMISSION_DENIED, "forbidden",
-                                std::string(method) + " needs the " + auth::RoleName(required) +
-                                    " role; key '" + who.key_id + "' has " +
-                                    auth::RoleName(who.role)));
-  }
-  return who;
 }
 
 // The charger, with the REST error codes in the status details.
@@ -295,13 +220,6 @@ void RequireOnline(const ChargerAccess& access, const ChargerRecord& charger) {
 }
 
 }  // namespace
-
-std::chrono::milliseconds CommandApi::Timeout(const grpc::CallbackServerContext& context) const {
-  // The caller's own deadline, when shorter, is the one that counts.
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      context.deadline() - std::chrono::system_clock::now());
-  return std::max(std::chrono::milliseconds(1), std::min(timeout_, left));
-}
 
 namespace {
 
@@ -357,7 +275,7 @@ grpc::ServerUnaryReactor* CommandApi::Run(grpc::CallbackServerContext* context,
   using OcppResponse = typename OcppRequest::Response;
   auto* reactor = context->DefaultReactor();
   Guard(reactor, method, [&] {
-    const auth::Principal who = Authorize(auth_, *context, auth::Role::kOperate, method);
+    const auth::Principal who = AuthorizeCaller(&auth_, *context, auth::Role::kOperate, method);
     const ChargerRecord charger = FindCharger(access_, charger_id);
     std::vector<OcppRequest> requests;
     if constexpr (std::is_same_v<Split, std::nullptr_t>) {
@@ -369,7 +287,7 @@ grpc::ServerUnaryReactor* CommandApi::Run(grpc::CallbackServerContext* context,
     const size_t calls = requests.size();
     auto send = std::make_shared<SequentialSend<OcppRequest>>(
         sender_, charger, std::move(requests), who.key_id,
-        std::chrono::steady_clock::now() + Timeout(*context),
+        std::chrono::steady_clock::now() + CallBudget(*context, timeout_),
         [context, reactor, response, render, calls](std::vector<OcppResponse> answers,
                                                     std::optional<CommandReply> failure) {
           if (failure) {
@@ -399,7 +317,7 @@ grpc::ServerUnaryReactor* CommandApi::SendOcppCall(grpc::CallbackServerContext* 
   auto* reactor = context->DefaultReactor();
   Guard(reactor, "SendOcppCall", [&] {
     const std::string& action = request->action();
-    auth::Principal who = Authorize(auth_, *context, auth::Role::kOperate, "SendOcppCall");
+    auth::Principal who = AuthorizeCaller(&auth_, *context, auth::Role::kOperate, "SendOcppCall");
     // The order of checks is the contract (DESIGN.md): charger, action, ownership, role,
     // payload, connection, then the charger's answer.
     const ChargerRecord charger = FindCharger(access_, request->charger_id());
@@ -439,7 +357,7 @@ grpc::ServerUnaryReactor* CommandApi::SendOcppCall(grpc::CallbackServerContext* 
                                   json{{"code", violation->code}}));
     }
     RequireOnline(access_, charger);
-    sender_.SendRaw(charger, action, std::move(payload), who.key_id, Timeout(*context),
+    sender_.SendRaw(charger, action, std::move(payload), who.key_id, CallBudget(*context, timeout_),
                     [context, reactor, response, action](CommandReply reply) {
                       if (reply.outcome != CommandOutcome::kResult) {
                         return FinishFailure(context, reactor, action, reply);
@@ -651,7 +569,7 @@ grpc::ServerUnaryReactor* CommandApi::ListCommands(grpc::CallbackServerContext* 
                                                    v1::ListCommandsResponse* response) {
   auto* reactor = context->DefaultReactor();
   Guard(reactor, "ListCommands", [&] {
-    Authorize(auth_, *context, auth::Role::kRead, "ListCommands");
+    AuthorizeCaller(&auth_, *context, auth::Role::kRead, "ListCommands");
     if (request->limit() < 0 || request->limit() > kMaxPageSize) {
       BadRequest("limit must be between 1 and " + std::to_string(kMaxPageSize));
     }

@@ -4,16 +4,10 @@
 #include <array>
 #include <cmath>
 
-#include "csms/control/store.h"
+#include "csms/control/credential_store.h"
 
 namespace csms::control {
 namespace {
-// A charger's answer is outside our control: a field of the wrong type reads as absent.
-std::string StringField(const nlohmann::json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // Text from the network, fit for a reason string: printable ASCII other than ' and \ as is,
 // every other byte as \xNN (so a cut never splits a UTF-8 sequence), at most `max_len` bytes.
 std::string EscapeForReason(std::string_view text, size_t max_len) {
@@ -65,46 +59,52 @@ bool EventApplies(bool event_is_ended, bool transaction_ended, int64_t order_key
 
 double KilowattsToWatts(double kw) { return std::round(kw * 1e4) / 10.0; }
 
-nlohmann::json BuildRequestStartTransaction(std::string_view id_token, long long remote_start_id,
-                                            int evse_id) {
-  return {{"idToken", {{"idToken", id_token}, {"type", "Central"}}},
-          {"remoteStartId", remote_start_id},
-          {"evseId", evse_id}};
+namespace v201 = ocpp::v201;
+
+v201::RequestStartTransactionRequest BuildRequestStartTransaction(std::string_view id_token,
+                                                                  int32_t remote_start_id,
+                                                                  int evse_id) {
+  v201::RequestStartTransactionRequest request;
+  request.id_token.id_token = std::string(id_token);
+  request.id_token.type = v201::IdTokenEnum::kCentral;
+  request.remote_start_id = remote_start_id;
+  request.evse_id = evse_id;
+  return request;
 }
 
-nlohmann::json BuildRequestStopTransaction(std::string_view transaction_id) {
-  return {{"transactionId", transaction_id}};
+v201::RequestStopTransactionRequest BuildRequestStopTransaction(std::string_view transaction_id) {
+  v201::RequestStopTransactionRequest request;
+  request.transaction_id = std::string(transaction_id);
+  return request;
 }
 
-nlohmann::json BuildStationMaxProfile(double limit_w, TimePoint now) {
+v201::SetChargingProfileRequest BuildStationMaxProfile(double limit_w, TimePoint now) {
   // Absolute profiles need startSchedule (K01.FR.40); a Max profile may not be Relative.
-  std::string start = FormatRfc3339(now);
-  nlohmann::json schedule = {{"id", 1},
-                             {"startSchedule", start},
-                             {"chargingRateUnit", "W"},
-                             {"chargingSchedulePeriod",
-                              nlohmann::json::array({{{"startPeriod", 0}, {"limit", limit_w}}})}};
-  return {{"evseId", 0},
-          {"chargingProfile",
-           {{"id", kStationMaxProfileId},
-            {"stackLevel", 0},
-            {"chargingProfilePurpose", kStationMaxProfilePurpose},
-            {"chargingProfileKind", "Absolute"},
-            {"chargingSchedule", nlohmann::json::array({schedule})}}}};
+  v201::ChargingSchedule schedule;
+  schedule.id = 1;
+  schedule.start_schedule = FormatRfc3339(now);
+  schedule.charging_rate_unit = v201::ChargingRateUnitEnum::kW;
+  v201::ChargingSchedulePeriod period;
+  period.start_period = 0;
+  period.limit = limit_w;
+  schedule.charging_schedule_period.push_back(period);
+  v201::SetChargingProfileRequest request;
+  request.evse_id = 0;
+  request.charging_profile.id = kStationMaxProfileId;
+  request.charging_profile.stack_level = 0;
+  request.charging_profile.charging_profile_purpose =
+      v201::ChargingProfilePurposeEnum::kChargingStationMaxProfile;
+  request.charging_profile.charging_profile_kind = v201::ChargingProfileKindEnum::kAbsolute;
+  request.charging_profile.charging_schedule.push_back(std::move(schedule));
+  return request;
 }
 
-CommandAnswer ReadCommandAnswer(const nlohmann::json& result) {
-  CommandAnswer answer;
-  if (!result.is_object()) return answer;
-  answer.status = StringField(result, "status");
-  answer.accepted = answer.status == "Accepted";
-  if (auto it = result.find("statusInfo"); it != result.end() && it->is_object()) {
-    answer.reason = StringField(*it, "reasonCode");
-    std::string info = StringField(*it, "additionalInfo");
-    if (!info.empty()) answer.reason += answer.reason.empty() ? info : ": " + info;
-  }
-  answer.transaction_id = StringField(result, "transactionId");
-  return answer;
+std::string RefusalReason(const std::optional<v201::StatusInfo>& info) {
+  if (!info) return "";
+  std::string reason = info->reason_code;
+  const std::string extra = info->additional_info.value_or("");
+  if (!extra.empty()) reason += reason.empty() ? extra : ": " + extra;
+  return reason;
 }
 
 StationAuthDecision DecideStationAuth(const ChargerCredentials* credentials,

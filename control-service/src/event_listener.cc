@@ -4,7 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "csms/common/log.h"
-#include "csms/control/store.h"
+#include "csms/control/registry_store.h"
 
 namespace csms::control {
 namespace {

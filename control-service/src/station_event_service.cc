@@ -73,7 +73,7 @@ std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std:
 StationEventServiceImpl::StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link,
                                                  EventWaiter& waiter,
                                                  int heartbeat_interval_seconds,
-                                                 ControlStore* store, int auth_threads,
+                                                 CredentialStore* store, int auth_threads,
                                                  CachedPasswordVerifier::Options password_cache)
     : batcher_(batcher),
       link_(link),
@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
     }
     auth_queue_.push_back([this, reactor, request, response] {
       reactor->Finish(RunRpc("AuthenticateStation", [&] {
-        auto credentials = store_->FindCredentials(request->charger_id());
+        auto credentials = store_->Find(request->charger_id());
         StationAuthDecision decision =
             DecideStationAuth(credentials ? &*credentials : nullptr, *request,
                               [&](std::string_view password, std::string_view stored) {

@@ -29,7 +29,7 @@ bool IsConnectionFailure(std::exception_ptr error) {
 
 }  // namespace
 
-WriteBatcher::WriteBatcher(ControlStore& store, int writers, size_t max_batch)
+WriteBatcher::WriteBatcher(RegistryStore& store, int writers, size_t max_batch)
     : store_(store), max_batch_(std::max<size_t>(1, max_batch)) {
   for (int i = 0; i < std::max(1, writers); ++i) writers_.emplace_back([this] { WriterLoop(); });
 }

@@ -14,7 +14,7 @@
 #include "csms/control/control_service.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/station_event_service.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 #include "csms/control/waiter.h"
 #include "csms/control/write_batcher.h"
 #include "pg_test_db.h"
@@ -77,9 +77,9 @@ class ChargerSecurityTest : public ::testing::Test {
       pg::ApplyMigrations(conn, "control", ControlMigrations());
     }
     pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
-    store_ = std::make_unique<ControlStore>(*pool_);
-    batcher_ = std::make_unique<WriteBatcher>(*store_, 1);
-    service_ = std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, 2s);
+    stores_ = std::make_unique<ControlStores>(*pool_);
+    batcher_ = std::make_unique<WriteBatcher>(stores_->registry, 1);
+    service_ = std::make_unique<ControlServiceImpl>(*stores_, link_, waiter_, 2s);
     // The real PBKDF2 behind a counter, so tests see when the cache saves a run.
     CachedPasswordVerifier::Options cache;
     cache.verify = [this](std::string_view password, std::string_view stored) {
@@ -87,8 +87,8 @@ class ChargerSecurityTest : public ::testing::Test {
       return VerifyPassword(password, stored);
     };
     cache.registry = &registry_;
-    events_ = std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30, store_.get(),
-                                                        2, std::move(cache));
+    events_ = std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30,
+                                                        &stores_->credentials, 2, std::move(cache));
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -168,7 +168,7 @@ class ChargerSecurityTest : public ::testing::Test {
   std::atomic<int> pbkdf2_runs_{0};
   testing::TestDatabase db_;
   std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<ControlStore> store_;
+  std::unique_ptr<ControlStores> stores_;
   std::unique_ptr<WriteBatcher> batcher_;
   ChargerLinkClient link_;
   EventWaiter waiter_;
@@ -235,7 +235,7 @@ TEST_F(ChargerSecurityTest, ProvisioningErrors) {
     grpc::ClientContext context;
     EXPECT_TRUE(stub_->DeleteCharger(&context, del, &deleted).ok());
   }
-  EXPECT_FALSE(store_->FindCredentials("cp_a"));
+  EXPECT_FALSE(stores_->credentials.Find("cp_a"));
 }
 
 TEST_F(ChargerSecurityTest, AuthenticateChecksProfileAndPassword) {
@@ -278,25 +278,25 @@ TEST_F(ChargerSecurityTest, RotatedPasswordKeepsTheOldOneForTheGracePeriod) {
   constexpr const char* kNew = "rotated-password-0123";
   ASSERT_TRUE(Create("cp_rot", 1, kPassword, true).ok());
   ASSERT_TRUE(Create("cp_rot_open", 0, "", true).ok());
-  EXPECT_FALSE(store_->RotatePassword("cp_rot_open", HashPassword(kNew), 60s))
+  EXPECT_FALSE(stores_->credentials.RotatePassword("cp_rot_open", HashPassword(kNew), 60s))
       << "profile 0 has no password to rotate";
 
   const std::string new_hash = HashPassword(kNew);
-  ASSERT_TRUE(store_->RotatePassword("cp_rot", new_hash, 60s));
+  ASSERT_TRUE(stores_->credentials.RotatePassword("cp_rot", new_hash, 60s));
   EXPECT_TRUE(Authenticate("cp_rot", std::string(kPassword)).allowed());
   EXPECT_TRUE(Authenticate("cp_rot", std::string(kNew)).allowed());
   EXPECT_FALSE(Authenticate("cp_rot", std::string("some-other-password-9")).allowed());
 
-  store_->RevertPassword("cp_rot", new_hash);  // the charger said Rejected
+  stores_->credentials.RevertPassword("cp_rot", new_hash);  // the charger said Rejected
   EXPECT_TRUE(Authenticate("cp_rot", std::string(kPassword)).allowed());
   EXPECT_FALSE(Authenticate("cp_rot", std::string(kNew)).allowed());
 
-  ASSERT_TRUE(store_->RotatePassword("cp_rot", HashPassword(kNew), 1s));
+  ASSERT_TRUE(stores_->credentials.RotatePassword("cp_rot", HashPassword(kNew), 1s));
   std::this_thread::sleep_for(1100ms);
   EXPECT_FALSE(Authenticate("cp_rot", std::string(kPassword)).allowed()) << "grace period over";
   EXPECT_TRUE(Authenticate("cp_rot", std::string(kNew)).allowed());
 
-  ASSERT_TRUE(store_->RotatePassword("cp_rot", HashPassword(kPassword), 60s));
+  ASSERT_TRUE(stores_->credentials.RotatePassword("cp_rot", HashPassword(kPassword), 60s));
   ASSERT_TRUE(SetPassword("cp_rot", "operator-set-password-1").ok());
   EXPECT_FALSE(Authenticate("cp_rot", std::string(kPassword)).allowed());
   EXPECT_FALSE(Authenticate("cp_rot", std::string(kNew)).allowed());
@@ -442,7 +442,7 @@ TEST_F(ChargerSecurityTest, BootFollowsApprovalAndPolicy) {
   ASSERT_TRUE(stub_->UpdateChargerSecurity(&context, update, &out).ok());
   EXPECT_TRUE(out.approved());
   EXPECT_EQ(Boot("cp_new", true), "Accepted");
-  EXPECT_EQ(store_->FindCharger("cp_new")->registration_status, "Accepted");
+  EXPECT_EQ(stores_->registry.FindCharger("cp_new")->registration_status, "Accepted");
 }
 
 }  // namespace

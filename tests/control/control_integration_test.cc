@@ -22,7 +22,7 @@
 #include "csms/control/control_service.h"
 #include "csms/control/event_listener.h"
 #include "csms/control/station_event_service.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 #include "csms/control/waiter.h"
 #include "csms/control/write_batcher.h"
 #include "csms/gateway/v1/charger_link.grpc.pb.h"
@@ -163,11 +163,11 @@ class ControlIntegrationTest : public ::testing::Test {
       pg::ApplyMigrations(conn, "control", ControlMigrations());
     }
     pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
-    store_ = std::make_unique<ControlStore>(*pool_);
-    batcher_ = std::make_unique<WriteBatcher>(*store_);
+    stores_ = std::make_unique<ControlStores>(*pool_);
+    batcher_ = std::make_unique<WriteBatcher>(stores_->registry);
     events_service_ = std::make_unique<StationEventServiceImpl>(*batcher_, link_, waiter_, 30);
     control_service_ =
-        std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, kCommandTimeout);
+        std::make_unique<ControlServiceImpl>(*stores_, link_, waiter_, kCommandTimeout);
     int port = 0;
     server_ = StartServer({events_service_.get(), control_service_.get()}, &port);
     ASSERT_TRUE(server_);
@@ -326,7 +326,7 @@ class ControlIntegrationTest : public ::testing::Test {
 
   testing::TestDatabase db_;
   std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<ControlStore> store_;
+  std::unique_ptr<ControlStores> stores_;
   std::unique_ptr<WriteBatcher> batcher_;
   EventWaiter waiter_;
   ChargerLinkClient link_;
@@ -388,8 +388,8 @@ TEST_F(ControlIntegrationTest, StartSeesStartedEventThatReachedAnotherReplica) {
   // A second control replica on the same database, with its own in-process wake-ups: only the
   // database poll can tell this replica that the transaction started.
   EventWaiter other_waiter;
-  ControlStore other_store(*pool_);
-  WriteBatcher other_batcher(other_store);
+  ControlStores other_stores(*pool_);
+  WriteBatcher other_batcher(other_stores.registry);
   StationEventServiceImpl other_replica(other_batcher, link_, other_waiter, 30);
   int port = 0;
   auto other_server = StartServer({&other_replica}, &port);
@@ -409,7 +409,7 @@ TEST_F(ControlIntegrationTest, StartSeesStartedEventThatReachedAnotherReplica) {
 
 TEST_F(ControlIntegrationTest, SeedDialectCorrelationNeedsARecentRequestOnTheSameEvse) {
   Register("CP-1");
-  int64_t stale = store_->CreateRemoteStart("CP-1", 1, "T");
+  int64_t stale = stores_->remote_starts.Create("CP-1", 1, "T");
   {
     pqxx::connection conn(db_.url());
     pqxx::work txn(conn);
@@ -419,20 +419,20 @@ TEST_F(ControlIntegrationTest, SeedDialectCorrelationNeedsARecentRequestOnTheSam
         stale);
     txn.commit();
   }
-  int64_t other_evse = store_->CreateRemoteStart("CP-1", 2, "T");
+  int64_t other_evse = stores_->remote_starts.Create("CP-1", 2, "T");
   ASSERT_TRUE(ReportEvent(EventSpec("CP-1", "tx-evse1")).ok());
-  EXPECT_EQ(store_->RemoteStartTransaction(stale), "");
-  EXPECT_EQ(store_->RemoteStartTransaction(other_evse), "");
+  EXPECT_EQ(stores_->remote_starts.TransactionOf(stale), "");
+  EXPECT_EQ(stores_->remote_starts.TransactionOf(other_evse), "");
 
-  int64_t fresh = store_->CreateRemoteStart("CP-1", 1, "T");
+  int64_t fresh = stores_->remote_starts.Create("CP-1", 1, "T");
   ASSERT_TRUE(ReportEvent(EventSpec("CP-1", "tx-evse1-b")).ok());
-  EXPECT_EQ(store_->RemoteStartTransaction(fresh), "tx-evse1-b");
+  EXPECT_EQ(stores_->remote_starts.TransactionOf(fresh), "tx-evse1-b");
   // Later events of the same transaction do not claim anything else.
-  int64_t next = store_->CreateRemoteStart("CP-1", 1, "T");
+  int64_t next = stores_->remote_starts.Create("CP-1", 1, "T");
   EventSpec updated("CP-1", "tx-evse1-b", kUpdated);
   updated.order_key = 1;
   ASSERT_TRUE(ReportEvent(updated).ok());
-  EXPECT_EQ(store_->RemoteStartTransaction(next), "");
+  EXPECT_EQ(stores_->remote_starts.TransactionOf(next), "");
 }
 
 TEST_F(ControlIntegrationTest, StartReturnsTheTransactionTheChargerAlreadyHad) {
@@ -498,6 +498,7 @@ TEST_F(ControlIntegrationTest, CallErrorIsFailedPrecondition) {
   EXPECT_FALSE(MustGet("CP-1").has_charging_limit_kw());
 }
 
+// The same outcomes, codes and messages as every command (CommandFailure).
 TEST_F(ControlIntegrationTest, GatewayFailuresAreMapped) {
   Register("CP-1");
   fake_.On("RequestStartTransaction", [](const CallRequest&, CallResponse*) {
@@ -506,19 +507,22 @@ TEST_F(ControlIntegrationTest, GatewayFailuresAreMapped) {
   csms::control::v1::StartTransactionResponse response;
   grpc::Status status = Start("CP-1", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(status.error_message(), "charger CP-1 is offline");
+  EXPECT_EQ(status.error_message(), "charger CP-1 is not connected");
 
   fake_.On("RequestStartTransaction", [](const CallRequest&, CallResponse*) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no answer");
   });
   status = Start("CP-1", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_EQ(status.error_message(), "charger did not answer in time");
+  EXPECT_EQ(status.error_message(), "charger CP-1 did not answer RequestStartTransaction in time");
 
+  // A gateway that is gone leaves the charger as unreachable as one that left.
   fake_server_->Shutdown(std::chrono::system_clock::now());
   status = Start("CP-1", &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(status.error_message(), "gateway unreachable");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message().rfind("the gateway holding charger CP-1 cannot be reached", 0),
+            0u)
+      << status.error_message();
 }
 
 TEST_F(ControlIntegrationTest, StopTransactionWaitsForEndedAndReturnsFigures) {
@@ -683,10 +687,10 @@ TEST_F(ControlIntegrationTest, NewerConnectionReplacesOlderOneOnAnyGateway) {
   EXPECT_EQ(disconnects[1].connection_id(), "conn-old");
 
   // A late status of the old connection does not overwrite the new connection's state.
-  ASSERT_TRUE(store_->UpsertConnectorStatus("CP-1", "conn-new", 1, 1, "Occupied",
-                                            t0 + std::chrono::seconds(6)));
-  EXPECT_FALSE(store_->UpsertConnectorStatus("CP-1", "conn-old", 1, 1, "Faulted",
-                                             t0 + std::chrono::seconds(7)));
+  ASSERT_TRUE(stores_->registry.UpsertConnectorStatus("CP-1", "conn-new", 1, 1, "Occupied",
+                                                      t0 + std::chrono::seconds(6)));
+  EXPECT_FALSE(stores_->registry.UpsertConnectorStatus("CP-1", "conn-old", 1, 1, "Faulted",
+                                                       t0 + std::chrono::seconds(7)));
   Charger charger = MustGet("CP-1");
   EXPECT_TRUE(charger.connected());
   EXPECT_EQ(charger.status(), "Occupied");
@@ -777,7 +781,7 @@ TEST_F(ControlIntegrationTest, UpdatedAfterEndedDoesNotReactivate) {
   Charger charger = MustGet("CP-1");
   EXPECT_EQ(charger.transaction_id(), "");
   EXPECT_EQ(charger.status(), "Available");
-  auto tx = store_->FindTransaction("CP-1", "tx-ooo");
+  auto tx = stores_->registry.FindTransaction("CP-1", "tx-ooo");
   ASSERT_TRUE(tx.has_value());
   EXPECT_TRUE(tx->ended);
   EXPECT_DOUBLE_EQ(tx->energy_kwh, 10);
@@ -1004,7 +1008,7 @@ TEST_F(ControlIntegrationTest, StaleReportsInsideOneBatchDoNotOverwriteNewerStat
 
   Charger other = MustGet("CP-2");  // created by its TransactionEvent, never connected
   EXPECT_EQ(other.transaction_id(), "");
-  auto tx = store_->FindTransaction("CP-2", "tx-2");
+  auto tx = stores_->registry.FindTransaction("CP-2", "tx-2");
   ASSERT_TRUE(tx.has_value());
   EXPECT_TRUE(tx->ended);
   EXPECT_DOUBLE_EQ(tx->energy_kwh, 4.0);
@@ -1104,14 +1108,16 @@ TEST_F(ControlIntegrationTest, NotifyWakesWaitersBeforeThePoll) {
   Register("CP-1");
   fake_.Later(200ms, [this] {
     // Straight into the store, as another replica would: this process's waiter is not told.
-    store_->ApplyTransactionEvent(
+    stores_->registry.ApplyTransactionEvent(
         TxOp("CP-1", "tx-notify", kStarted, 0, "Charging", 1000, 0).report);
   });
   auto begin = std::chrono::steady_clock::now();
-  bool found = slow_poll.WaitUntil(std::chrono::steady_clock::now() + 10s, [&] {
-    return store_->FindTransaction("CP-1", "tx-notify").has_value();
-  });
-  EXPECT_TRUE(found);
+  std::promise<bool> found;
+  slow_poll.WaitAsync(
+      std::chrono::steady_clock::now() + 10s,
+      [&] { return stores_->registry.FindTransaction("CP-1", "tx-notify").has_value(); },
+      [] { return false; }, [&](bool ok) { found.set_value(ok); });
+  EXPECT_TRUE(found.get_future().get());
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
 }
 
@@ -1164,10 +1170,10 @@ TEST_F(ControlIntegrationTest, ReportsUnderConcurrentLoad) {
 // No PostgreSQL needed: the database is simply unreachable.
 TEST(ControlServiceWithoutDatabase, AnswersUnavailable) {
   pg::Pool pool("host=127.0.0.1 port=1 connect_timeout=2", 1);
-  ControlStore store(pool);
+  ControlStores stores(pool);
   EventWaiter waiter;
   ChargerLinkClient link;
-  ControlServiceImpl service(store, link, waiter, kCommandTimeout);
+  ControlServiceImpl service(stores, link, waiter, kCommandTimeout);
   grpc::ServerContext context;
   csms::control::v1::GetChargerRequest request;
   request.set_charger_id("CP-1");

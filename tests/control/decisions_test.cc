@@ -4,8 +4,6 @@
 
 #include <set>
 
-#include "csms/control/charger_link_client.h"
-
 namespace csms::control {
 namespace {
 
@@ -70,7 +68,7 @@ TEST(EventApplies, LateOrStaleEventsDoNot) {
 }
 
 TEST(Payloads, RequestStartTransactionHasExactlyTheSchemaFields) {
-  json p = BuildRequestStartTransaction("TOKEN1", 42, 2);
+  json p = ocpp::Encode(BuildRequestStartTransaction("TOKEN1", 42, 2));
   EXPECT_EQ(Keys(p), (std::set<std::string>{"idToken", "remoteStartId", "evseId"}));
   EXPECT_EQ(Keys(p["idToken"]), (std::set<std::string>{"idToken", "type"}));
   EXPECT_EQ(p["idToken"]["idToken"], "TOKEN1");
@@ -82,13 +80,13 @@ TEST(Payloads, RequestStartTransactionHasExactlyTheSchemaFields) {
 }
 
 TEST(Payloads, RequestStopTransaction) {
-  json p = BuildRequestStopTransaction("tx-9");
+  json p = ocpp::Encode(BuildRequestStopTransaction("tx-9"));
   EXPECT_EQ(p, json({{"transactionId", "tx-9"}}));
 }
 
 TEST(Payloads, StationMaxProfileFollowsTheSmartChargingRules) {
   TimePoint now = *ParseRfc3339("2026-11-24T09:15:00.250Z");
-  json p = BuildStationMaxProfile(50000, now);
+  json p = ocpp::Encode(BuildStationMaxProfile(50000, now));
   EXPECT_EQ(Keys(p), (std::set<std::string>{"evseId", "chargingProfile"}));
   EXPECT_EQ(p["evseId"], 0);  // a station max profile is for EVSE 0 only
 
@@ -122,40 +120,12 @@ TEST(Payloads, KilowattsToWattsAvoidsBinaryNoise) {
   EXPECT_DOUBLE_EQ(KilowattsToWatts(0.0111), 11.1);
 }
 
-TEST(ReadCommandAnswer, AcceptedWithTransaction) {
-  CommandAnswer a = ReadCommandAnswer({{"status", "Accepted"}, {"transactionId", "tx-1"}});
-  EXPECT_TRUE(a.accepted);
-  EXPECT_EQ(a.transaction_id, "tx-1");
-  EXPECT_EQ(a.reason, "");
-}
-
-TEST(ReadCommandAnswer, RejectedWithReason) {
-  CommandAnswer a = ReadCommandAnswer(
-      {{"status", "Rejected"},
-       {"statusInfo", {{"reasonCode", "Occupied"}, {"additionalInfo", "EVSE busy"}}}});
-  EXPECT_FALSE(a.accepted);
-  EXPECT_EQ(a.status, "Rejected");
-  EXPECT_EQ(a.reason, "Occupied: EVSE busy");
-}
-
-TEST(ReadCommandAnswer, MalformedAnswersAreNotAccepted) {
-  EXPECT_FALSE(ReadCommandAnswer(json::array()).accepted);
-  EXPECT_FALSE(ReadCommandAnswer({{"status", 1}}).accepted);
-  EXPECT_FALSE(ReadCommandAnswer({{"status", "accepted"}}).accepted);
-  EXPECT_EQ(ReadCommandAnswer({{"status", "Rejected"}, {"statusInfo", {{"reasonCode", 5}}}}).reason,
-            "");
-}
-
-TEST(MapLinkFailure, GatewayCodesBecomeApiCodes) {
-  auto offline = MapLinkFailure("CP-1", grpc::Status(grpc::StatusCode::NOT_FOUND, "x"));
-  EXPECT_EQ(offline.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(offline.error_message(), "charger CP-1 is offline");
-  auto late = MapLinkFailure("CP-1", grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "x"));
-  EXPECT_EQ(late.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_EQ(late.error_message(), "charger did not answer in time");
-  auto down = MapLinkFailure("CP-1", grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
-  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(down.error_message(), "gateway unreachable");
+TEST(RefusalReason, ReasonCodeAndAdditionalInfo) {
+  using ocpp::v201::StatusInfo;
+  EXPECT_EQ(RefusalReason(std::nullopt), "");
+  EXPECT_EQ(RefusalReason(StatusInfo{{}, "Occupied", "EVSE busy"}), "Occupied: EVSE busy");
+  EXPECT_EQ(RefusalReason(StatusInfo{{}, "Occupied", std::nullopt}), "Occupied");
+  EXPECT_EQ(RefusalReason(StatusInfo{{}, "", "only info"}), "only info");
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "csms/common/metrics.h"
 #include "csms/control/decisions.h"
 #include "csms/control/password_hash.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 
 namespace csms::control {
 namespace {

@@ -9,7 +9,7 @@
 #include "csms/common/time_util.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 #include "csms/control/waiter.h"
 #include "pg_test_db.h"
 
@@ -29,8 +29,8 @@ class StationsTest : public ::testing::Test {
       pg::ApplyMigrations(conn, "control", ControlMigrations());
     }
     pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
-    store_ = std::make_unique<ControlStore>(*pool_);
-    service_ = std::make_unique<ControlServiceImpl>(*store_, link_, waiter_, 2s);
+    stores_ = std::make_unique<ControlStores>(*pool_);
+    service_ = std::make_unique<ControlServiceImpl>(*stores_, link_, waiter_, 2s);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -70,7 +70,7 @@ class StationsTest : public ::testing::Test {
 
   testing::TestDatabase db_;
   std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<ControlStore> store_;
+  std::unique_ptr<ControlStores> stores_;
   ChargerLinkClient link_;
   EventWaiter waiter_;
   std::unique_ptr<ControlServiceImpl> service_;
@@ -79,7 +79,7 @@ class StationsTest : public ::testing::Test {
 };
 
 TEST_F(StationsTest, StoreCreatesListsUpdatesAndDeletes) {
-  StationRecord created = store_->CreateStation(Jeju({"emart_jeju_02", "emart_jeju_01"}));
+  StationRecord created = stores_->stations.Create(Jeju({"emart_jeju_02", "emart_jeju_01"}));
   EXPECT_EQ(created.name, "emart Jeju");
   EXPECT_THAT(created.charger_ids, ElementsAre("emart_jeju_01", "emart_jeju_02"));
 
@@ -87,66 +87,66 @@ TEST_F(StationsTest, StoreCreatesListsUpdatesAndDeletes) {
   changes.name = "emart Jeju (Sinjeju)";
   changes.latitude = 33.48;
   changes.charger_ids = std::vector<std::string>{"emart_jeju_02", "emart_jeju_03"};
-  StationRecord updated = store_->UpdateStation("emart_jeju_main", changes);
+  StationRecord updated = stores_->stations.Update("emart_jeju_main", changes);
   EXPECT_EQ(updated.name, "emart Jeju (Sinjeju)");
   EXPECT_EQ(updated.address, "Jeju City");  // unset fields stay
   EXPECT_DOUBLE_EQ(updated.latitude, 33.48);
   EXPECT_DOUBLE_EQ(updated.longitude, 126.5312);
   EXPECT_THAT(updated.charger_ids, ElementsAre("emart_jeju_02", "emart_jeju_03"));
 
-  auto all = store_->ListStations();
+  auto all = stores_->stations.List();
   ASSERT_EQ(all.size(), 1u);
   EXPECT_THAT(all[0].charger_ids, ElementsAre("emart_jeju_02", "emart_jeju_03"));
 
-  EXPECT_TRUE(store_->DeleteStation("emart_jeju_main"));
-  EXPECT_FALSE(store_->DeleteStation("emart_jeju_main"));
-  EXPECT_TRUE(store_->ListStations().empty());
+  EXPECT_TRUE(stores_->stations.Delete("emart_jeju_main"));
+  EXPECT_FALSE(stores_->stations.Delete("emart_jeju_main"));
+  EXPECT_TRUE(stores_->stations.List().empty());
   // Its chargers are free again.
-  EXPECT_EQ(store_->AssignCharger("emart_jeju_02", ""), "");
+  EXPECT_EQ(stores_->stations.AssignCharger("emart_jeju_02", ""), "");
 }
 
 TEST_F(StationsTest, StoreRefusesDuplicatesAndTakenChargers) {
-  store_->CreateStation(Jeju({"emart_jeju_01"}));
+  stores_->stations.Create(Jeju({"emart_jeju_01"}));
   try {
-    store_->CreateStation(Jeju());
+    stores_->stations.Create(Jeju());
     ADD_FAILURE() << "a second station with the same id was stored";
-  } catch (const StationError& e) {
-    EXPECT_EQ(e.kind, StationError::Kind::kConflict);
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind, StoreError::Kind::kConflict);
   }
   StationRecord other{"other", "Other", "", 33.5, 126.6, {"emart_jeju_01"}};
   try {
-    store_->CreateStation(other);
+    stores_->stations.Create(other);
     ADD_FAILURE() << "a charger was placed at two stations";
-  } catch (const StationError& e) {
-    EXPECT_EQ(e.kind, StationError::Kind::kConflict);
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind, StoreError::Kind::kConflict);
   }
   // The refused create left nothing behind.
-  EXPECT_EQ(store_->ListStations().size(), 1u);
+  EXPECT_EQ(stores_->stations.List().size(), 1u);
   try {
-    store_->UpdateStation("missing", StationChanges{});
+    stores_->stations.Update("missing", StationChanges{});
     ADD_FAILURE() << "an unknown station was updated";
-  } catch (const StationError& e) {
-    EXPECT_EQ(e.kind, StationError::Kind::kNotFound);
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind, StoreError::Kind::kNotFound);
   }
 }
 
 TEST_F(StationsTest, AssignMovesAChargerAndShowsOnTheCharger) {
-  store_->CreateStation(Jeju({"emart_jeju_01"}));
-  store_->CreateStation({"airport", "Jeju Airport", "", 33.5104, 126.4914, {}});
-  store_->MarkConnected("emart_jeju_01", "conn-1", "127.0.0.1:1", RealClock().Now());
+  stores_->stations.Create(Jeju({"emart_jeju_01"}));
+  stores_->stations.Create({"airport", "Jeju Airport", "", 33.5104, 126.4914, {}});
+  stores_->registry.MarkConnected("emart_jeju_01", "conn-1", "127.0.0.1:1", RealClock().Now());
 
-  EXPECT_EQ(store_->FindCharger("emart_jeju_01")->station_id, "emart_jeju_main");
-  EXPECT_EQ(store_->AssignCharger("emart_jeju_01", "airport"), "emart_jeju_main");
-  EXPECT_EQ(store_->FindCharger("emart_jeju_01")->station_id, "airport");
-  EXPECT_EQ(store_->ListChargers().at(0).station_id, "airport");
-  EXPECT_TRUE(store_->FindStation("emart_jeju_main")->charger_ids.empty());
-  EXPECT_EQ(store_->AssignCharger("emart_jeju_01", ""), "airport");
-  EXPECT_EQ(store_->FindCharger("emart_jeju_01")->station_id, "");
+  EXPECT_EQ(stores_->registry.FindCharger("emart_jeju_01")->station_id, "emart_jeju_main");
+  EXPECT_EQ(stores_->stations.AssignCharger("emart_jeju_01", "airport"), "emart_jeju_main");
+  EXPECT_EQ(stores_->registry.FindCharger("emart_jeju_01")->station_id, "airport");
+  EXPECT_EQ(stores_->registry.ListChargers().at(0).station_id, "airport");
+  EXPECT_TRUE(stores_->stations.Find("emart_jeju_main")->charger_ids.empty());
+  EXPECT_EQ(stores_->stations.AssignCharger("emart_jeju_01", ""), "airport");
+  EXPECT_EQ(stores_->registry.FindCharger("emart_jeju_01")->station_id, "");
   try {
-    store_->AssignCharger("emart_jeju_01", "nowhere");
+    stores_->stations.AssignCharger("emart_jeju_01", "nowhere");
     ADD_FAILURE() << "assigned to an unknown station";
-  } catch (const StationError& e) {
-    EXPECT_EQ(e.kind, StationError::Kind::kNotFound);
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind, StoreError::Kind::kNotFound);
   }
 }
 

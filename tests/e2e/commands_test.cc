@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "csms/control/v1/control.grpc.pb.h"
 #include "net_clients.h"
@@ -32,9 +35,11 @@ class Commands : public SharedStackTest<Commands> {
   }
 
  protected:
-  std::unique_ptr<WsClient> BootedCharger(const std::string& id) {
+  // `headers` go with the WebSocket upgrade (e.g. HTTP Basic auth of a provisioned charger).
+  std::unique_ptr<WsClient> BootedCharger(const std::string& id,
+                                          const std::map<std::string, std::string>& headers = {}) {
     auto client = std::make_unique<WsClient>();
-    EXPECT_TRUE(client->Connect(stack_->ocpp_port, "/ocpp/" + id));
+    EXPECT_TRUE(client->Connect(stack_->ocpp_port, "/ocpp/" + id, "ocpp2.0.1", headers));
     json reply = client->Call("BootNotification", BootPayload("SN-" + id));
     EXPECT_EQ(reply[2]["status"], "Accepted") << reply.dump();
     // Control learns of the connection from the gateway's report; wait until it shows.
@@ -52,9 +57,12 @@ class Commands : public SharedStackTest<Commands> {
   };
 
   // Sends the REST request while `charger` waits for the CALL it causes and answers it with
-  // `answer(call)` ([3,...] or [4,...] frame as JSON; null: never answer).
+  // `answer(call)` ([3,...] or [4,...] frame as JSON; null: never answer); then runs
+  // `then(call)` (if given) before the REST answer is awaited, e.g. for the TransactionEvent a
+  // remote start or stop waits for.
   Exchange Command(WsClient& charger, const std::string& method, const std::string& target,
-                   const std::string& body, const std::function<json(const json&)>& answer) {
+                   const std::string& body, const std::function<json(const json&)>& answer,
+                   const std::function<void(const json&)>& then = nullptr) {
     auto http = std::async(std::launch::async, [&] {
       return HttpCall(stack_->http_port, method, target, body, seconds(kCommandTimeoutS + 10));
     });
@@ -63,6 +71,7 @@ class Commands : public SharedStackTest<Commands> {
       out.call = json::parse(*frame, nullptr, false);
       json reply = answer(out.call);
       if (!reply.is_null()) charger.SendText(reply.dump());
+      if (then) then(out.call);
     }
     out.http = http.get();
     return out;
@@ -436,6 +445,131 @@ TEST_F(Commands, EveryCommandIsLoggedNewestFirstPagedAndRedacted) {
   EXPECT_EQ(HttpCall(stack_->http_port, "GET", "/chargers/cmd_log/commands?cursor=bogus").status,
             400);
   EXPECT_EQ(HttpCall(stack_->http_port, "GET", "/chargers/cmd_nobody/commands").status, 404);
+}
+
+// ---- the seed's commands in the command log --------------------------------------------------
+
+// Remote start and stop, the power limit and the password rotation are commands like any other:
+// each is in the command log, newest first, with who sent it, the exact request (the new
+// password redacted), the charger's answer and a refusal as the result it is.
+TEST_F(Commands, TheSeedsCommandsAreLoggedToo) {
+  const std::string id = "cmd_seed_log";
+  const std::string base = "/chargers/" + id;
+  const std::string old_password = "Seed-log-old-pass:2026";
+  const std::string new_password = "Seed-log-new-pass:2026";
+  const std::string tx = "tx-seed-log-1";
+  // Security profile 1 (HTTP Basic auth): a charger whose password can be rotated.
+  auto provisioned = HttpCall(stack_->http_port, "POST", "/chargers",
+                              json{{"charger_id", id},
+                                   {"security_profile", 1},
+                                   {"password", old_password},
+                                   {"approved", true}}
+                                  .dump());
+  ASSERT_EQ(provisioned.status, 201) << provisioned.body;
+  auto charger = BootedCharger(id, {{"Authorization", Basic(id, old_password)}});
+  ASSERT_TRUE(charger->is_open());
+  const json accepted = {{"status", "Accepted"}};
+  auto accept = [&](const json& call) { return Result(call, accepted); };
+  auto is_call = [](const json& call, const char* action) {
+    return call.is_array() && call.size() == 4 && call[2] == action && call[3].is_object();
+  };
+
+  // Remote start: Accepted, then the TransactionEvent Started with the remoteStartId.
+  json started;
+  auto start = Command(
+      *charger, "POST", base + "/start", R"({"id_token":"user_123","evse_id":1,"connector_id":1})",
+      accept, [&](const json& call) {
+        if (!is_call(call, "RequestStartTransaction")) return;
+        started = charger->Call("TransactionEvent",
+                                StandardTxEvent("Started", tx, 0, "2026-11-24T10:00:00Z", 1000,
+                                                std::nullopt, call[3].value("remoteStartId", -1)));
+      });
+  ASSERT_TRUE(is_call(start.call, "RequestStartTransaction")) << start.call.dump();
+  ASSERT_TRUE(start.call[3]["remoteStartId"].is_number_integer()) << start.call.dump();
+  EXPECT_EQ(started[0], 3) << started.dump();
+  ASSERT_EQ(start.http.status, 200) << start.http.body;
+  EXPECT_EQ(start.http.Json()["transaction_id"], tx) << start.http.body;
+
+  // Remote stop: Accepted, then the TransactionEvent Ended.
+  json ended;
+  auto stop = Command(*charger, "POST", base + "/stop", json{{"transaction_id", tx}}.dump(), accept,
+                      [&](const json& call) {
+                        if (!is_call(call, "RequestStopTransaction")) return;
+                        ended = charger->Call(
+                            "TransactionEvent",
+                            StandardTxEvent("Ended", tx, 1, "2026-11-24T10:30:00Z", 5000));
+                      });
+  ASSERT_TRUE(is_call(stop.call, "RequestStopTransaction")) << stop.call.dump();
+  EXPECT_EQ(stop.call[3], (json{{"transactionId", tx}}));
+  EXPECT_EQ(ended[0], 3) << ended.dump();
+  ASSERT_EQ(stop.http.status, 200) << stop.http.body;
+
+  // A power limit the charger takes, and one it refuses (the seed's 409).
+  auto power = Command(*charger, "PATCH", base + "/power", R"({"max_power_kw":11})", accept);
+  ASSERT_TRUE(is_call(power.call, "SetChargingProfile")) << power.call.dump();
+  EXPECT_EQ(power.http.status, 200) << power.http.body;
+  const json rejected = {{"status", "Rejected"}, {"statusInfo", {{"reasonCode", "NoProfile"}}}};
+  auto refused = Command(*charger, "PATCH", base + "/power", R"({"max_power_kw":3.5})",
+                         [&](const json& call) { return Result(call, rejected); });
+  ASSERT_TRUE(is_call(refused.call, "SetChargingProfile")) << refused.call.dump();
+  EXPECT_EQ(refused.http.status, 409) << refused.http.body;
+
+  // A new password: the charger gets it in clear, the log must not.
+  const json password_answer = json::parse(R"({"setVariableResult":[{"attributeStatus":"Accepted",
+      "component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}}]})");
+  auto rotated =
+      Command(*charger, "POST", base + "/password", json{{"password", new_password}}.dump(),
+              [&](const json& call) { return Result(call, password_answer); });
+  ASSERT_TRUE(is_call(rotated.call, "SetVariables")) << rotated.call.dump();
+  EXPECT_EQ(rotated.call[3]["setVariableData"][0]["attributeValue"], new_password);
+  ASSERT_EQ(rotated.http.status, 200) << rotated.http.body;
+  EXPECT_EQ(rotated.http.Json()["charger_status"], "Accepted") << rotated.http.body;
+
+  auto log = HttpCall(stack_->http_port, "GET", base + "/commands?limit=50");
+  ASSERT_EQ(log.status, 200) << log.body;
+  EXPECT_EQ(log.body.find(new_password), std::string::npos) << "the password in the command log";
+  const json commands = log.Json()["commands"];
+  std::vector<std::string> actions;
+  for (const auto& c : commands) actions.push_back(c.value("action", ""));
+  ASSERT_EQ(actions,
+            (std::vector<std::string>{"SetVariables", "SetChargingProfile", "SetChargingProfile",
+                                      "RequestStopTransaction", "RequestStartTransaction"}))
+      << log.body;
+
+  json password_logged = rotated.call[3];
+  password_logged["setVariableData"][0]["attributeValue"] = "<redacted>";
+  // Newest first: the request exactly as the charger got it (but redacted), its answer.
+  const std::pair<json, json> expected[] = {
+      {password_logged, password_answer}, {refused.call[3], rejected}, {power.call[3], accepted},
+      {stop.call[3], accepted},           {start.call[3], accepted},
+  };
+  for (size_t i = 0; i < actions.size(); ++i) {
+    SCOPED_TRACE(std::to_string(i) + ": " + actions[i]);
+    const json& c = commands[i];
+    EXPECT_EQ(c["outcome"], "result");
+    EXPECT_EQ(c["issued_by"], "anonymous");  // open mode in this stack
+    EXPECT_EQ(c["request"], expected[i].first);
+    EXPECT_EQ(c["response"], expected[i].second);
+    EXPECT_TRUE(c["latency_ms"].is_number_integer() && c["latency_ms"].get<int>() >= 0) << c.dump();
+  }
+  // What each request must carry, spelled out.
+  EXPECT_EQ(commands[4]["request"]["remoteStartId"], start.call[3]["remoteStartId"]);
+  EXPECT_EQ(commands[4]["request"]["idToken"]["idToken"], "user_123");
+  EXPECT_EQ(commands[3]["request"]["transactionId"], tx);
+  const json& profile = commands[2]["request"]["chargingProfile"];
+  EXPECT_EQ(profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"], 11000)
+      << profile.dump();
+  EXPECT_EQ(commands[1]["response"]["status"], "Rejected");
+  EXPECT_EQ(commands[0]["request"]["setVariableData"][0]["attributeValue"], "<redacted>");
+  EXPECT_EQ(commands[0]["request"]["setVariableData"][0]["variable"]["name"], "BasicAuthPassword");
+
+  // Neither in the database.
+  pqxx::connection db(db_->url());
+  pqxx::read_transaction txn(db);
+  auto hits = txn.exec1("SELECT count(*) FROM command_log WHERE request::text LIKE " +
+                        txn.quote("%" + new_password + "%") + " OR response::text LIKE " +
+                        txn.quote("%" + new_password + "%"));
+  EXPECT_EQ(hits[0].as<int>(), 0);
 }
 
 }  // namespace

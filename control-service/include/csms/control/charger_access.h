@@ -4,7 +4,7 @@
 #include <string>
 
 #include "csms/common/time_util.h"
-#include "csms/control/store.h"
+#include "csms/control/registry_store.h"
 
 namespace csms::control {
 
@@ -12,7 +12,7 @@ namespace csms::control {
 // the registry calls and the command path. Throws RpcError (NOT_FOUND, FAILED_PRECONDITION).
 class ChargerAccess {
  public:
-  explicit ChargerAccess(ControlStore& store) : store_(store) {}
+  explicit ChargerAccess(RegistryStore& store) : store_(store) {}
 
   // A charger counted as connected but silent for longer than this is shown Offline and sent
   // nothing: its gateway died without reporting the disconnect (crash, lost network), and no
@@ -28,7 +28,7 @@ class ChargerAccess {
   void RequireReachable(const ChargerRecord& charger) const;
 
  private:
-  ControlStore& store_;
+  RegistryStore& store_;
   std::chrono::milliseconds offline_after_{0};
   RealClock clock_;
 };

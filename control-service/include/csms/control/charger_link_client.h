@@ -7,33 +7,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "csms/gateway/v1/charger_link.grpc.pb.h"
 
 namespace csms::control {
 
-// The outcome of one CALL sent to a charger through its gateway.
-struct LinkReply {
-  bool call_error = false;
-  nlohmann::json result;  // the CALLRESULT payload when !call_error
-  std::string error_code;
-  std::string error_description;
-};
-
-// Maps a failed ChargerLink.Call to what the caller of the control API should see.
-grpc::Status MapLinkFailure(const std::string& charger_id, const grpc::Status& status);
-
 // Sends CALLs through ChargerLink.Call on the gateway that holds a charger's connection. One
 // channel per gateway address, created on first use and shared by all threads.
 class ChargerLinkClient {
  public:
-  // Throws RpcError (already mapped by MapLinkFailure) when the call itself fails.
-  LinkReply Call(const std::string& gateway_address, const std::string& charger_id,
-                 const std::string& action, const nlohmann::json& payload,
-                 std::chrono::steady_clock::time_point deadline);
-  // The same without blocking: `done` runs once, on a gRPC thread, with the gateway's status
+  // Sends one CALL without blocking: `done` runs once, on a gRPC thread, with the gateway's status
   // (NOT_FOUND: not connected there; DEADLINE_EXCEEDED: no answer) and response.
   void CallAsync(
       const std::string& gateway_address, const std::string& charger_id, const std::string& action,

@@ -11,6 +11,7 @@
 #include "csms/control/command_log_store.h"
 #include "csms/control/command_sender.h"
 #include "csms/control/message_limits.h"
+#include "csms/control/operator_call.h"
 #include "csms/control/v1/control.grpc.pb.h"
 
 namespace csms::control {
@@ -78,7 +79,6 @@ class CommandApi {
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const std::string& charger_id,
                                 const char* method, Response* response, Build build, Render render,
                                 Split split = nullptr);
-  std::chrono::milliseconds Timeout(const grpc::CallbackServerContext& context) const;
 
   const ChargerAccess& access_;
   CommandSender& sender_;
@@ -87,11 +87,5 @@ class CommandApi {
   auth::Authenticator& auth_;
   std::chrono::milliseconds timeout_;
 };
-
-// The status a failed command finishes with: `error` is the REST code the details carry.
-grpc::Status CommandError(grpc::StatusCode code, const std::string& error,
-                          const std::string& message, const nlohmann::json& ocpp_error = nullptr);
-// The status for a command whose reply was not a usable CALLRESULT.
-grpc::Status CommandFailure(const std::string& action, const CommandReply& reply);
 
 }  // namespace csms::control

@@ -10,7 +10,7 @@
 #include "csms/common/ocpp_schema.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/command_log_store.h"
-#include "csms/control/store.h"
+#include "csms/control/registry_store.h"
 #include "csms/ocpp/model_support.h"
 
 // The one outbound path: any CALL from control to any charger, on whichever gateway holds it.

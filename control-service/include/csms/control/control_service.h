@@ -4,18 +4,27 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/time_util.h"
 #include "csms/control/charger_access.h"
 #include "csms/control/charger_link_client.h"
+#include "csms/control/charging_commands.h"
 #include "csms/control/command_api.h"
 #include "csms/control/decisions.h"
-#include "csms/control/store.h"
+#include "csms/control/stores.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
 
 namespace csms::control {
 
 namespace v1cs = csms::control::v1;
+
+// The charging commands (ChargingCommands) on the callback API.
+using ChargingCallbackMethods = v1cs::ControlService::WithCallbackMethod_StartTransaction<
+    v1cs::ControlService::WithCallbackMethod_StopTransaction<
+        v1cs::ControlService::WithCallbackMethod_SetChargingLimit<
+            v1cs::ControlService::WithCallbackMethod_RotateChargerPassword<
+                v1cs::ControlService::Service>>>>;
 
 // ControlService with the command methods on the callback API (a command waiting for its
 // charger holds no thread) and the registry methods still synchronous.
@@ -30,7 +39,7 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
                                 v1cs::ControlService::WithCallbackMethod_GetTransactionStatus<
                                     v1cs::ControlService::WithCallbackMethod_DataTransfer<
                                         v1cs::ControlService::WithCallbackMethod_ListCommands<
-                                            v1cs::ControlService::Service>>>>>>>>>>>;
+                                            ChargingCallbackMethods>>>>>>>>>>>;
 
 // Declares the command methods of ControlServiceBase as overrides that forward to `target` (a
 // CommandApi pointer; null answers UNIMPLEMENTED).
@@ -47,6 +56,16 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
                         GetTransactionStatusResponse)                                         \
   CSMS_FORWARD_CALLBACK(target, DataTransfer, DataTransferRequest, DataTransferResponse)      \
   CSMS_FORWARD_CALLBACK(target, ListCommands, ListCommandsRequest, ListCommandsResponse)
+
+// The same for the charging commands, forwarded to a ChargingCommands pointer.
+#define CSMS_CONTROL_CHARGING_METHODS(target)                                                     \
+  CSMS_FORWARD_CALLBACK(target, StartTransaction, StartTransactionRequest,                        \
+                        StartTransactionResponse)                                                 \
+  CSMS_FORWARD_CALLBACK(target, StopTransaction, StopTransactionRequest, StopTransactionResponse) \
+  CSMS_FORWARD_CALLBACK(target, SetChargingLimit, SetChargingLimitRequest,                        \
+                        SetChargingLimitResponse)                                                 \
+  CSMS_FORWARD_CALLBACK(target, RotateChargerPassword, RotateChargerPasswordRequest,              \
+                        RotateChargerPasswordResponse)
 
 #define CSMS_FORWARD_CALLBACK(target, Method, Request, Response)                        \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                \
@@ -65,8 +84,11 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
 class ControlServiceImpl final : public ControlServiceBase {
  public:
   // command_timeout bounds each command from request to the charger's confirming event.
-  ControlServiceImpl(ControlStore& store, ChargerLinkClient& link, EventWaiter& waiter,
-                     std::chrono::milliseconds command_timeout);
+  // `auth` null: open mode (the charging commands then record the caller as given on behalf of,
+  // or "anonymous").
+  ControlServiceImpl(ControlStores& stores, ChargerLinkClient& link, EventWaiter& waiter,
+                     std::chrono::milliseconds command_timeout,
+                     auth::Authenticator* auth = nullptr);
 
   // A charger counted as connected but silent for longer than this is shown Offline and sent
   // nothing: its gateway died without reporting the disconnect (crash, lost network), and no
@@ -75,15 +97,6 @@ class ControlServiceImpl final : public ControlServiceBase {
   // Lookups and the reachability rule, shared with the command API.
   const ChargerAccess& access() const { return access_; }
 
-  grpc::Status StartTransaction(grpc::ServerContext* context,
-                                const csms::control::v1::StartTransactionRequest* request,
-                                csms::control::v1::StartTransactionResponse* response) override;
-  grpc::Status StopTransaction(grpc::ServerContext* context,
-                               const csms::control::v1::StopTransactionRequest* request,
-                               csms::control::v1::StopTransactionResponse* response) override;
-  grpc::Status SetChargingLimit(grpc::ServerContext* context,
-                                const csms::control::v1::SetChargingLimitRequest* request,
-                                csms::control::v1::SetChargingLimitResponse* response) override;
   grpc::Status GetCharger(grpc::ServerContext* context,
                           const csms::control::v1::GetChargerRequest* request,
                           csms::control::v1::Charger* response) override;
@@ -120,9 +133,6 @@ class ControlServiceImpl final : public ControlServiceBase {
   grpc::Status GetChargerSecurity(grpc::ServerContext* context,
                                   const csms::control::v1::GetChargerSecurityRequest* request,
                                   csms::control::v1::ChargerSecurity* response) override;
-  grpc::Status RotateChargerPassword(
-      grpc::ServerContext* context, const csms::control::v1::RotateChargerPasswordRequest* request,
-      csms::control::v1::RotateChargerPasswordResponse* response) override;
 
   // The command methods (SendOcppCall, the typed commands, ListCommands); must be set before
   // the server starts.
@@ -130,33 +140,23 @@ class ControlServiceImpl final : public ControlServiceBase {
   CommandApi* command_api() { return commands_; }
   CSMS_CONTROL_COMMAND_METHODS(commands_)
 
+  // The one outbound path, shared with the command API.
+  CommandSender& sender() { return sender_; }
+  ChargingCommands* charging() { return &charging_; }
+  CSMS_CONTROL_CHARGING_METHODS(&charging_)
+
   // How long the password before a rotation stays valid (OCPP A01).
-  void set_password_grace(std::chrono::seconds grace) { password_grace_ = grace; }
+  void set_password_grace(std::chrono::seconds grace) { charging_.set_password_grace(grace); }
 
  private:
-  using Deadline = std::chrono::steady_clock::time_point;
-
-  Deadline CommandDeadline(const grpc::ServerContext& context) const;
   ChargerRecord RequireCharger(const std::string& charger_id);
-  // Registered, connected (and heard from lately) and not rejected: a charger we may send a
-  // CALL to.
-  void RequireReachable(const ChargerRecord& charger) const;
   // The record's connection flag, unless the charger has been silent past offline_after_.
   bool IsLive(const ChargerRecord& charger) const;
-  // Sends one CALL; a CALLERROR reads as a refusal with the error as the reason.
-  CommandAnswer Send(const ChargerRecord& charger, const std::string& action,
-                     const nlohmann::json& payload, Deadline deadline);
-  // Waits for the charger's confirming TransactionEvent; DEADLINE_EXCEEDED names `what`.
-  void AwaitEvent(grpc::ServerContext& context, Deadline deadline, const std::string& what,
-                  const std::function<bool()>& done);
 
-  ControlStore& store_;
-  ChargerLinkClient& link_;
-  EventWaiter& waiter_;
-  std::chrono::milliseconds command_timeout_;
-  std::chrono::seconds password_grace_{600};
-  RealClock clock_;
+  ControlStores& stores_;
   ChargerAccess access_;
+  CommandSender sender_;
+  ChargingCommands charging_;
   CommandApi* commands_ = nullptr;
 };
 

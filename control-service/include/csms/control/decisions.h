@@ -2,18 +2,20 @@
 
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "csms/common/time_util.h"
 #include "csms/control/v1/control.pb.h"
+#include "csms/ocpp/v201/request_start_transaction.h"
+#include "csms/ocpp/v201/request_stop_transaction.h"
+#include "csms/ocpp/v201/set_charging_profile.h"
 
 // Pure decisions and OCPP payload builders: no I/O, so they are unit-tested directly.
 namespace csms::control {
 
-struct ChargerCredentials;  // store.h
+struct ChargerCredentials;  // credential_store.h
 
 // What GetCharger's `status` is derived from.
 struct StatusInputs {
@@ -53,20 +55,16 @@ inline constexpr const char* kStationMaxProfilePurpose = "ChargingStationMaxProf
 // kW to W, rounded to 0.1 W so 7.4 kW is sent as 7400 and not 7400.000000000001.
 double KilowattsToWatts(double kw);
 
-nlohmann::json BuildRequestStartTransaction(std::string_view id_token, long long remote_start_id,
-                                            int evse_id);
-nlohmann::json BuildRequestStopTransaction(std::string_view transaction_id);
+ocpp::v201::RequestStartTransactionRequest BuildRequestStartTransaction(std::string_view id_token,
+                                                                        int32_t remote_start_id,
+                                                                        int evse_id);
+ocpp::v201::RequestStopTransactionRequest BuildRequestStopTransaction(
+    std::string_view transaction_id);
 // ChargingStationMaxProfile on EVSE 0, Absolute from `now`, one period with the limit in W.
-nlohmann::json BuildStationMaxProfile(double limit_w, TimePoint now);
+ocpp::v201::SetChargingProfileRequest BuildStationMaxProfile(double limit_w, TimePoint now);
 
-// The common part of RequestStart/StopTransactionResponse and SetChargingProfileResponse.
-struct CommandAnswer {
-  bool accepted = false;
-  std::string status;          // as the charger sent it
-  std::string reason;          // statusInfo reasonCode and additionalInfo, "" if absent
-  std::string transaction_id;  // RequestStartTransactionResponse only
-};
-CommandAnswer ReadCommandAnswer(const nlohmann::json& result);
+// Why a charger refused: statusInfo's reasonCode and additionalInfo, "" if absent.
+std::string RefusalReason(const std::optional<ocpp::v201::StatusInfo>& info);
 
 // Whether a charger may open its WebSocket (AuthenticateStation). A provisioned charger is never
 // admitted with less than its security profile (OCPP 2.0.1 A00.FR.002/.005):

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "csms/control/charger_link_client.h"
+#include "csms/control/credential_store.h"
 #include "csms/control/password_hash.h"
-#include "csms/control/store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
 #include "csms/control/write_batcher.h"
@@ -25,7 +25,7 @@ class StationEventServiceImpl final
   // `store` answers AuthenticateStation (UNAVAILABLE without one); `password_cache` tunes the
   // memory of recent password successes (TTL, size; tests inject the slow check).
   StationEventServiceImpl(WriteBatcher& batcher, ChargerLinkClient& link, EventWaiter& waiter,
-                          int heartbeat_interval_seconds, ControlStore* store = nullptr,
+                          int heartbeat_interval_seconds, CredentialStore* store = nullptr,
                           int auth_threads = 2,
                           CachedPasswordVerifier::Options password_cache = {});
   ~StationEventServiceImpl() override;
@@ -69,7 +69,7 @@ class StationEventServiceImpl final
   ChargerLinkClient& link_;
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;
-  ControlStore* store_;
+  CredentialStore* store_;
   CachedPasswordVerifier passwords_;
   // PBKDF2 takes tens of milliseconds of CPU and the lookup blocks on the database: both run
   // here, never on gRPC's callback threads.

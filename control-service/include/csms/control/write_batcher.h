@@ -9,13 +9,13 @@
 #include <thread>
 #include <vector>
 
-#include "csms/control/store.h"
+#include "csms/control/registry_store.h"
 
 namespace csms::control {
 
 // Group commit for the gateways' reports. Callers queue writes; each writer thread takes
 // everything queued (up to a limit), applies it in one transaction with set-based statements
-// (ControlStore::ApplyBatch) and answers every caller after the commit, so "done" still means
+// (RegistryStore::ApplyBatch) and answers every caller after the commit, so "done" still means
 // stored. When a batch fails, its ops are retried one by one, so one bad write fails only its
 // own caller.
 class WriteBatcher {
@@ -24,7 +24,7 @@ class WriteBatcher {
   using Done = std::function<void(std::exception_ptr error, const WriteResult& result)>;
 
   // max_batch bounds the work of one transaction (a LastSeenOp counts its entries).
-  WriteBatcher(ControlStore& store, int writers = 2, size_t max_batch = 2000);
+  WriteBatcher(RegistryStore& store, int writers = 2, size_t max_batch = 2000);
   ~WriteBatcher();
   WriteBatcher(const WriteBatcher&) = delete;
   WriteBatcher& operator=(const WriteBatcher&) = delete;
@@ -48,7 +48,7 @@ class WriteBatcher {
   void WriterLoop();
   void Run(std::vector<Pending>& batch);
 
-  ControlStore& store_;
+  RegistryStore& store_;
   const size_t max_batch_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -2,19 +2,16 @@
 
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "csms/common/pg.h"
 #include "csms/common/time_util.h"
-#include "csms/control/migrations.h"
 #include "csms/control/v1/control.pb.h"
-#include "csms/ocpp/v1/events.pb.h"
 
-// Everything control keeps in PostgreSQL. No state that matters lives only in memory, so any
-// number of control replicas can share one database.
+// Control keeps everything in PostgreSQL, one store per aggregate (stores.h). No state that
+// matters lives only in memory, so any number of control replicas can share one database.
 namespace csms::control {
 
 // NOTIFY channel: a batch that stored TransactionEvents notifies it on commit, so commands
@@ -46,27 +43,6 @@ struct ChargerRecord {
   std::optional<int> security_profile;  // when provisioned
 };
 
-struct StationRecord {
-  std::string station_id, name, address;
-  double latitude = 0, longitude = 0;
-  std::vector<std::string> charger_ids;  // sorted
-};
-
-// What UpdateStation changes; unset fields stay as they are.
-struct StationChanges {
-  std::optional<std::string> name, address;
-  std::optional<double> latitude, longitude;
-  std::optional<std::vector<std::string>> charger_ids;  // replaces the station's chargers
-};
-
-// A station write that was refused; nothing of it was stored.
-class StationError : public std::runtime_error {
- public:
-  enum class Kind { kNotFound, kConflict };
-  StationError(Kind kind, const std::string& message) : std::runtime_error(message), kind(kind) {}
-  Kind kind;
-};
-
 struct TransactionRecord {
   bool ended = false;
   double energy_kwh = 0;
@@ -82,15 +58,6 @@ struct LastSeenEntry {
   std::string charger_id;
   TimePoint seen_at;
 };
-
-// States of a remote start: Requested (row written, CALL not answered yet), Accepted, then
-// Started once a TransactionEvent is correlated; or Rejected, Failed, TimedOut.
-namespace remote_start_status {
-inline constexpr const char* kAccepted = "Accepted";
-inline constexpr const char* kRejected = "Rejected";
-inline constexpr const char* kFailed = "Failed";
-inline constexpr const char* kTimedOut = "TimedOut";
-}  // namespace remote_start_status
 
 // What MarkConnected found and decided.
 struct ConnectOutcome {
@@ -140,28 +107,13 @@ struct WriteResult {
   std::string boot_status;  // BootOp: Accepted, Pending or Rejected
 };
 
-// A charger's provisioning: how it must authenticate (OCPP security profile) and whether its
-// BootNotification is accepted. No row: the charger is not provisioned.
-struct ChargerCredentials {
-  std::string charger_id;
-  int security_profile = 0;
-  std::string password_hash;  // "" when none; see password_hash.h
-  bool approved = false;
-  // The password before the last rotation while its grace period lasts (OCPP A01), else "".
-  std::string previous_password_hash;
-};
-
-// What UpdateChargerSecurity changes; unset fields stay as they are.
-struct CredentialChanges {
-  std::optional<int> security_profile;
-  std::optional<std::string> password_hash;
-  std::optional<bool> approved;
-};
-
-class ControlStore {
+// Chargers as the gateways report them: registration, connections, connectors, live
+// transactions and the boot log. ApplyBatch also correlates remote starts (RemoteStartStore) in
+// its transaction.
+class RegistryStore {
  public:
   // The pool's database must have ControlMigrations() applied.
-  explicit ControlStore(pg::Pool& pool) : pool_(pool) {}
+  explicit RegistryStore(pg::Pool& pool) : pool_(pool) {}
 
   using ConnectOutcome = csms::control::ConnectOutcome;
 
@@ -194,48 +146,8 @@ class ControlStore {
   std::optional<ChargerRecord> FindCharger(const std::string& charger_id);
   std::vector<ChargerRecord> ListChargers();
 
-  // Remote starts: a fresh id from the shared sequence, then the outcome.
-  int64_t CreateRemoteStart(const std::string& charger_id, int evse_id,
-                            const std::string& id_token);
-  void SetRemoteStartStatus(int64_t remote_start_id, const std::string& status);
-  // Records the transaction the charger already had (RequestStartTransactionResponse).
-  void SetRemoteStartTransaction(int64_t remote_start_id, const std::string& transaction_id);
-  // The transaction correlated with the remote start, "" while none.
-  std::string RemoteStartTransaction(int64_t remote_start_id);
-
   std::optional<TransactionRecord> FindTransaction(const std::string& charger_id,
                                                    const std::string& transaction_id);
-
-  // Stores a profile sent to the charger; `in_force` also makes its limit the charger's.
-  void RecordChargingProfile(const std::string& charger_id, int profile_id, int evse_id,
-                             const std::string& purpose, double limit_w, const std::string& status,
-                             bool in_force);
-
-  // Stations. Writes throw StationError: kNotFound for an unknown station, kConflict for a
-  // taken station id or a charger that belongs to another station.
-  std::vector<StationRecord> ListStations();
-  std::optional<StationRecord> FindStation(const std::string& station_id);
-  StationRecord CreateStation(const StationRecord& station);
-  StationRecord UpdateStation(const std::string& station_id, const StationChanges& changes);
-  // False when there was no such station. Its chargers are left without a station.
-  bool DeleteStation(const std::string& station_id);
-  // Moves the charger to `station_id` ("" = off any station); returns its previous station.
-  std::string AssignCharger(const std::string& charger_id, const std::string& station_id);
-
-  // Provisioning. Create throws StationError kConflict when the charger is provisioned already;
-  // Update returns nullopt, Delete false, when it is not.
-  std::optional<ChargerCredentials> FindCredentials(const std::string& charger_id);
-  ChargerCredentials CreateCredentials(const ChargerCredentials& credentials);
-  std::optional<ChargerCredentials> UpdateCredentials(const std::string& charger_id,
-                                                      const CredentialChanges& changes);
-  bool DeleteCredentials(const std::string& charger_id);
-  // A01: `new_hash` becomes the password, the current one stays valid for `grace`. nullopt when
-  // the charger is not provisioned with a password profile (1 or 2).
-  std::optional<ChargerCredentials> RotatePassword(const std::string& charger_id,
-                                                   const std::string& new_hash,
-                                                   std::chrono::seconds grace);
-  // Undoes RotatePassword when the charger refused the new password (if nothing changed since).
-  void RevertPassword(const std::string& charger_id, const std::string& new_hash);
 
  private:
   pg::Pool& pool_;

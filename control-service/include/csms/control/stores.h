@@ -1,0 +1,36 @@
+#pragma once
+
+#include "csms/common/pg.h"
+#include "csms/control/charging_profile_store.h"
+#include "csms/control/command_log_store.h"
+#include "csms/control/credential_store.h"
+#include "csms/control/message_limits.h"
+#include "csms/control/migrations.h"
+#include "csms/control/registry_store.h"
+#include "csms/control/remote_start_store.h"
+#include "csms/control/station_store.h"
+
+namespace csms::control {
+
+// Control's data, one store per aggregate, all on one pool. The pool's database must have
+// ControlMigrations() applied.
+struct ControlStores {
+  explicit ControlStores(pg::Pool& pool)
+      : registry(pool),
+        stations(pool),
+        credentials(pool),
+        remote_starts(pool),
+        charging_profiles(pool),
+        command_log(pool),
+        message_limits(pool) {}
+
+  RegistryStore registry;
+  StationStore stations;
+  CredentialStore credentials;
+  RemoteStartStore remote_starts;
+  ChargingProfileStore charging_profiles;
+  CommandLogStore command_log;
+  MessageLimitsStore message_limits;
+};
+
+}  // namespace csms::control

@@ -1,0 +1,523 @@
+#include <algorithm>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+#include <tuple>
+
+#include "csms/common/pg_sql.h"
+#include "csms/control/credential_store.h"
+#include "csms/control/decisions.h"
+#include "csms/control/registry_store.h"
+#include "csms/control/remote_start_store.h"
+
+// RegistryStore::ApplyBatch: the gateways' reports, many in one transaction.
+namespace csms::control {
+namespace {
+
+using pg::ArrayLiteral;
+using pg::ArrayOf;
+using pg::EpochMs;
+using pg::TimestampTextMs;
+
+// A charger row as the batch sees it: read under FOR UPDATE, then changed in memory op by op.
+struct ChargerState {
+  bool exists = false;  // locked row, or created by this batch
+  bool create = false;  // insert at write-back (first created by a TransactionEvent)
+  std::string registration_status, vendor, model, serial_number, firmware_version;
+  bool connected = false;
+  std::string connection_id, gateway_address;
+  std::optional<int64_t> connected_at_ms;
+  std::optional<std::string> active_transaction_id, charging_state;
+  double current_power_w = 0, energy_kwh = 0;
+  std::optional<int64_t> seen_ms;  // last_seen becomes greatest(last_seen, seen_ms)
+  // Column groups this batch changed; the others are left as they are in the row.
+  bool dirty_boot = false, dirty_connection = false, dirty_live = false;
+  void Seen(int64_t ms) { seen_ms = seen_ms ? std::max(*seen_ms, ms) : ms; }
+};
+
+using TxKey = std::pair<std::string, std::string>;  // charger_id, transaction_id
+
+struct TxState {
+  bool inserted = false;          // this batch inserted the row
+  bool first_event_seen = false;  // only the first event of an inserted row counts as inserting
+  std::optional<int64_t> remote_start_id;
+  int evse_id = 0;
+  std::string charging_state, currency, stop_reason;
+  double power_w = 0, energy_kwh = 0, cost = 0;
+  int64_t last_order_key = -1;
+  bool ended = false;
+  int64_t started_ms = 0;              // least event time of the batch
+  std::optional<int64_t> ended_at_ms;  // first Ended of the batch; kept only if none was stored
+};
+
+using ConnectorKey = std::tuple<std::string, int, int>;
+
+struct ConnectorState {
+  bool exists = false;
+  bool dirty = false;
+  std::string status;
+  int64_t time_ms = 0;
+};
+
+TimePoint EventTime(const csms::ocpp::v1::TransactionEvent& ev) {
+  TimePoint t = FromProto(ev.timestamp());
+  if (t.time_since_epoch().count() == 0) t = FromProto(ev.received_at());
+  return t;
+}
+
+}  // namespace
+
+std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
+  // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
+  // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
+  std::set<std::string> create_ids, charger_ids, boot_ids;
+  std::map<TxKey, int64_t> tx_first_ms;
+  std::set<ConnectorKey> connector_keys;
+  bool any_seed_event = false;
+  for (const WriteOp* op : ops) {
+    if (auto* c = std::get_if<ConnectOp>(op)) {
+      create_ids.insert(c->charger_id);
+      charger_ids.insert(c->charger_id);
+    } else if (auto* d = std::get_if<DisconnectOp>(op)) {
+      charger_ids.insert(d->charger_id);
+    } else if (auto* b = std::get_if<BootOp>(op)) {
+      boot_ids.insert(b->boot.charger_id);
+      create_ids.insert(b->boot.charger_id);
+      charger_ids.insert(b->boot.charger_id);
+    } else if (auto* s = std::get_if<StatusOp>(op)) {
+      charger_ids.insert(s->charger_id);
+      connector_keys.insert({s->charger_id, s->evse_id, s->connector_id});
+    } else if (auto* l = std::get_if<LastSeenOp>(op)) {
+      for (const auto& e : l->entries) charger_ids.insert(e.charger_id);
+    } else if (auto* t = std::get_if<TransactionEventOp>(op)) {
+      const auto& ev = t->report.event();
+      charger_ids.insert(ev.charger_id());
+      const int64_t ms = EpochMs(EventTime(ev));
+      auto [it, fresh] = tx_first_ms.try_emplace({ev.charger_id(), ev.transaction_id()}, ms);
+      if (!fresh) it->second = std::min(it->second, ms);
+      if (!ev.has_remote_start_id() && !ev.offline()) any_seed_event = true;
+    }
+  }
+
+  return pg::Transact(pool_, [&](pqxx::work& txn) {
+    std::vector<WriteResult> results(ops.size());
+    std::map<std::string, ChargerState> chargers;
+    std::map<TxKey, TxState> txs;
+    std::map<ConnectorKey, ConnectorState> connectors;
+
+    // Boot decisions of provisioned chargers: approved or not.
+    const std::map<std::string, bool> approvals = CredentialStore::Approvals(txn, boot_ids);
+
+    if (!create_ids.empty()) {
+      txn.exec_params0(
+          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
+          " ORDER BY id ON CONFLICT DO NOTHING",
+          pg::TextArray(create_ids));
+    }
+    for (const auto& row : txn.exec_params(
+             "SELECT charger_id, registration_status, vendor, model, serial_number,"
+             " firmware_version, connected, connection_id, gateway_address,"
+             " floor(extract(epoch from connected_at) * 1000)::bigint AS connected_at_ms,"
+             " active_transaction_id, charging_state, current_power_w, energy_kwh"
+             " FROM chargers WHERE charger_id = ANY($1::text[]) ORDER BY charger_id FOR UPDATE",
+             pg::TextArray(charger_ids))) {
+      ChargerState& c = chargers[row["charger_id"].as<std::string>()];
+      c.exists = true;
+      c.registration_status = row["registration_status"].as<std::string>();
+      c.vendor = row["vendor"].as<std::string>();
+      c.model = row["model"].as<std::string>();
+      c.serial_number = row["serial_number"].as<std::string>();
+      c.firmware_version = row["firmware_version"].as<std::string>();
+      c.connected = row["connected"].as<bool>();
+      c.connection_id = row["connection_id"].as<std::string>();
+      c.gateway_address = row["gateway_address"].as<std::string>();
+      if (!row["connected_at_ms"].is_null())
+        c.connected_at_ms = row["connected_at_ms"].as<int64_t>();
+      if (!row["active_transaction_id"].is_null()) {
+        c.active_transaction_id = row["active_transaction_id"].as<std::string>();
+      }
+      if (!row["charging_state"].is_null())
+        c.charging_state = row["charging_state"].as<std::string>();
+      c.current_power_w = row["current_power_w"].as<double>();
+      c.energy_kwh = row["energy_kwh"].as<double>();
+    }
+
+    if (!tx_first_ms.empty()) {
+      ArrayLiteral ids, tx_ids, times;
+      for (const auto& [key, ms] : tx_first_ms) {
+        ids.Text(key.first);
+        tx_ids.Text(key.second);
+        times.Text(TimestampTextMs(ms));
+      }
+      for (const auto& row :
+           txn.exec_params("INSERT INTO transactions (charger_id, transaction_id, started_at)"
+                           " SELECT c, t, s FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
+                           " AS u (c, t, s) ORDER BY c, t ON CONFLICT DO NOTHING"
+                           " RETURNING charger_id, transaction_id",
+                           ids.str(), tx_ids.str(), times.str())) {
+        txs[{row[0].as<std::string>(), row[1].as<std::string>()}].inserted = true;
+      }
+      for (const auto& row : txn.exec_params(
+               "SELECT t.charger_id, t.transaction_id, t.remote_start_id, t.evse_id,"
+               " t.charging_state, t.ended, t.last_order_key, t.power_w, t.energy_kwh, t.cost,"
+               " t.currency, t.stop_reason FROM transactions t"
+               " JOIN unnest($1::text[], $2::text[]) AS u (c, tx)"
+               " ON t.charger_id = u.c AND t.transaction_id = u.tx"
+               " ORDER BY t.charger_id, t.transaction_id FOR UPDATE OF t",
+               ids.str(), tx_ids.str())) {
+        TxKey key{row["charger_id"].as<std::string>(), row["transaction_id"].as<std::string>()};
+        TxState& t = txs[key];
+        if (!row["remote_start_id"].is_null())
+          t.remote_start_id = row["remote_start_id"].as<int64_t>();
+        t.evse_id = row["evse_id"].as<int>();
+        t.charging_state = row["charging_state"].as<std::string>();
+        t.ended = row["ended"].as<bool>();
+        t.last_order_key = row["last_order_key"].as<int64_t>();
+        t.power_w = row["power_w"].as<double>();
+        t.energy_kwh = row["energy_kwh"].as<double>();
+        t.cost = row["cost"].as<double>();
+        t.currency = row["currency"].as<std::string>();
+        t.stop_reason = row["stop_reason"].as<std::string>();
+        t.started_ms = tx_first_ms.at(key);
+      }
+    }
+
+    if (!connector_keys.empty()) {
+      ArrayLiteral ids, evses, conns;
+      for (const auto& [id, evse, conn] : connector_keys) {
+        ids.Text(id);
+        evses.Int(evse);
+        conns.Int(conn);
+      }
+      for (const auto& row : txn.exec_params(
+               "SELECT c.charger_id, c.evse_id, c.connector_id, c.status,"
+               " floor(extract(epoch from c.status_time) * 1000)::bigint AS time_ms"
+               " FROM connectors c JOIN unnest($1::text[], $2::int[], $3::int[]) AS u (id, e, n)"
+               " ON c.charger_id = u.id AND c.evse_id = u.e AND c.connector_id = u.n"
+               " ORDER BY c.charger_id, c.evse_id, c.connector_id FOR UPDATE OF c",
+               ids.str(), evses.str(), conns.str())) {
+        ConnectorState& c =
+            connectors[{row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>()}];
+        c.exists = true;
+        c.status = row["status"].as<std::string>();
+        c.time_ms = row["time_ms"].as<int64_t>();
+      }
+    }
+
+    // Chargers that may have a remote start waiting for a seed-dialect Started (rare): only for
+    // them is the per-event correlation statement worth running.
+    const std::set<std::string> pending_starts =
+        any_seed_event ? RemoteStartStore::Waiting(txn, charger_ids) : std::set<std::string>();
+
+    // Remote starts named by their event are claimed in one statement; the queue is flushed
+    // before a seed-dialect correlation so both see the claims in event order.
+    std::vector<RemoteStartClaim> claims;
+    auto flush_claims = [&] {
+      RemoteStartStore::Claim(txn, claims);
+      claims.clear();
+    };
+
+    struct BootRow {
+      const BootRecord* boot;
+      const std::string* status;
+    };
+    std::vector<BootRow> boot_rows;
+    bool any_transaction_event = false;
+
+    for (size_t i = 0; i < ops.size(); ++i) {
+      WriteResult& result = results[i];
+      if (auto* c = std::get_if<ConnectOp>(ops[i])) {
+        // The newest connection (by connected_at) wins.
+        ChargerState& ch = chargers[c->charger_id];
+        ConnectOutcome& out = result.connect;
+        out.registration_status = ch.registration_status;
+        const int64_t at = EpochMs(c->at);
+        if (ch.connection_id == c->connection_id) continue;  // a retried report
+        if (ch.connected_at_ms && *ch.connected_at_ms > at) {
+          // A late report of an older connection: the newer one stays, the older one must go.
+          out.close_connection_id = c->connection_id;
+          out.close_gateway_address = c->gateway_address;
+          continue;
+        }
+        if (ch.connected && !ch.connection_id.empty()) {
+          out.close_connection_id = ch.connection_id;
+          out.close_gateway_address = ch.gateway_address;
+        }
+        ch.connected = true;
+        ch.connection_id = c->connection_id;
+        ch.gateway_address = c->gateway_address;
+        ch.connected_at_ms = at;
+        ch.Seen(at);
+        ch.dirty_connection = true;
+      } else if (auto* d = std::get_if<DisconnectOp>(ops[i])) {
+        // Only the charger's current connection can take it offline.
+        auto it = chargers.find(d->charger_id);
+        if (it == chargers.end() || !it->second.exists) continue;
+        ChargerState& ch = it->second;
+        if (!ch.connected || ch.connection_id != d->connection_id) continue;
+        ch.connected = false;
+        ch.Seen(EpochMs(d->at));
+        ch.dirty_connection = true;
+        result.applied = true;
+      } else if (auto* b = std::get_if<BootOp>(ops[i])) {
+        ChargerState& ch = chargers[b->boot.charger_id];
+        ch.vendor = b->boot.vendor;
+        ch.model = b->boot.model;
+        ch.serial_number = b->boot.serial_number;
+        ch.firmware_version = b->boot.firmware_version;
+        if (auto a = approvals.find(b->boot.charger_id); a != approvals.end()) {
+          result.boot_status = a->second ? "Accepted" : "Pending";
+        } else {
+          result.boot_status = b->require_provisioning ? "Rejected" : b->decided_status;
+        }
+        ch.registration_status = result.boot_status;
+        ch.dirty_boot = true;
+        boot_rows.push_back({&b->boot, &result.boot_status});
+      } else if (auto* s = std::get_if<StatusOp>(ops[i])) {
+        // Only from the charger's current connection (an empty connection_id skips the check),
+        // and the newest report per connector. An equal timestamp still wins: stations often
+        // report whole seconds, and then the later arrival is the better guess.
+        auto it = chargers.find(s->charger_id);
+        const bool current = s->connection_id.empty() || it == chargers.end() ||
+                             !it->second.exists || it->second.connection_id.empty() ||
+                             it->second.connection_id == s->connection_id;
+        if (!current) continue;
+        ConnectorState& conn = connectors[{s->charger_id, s->evse_id, s->connector_id}];
+        const int64_t at = EpochMs(s->at);
+        if (conn.exists && conn.time_ms > at) continue;
+        conn = {true, true, s->status, at};
+        result.applied = true;
+      } else if (auto* l = std::get_if<LastSeenOp>(ops[i])) {
+        for (const auto& e : l->entries) {
+          auto it = chargers.find(e.charger_id);
+          if (it != chargers.end() && it->second.exists) it->second.Seen(EpochMs(e.seen_at));
+        }
+      } else if (auto* t = std::get_if<TransactionEventOp>(ops[i])) {
+        any_transaction_event = true;
+        const auto& report = t->report;
+        const auto& ev = report.event();
+        const bool is_ended = ev.event_type() == csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
+        TxState& tx = txs.at({ev.charger_id(), ev.transaction_id()});
+        const bool inserted = tx.inserted && !tx.first_event_seen;
+        tx.first_event_seen = true;
+        if (!tx.remote_start_id && ev.has_remote_start_id()) {
+          tx.remote_start_id = ev.remote_start_id();
+        }
+        if (tx.evse_id == 0) tx.evse_id = ev.evse_id();
+        const bool has_remote_start = tx.remote_start_id.has_value();
+        const bool was_ended = tx.ended;
+        const bool applies = EventApplies(is_ended, was_ended, ev.order_key(), tx.last_order_key);
+        // The live figures after this event: an empty state or a missing power sample keeps the
+        // previous value; billing's report carries the session's energy and cost.
+        const std::string state =
+            ev.charging_state().empty() ? tx.charging_state : ev.charging_state();
+        const double power_w = is_ended ? 0 : ev.has_power_w() ? ev.power_w() : tx.power_w;
+        if (applies) {
+          tx.charging_state = state;
+          tx.power_w = power_w;
+          tx.energy_kwh = report.energy_consumed_kwh();
+          tx.cost = report.total_cost();
+          tx.currency = report.currency();
+          tx.last_order_key = std::max(tx.last_order_key, ev.order_key());
+          if (is_ended) {
+            tx.ended = true;
+            if (!tx.ended_at_ms) tx.ended_at_ms = EpochMs(EventTime(ev));
+            tx.stop_reason = ev.stopped_reason();
+          }
+        }
+
+        // The charger's live state follows its newest transaction.
+        ChargerState& ch = chargers[ev.charger_id()];
+        if (was_ended || is_ended) {
+          if (ch.exists && ch.active_transaction_id == ev.transaction_id()) {
+            ch.active_transaction_id.reset();
+            ch.charging_state.reset();
+            ch.current_power_w = 0;
+            ch.energy_kwh = 0;
+            ch.dirty_live = true;
+          }
+        } else if (applies) {
+          if (!ch.exists) ch.exists = ch.create = true;
+          ch.active_transaction_id = ev.transaction_id();
+          ch.charging_state = state.empty() ? std::nullopt : std::optional<std::string>(state);
+          ch.current_power_w = power_w;
+          ch.energy_kwh = report.energy_consumed_kwh();
+          ch.dirty_live = true;
+        }
+
+        if (ev.has_remote_start_id()) {
+          claims.push_back({ev.charger_id(), ev.remote_start_id(), ev.transaction_id()});
+        } else if (inserted && !has_remote_start && !ev.offline() &&
+                   pending_starts.count(ev.charger_id()) > 0) {
+          // The seed's simulator does not echo remoteStartId: take the oldest pending remote
+          // start of this charger (and EVSE, if named).
+          flush_claims();
+          if (auto matched = RemoteStartStore::ClaimOldest(txn, ev.charger_id(), ev.evse_id(),
+                                                           ev.transaction_id())) {
+            tx.remote_start_id = *matched;
+          }
+        }
+      }
+    }
+    flush_claims();
+
+    // Write back, one statement per table.
+    std::vector<const std::string*> created;
+    for (const auto& [id, c] : chargers) {
+      if (c.create) created.push_back(&id);
+    }
+    if (!created.empty()) {
+      txn.exec_params0(
+          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
+          " ON CONFLICT DO NOTHING",
+          ArrayOf(created, [](ArrayLiteral& a, const std::string* id) { a.Text(*id); }));
+    }
+    {
+      ArrayLiteral ids, boot, conn, live, reg, vendor, model, serial, firmware, connected,
+          connection_id, gateway, connected_at, active, state, power, energy, seen;
+      bool any = false;
+      for (const auto& [id, c] : chargers) {
+        if (!c.exists || !(c.dirty_boot || c.dirty_connection || c.dirty_live || c.seen_ms)) {
+          continue;
+        }
+        any = true;
+        ids.Text(id);
+        boot.Bool(c.dirty_boot);
+        conn.Bool(c.dirty_connection);
+        live.Bool(c.dirty_live);
+        reg.Text(c.registration_status);
+        vendor.Text(c.vendor);
+        model.Text(c.model);
+        serial.Text(c.serial_number);
+        firmware.Text(c.firmware_version);
+        connected.Bool(c.connected);
+        connection_id.Text(c.connection_id);
+        gateway.Text(c.gateway_address);
+        connected_at.OptTimeMs(c.connected_at_ms);
+        active.OptText(c.active_transaction_id);
+        state.OptText(c.charging_state);
+        power.Double(c.current_power_w);
+        energy.Double(c.energy_kwh);
+        seen.OptTimeMs(c.seen_ms);
+      }
+      if (any) {
+        txn.exec_params0(
+            "UPDATE chargers c SET"
+            " registration_status = CASE WHEN v.boot THEN v.reg ELSE c.registration_status END,"
+            " vendor = CASE WHEN v.boot THEN v.vendor ELSE c.vendor END,"
+            " model = CASE WHEN v.boot THEN v.model ELSE c.model END,"
+            " serial_number = CASE WHEN v.boot THEN v.serial ELSE c.serial_number END,"
+            " firmware_version = CASE WHEN v.boot THEN v.firmware ELSE c.firmware_version END,"
+            " connected = CASE WHEN v.conn THEN v.connected ELSE c.connected END,"
+            " connection_id = CASE WHEN v.conn THEN v.connection_id ELSE c.connection_id END,"
+            " gateway_address = CASE WHEN v.conn THEN v.gateway ELSE c.gateway_address END,"
+            " connected_at = CASE WHEN v.conn THEN v.connected_at ELSE c.connected_at END,"
+            " active_transaction_id ="
+            "   CASE WHEN v.live THEN v.active ELSE c.active_transaction_id END,"
+            " charging_state = CASE WHEN v.live THEN v.state ELSE c.charging_state END,"
+            " current_power_w = CASE WHEN v.live THEN v.power ELSE c.current_power_w END,"
+            " energy_kwh = CASE WHEN v.live THEN v.energy ELSE c.energy_kwh END,"
+            " last_seen = greatest(c.last_seen, v.seen),"
+            " updated_at = CASE WHEN v.boot OR v.conn OR v.live THEN now() ELSE c.updated_at END"
+            " FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::text[], $6::text[],"
+            "  $7::text[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[],"
+            "  $13::timestamptz[], $14::text[], $15::text[], $16::float8[], $17::float8[],"
+            "  $18::timestamptz[]) AS v (id, boot, conn, live, reg, vendor, model, serial,"
+            "  firmware, connected, connection_id, gateway, connected_at, active, state, power,"
+            "  energy, seen)"
+            " WHERE c.charger_id = v.id",
+            ids.str(), boot.str(), conn.str(), live.str(), reg.str(), vendor.str(), model.str(),
+            serial.str(), firmware.str(), connected.str(), connection_id.str(), gateway.str(),
+            connected_at.str(), active.str(), state.str(), power.str(), energy.str(), seen.str());
+      }
+    }
+    if (!txs.empty()) {
+      ArrayLiteral ids, tx_ids, rs, evse, state, power, energy, cost, currency, order, ended,
+          ended_at, reason, started;
+      for (const auto& [key, t] : txs) {
+        ids.Text(key.first);
+        tx_ids.Text(key.second);
+        rs.OptInt(t.remote_start_id);
+        evse.Int(t.evse_id);
+        state.Text(t.charging_state);
+        power.Double(t.power_w);
+        energy.Double(t.energy_kwh);
+        cost.Double(t.cost);
+        currency.Text(t.currency);
+        order.Int(t.last_order_key);
+        ended.Bool(t.ended);
+        ended_at.OptTimeMs(t.ended_at_ms);
+        reason.Text(t.stop_reason);
+        started.Text(TimestampTextMs(t.started_ms));
+      }
+      txn.exec_params0(
+          "UPDATE transactions t SET remote_start_id = v.rs, evse_id = v.evse,"
+          " started_at = least(t.started_at, v.started), charging_state = v.state,"
+          " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
+          " last_order_key = v.ord, ended = v.ended, ended_at = coalesce(t.ended_at, v.ended_at),"
+          " stop_reason = v.reason, updated_at = now()"
+          " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
+          "  $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::bigint[], $11::bool[],"
+          "  $12::timestamptz[], $13::text[], $14::timestamptz[])"
+          " AS v (id, tx, rs, evse, state, power, energy, cost, currency, ord, ended, ended_at,"
+          "  reason, started)"
+          " WHERE t.charger_id = v.id AND t.transaction_id = v.tx",
+          ids.str(), tx_ids.str(), rs.str(), evse.str(), state.str(), power.str(), energy.str(),
+          cost.str(), currency.str(), order.str(), ended.str(), ended_at.str(), reason.str(),
+          started.str());
+    }
+    {
+      ArrayLiteral ids, evses, conns, statuses, times;
+      bool any = false;
+      for (const auto& [key, c] : connectors) {
+        if (!c.dirty) continue;
+        any = true;
+        ids.Text(std::get<0>(key));
+        evses.Int(std::get<1>(key));
+        conns.Int(std::get<2>(key));
+        statuses.Text(c.status);
+        times.Text(TimestampTextMs(c.time_ms));
+      }
+      // The guard also covers a row another replica inserted after this batch looked.
+      if (any) {
+        txn.exec_params0(
+            "INSERT INTO connectors (charger_id, evse_id, connector_id, status, status_time)"
+            " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[],"
+            "  $5::timestamptz[])"
+            " ON CONFLICT (charger_id, evse_id, connector_id) DO UPDATE SET"
+            " status = EXCLUDED.status, status_time = EXCLUDED.status_time"
+            " WHERE connectors.status_time <= EXCLUDED.status_time",
+            ids.str(), evses.str(), conns.str(), statuses.str(), times.str());
+      }
+    }
+    if (!boot_rows.empty()) {
+      ArrayLiteral ids, conns, reasons, vendors, models, serials, firmwares, statuses;
+      for (const auto& r : boot_rows) {
+        ids.Text(r.boot->charger_id);
+        conns.Text(r.boot->connection_id);
+        reasons.Text(r.boot->reason);
+        vendors.Text(r.boot->vendor);
+        models.Text(r.boot->model);
+        serials.Text(r.boot->serial_number);
+        firmwares.Text(r.boot->firmware_version);
+        statuses.Text(*r.status);
+      }
+      // WITH ORDINALITY keeps the log's ids in arrival order.
+      txn.exec_params0(
+          "INSERT INTO boot_log (charger_id, connection_id, reason, vendor, model, serial_number,"
+          " firmware_version, decided_status)"
+          " SELECT id, conn, reason, vendor, model, serial, firmware, status"
+          " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+          "  $7::text[], $8::text[]) WITH ORDINALITY"
+          " AS u (id, conn, reason, vendor, model, serial, firmware, status, n) ORDER BY n",
+          ids.str(), conns.str(), reasons.str(), vendors.str(), models.str(), serials.str(),
+          firmwares.str(), statuses.str());
+    }
+    if (any_transaction_event) {
+      txn.exec0(std::string("NOTIFY ") + kTransactionEventChannel);
+    }
+    return results;
+  });
+}
+
+}  // namespace csms::control
