@@ -7,6 +7,11 @@
 # dashboard/node_modules comes from `npm ci --prefix dashboard` (scripts/build.sh runs it).
 # Without it (a build with no Node.js, such as the container image) the page is a placeholder
 # that says how to build the real one, and configuring warns.
+#
+# The offline base map (land and country borders, drawn when no tile server is configured) is
+# basemap.json, made by dashboard/tools/basemap.js with Node.js from world-atlas's Natural Earth
+# 1:10m countries (simplified to 0.76 MB) and served as /assets/basemap.json. Without it (an
+# older dashboard/node_modules) the map falls back to a plain grid, and configuring warns.
 include(${CMAKE_CURRENT_LIST_DIR}/EmbedFiles.cmake)
 
 function(csms_dashboard_bundle)
@@ -27,6 +32,26 @@ function(csms_dashboard_bundle)
       DEPENDS ${sources} "${source_dir}/package-lock.json" "${esbuild}"
       COMMENT "Bundling the dashboard (esbuild)"
       VERBATIM)
+    find_program(CSMS_NODE node)
+    set(countries "${source_dir}/node_modules/world-atlas/countries-10m.json")
+    set(basemap_script "${source_dir}/tools/basemap.js")
+    if(CSMS_NODE AND EXISTS "${countries}"
+       AND EXISTS "${source_dir}/node_modules/topojson-simplify/package.json")
+      add_custom_command(
+        OUTPUT "${out_dir}/basemap.json"
+        COMMAND "${CSMS_NODE}" "${basemap_script}" "${countries}" "${out_dir}/basemap.json"
+        DEPENDS "${basemap_script}" "${countries}" "${source_dir}/package-lock.json"
+        COMMENT "Making the dashboard's offline base map (Natural Earth)"
+        VERBATIM)
+      list(APPEND outputs "${out_dir}/basemap.json")
+    else()
+      message(WARNING "dashboard/node_modules has no world-atlas / topojson-simplify, or node is "
+                      "missing (run: npm ci --prefix dashboard); without a tile server the map "
+                      "will show a plain grid instead of land and borders")
+    endif()
+    # A changed lockfile means a new `npm ci`: configure again to see what it installed.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+                 "${source_dir}/package-lock.json")
   else()
     message(WARNING "dashboard/node_modules is missing (run: npm ci --prefix dashboard); "
                     "the gateway will serve a placeholder page instead of the dashboard")

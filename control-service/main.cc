@@ -17,6 +17,7 @@
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
 #include "csms/control/event_listener.h"
+#include "csms/control/maintenance.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
 #include "csms/control/waiter.h"
@@ -84,6 +85,8 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
                    Role::kOperate)
   CSMS_AUTHED_SYNC(DeleteCharger, v1::DeleteChargerRequest, v1::DeleteChargerResponse,
                    Role::kOperate)
+  CSMS_AUTHED_SYNC(ListChargerEvents, v1::ListChargerEventsRequest, v1::ListChargerEventsResponse,
+                   Role::kRead)
   CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
                    Role::kRead)
   // The command API and the charging commands check their callers themselves (the role depends
@@ -114,6 +117,8 @@ class AuthedStationEventService final : public v1::StationEventService::Callback
   CSMS_AUTHED_CALLBACK(ReportBatch, v1::ReportBatchRequest, v1::ReportResponse, Role::kService)
   CSMS_AUTHED_CALLBACK(AuthenticateStation, v1::AuthenticateStationRequest,
                        v1::AuthenticateStationResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(RecordChargerEvents, v1::RecordChargerEventsRequest, v1::ReportResponse,
+                       Role::kService)
 
  private:
   csms::control::StationEventServiceImpl& impl_;
@@ -139,6 +144,8 @@ int main(int argc, char** argv) {
             "sent no commands (its gateway may have died); 0: never"},
            {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
             "how long a command waits for the charger's answer and event, seconds"},
+           {"event-retention-days", "CSMS_EVENT_RETENTION_DAYS", "90",
+            "days each charger's event log is kept (whole days are dropped); 0: forever"},
            {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
            {"db-writers", "CSMS_DB_WRITERS", "2",
             "threads that group-commit the gateways' reports (each holds one pooled connection)"},
@@ -208,6 +215,10 @@ int main(int argc, char** argv) {
   csms::pg::Pool pool(url, pool_size);
   csms::control::ControlStores stores(pool);
   csms::control::WriteBatcher batcher(stores.registry, writers);
+  csms::control::Maintenance::Options upkeep;
+  upkeep.event_retention =
+      std::chrono::hours(24) * std::max(0, config.GetInt("event-retention-days"));
+  csms::control::Maintenance maintenance(stores.events, upkeep);
   csms::control::EventWaiter waiter;
   csms::control::TransactionEventListener listener(url, waiter);
   csms::control::ChargerLinkClient link;

@@ -39,12 +39,23 @@ void Walk(json& node, std::string_view parent) {
   if (const auto* type = StringAt(node, "type"); type != nullptr && *type == "KeyCode") {
     if (auto it = node.find("idToken"); it != node.end() && it->is_string()) *it = kRedacted;
   }
-  // 2.0.1 SetVariableData {variable: {name}, attributeValue}; 1.6 ChangeConfiguration {key,
-  // value} and GetConfiguration's configurationKey entries.
+  // 2.0.1 SetVariableData and GetVariableResult {variable: {name}, attributeValue}, NotifyEvent's
+  // EventData {variable, actualValue}, NotifyReport's ReportData {variable, variableAttribute:
+  // [{value}]}; 1.6 ChangeConfiguration {key, value} and GetConfiguration's configurationKey
+  // entries.
   if (auto variable = node.find("variable"); variable != node.end() && variable->is_object()) {
     if (const auto* name = StringAt(*variable, "name");
         name != nullptr && IsSecretVariable(*name)) {
-      if (auto it = node.find("attributeValue"); it != node.end()) *it = kRedacted;
+      for (const char* field : {"attributeValue", "actualValue"}) {
+        if (auto it = node.find(field); it != node.end()) *it = kRedacted;
+      }
+      if (auto attributes = node.find("variableAttribute");
+          attributes != node.end() && attributes->is_array()) {
+        for (auto& attribute : *attributes) {
+          if (!attribute.is_object()) continue;
+          if (auto it = attribute.find("value"); it != attribute.end()) *it = kRedacted;
+        }
+      }
     }
   }
   if (const auto* key = StringAt(node, "key"); key != nullptr && IsSecretVariable(*key)) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "csms/common/log.h"
+#include "csms/control/operator_call.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/request_checks.h"
 #include "csms/control/rpc_status.h"
@@ -306,6 +307,36 @@ grpc::Status ControlServiceImpl::GetChargerSecurity(
                      "charger " + request->charger_id() + " is not provisioned");
     }
     FillSecurity(*credentials, response);
+  });
+}
+
+grpc::Status ControlServiceImpl::ListChargerEvents(
+    grpc::ServerContext*, const csms::control::v1::ListChargerEventsRequest* request,
+    csms::control::v1::ListChargerEventsResponse* response) {
+  return RunRpc("ListChargerEvents", [&] {
+    constexpr int kDefaultPageSize = 50, kMaxPageSize = 500;
+    if (request->limit() < 0 || request->limit() > kMaxPageSize) {
+      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request",
+                                  "limit must be between 1 and " + std::to_string(kMaxPageSize)));
+    }
+    if (request->charger_id().empty() || !stores_.registry.FindCharger(request->charger_id())) {
+      throw RpcError(CommandError(grpc::StatusCode::NOT_FOUND, "unknown_charger",
+                                  "charger " + request->charger_id() + " is not registered"));
+    }
+    EventFilter filter;
+    filter.charger_id = request->charger_id();
+    filter.kinds.assign(request->kinds().begin(), request->kinds().end());
+    filter.type = request->type();
+    if (request->has_since()) filter.since = FromProto(request->since());
+    EventPage page;
+    try {
+      page = stores_.events.List(
+          filter, request->limit() == 0 ? kDefaultPageSize : request->limit(), request->cursor());
+    } catch (const std::invalid_argument& e) {
+      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", e.what()));
+    }
+    for (auto& e : page.events) *response->add_events() = std::move(e);
+    response->set_next_cursor(page.next_cursor);
   });
 }
 

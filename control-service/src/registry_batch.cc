@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <pqxx/pqxx>
 #include <set>
@@ -7,6 +8,7 @@
 #include "csms/common/pg_sql.h"
 #include "csms/control/credential_store.h"
 #include "csms/control/decisions.h"
+#include "csms/control/event_log_store.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 
@@ -223,6 +225,10 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     };
     std::vector<BootRow> boot_rows;
     bool any_transaction_event = false;
+    // For the event log: what ChargerEventsOps carry and the status history.
+    std::vector<const v1::ChargerEvent*> events;
+    std::deque<v1::ChargerEvent> history;
+    const TimePoint received_at = RealClock().Now();
 
     for (size_t i = 0; i < ops.size(); ++i) {
       WriteResult& result = results[i];
@@ -274,6 +280,10 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ch.dirty_boot = true;
         boot_rows.push_back({&b->boot, &result.boot_status});
       } else if (auto* s = std::get_if<StatusOp>(ops[i])) {
+        // The history keeps every report, the connector's live status only the newest.
+        if (s->from_status_notification) {
+          events.push_back(&history.emplace_back(StatusHistoryEvent(*s, received_at)));
+        }
         // Only from the charger's current connection (an empty connection_id skips the check),
         // and the newest report per connector. An equal timestamp still wins: stations often
         // report whole seconds, and then the later arrival is the better guess.
@@ -286,6 +296,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         const int64_t at = EpochMs(s->at);
         if (conn.exists && conn.time_ms > at) continue;
         conn = {true, true, s->status, at};
+        result.applied = true;
+      } else if (auto* ce = std::get_if<ChargerEventsOp>(ops[i])) {
+        for (const auto& e : ce->events) events.push_back(&e);
         result.applied = true;
       } else if (auto* l = std::get_if<LastSeenOp>(ops[i])) {
         for (const auto& e : l->entries) {
@@ -513,6 +526,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
           ids.str(), conns.str(), reasons.str(), vendors.str(), models.str(), serials.str(),
           firmwares.str(), statuses.str());
     }
+    EventLogStore::Insert(txn, events);
     if (any_transaction_event) {
       txn.exec0(std::string("NOTIFY ") + kTransactionEventChannel);
     }

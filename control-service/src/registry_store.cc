@@ -1,6 +1,7 @@
 #include "csms/control/registry_store.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "csms/common/pg_sql.h"
@@ -144,6 +145,25 @@ std::optional<TransactionRecord> RegistryStore::FindTransaction(const std::strin
     return TransactionRecord{rows[0]["ended"].as<bool>(), rows[0]["energy_kwh"].as<double>(),
                              rows[0]["cost"].as<double>(), rows[0]["currency"].as<std::string>()};
   });
+}
+
+v1::ChargerEvent StatusHistoryEvent(const StatusOp& op, TimePoint received_at) {
+  v1::ChargerEvent e;
+  e.set_charger_id(op.charger_id);
+  e.set_kind("StatusNotification");
+  e.set_type(op.status);
+  *e.mutable_received_at() = ToProto(received_at);
+  *e.mutable_occurred_at() = ToProto(op.at);
+  e.set_connection_id(op.connection_id);
+  e.set_evse_id(op.evse_id);
+  e.set_connector_id(op.connector_id);
+  e.set_payload_json(nlohmann::json{
+      {"timestamp", FormatRfc3339(op.at, /*millis=*/true)},
+      {"connectorStatus", op.status},
+      {"evseId", op.evse_id},
+      {"connectorId",
+       op.connector_id}}.dump());
+  return e;
 }
 
 }  // namespace csms::control

@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "csms/common/log.h"
 #include "csms/control/decisions.h"
+#include "csms/control/event_log_store.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/rpc_status.h"
 
@@ -31,6 +33,13 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const grp
   return reactor;
 }
 
+StatusOp StatusOpOf(const csms::control::v1::StatusReport& r) {
+  StatusOp op{r.charger_id(),   r.connection_id(), r.evse_id(),
+              r.connector_id(), r.status(),        TimeOrNow(r.timestamp())};
+  op.from_status_notification = r.from_status_notification();
+  return op;
+}
+
 // The write a batched report stands for; nullopt (with a reason) for one that can never be
 // stored, which is logged and skipped so it does not make the gateway resend the whole batch.
 std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std::string* problem) {
@@ -42,8 +51,7 @@ std::optional<WriteOp> OpForReport(const csms::control::v1::Report& report, std:
         *problem = "status report without charger_id or status";
         return std::nullopt;
       }
-      return StatusOp{r.charger_id(),   r.connection_id(), r.evse_id(),
-                      r.connector_id(), r.status(),        TimeOrNow(r.timestamp())};
+      return StatusOpOf(r);
     }
     case Report::kTransactionEvent: {
       const auto& r = report.transaction_event();
@@ -134,6 +142,7 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
                               [&](std::string_view password, std::string_view stored) {
                                 return passwords_.Verify(request->charger_id(), password, stored);
                               });
+        if (decision.provisioned && !decision.allowed) RecordRefusal(*request, decision);
         response->set_provisioned(decision.provisioned);
         response->set_security_profile(decision.security_profile);
         response->set_allowed(decision.allowed);
@@ -143,6 +152,54 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
   }
   auth_cv_.notify_one();
   return reactor;
+}
+
+void StationEventServiceImpl::RecordRefusal(const csms::control::v1::AuthenticateStationRequest& r,
+                                            const StationAuthDecision& decision) {
+  v1::ChargerEvent e;
+  e.set_charger_id(r.charger_id());
+  e.set_kind(kCsmsSecurityEvent);
+  e.set_type("AuthenticationFailed");
+  *e.mutable_received_at() = ToProto(RealClock().Now());
+  e.set_client_address(r.client_address());
+  nlohmann::json payload = {{"reason", decision.reason},
+                            {"security_profile", decision.security_profile},
+                            {"tls", r.tls()},
+                            {"password_given", r.has_password()}};
+  if (!r.client_certificate_cn().empty())
+    payload["client_certificate_cn"] = r.client_certificate_cn();
+  e.set_payload_json(payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  ChargerEventsOp op;
+  op.events.push_back(std::move(e));
+  // Best effort: the refusal stands whether or not it is logged.
+  batcher_.Submit(std::move(op), [](std::exception_ptr error, const WriteResult&) {
+    if (error) {
+      grpc::Status status = RunRpc("AuthenticateStation", [&] { std::rethrow_exception(error); });
+      CSMS_LOG(kWarn, kComponent) << "a refused station login was not recorded: "
+                                  << status.error_message();
+    }
+  });
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::RecordChargerEvents(
+    grpc::CallbackServerContext* context,
+    const csms::control::v1::RecordChargerEventsRequest* request,
+    csms::control::v1::ReportResponse*) {
+  ChargerEventsOp op;
+  grpc::Status invalid = RunRpc("RecordChargerEvents", [&] {
+    for (const auto& event : request->events()) {
+      RequireChargerId(event.charger_id());
+      if (event.kind().empty())
+        throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "kind is required");
+      if (!nlohmann::json::accept(event.payload_json())) {
+        throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "payload_json is not JSON");
+      }
+      auto& e = op.events.emplace_back(event);
+      if (!e.has_received_at()) *e.mutable_received_at() = ToProto(RealClock().Now());
+    }
+  });
+  if (!invalid.ok()) return Finish(context, invalid);
+  return Write(context, "RecordChargerEvents", std::move(op), [](const WriteResult&) {});
 }
 
 grpc::ServerUnaryReactor* StationEventServiceImpl::ReportBatch(
@@ -285,11 +342,7 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::ReportStatus(
     }
   });
   if (!invalid.ok()) return Finish(context, invalid);
-  return Write(
-      context, "ReportStatus",
-      StatusOp{request->charger_id(), request->connection_id(), request->evse_id(),
-               request->connector_id(), request->status(), TimeOrNow(request->timestamp())},
-      [](const WriteResult&) {});
+  return Write(context, "ReportStatus", StatusOpOf(*request), [](const WriteResult&) {});
 }
 
 grpc::ServerUnaryReactor* StationEventServiceImpl::ReportLastSeen(

@@ -5,6 +5,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import './style.css';
 import { renderBarChart } from './chart.js';
+import { drawBasemap } from './basemap.js';
 
 const state = {
   chargers: new Map(),  // charger_id -> live charger JSON
@@ -112,13 +113,14 @@ const map = L.map('map', { zoomControl: true, attributionControl: true })
 L.control.scale({ metric: true, imperial: false }).addTo(map);
 
 fetch('/dashboard/config.json').then((r) => r.json()).then((config) => {
-  if (config.tile_url) {
-    // The attribution is HTML (links to the tile provider's terms) and Leaflet shows it as
-    // such: it comes from the gateway operator's --map-tile-attribution, never from API data.
-    L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 })
-      .addTo(map);
-  }
-}).catch(() => { /* no tiles: the plain base layer stays */ });
+  // No tile server: land and country borders bundled with the gateway (basemap.js).
+  if (!config.tile_url) return drawBasemap(map);
+  // The attribution is HTML (links to the tile provider's terms) and Leaflet shows it as
+  // such: it comes from the gateway operator's --map-tile-attribution, never from API data.
+  L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 })
+    .addTo(map);
+  return undefined;
+}).catch(() => { /* neither tiles nor the base map: the plain grid stays */ });
 
 // Leaflet writes string contents of icons, tooltips and popups with innerHTML, so data from the
 // API (station names, ids) reaches Leaflet only inside elements built here, as text.

@@ -216,6 +216,20 @@ void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequ
       request, std::move(done));
 }
 
+void GrpcBackend::RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
+                                      Completion<control::v1::ReportResponse> done) {
+  control::v1::RecordChargerEventsRequest request;
+  request.mutable_events()->Reserve(static_cast<int>(events.size()));
+  for (auto& event : events) *request.add_events() = std::move(event);
+  // Not retried here: the charger retries the message it got no answer to.
+  IssueToControl<control::v1::RecordChargerEventsRequest, control::v1::ReportResponse>(
+      event_log_window_,
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->RecordChargerEvents(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), std::move(done));
+}
+
 void GrpcBackend::ReportStatus(const control::v1::StatusReport& request) {
   control::v1::Report report;
   *report.mutable_status() = request;

@@ -375,6 +375,7 @@ class OcppSession : public ChargerConnection,
     }
     control::v1::AuthenticateStationRequest request;
     request.set_charger_id(station_id);
+    request.set_client_address(client_address_);  // for the security event a refusal records
     auto header = req[http::field::authorization];
     if (!header.empty()) {
       if (header.size() > kMaxAuthorizationBytes) {

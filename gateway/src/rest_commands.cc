@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "csms/common/api_auth.h"
@@ -22,11 +21,6 @@ constexpr std::chrono::milliseconds kQueryTimeout{5000};
 HttpResponse Json(int status, const json& body) {
   return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
                       "application/json"};
-}
-
-std::vector<std::pair<std::string, std::string>> OnBehalfOf(const HttpRequest& http) {
-  if (http.key_id.empty()) return {};
-  return {{auth::kOnBehalfKeyMetadata, http.key_id}, {auth::kOnBehalfRoleMetadata, http.role}};
 }
 
 // A proto message as the REST body shows it: snake_case names, every field present.
@@ -83,6 +77,11 @@ HttpResponse RestCommands::FromCommandStatus(const grpc::Status& status) {
   return Json(HttpStatusFor(error), body);
 }
 
+std::vector<std::pair<std::string, std::string>> RestCommands::OnBehalfOf(const HttpRequest& http) {
+  if (http.key_id.empty()) return {};
+  return {{auth::kOnBehalfKeyMetadata, http.key_id}, {auth::kOnBehalfRoleMetadata, http.role}};
+}
+
 RestCommands::RestCommands(std::shared_ptr<grpc::Channel> control)
     : control_(v1::ControlService::NewStub(control)) {}
 
@@ -135,14 +134,11 @@ void RestCommands::ListCommands(const HttpRequest& http, const std::string& char
   auto params = ParseQuery(query);
   v1::ListCommandsRequest request;
   request.set_charger_id(charger_id);
-  if (const std::string& limit = params["limit"]; !limit.empty()) {
-    int value = 0;
-    auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), value);
-    if (ec != std::errc() || end != limit.data() + limit.size() || value <= 0) {
-      return respond(RestApi::Error(400, "bad_request", "limit must be a positive integer"));
-    }
-    request.set_limit(value);
+  auto limit = ParseLimit(params["limit"]);
+  if (auto* error = std::get_if<RestError>(&limit)) {
+    return respond(RestApi::Error(error->status, error->code, error->message));
   }
+  request.set_limit(std::get<int>(limit));
   request.set_cursor(params["cursor"]);
   CallUnaryAsync<v1::ListCommandsRequest, v1::ListCommandsResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {

@@ -1,6 +1,7 @@
 #include "csms/gateway/rest_request.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -189,8 +190,8 @@ std::string PercentDecode(const std::string& s, bool plus_is_space) {
   return out;
 }
 
-std::map<std::string, std::string> ParseQuery(const std::string& query) {
-  std::map<std::string, std::string> params;
+std::vector<std::pair<std::string, std::string>> ParseQueryList(const std::string& query) {
+  std::vector<std::pair<std::string, std::string>> params;
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
@@ -198,12 +199,63 @@ std::map<std::string, std::string> ParseQuery(const std::string& query) {
     std::string item = query.substr(pos, amp - pos);
     size_t eq = item.find('=');
     if (!item.empty()) {
-      params[PercentDecode(item.substr(0, eq), true)] =
-          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1), true);
+      params.emplace_back(PercentDecode(item.substr(0, eq), true),
+                          eq == std::string::npos ? "" : PercentDecode(item.substr(eq + 1), true));
     }
     pos = amp + 1;
   }
   return params;
+}
+
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> params;
+  for (auto& [name, value] : ParseQueryList(query)) params[name] = std::move(value);
+  return params;
+}
+
+std::vector<std::string> QueryValues(const std::vector<std::pair<std::string, std::string>>& query,
+                                     const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& [key, value] : query) {
+    if (key != name) continue;
+    size_t pos = 0;
+    while (pos <= value.size()) {
+      size_t comma = value.find(',', pos);
+      if (comma == std::string::npos) comma = value.size();
+      if (comma > pos) values.push_back(value.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+  }
+  return values;
+}
+
+std::variant<int, RestError> ParseLimit(const std::string& text) {
+  if (text.empty()) return 0;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
+    return BadRequest("limit must be a positive integer");
+  }
+  return value;
+}
+
+std::variant<TimePoint, RestError> ParseQueryTime(const std::string& name, std::string text) {
+  // "…T18:00:00 09:00": an unencoded '+' that form decoding turned into a space.
+  if (const size_t n = text.size();
+      n > 6 && text[n - 6] == ' ' && text[n - 3] == ':' && text.find('T') != std::string::npos) {
+    text[n - 6] = '+';
+  }
+  // RFC 3339 requires the offset; ParseRfc3339 also reads a time without one (as UTC, for
+  // chargers), which from an operator is more likely a mistake about the time zone.
+  const size_t n = text.size();
+  const bool zulu = n > 0 && (text[n - 1] == 'Z' || text[n - 1] == 'z');
+  const bool offset = n > 6 && (text[n - 6] == '+' || text[n - 6] == '-') && text[n - 3] == ':';
+  auto parsed = (zulu || offset) ? ParseRfc3339(text) : std::nullopt;
+  if (!parsed) {
+    return BadRequest(name + " must be an RFC 3339 date-time with its offset, e.g. " +
+                      "2026-11-24T09:00:00Z or 2026-11-24T18:00:00%2B09:00");
+  }
+  return *parsed;
 }
 
 }  // namespace csms::gateway

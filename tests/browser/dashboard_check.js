@@ -3,6 +3,9 @@
 // checks the markers, starts a transaction over REST and stops a simulator, and expects the
 // page to follow each within two seconds; then stops the transaction with the page's own Stop
 // button. Started by browser_test.cc with the stack and the simulators already running.
+// The gateway has no tile server: the page must draw the bundled Natural Earth land and borders
+// from the gateway alone, with the stations (and scripts/run.sh's quick-start stations) on land
+// and the sea north of Jeju not (kept as <screenshot>-basemap.png).
 //
 //   node dashboard_check.js <base url> <screenshot path> <simulator pid to stop> [api token]
 //
@@ -17,6 +20,15 @@ const CHROMIUM = process.env.CSMS_CHROMIUM || '/usr/bin/chromium';
 const MAIN = 'emart_jeju_main';
 const CITY_HALL = 'jeju_city_hall';
 const FOLLOW_MS = 2000;
+// Where browser_test.cc puts its two stations (the same latitude), where scripts/run.sh puts the
+// quick start's, and a point at sea 11 km north of Jeju City.
+const MAIN_AT = { lat: 33.4996, lng: 126.5312 };
+const CITY_HALL_AT = { lat: 33.4996, lng: 126.5219 };
+const ON_LAND = [
+  { what: 'quick start emart_jeju_main (38 Tapdong-ro)', lat: 33.5153, lng: 126.5225 },
+  { what: 'quick start emart_shinjeju (Nohyeong-dong)', lat: 33.4846, lng: 126.4811 },
+];
+const AT_SEA = { what: 'the sea north of Jeju City', lat: 33.6, lng: 126.5312 };
 
 function step(text) {
   console.log(`[${new Date().toISOString()}] ${text}`);
@@ -38,6 +50,89 @@ function marker(stationId, state) {
   return state ? `${id}[data-state="${state}"]` : id;
 }
 
+// The centre of a marker in the page, which is its station's position (icons are anchored there).
+async function markerCentre(page, stationId) {
+  return page.evaluate((selector) => {
+    const r = document.querySelector(selector).getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, marker(stationId));
+}
+
+// Whether the drawn land (the SVG path of the base map) covers each page point.
+async function landAt(page, points) {
+  return page.evaluate((pts) => {
+    const land = document.querySelector('#map path.basemap-land');
+    const toPath = land.getScreenCTM().inverse();
+    return pts.map(({ x, y }) => land.isPointInFill(new DOMPoint(x, y).matrixTransform(toPath)));
+  }, points);
+}
+
+// Waits for the end of a zoom: no animation running and the marker still for 300 ms.
+async function zoomSettled(page) {
+  let last = null;
+  let still = 0;
+  for (let i = 0; i < 50 && still < 3; ++i) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const animating = await page.evaluate(
+      () => document.querySelector('#map .leaflet-zoom-anim') !== null);
+    const at = await markerCentre(page, MAIN);
+    still = !animating && last && at.x === last.x && at.y === last.y ? still + 1 : 0;
+    last = at;
+  }
+}
+
+// Land and borders with no tile server, fetched from the gateway only; the stations on land and
+// the sea at sea. Page points of other places come from the two markers (same latitude): pixels
+// per degree of longitude, and Web Mercator for latitude.
+async function checkBasemap(page, basemapScreenshot) {
+  await page.waitForSelector('#map[data-basemap="land"] path.basemap-land',
+                             { state: 'attached', timeout: 10000 });
+  await page.waitForSelector('#map path.basemap-border', { state: 'attached', timeout: 10000 });
+  const credit = await page.textContent('.leaflet-control-attribution');
+  if (!credit.includes('Natural Earth')) throw new Error(`no Natural Earth credit: ${credit}`);
+  if ((await landAt(page, [await markerCentre(page, MAIN), await markerCentre(page, CITY_HALL)]))
+    .some((onLand) => !onLand)) {
+    throw new Error('a station marker is not on the drawn land');
+  }
+  step('base map drawn (land and borders), both station markers on land');
+
+  // Zoom out four steps (to see Jeju's coast) with the map's own control.
+  const before = [await markerCentre(page, MAIN), await markerCentre(page, CITY_HALL)];
+  const pxPerDegree = (before[0].x - before[1].x) / (MAIN_AT.lng - CITY_HALL_AT.lng) / 16;
+  for (let i = 0; i < 4; ++i) {
+    await page.click('.leaflet-control-zoom-out');
+    await zoomSettled(page);
+  }
+  const main = await markerCentre(page, MAIN);
+  const cityHall = await markerCentre(page, CITY_HALL);
+  const expectedDx = pxPerDegree * (MAIN_AT.lng - CITY_HALL_AT.lng);
+  if (Math.abs(main.x - cityHall.x - expectedDx) > 1.5) {
+    throw new Error(`zoom out: markers ${main.x - cityHall.x} px apart, expected ${expectedDx}`);
+  }
+  const mercator = (lat) => (180 / Math.PI) * Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360));
+  const pointOf = ({ lat, lng }) => ({
+    x: main.x + (lng - MAIN_AT.lng) * pxPerDegree,
+    y: main.y - (mercator(lat) - mercator(MAIN_AT.lat)) * pxPerDegree,
+  });
+  const box = await page.locator('#map').boundingBox();
+  const places = [...ON_LAND, AT_SEA].map((place) => ({ ...place, ...pointOf(place) }));
+  for (const p of places) {
+    if (p.x < box.x || p.x > box.x + box.width || p.y < box.y || p.y > box.y + box.height) {
+      throw new Error(`${p.what} is outside the map at (${p.x}, ${p.y})`);
+    }
+  }
+  const onLand = await landAt(page, places);
+  places.forEach((p, i) => {
+    const expected = p !== places[places.length - 1];
+    if (onLand[i] !== expected) {
+      throw new Error(`${p.what} (${p.lat}, ${p.lng}) is ${onLand[i] ? 'on land' : 'at sea'}`);
+    }
+  });
+  await page.screenshot({ path: basemapScreenshot });
+  step(`zoomed out: ${ON_LAND.map((p) => p.what).join(', ')} on land; ${AT_SEA.what} at sea ` +
+       `(${basemapScreenshot})`);
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -53,8 +148,10 @@ async function main() {
       if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
     });
     // The page must work offline: nothing but the gateway may be asked for.
+    const basemapRequests = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(baseUrl)) problems.push(`request outside the gateway: ${r.url()}`);
+      if (r.url() === `${baseUrl}/assets/basemap.json`) basemapRequests.push(r.url());
     });
 
     if (apiToken) {
@@ -142,6 +239,11 @@ async function main() {
     }, { timeout: 15000 });
     await page.screenshot({ path: screenshotPath, fullPage: true });
     step(`screenshot ${screenshotPath}`);
+
+    await checkBasemap(page, screenshotPath.replace(/(\.png)?$/, '-basemap.png'));
+    if (basemapRequests.length !== 1) {
+      throw new Error(`the base map was fetched ${basemapRequests.length} times from the gateway`);
+    }
   } finally {
     await browser.close();
   }

@@ -100,6 +100,9 @@ async function main() {
         case '/': return file('index.html', 'text/html; charset=utf-8');
         case '/assets/app.js': return file('app.js', 'text/javascript; charset=utf-8');
         case '/assets/app.css': return file('app.css', 'text/css; charset=utf-8');
+        case '/assets/basemap.json':  // the offline map's land, when the build made it
+          if (!fs.existsSync(path.join(bundleDir, 'basemap.json'))) break;
+          return file('basemap.json', 'application/json');
         case '/dashboard/config.json':
           return fulfil(route, JSON.stringify({ tile_url: '', tile_attribution: '' }),
                         'application/json');
@@ -108,9 +111,8 @@ async function main() {
                         'text/event-stream');
         case '/chargers': return fulfil(route, JSON.stringify(snapshot.chargers), 'application/json');
         case '/stats/daily': return fulfil(route, JSON.stringify(stats), 'application/json');
-        default:
-          return route.fulfill({ status: 404, contentType: 'application/json', body: '{}' });
       }
+      return route.fulfill({ status: 404, contentType: 'application/json', body: '{}' });
     });
 
     await page.goto(`${ORIGIN}/#token=csms_test`);

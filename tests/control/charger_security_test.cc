@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -443,6 +444,87 @@ TEST_F(ChargerSecurityTest, BootFollowsApprovalAndPolicy) {
   EXPECT_TRUE(out.approved());
   EXPECT_EQ(Boot("cp_new", true), "Accepted");
   EXPECT_EQ(stores_->registry.FindCharger("cp_new")->registration_status, "Accepted");
+}
+
+}  // namespace
+}  // namespace csms::control
+
+namespace csms::control {
+namespace {
+
+std::vector<v1::ChargerEvent> EventsOf(v1::ControlService::Stub& stub, const std::string& id) {
+  v1::ListChargerEventsRequest request;
+  request.set_charger_id(id);
+  v1::ListChargerEventsResponse response;
+  grpc::ClientContext context;
+  EXPECT_TRUE(stub.ListChargerEvents(&context, request, &response).ok());
+  return {response.events().begin(), response.events().end()};
+}
+
+// A provisioned charger's refused login is a security event in its log, with where it came from
+// and why, never the password tried; an accepted one is not.
+TEST_F(ChargerSecurityTest, ARefusedLoginIsInTheChargersEventLog) {
+  ASSERT_TRUE(Create("cp_watch", 1, std::string(kPassword), true).ok());
+  Boot("cp_watch", false);
+  v1::AuthenticateStationRequest request;
+  request.set_charger_id("cp_watch");
+  request.set_has_password(true);
+  request.set_password("guess-number-one-123");
+  request.set_client_address("203.0.113.5:40000");
+  v1::AuthenticateStationResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(events_stub_->AuthenticateStation(&context, request, &response).ok());
+  ASSERT_FALSE(response.allowed());
+  EXPECT_TRUE(Authenticate("cp_watch", std::string(kPassword)).allowed());
+
+  std::vector<v1::ChargerEvent> events;
+  for (int i = 0; i < 100 && events.empty(); ++i) {  // recorded after the answer, best effort
+    std::this_thread::sleep_for(20ms);
+    events = EventsOf(*stub_, "cp_watch");
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind(), "CsmsSecurityEvent");
+  EXPECT_EQ(events[0].type(), "AuthenticationFailed");
+  EXPECT_EQ(events[0].client_address(), "203.0.113.5:40000");
+  const auto payload = nlohmann::json::parse(events[0].payload_json());
+  EXPECT_EQ(payload["security_profile"], 1);
+  EXPECT_FALSE(payload["reason"].get<std::string>().empty());
+  EXPECT_EQ(events[0].payload_json().find("guess-number-one"), std::string::npos);
+}
+
+TEST_F(ChargerSecurityTest, RecordChargerEventsStoresBeforeItAnswers) {
+  Boot("cp_ev", false);
+  v1::RecordChargerEventsRequest request;
+  for (const char* status : {"Downloading", "Downloaded"}) {
+    auto* e = request.add_events();
+    e->set_charger_id("cp_ev");
+    e->set_kind("FirmwareStatusNotification");
+    e->set_type(status);
+    e->set_request_id(5);
+    e->set_payload_json(nlohmann::json{{"status", status}, {"requestId", 5}}.dump());
+  }
+  v1::ReportResponse ignored;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(events_stub_->RecordChargerEvents(&context, request, &ignored).ok());
+  }
+  auto events = EventsOf(*stub_, "cp_ev");  // no waiting: OK means stored
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type(), "Downloaded");
+  EXPECT_TRUE(events[0].has_received_at()) << "stamped by control when the gateway did not";
+
+  request.mutable_events(0)->set_kind("");
+  grpc::ClientContext bad_context;
+  EXPECT_EQ(events_stub_->RecordChargerEvents(&bad_context, request, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListChargerEventsRequest list;
+  list.set_charger_id("cp_nobody");
+  v1::ListChargerEventsResponse out;
+  grpc::ClientContext list_context;
+  grpc::Status status = stub_->ListChargerEvents(&list_context, list, &out);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(nlohmann::json::parse(status.error_details())["error"], "unknown_charger");
 }
 
 }  // namespace

@@ -56,8 +56,9 @@ const char* PathName(Path path) {
   return "?";
 }
 
-// The CSMS's remote start and stop reach the charger too, but they are not commands of the
-// command API and are not in the command log.
+// The CSMS's remote start and stop reach the charger too (the tests start transactions to have
+// one to ask about); they are in the command log as well, which commands_tests checks
+// (TheSeedsCommandsAreLoggedToo). Here only the commands under test are counted.
 bool IsCommand(const std::string& action) {
   return action != "RequestStartTransaction" && action != "RequestStopTransaction";
 }

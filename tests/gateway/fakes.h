@@ -65,6 +65,16 @@ class FakeBackend : public Backend {
   void ReportTransactionEvent(const control::v1::TransactionEventReport& report) override {
     tx_reports.push_back(report);
   }
+  void RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
+                           Completion<control::v1::ReportResponse> done) override {
+    event_calls.push_back(std::move(events));
+    event_done.push_back(std::move(done));
+  }
+  // Finishes the oldest RecordChargerEvents call not finished yet.
+  void FinishEvents(const grpc::Status& status = grpc::Status::OK) {
+    auto done = std::move(event_done.at(events_finished++));
+    done(status, control::v1::ReportResponse());
+  }
 
   std::vector<control::v1::StationConnectedRequest> connected;
   std::vector<Completion<control::v1::StationConnectedResponse>> connected_done;
@@ -76,6 +86,10 @@ class FakeBackend : public Backend {
   std::vector<ocpp::v1::TransactionEvent> recorded;
   std::vector<Completion<billing::v1::RecordTransactionEventResponse>> record_done;
   std::vector<control::v1::TransactionEventReport> tx_reports;
+  // One entry per RecordChargerEvents call (all the events of one message).
+  std::vector<std::vector<control::v1::ChargerEvent>> event_calls;
+  std::vector<Completion<control::v1::ReportResponse>> event_done;
+  size_t events_finished = 0;
 };
 
 }  // namespace csms::gateway::testing

@@ -1,6 +1,6 @@
 // GrpcBackend against in-process fake billing and control services: adaptive batching, one
-// result per event, the fallback to unary calls for services without the batch RPCs, and
-// resending a report batch that failed.
+// result per event, the fallback to unary calls for services without the batch RPCs,
+// resending a report batch that failed, and event-log writes answered with control's status.
 #include "csms/gateway/grpc_backend.h"
 
 #include <grpc/grpc.h>
@@ -157,6 +157,18 @@ class FakeControl final : public cv1::StationEventService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status RecordChargerEvents(grpc::ServerContext*,
+                                   const cv1::RecordChargerEventsRequest* request,
+                                   cv1::ReportResponse*) override {
+    std::lock_guard lock(mu);
+    ++event_log_calls;
+    if (!event_log_status.ok()) return event_log_status;
+    for (const auto& event : request->events()) {
+      charger_events.push_back(event.charger_id() + ":" + event.kind() + ":" + event.type());
+    }
+    return grpc::Status::OK;
+  }
+
   // Waits until `count` reports of any kind were stored.
   bool WaitForReports(size_t count) {
     std::unique_lock lock(mu);
@@ -171,6 +183,9 @@ class FakeControl final : public cv1::StationEventService::Service {
   int batch_calls = 0;
   int fail_batches = 0;
   std::vector<std::string> statuses, transaction_events, disconnects;
+  int event_log_calls = 0;
+  grpc::Status event_log_status = grpc::Status::OK;
+  std::vector<std::string> charger_events;  // charger:kind:type
 
  private:
   const bool batch_rpc_;
@@ -302,6 +317,43 @@ TEST_P(GrpcBackendTest, AFailedReportBatchIsSentAgain) {
   std::lock_guard lock(control_->mu);
   EXPECT_EQ(control_->statuses, std::vector<std::string>{"cp1:Faulted"});
   EXPECT_EQ(control_->batch_calls, 2);
+}
+
+// Durable: the completion carries control's own answer, after all events of the call are
+// stored; a failure is not retried here (the charger retries its message).
+TEST_P(GrpcBackendTest, ChargerEventsAreOneCallAnsweredWithControlsStatus) {
+  auto record = [&](std::vector<std::string> types) {
+    std::vector<cv1::ChargerEvent> events;
+    for (auto& type : types) {
+      auto& event = events.emplace_back();
+      event.set_charger_id("cp1");
+      event.set_kind("NotifyEvent");
+      event.set_type(std::move(type));
+    }
+    auto promise = std::make_shared<std::promise<grpc::StatusCode>>();
+    auto future = promise->get_future();
+    backend_->RecordChargerEvents(
+        std::move(events), [promise](const grpc::Status& status, const cv1::ReportResponse&) {
+          promise->set_value(status.error_code());
+        });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  };
+  EXPECT_EQ(record({"EVSE.Temperature", "Connector.AvailabilityState", "ChargingStation.Problem"}),
+            grpc::StatusCode::OK);
+  {
+    std::lock_guard lock(control_->mu);
+    EXPECT_EQ(control_->event_log_calls, 1);
+    EXPECT_EQ(control_->charger_events,
+              (std::vector<std::string>{"cp1:NotifyEvent:EVSE.Temperature",
+                                        "cp1:NotifyEvent:Connector.AvailabilityState",
+                                        "cp1:NotifyEvent:ChargingStation.Problem"}));
+    control_->event_log_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "database down");
+  }
+  EXPECT_EQ(record({"EVSE.Temperature"}), grpc::StatusCode::UNAVAILABLE);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::lock_guard lock(control_->mu);
+  EXPECT_EQ(control_->event_log_calls, 2) << "a failed event-log write is not retried here";
 }
 
 TEST(CallWindowTest, AdmitsUpToTheLimitThenHandsSlotsOnInOrder) {

@@ -8,8 +8,8 @@
 //    is served (neither 404 "no such endpoint" nor 405), answers 401 without a token exactly
 //    when the document does not mark it open (security: []), and refuses a read token (403)
 //    exactly when its x-required-role is operate;
-//  - kServedRoutes, one request per route of rest_api.cc, rest_commands.cc and http_server.cc:
-//    each is served, and the document describes it;
+//  - kServedRoutes, one request per route of rest_api.cc, rest_commands.cc, rest_charger_data.cc
+//    and http_server.cc: each is served, and the document describes it;
 //  - a sweep of RestApi::Handle, in every method, over paths made of the string literals of the
 //    routing code: whatever it serves must be documented. So a new route fails here even when
 //    kServedRoutes was not updated.
@@ -55,7 +55,7 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 // Every route the code serves: one request each (ids are placeholders). Keep it in step with
-// RestApi::Handle, RestCommands::Handle and HttpSession (GET /events).
+// RestApi::Handle, RestCommands::Handle, RestChargerData::Handle and HttpSession (GET /events).
 struct Route {
   const char* method;
   const char* target;
@@ -100,6 +100,7 @@ constexpr Route kServedRoutes[] = {
     {"POST", "/chargers/CS001/transaction-status"},
     {"POST", "/chargers/CS001/data-transfer"},
     {"GET", "/chargers/CS001/commands?limit=10"},
+    {"GET", "/chargers/CS001/events?kind=NotifyEvent&since=2026-01-01T00:00:00Z"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -562,7 +563,8 @@ std::set<std::string> RouteWords() {
   std::set<std::string> words;
   const std::regex literal(R"re("((?:[^"\\\n]|\\.)*)")re");
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
-  for (const char* file : {"rest_api.cc", "rest_commands.cc", "dashboard_assets.cc"}) {
+  for (const char* file :
+       {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "csms/common/time_util.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/gateway/rest_api.h"
 
@@ -75,8 +77,25 @@ class FakeControl final : public cv1::ControlService::Service {
     return grpc::Status::OK;
   }
 
+  // Two pages: the first (no cursor) is `first_page` and says "page-2" comes next; the
+  // second is empty and the last.
+  grpc::Status ListChargerEvents(grpc::ServerContext*, const cv1::ListChargerEventsRequest* request,
+                                 cv1::ListChargerEventsResponse* response) override {
+    std::lock_guard lock(mu);
+    events.push_back(*request);
+    if (!events_status.ok()) return events_status;
+    if (request->cursor().empty()) {
+      *response = first_page;
+      response->set_next_cursor("page-2");
+    }
+    return grpc::Status::OK;
+  }
+
   std::mutex mu;
   grpc::Status status = grpc::Status::OK;
+  grpc::Status events_status = grpc::Status::OK;
+  cv1::ListChargerEventsResponse first_page;
+  std::vector<cv1::ListChargerEventsRequest> events;
   cv1::StartTransactionRequest start;
   cv1::StopTransactionRequest stop;
   cv1::SetChargingLimitRequest limit;
@@ -104,6 +123,15 @@ class RestApiBackendTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     std::lock_guard lock(control_->mu);
     control_->status = grpc::Status::OK;
+    control_->events_status = grpc::Status::OK;
+    control_->first_page.Clear();
+    control_->events.clear();
+  }
+
+  // The ListChargerEvents requests control got so far.
+  std::vector<cv1::ListChargerEventsRequest> EventRequests() {
+    std::lock_guard lock(control_->mu);
+    return control_->events;
   }
 
   HttpResponse Ask(const std::string& method, const std::string& target,
@@ -236,6 +264,150 @@ TEST_F(RestApiBackendTest, GrpcErrorsMapToHttp) {
     ExpectError(Ask("POST", "/chargers/CS001/stop", R"({"transaction_id":"tx-1"})"), c.http,
                 c.error);
   }
+}
+
+// ---- GET /chargers/{id}/events -----------------------------------------------------------
+
+TEST_F(RestApiBackendTest, EventsPassEveryParameterToControl) {
+  HttpResponse r = Ask("GET",
+                       "/chargers/CS001/events?kind=NotifyEvent,MeterValues&type=EVSE.Temperature"
+                       "&kind=SecurityEventNotification&since=2026-11-24T18:00:00%2B09:00&limit=2"
+                       "&cursor=abc");
+  EXPECT_EQ(r.status, 200) << r.body;
+  auto requests = EventRequests();
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& q = requests[0];
+  EXPECT_EQ(q.charger_id(), "CS001");
+  EXPECT_EQ(std::vector<std::string>(q.kinds().begin(), q.kinds().end()),
+            (std::vector<std::string>{"NotifyEvent", "MeterValues", "SecurityEventNotification"}));
+  EXPECT_EQ(q.type(), "EVSE.Temperature");
+  ASSERT_TRUE(q.has_since());
+  EXPECT_EQ(FormatRfc3339(FromProto(q.since())), "2026-11-24T09:00:00Z");
+  EXPECT_EQ(q.limit(), 2);
+  EXPECT_EQ(q.cursor(), "abc");
+}
+
+TEST_F(RestApiBackendTest, EventsWithoutParametersAskForEverything) {
+  EXPECT_EQ(Ask("GET", "/chargers/CS%2D001/events").status, 200);
+  auto requests = EventRequests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].charger_id(), "CS-001");
+  EXPECT_EQ(requests[0].kinds_size(), 0);
+  EXPECT_EQ(requests[0].type(), "");
+  EXPECT_FALSE(requests[0].has_since());
+  EXPECT_EQ(requests[0].limit(), 0) << "control's default page size";
+  EXPECT_EQ(requests[0].cursor(), "");
+}
+
+// The '+' of an offset that curl users forget to encode arrives as a space; it still means '+'.
+TEST_F(RestApiBackendTest, EventsSinceWithAnUnencodedPlus) {
+  EXPECT_EQ(Ask("GET", "/chargers/CS001/events?since=2026-11-24T18:00:00+09:00").status, 200);
+  auto requests = EventRequests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(FormatRfc3339(FromProto(requests[0].since())), "2026-11-24T09:00:00Z");
+}
+
+TEST_F(RestApiBackendTest, EventsRefuseABadSinceOrLimitWithoutAskingControl) {
+  for (const char* query : {"since=yesterday", "since=2026-11-24", "since=2026-11-24T09:00:00",
+                            "since=2026-13-40T09:00:00Z", "since=2026-11-24T09:00:00Z&limit=0",
+                            "limit=-1", "limit=ten"}) {
+    SCOPED_TRACE(query);
+    HttpResponse r = Ask("GET", std::string("/chargers/CS001/events?") + query);
+    ExpectError(r, 400, "bad_request");
+  }
+  EXPECT_TRUE(EventRequests().empty());
+  ExpectError(Ask("GET", "/chargers/CS001/events?since=soon"), 400, "bad_request");
+  EXPECT_NE(Ask("GET", "/chargers/CS001/events?since=soon").body.find("since"), std::string::npos)
+      << "the message names the parameter";
+}
+
+TEST_F(RestApiBackendTest, EventsAnswerTheirJsonShape) {
+  {
+    std::lock_guard lock(control_->mu);
+    auto* full = control_->first_page.add_events();
+    full->set_id(42);
+    full->set_charger_id("CS001");
+    full->set_kind("NotifyEvent");
+    full->set_type("EVSE.Temperature");
+    *full->mutable_received_at() = ToProto(*ParseRfc3339("2026-11-24T09:15:00.250Z"));
+    *full->mutable_occurred_at() = ToProto(*ParseRfc3339("2026-11-24T09:14:59Z"));
+    full->set_connection_id("c-1");
+    full->set_evse_id(2);
+    full->set_connector_id(1);
+    full->set_request_id(0);  // set, even if 0
+    full->set_payload_json(R"({"eventId":2,"actualValue":"93"})");
+    auto* bare = control_->first_page.add_events();
+    bare->set_id(41);
+    bare->set_charger_id("CS001");
+    bare->set_kind("CsmsSecurityEvent");
+    bare->set_type("InvalidChargingStationPassword");
+    *bare->mutable_received_at() = ToProto(*ParseRfc3339("2026-11-24T09:00:00Z"));
+    bare->set_client_address("192.0.2.7");
+    bare->set_payload_json(R"({"reason":"bad password","count":3})");
+  }
+  HttpResponse r = Ask("GET", "/chargers/CS001/events");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({
+    "events": [
+      {"id": 42, "kind": "NotifyEvent", "type": "EVSE.Temperature",
+       "received_at": "2026-11-24T09:15:00.250Z", "occurred_at": "2026-11-24T09:14:59.000Z",
+       "evse_id": 2, "connector_id": 1, "request_id": 0, "client_address": null,
+       "payload": {"eventId": 2, "actualValue": "93"}},
+      {"id": 41, "kind": "CsmsSecurityEvent", "type": "InvalidChargingStationPassword",
+       "received_at": "2026-11-24T09:00:00.000Z", "occurred_at": null,
+       "evse_id": null, "connector_id": null, "request_id": null,
+       "client_address": "192.0.2.7", "payload": {"reason": "bad password", "count": 3}}
+    ],
+    "next_cursor": "page-2"})"));
+}
+
+TEST_F(RestApiBackendTest, EventsPageWithTheCursorUntilNull) {
+  {
+    std::lock_guard lock(control_->mu);
+    control_->first_page.add_events()->set_id(1);
+  }
+  json page1 = json::parse(Ask("GET", "/chargers/CS001/events?limit=1").body);
+  ASSERT_EQ(page1["next_cursor"], "page-2");
+  EXPECT_EQ(page1["events"].size(), 1u);
+  HttpResponse r = Ask(
+      "GET", "/chargers/CS001/events?limit=1&cursor=" + page1["next_cursor"].get<std::string>());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"events":[],"next_cursor":null})"));
+  auto requests = EventRequests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].cursor(), "page-2");
+  EXPECT_EQ(requests[1].limit(), 1);
+}
+
+TEST_F(RestApiBackendTest, EventsErrorsAreTheCommandRoutes) {
+  struct Case {
+    grpc::Status status;
+    int http;
+    const char* error;
+  };
+  const Case cases[] = {
+      // As control's command API reports them (the REST code in the details).
+      {grpc::Status(grpc::StatusCode::NOT_FOUND, "no charger CS001",
+                    R"({"error":"unknown_charger"})"),
+       404, "unknown_charger"},
+      {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad cursor", R"({"error":"bad_request"})"),
+       400, "bad_request"},
+      // Without details the code still says what it is.
+      {grpc::Status(grpc::StatusCode::NOT_FOUND, "no charger CS001"), 404, "unknown_charger"},
+      {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad cursor"), 400, "bad_request"},
+      {grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), 503, "unavailable"},
+      {grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "no"), 403, "forbidden"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.error);
+    {
+      std::lock_guard lock(control_->mu);
+      control_->events_status = c.status;
+    }
+    ExpectError(Ask("GET", "/chargers/CS001/events?cursor=x"), c.http, c.error);
+  }
+  ExpectError(Ask("POST", "/chargers/CS001/events", "{}"), 405, "method_not_allowed");
 }
 
 }  // namespace

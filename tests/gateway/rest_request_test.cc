@@ -181,5 +181,49 @@ TEST(ParseQueryTest, EdgeCases) {
   EXPECT_EQ(ParseQuery("&"), Params{});
 }
 
+TEST(ParseQueryTest, ListKeepsEveryPairInOrder) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(ParseQueryList("kind=A&b=1&kind=B%2CC&flag"),
+            (Pairs{{"kind", "A"}, {"b", "1"}, {"kind", "B,C"}, {"flag", ""}}));
+  EXPECT_EQ(ParseQueryList(""), Pairs{});
+}
+
+TEST(ParseQueryTest, ValuesOfARepeatableListParameter) {
+  using Values = std::vector<std::string>;
+  EXPECT_EQ(QueryValues(ParseQueryList("kind=A,B&x=1&kind=C&kind=,,D,"), "kind"),
+            (Values{"A", "B", "C", "D"}));
+  EXPECT_EQ(QueryValues(ParseQueryList("kind=&x=A"), "kind"), Values{});
+}
+
+TEST(ParseLimitTest, EmptyIsTheDefaultElseAPositiveInteger) {
+  EXPECT_EQ(std::get<int>(ParseLimit("")), 0);
+  EXPECT_EQ(std::get<int>(ParseLimit("25")), 25);
+  for (const char* bad : {"0", "-1", "ten", "2x", " 2", "99999999999"}) {
+    SCOPED_TRACE(bad);
+    ASSERT_TRUE(std::holds_alternative<RestError>(ParseLimit(bad)));
+    EXPECT_EQ(std::get<RestError>(ParseLimit(bad)).status, 400);
+  }
+}
+
+TEST(ParseQueryTimeTest, Rfc3339WithItsOffset) {
+  const TimePoint nine = *ParseRfc3339("2026-11-24T09:00:00Z");
+  for (const char* good :
+       {"2026-11-24T09:00:00Z", "2026-11-24T09:00:00z", "2026-11-24T18:00:00+09:00",
+        "2026-11-24T18:00:00 09:00", "2026-11-24T04:00:00-05:00", "2026-11-24T09:00:00.000Z"}) {
+    SCOPED_TRACE(good);
+    auto parsed = ParseQueryTime("since", good);
+    ASSERT_TRUE(std::holds_alternative<TimePoint>(parsed));
+    EXPECT_EQ(std::get<TimePoint>(parsed), nine);
+  }
+  for (const char* bad : {"", "yesterday", "2026-11-24", "2026-11-24T09:00:00",
+                          "2026-11-24T09:00:00 0900", "2026-02-30T09:00:00Z", "09:00:00Z"}) {
+    SCOPED_TRACE(bad);
+    auto parsed = ParseQueryTime("since", bad);
+    ASSERT_TRUE(std::holds_alternative<RestError>(parsed));
+    EXPECT_EQ(std::get<RestError>(parsed).code, "bad_request");
+    EXPECT_EQ(std::get<RestError>(parsed).message.rfind("since ", 0), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace csms::gateway

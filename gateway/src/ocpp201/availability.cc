@@ -1,4 +1,5 @@
-// G: availability. StatusNotification updates the connector's status in control (G01).
+// G: availability. StatusNotification updates the connector's status in control (G01), which
+// also keeps it in the charger's status history (its event log).
 #include "csms/gateway/ocpp201/blocks.h"
 #include "csms/ocpp/v201/status_notification.h"
 
@@ -7,7 +8,8 @@ namespace csms::gateway::ocpp201 {
 namespace v201 = ocpp::v201;
 
 control::v1::StatusReport MakeStatusReport(const StationContext& station, TimePoint at,
-                                           std::string_view status, int evse_id, int connector_id) {
+                                           std::string_view status, int evse_id, int connector_id,
+                                           bool from_status_notification) {
   control::v1::StatusReport report;
   report.set_charger_id(station.charger_id);
   report.set_connection_id(station.connection_id);
@@ -15,6 +17,7 @@ control::v1::StatusReport MakeStatusReport(const StationContext& station, TimePo
   report.set_connector_id(connector_id);
   report.set_status(std::string(status));
   *report.mutable_timestamp() = ToProto(at);
+  report.set_from_status_notification(from_status_notification);
   return report;
 }
 
@@ -23,7 +26,7 @@ void AddAvailabilityRoutes(RouteTable& routes, const BlockContext& ctx) {
     const auto& r = call.request;
     ctx.backend.ReportStatus(MakeStatusReport(*call.station, RequireTime(r.timestamp, "timestamp"),
                                               v201::ToString(r.connector_status), r.evse_id,
-                                              r.connector_id));
+                                              r.connector_id, /*from_status_notification=*/true));
     respond.Ok({});
   });
 }

@@ -1,4 +1,5 @@
-// A and M: security and certificates. Security events are acknowledged and logged. Until the
+// A and M: security and certificates. A security event goes into the charger's event log and is
+// answered once stored (a charger must not think it reported what was lost). Until the
 // certificate lifecycle exists, certificate requests get the answers the specification allows
 // for a CSMS that cannot serve them (never NotSupported for messages real stations send):
 // SignCertificate Rejected (A02.FR.03 lets the CSMS refuse), Get15118EVCertificate and
@@ -24,10 +25,15 @@ v201::StatusInfo NotAvailable(std::string detail) {
 
 }  // namespace
 
-void AddSecurityRoutes(RouteTable& routes, const BlockContext&) {
-  routes.Add<v201::SecurityEventNotificationRequest>([](const auto& call, auto respond) {
-    LogNotification(*call.station, call.message_id, "SecurityEventNotification", call.request.type);
-    respond.Ok({});
+void AddSecurityRoutes(RouteTable& routes, const BlockContext& ctx) {
+  routes.Add<v201::SecurityEventNotificationRequest>([&ctx](const auto& call, auto respond) {
+    const auto& r = call.request;
+    const TimePoint occurred_at = RequireTime(r.timestamp, "timestamp");
+    LogNotification(*call.station, call.message_id, "SecurityEventNotification", r.type);
+    auto event =
+        MakeChargerEvent(*call.station, r.kAction, r.type, ctx.clock.Now(), ocpp::Encode(r));
+    *event.mutable_occurred_at() = ToProto(occurred_at);
+    RecordThenAnswer(ctx, {std::move(event)}, std::move(respond));
   });
   routes.Add<v201::SignCertificateRequest>([](const auto& call, auto respond) {
     LogNotification(*call.station, call.message_id, "SignCertificate", "rejected: no CA");

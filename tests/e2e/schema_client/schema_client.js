@@ -440,8 +440,26 @@ client.handle('GetTransactionStatus', ({ params }) => {
 
 client.handle('ClearCache', () => ({ status: 'Accepted' }));
 
+// Test hooks (vendor com.csms.sim): "echo" answers with its data; "send" makes this charger send
+// the CALL {"action": ..., "payload": ...} right after answering (strictly validated both ways,
+// like everything else), and prints {"sent": action, "response"|"error": ...} on stdout, so a
+// test can make it report what a real station reports (security events, firmware progress...).
 client.handle('DataTransfer', ({ params }) => {
   if (params.vendorId !== 'com.csms.sim') return { status: 'UnknownVendorId' };
+  if (params.messageId === 'send') {
+    const { action, payload } = params.data || {};
+    if (typeof action !== 'string' || typeof payload !== 'object') return { status: 'Rejected' };
+    setImmediate(async () => {
+      try {
+        const response = await client.call(action, payload);
+        console.log(JSON.stringify({ sent: action, response }));
+      } catch (e) {
+        console.log(JSON.stringify({ sent: action, error: { code: e.rpcErrorCode || e.name,
+                                                            description: e.message } }));
+      }
+    });
+    return { status: 'Accepted' };
+  }
   if (params.messageId !== 'echo') return { status: 'UnknownMessageId' };
   return { status: 'Accepted', ...('data' in params ? { data: params.data } : {}) };
 });

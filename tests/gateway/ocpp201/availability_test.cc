@@ -1,4 +1,4 @@
-// G: StatusNotification reaches control as a connector status.
+// G: StatusNotification reaches control as a connector status, marked for the status history.
 #include <gtest/gtest.h>
 
 #include "router_fixture.h"
@@ -22,6 +22,7 @@ TEST_F(CallRouterTest, StatusNotificationIsReportedAndAcknowledged) {
   EXPECT_EQ(report.connector_id(), 1);
   EXPECT_EQ(report.status(), "Available");
   EXPECT_EQ(FromProto(report.timestamp()), *ParseRfc3339("2026-11-24T09:00:00Z"));
+  EXPECT_TRUE(report.from_status_notification());
 }
 
 TEST_F(CallRouterTest, InvalidStatusNotificationIsNotReported) {

@@ -1,4 +1,5 @@
-// Authorization, metering, data transfer and the notifications acknowledged until stored.
+// Authorization, metering, data transfer and notifications (what goes into the event log, and
+// how, is in event_log_test.cc).
 #include <gtest/gtest.h>
 
 #include "router_fixture.h"
@@ -21,10 +22,14 @@ TEST_F(CallRouterTest, AuthorizeWithoutIdTokenIsOccurrenceConstraintViolation) {
   ExpectError("a-2", "OccurrenceConstraintViolation");
 }
 
-TEST_F(CallRouterTest, MeterValuesAcknowledged) {
+TEST_F(CallRouterTest, MeterValuesAcknowledgedOnceLoggedAndNeverBilled) {
   Send("m-1", "MeterValues", json::parse(R"({"evseId":1,"meterValue":[
       {"timestamp":"2026-11-24T09:00:00Z","sampledValue":[{"value":1}]}]})"));
+  ASSERT_EQ(backend_.event_calls.size(), 1u);
+  backend_.FinishEvents();
   EXPECT_EQ(ExpectResult("m-1"), json::object());
+  EXPECT_TRUE(backend_.recorded.empty()) << "standalone meter values reached billing";
+  EXPECT_TRUE(backend_.tx_reports.empty());
 }
 
 TEST_F(CallRouterTest, DataTransferIsUnknownVendor) {
@@ -37,9 +42,11 @@ TEST_F(CallRouterTest, DataTransferWithoutVendorIdIsOccurrenceConstraintViolatio
   ExpectError("d-2", "OccurrenceConstraintViolation");
 }
 
-TEST_F(CallRouterTest, NotificationsAreAcknowledgedWithEmptyObject) {
+TEST_F(CallRouterTest, SecurityEventsAreAcknowledgedWithEmptyObjectOnceLogged) {
   Send("n-1", "SecurityEventNotification",
        json{{"type", "FirmwareUpdated"}, {"timestamp", "2026-11-24T09:00:00Z"}});
+  EXPECT_TRUE(replies_.empty());
+  backend_.FinishEvents();
   EXPECT_EQ(ExpectResult("n-1"), json::object());
 }
 
@@ -64,12 +71,14 @@ TEST_F(CallRouterTest, NotifyEventConnectorAvailabilityBecomesAStatus) {
        "component": {"name": "Connector", "evse": {"id": 1}},
        "variable": {"name": "AvailabilityState"}}
     ]})"));
+  backend_.FinishEvents();
   EXPECT_EQ(ExpectResult("e-1"), json::object());
   ASSERT_EQ(backend_.statuses.size(), 1u);
   EXPECT_EQ(backend_.statuses[0].status(), "Faulted");
   EXPECT_EQ(backend_.statuses[0].evse_id(), 2);
   EXPECT_EQ(backend_.statuses[0].connector_id(), 1);
   EXPECT_EQ(FormatRfc3339(FromProto(backend_.statuses[0].timestamp())), "2026-11-24T09:01:00Z");
+  EXPECT_FALSE(backend_.statuses[0].from_status_notification());
 }
 
 TEST_F(CallRouterTest, NotifyEventWithoutEventDataIsAnOccurrenceViolation) {

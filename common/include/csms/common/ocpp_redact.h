@@ -4,10 +4,11 @@
 #include <string>
 #include <string_view>
 
-// Secrets in OCPP payloads, so that nothing the CSMS stores or logs (command log, --trace-dir
-// files, debug logs) holds them: Basic-auth passwords (2.0.1 SecurityCtrlr.BasicAuthPassword,
-// 1.6 AuthorizationKey), KeyCode id tokens (a PIN is the token), VPN and APN passwords and keys
-// of network profiles, and private keys anywhere.
+// Secrets in OCPP payloads, so that nothing the CSMS stores or logs (command log, event log,
+// --trace-dir files, debug logs) holds them: Basic-auth passwords (2.0.1
+// SecurityCtrlr.BasicAuthPassword, 1.6 AuthorizationKey) wherever a value of theirs is set or
+// reported, KeyCode id tokens (a PIN is the token), VPN and APN passwords and keys of network
+// profiles, and private keys anywhere.
 namespace csms::ocpp {
 
 inline constexpr std::string_view kRedacted = "<redacted>";

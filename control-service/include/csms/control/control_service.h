@@ -134,6 +134,11 @@ class ControlServiceImpl final : public ControlServiceBase {
                                   const csms::control::v1::GetChargerSecurityRequest* request,
                                   csms::control::v1::ChargerSecurity* response) override;
 
+  // The charger's event log; errors carry the REST code in their details, as ListCommands'.
+  grpc::Status ListChargerEvents(grpc::ServerContext* context,
+                                 const csms::control::v1::ListChargerEventsRequest* request,
+                                 csms::control::v1::ListChargerEventsResponse* response) override;
+
   // The command methods (SendOcppCall, the typed commands, ListCommands); must be set before
   // the server starts.
   void set_commands(CommandApi* commands) { commands_ = commands; }

@@ -91,6 +91,8 @@ struct StatusOp {
   int connector_id = 0;
   std::string status;
   TimePoint at;
+  // From a StatusNotification: also goes into the charger's status history (event log).
+  bool from_status_notification = false;
 };
 struct LastSeenOp {
   std::vector<LastSeenEntry> entries;
@@ -98,14 +100,21 @@ struct LastSeenOp {
 struct TransactionEventOp {
   csms::control::v1::TransactionEventReport report;
 };
-using WriteOp =
-    std::variant<ConnectOp, DisconnectOp, BootOp, StatusOp, LastSeenOp, TransactionEventOp>;
+// Events for the charger's event log (EventLogStore), stored in the batch's transaction.
+struct ChargerEventsOp {
+  std::vector<csms::control::v1::ChargerEvent> events;
+};
+using WriteOp = std::variant<ConnectOp, DisconnectOp, BootOp, StatusOp, LastSeenOp,
+                             TransactionEventOp, ChargerEventsOp>;
 
 struct WriteResult {
   bool applied = false;     // DisconnectOp: the charger went offline; StatusOp: stored
   ConnectOutcome connect;   // ConnectOp
   std::string boot_status;  // BootOp: Accepted, Pending or Rejected
 };
+
+// The status history entry of a StatusNotification, as the event log keeps it.
+csms::control::v1::ChargerEvent StatusHistoryEvent(const StatusOp& op, TimePoint received_at);
 
 // Chargers as the gateways report them: registration, connections, connectors, live
 // transactions and the boot log. ApplyBatch also correlates remote starts (RemoteStartStore) in

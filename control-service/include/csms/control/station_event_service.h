@@ -8,6 +8,7 @@
 
 #include "csms/control/charger_link_client.h"
 #include "csms/control/credential_store.h"
+#include "csms/control/decisions.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -59,8 +60,15 @@ class StationEventServiceImpl final
       grpc::CallbackServerContext* context,
       const csms::control::v1::AuthenticateStationRequest* request,
       csms::control::v1::AuthenticateStationResponse* response) override;
+  grpc::ServerUnaryReactor* RecordChargerEvents(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::RecordChargerEventsRequest* request,
+      csms::control::v1::ReportResponse* response) override;
 
  private:
+  // A provisioned charger's refused login goes into its event log (CsmsSecurityEvent).
+  void RecordRefusal(const csms::control::v1::AuthenticateStationRequest& request,
+                     const StationAuthDecision& decision);
   // Queues `op`; once committed runs `then` (which may throw RpcError) and finishes the call.
   grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context, const char* rpc, WriteOp op,
                                   std::function<void(const WriteResult&)> then);

@@ -4,6 +4,7 @@
 #include "csms/control/charging_profile_store.h"
 #include "csms/control/command_log_store.h"
 #include "csms/control/credential_store.h"
+#include "csms/control/event_log_store.h"
 #include "csms/control/message_limits.h"
 #include "csms/control/migrations.h"
 #include "csms/control/registry_store.h"
@@ -22,7 +23,8 @@ struct ControlStores {
         remote_starts(pool),
         charging_profiles(pool),
         command_log(pool),
-        message_limits(pool) {}
+        message_limits(pool),
+        events(pool) {}
 
   RegistryStore registry;
   StationStore stations;
@@ -31,6 +33,7 @@ struct ControlStores {
   ChargingProfileStore charging_profiles;
   CommandLogStore command_log;
   MessageLimitsStore message_limits;
+  EventLogStore events;
 };
 
 }  // namespace csms::control

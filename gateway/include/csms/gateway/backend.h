@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "csms/billing/v1/billing.pb.h"
 #include "csms/common/time_util.h"
@@ -35,6 +36,10 @@ class Backend {
       const ocpp::v1::TransactionEvent& event,
       Completion<billing::v1::RecordTransactionEventResponse> done) = 0;
   virtual void ReportTransactionEvent(const control::v1::TransactionEventReport& report) = 0;
+  // Durable: completes OK only once control has stored every event in the charger's event log;
+  // the message they came in is answered after that (or refused, and the charger retries).
+  virtual void RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
+                                   Completion<control::v1::ReportResponse> done) = 0;
   // Checks a connecting charger's credentials against its provisioning. The default (for
   // backends without a registry) treats every charger as unprovisioned.
   virtual void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,

@@ -68,6 +68,8 @@ class GrpcBackend : public Backend {
       const ocpp::v1::TransactionEvent& event,
       Completion<billing::v1::RecordTransactionEventResponse> done) override;
   void ReportTransactionEvent(const control::v1::TransactionEventReport& report) override;
+  void RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
+                           Completion<control::v1::ReportResponse> done) override;
   void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
                            Completion<control::v1::AuthenticateStationResponse> done) override;
 
@@ -88,7 +90,7 @@ class GrpcBackend : public Backend {
   template <typename Request, typename Response, typename Start>
   void Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
              Completion<Response> done);
-  // Issue() through `window` (control_window_ or auth_window_).
+  // Issue() through `window` (control_window_, auth_window_ or event_log_window_).
   template <typename Request, typename Response, typename Start>
   void IssueToControl(CallWindow& window, Start start, Request request, Completion<Response> done);
   void QueueReport(control::v1::Report report);
@@ -143,6 +145,9 @@ class GrpcBackend : public Backend {
   // Handshake checks apart: a password check can take control ~20 ms of CPU (PBKDF2), and a
   // storm of them must not hold the slots that connections and boots of admitted chargers need.
   CallWindow auth_window_{64, std::chrono::seconds(8)};
+  // Event-log writes apart too: chargers that send their clock-aligned MeterValues at the same
+  // instant must not take the slots a reconnect storm's connections and boots need.
+  CallWindow event_log_window_{128, std::chrono::seconds(8)};
   std::thread background_;
 };
 

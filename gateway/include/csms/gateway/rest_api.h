@@ -11,6 +11,7 @@
 
 namespace csms::gateway {
 
+class RestChargerData;
 class RestCommands;
 
 struct HttpRequest {
@@ -81,6 +82,8 @@ class RestApi {
   std::unique_ptr<control::v1::ControlService::Stub> control_;
   std::unique_ptr<billing::v1::BillingService::Stub> billing_;
   std::unique_ptr<RestCommands> commands_;  // the command routes (rest_commands.h)
+  // Reads of a charger's data: its event log (rest_charger_data.h).
+  std::unique_ptr<RestChargerData> charger_data_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };

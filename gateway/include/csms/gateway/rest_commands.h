@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "csms/control/v1/control.grpc.pb.h"
@@ -31,6 +32,8 @@ class RestCommands {
 
   // The HTTP answer for a failed command call (status details carry the error code).
   static HttpResponse FromCommandStatus(const grpc::Status& status);
+  // The gRPC metadata naming the operator's key and role to control (none in open mode).
+  static std::vector<std::pair<std::string, std::string>> OnBehalfOf(const HttpRequest& http);
 
  private:
   template <typename Request, typename Response, typename Start>

@@ -3,8 +3,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
+
+#include "csms/common/time_util.h"
 
 // The pure part of the operator REST API: request bodies, paths and query strings read into
 // plain values. No gRPC and no sockets, so it is unit-tested and fuzzed on its own.
@@ -64,5 +67,21 @@ std::string PercentDecode(const std::string& s, bool plus_is_space = false);
 // "a=1&b=x+y&c" → {a: "1", b: "x y", c: ""}; names and values percent-decoded, a later
 // duplicate wins.
 std::map<std::string, std::string> ParseQuery(const std::string& query);
+
+// The same with every pair kept, in order ("kind=A&kind=B" has both).
+std::vector<std::pair<std::string, std::string>> ParseQueryList(const std::string& query);
+
+// The values of a repeatable list parameter: every `name=` of the query, each split at commas,
+// empty pieces dropped ("kind=A,B&kind=C" → A, B, C).
+std::vector<std::string> QueryValues(const std::vector<std::pair<std::string, std::string>>& query,
+                                     const std::string& name);
+
+// ?limit= of a paged list: 0 (the service's default) when empty, else a positive integer.
+std::variant<int, RestError> ParseLimit(const std::string& text);
+
+// A time in a query (?since=): RFC 3339 with its offset ("2026-11-24T09:00:00Z",
+// "…T18:00:00+09:00"). The '+' of an offset that the client did not percent-encode arrives as
+// a space (form encoding) and is read as the '+' it was.
+std::variant<TimePoint, RestError> ParseQueryTime(const std::string& name, std::string text);
 
 }  // namespace csms::gateway
