@@ -14,13 +14,18 @@
 #include "csms/common/metrics.h"
 #include "csms/common/metrics_http.h"
 #include "csms/common/pg.h"
+#include "csms/control/alert_service.h"
+#include "csms/control/alert_sweep.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/control_service.h"
+#include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_listener.h"
 #include "csms/control/maintenance.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
 #include "csms/control/waiter.h"
+#include "csms/control/webhook_dispatcher.h"
+#include "csms/control/webhook_http.h"
 #include "csms/control/write_batcher.h"
 
 namespace {
@@ -40,6 +45,22 @@ int PositiveInt(const csms::Config& config, const std::string& name) {
     std::exit(2);
   }
   return value;
+}
+
+// A duration flag in seconds (fractions allowed), above zero.
+std::chrono::milliseconds PositiveSeconds(const csms::Config& config, const std::string& name) {
+  double value = 0;
+  try {
+    value = config.GetDouble(name);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    std::exit(2);
+  }
+  if (!(value > 0) || value > 1e9) {
+    std::cerr << "--" << name << " must be a positive number of seconds\n";
+    std::exit(2);
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(value * 1000 + 0.5));
 }
 
 // Connects and migrates, retrying for as long as PostgreSQL is down. False once stopped.
@@ -85,6 +106,7 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
                    Role::kOperate)
   CSMS_AUTHED_SYNC(DeleteCharger, v1::DeleteChargerRequest, v1::DeleteChargerResponse,
                    Role::kOperate)
+  CSMS_AUTHED_SYNC(ListVariables, v1::ListVariablesRequest, v1::ListVariablesResponse, Role::kRead)
   CSMS_AUTHED_SYNC(ListChargerEvents, v1::ListChargerEventsRequest, v1::ListChargerEventsResponse,
                    Role::kRead)
   CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
@@ -93,6 +115,7 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
   // on the action; the command log records who asked).
   CSMS_CONTROL_COMMAND_METHODS(impl_.command_api())
   CSMS_CONTROL_CHARGING_METHODS(impl_.charging())
+  CSMS_CONTROL_DEVICE_MODEL_METHODS(impl_.device_model())
 
  private:
   csms::control::ControlServiceImpl& impl_;
@@ -117,6 +140,7 @@ class AuthedStationEventService final : public v1::StationEventService::Callback
   CSMS_AUTHED_CALLBACK(ReportBatch, v1::ReportBatchRequest, v1::ReportResponse, Role::kService)
   CSMS_AUTHED_CALLBACK(AuthenticateStation, v1::AuthenticateStationRequest,
                        v1::AuthenticateStationResponse, Role::kService)
+  CSMS_AUTHED_CALLBACK(RecordReportPart, v1::ReportPartRequest, v1::ReportResponse, Role::kService)
   CSMS_AUTHED_CALLBACK(RecordChargerEvents, v1::RecordChargerEventsRequest, v1::ReportResponse,
                        Role::kService)
 
@@ -144,8 +168,37 @@ int main(int argc, char** argv) {
             "sent no commands (its gateway may have died); 0: never"},
            {"command-timeout", "CSMS_COMMAND_TIMEOUT", "30",
             "how long a command waits for the charger's answer and event, seconds"},
+           {"device-model-fetch-concurrency", "CSMS_DEVICE_MODEL_FETCH_CONCURRENCY", "50",
+            "device model reports fetched at once after boots (new chargers, changed firmware), "
+            "across all control replicas; 0: never fetch"},
+           {"device-model-fetch-delay-ms", "CSMS_DEVICE_MODEL_FETCH_DELAY_MS", "2000",
+            "how long after an Accepted boot its device model fetch waits (the boot's answer and "
+            "first StatusNotifications go first)"},
            {"event-retention-days", "CSMS_EVENT_RETENTION_DAYS", "90",
             "days each charger's event log is kept (whole days are dropped); 0: forever"},
+           {"webhook-workers", "CSMS_WEBHOOK_WORKERS", "4",
+            "threads delivering webhooks in this replica (replicas share the queues)"},
+           {"webhook-timeout", "CSMS_WEBHOOK_TIMEOUT", "10",
+            "seconds one webhook attempt may take, connecting included"},
+           {"webhook-retry-min", "CSMS_WEBHOOK_RETRY_MIN", "1",
+            "seconds before the first retry of a failed webhook delivery; doubles each attempt"},
+           {"webhook-retry-max", "CSMS_WEBHOOK_RETRY_MAX", "600",
+            "longest wait between two attempts of a webhook delivery, seconds"},
+           {"webhook-max-age", "CSMS_WEBHOOK_MAX_AGE", "604800",
+            "seconds a webhook delivery is retried before it expires (7 days: a receiver may be "
+            "down that long and miss nothing)"},
+           {"webhook-poll-interval", "CSMS_WEBHOOK_POLL_INTERVAL", "1",
+            "seconds between looks for due webhook deliveries (new alerts wake the dispatchers "
+            "at once)"},
+           {"webhook-ca-file", "CSMS_WEBHOOK_CA_FILE", "",
+            "PEM roots for https:// webhook receivers; empty: the system's"},
+           {"alert-sweep-interval", "CSMS_ALERT_SWEEP_INTERVAL", "10",
+            "seconds between looks for chargers silent for their webhooks' offline_intervals"},
+           {"alert-offline-grace", "CSMS_ALERT_OFFLINE_GRACE", "5",
+            "seconds a charger may be silent beyond offline_intervals heartbeat intervals before "
+            "charger_offline (a heartbeat a little late is not an outage)"},
+           {"alert-retention-days", "CSMS_ALERT_RETENTION_DAYS", "30",
+            "days alerts and their delivery log are kept once delivered"},
            {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
            {"db-writers", "CSMS_DB_WRITERS", "2",
             "threads that group-commit the gateways' reports (each holds one pooled connection)"},
@@ -219,35 +272,69 @@ int main(int argc, char** argv) {
   upkeep.event_retention =
       std::chrono::hours(24) * std::max(0, config.GetInt("event-retention-days"));
   csms::control::Maintenance maintenance(stores.events, upkeep);
+  // Alerts and webhooks (ADR 0011): the dispatchers POST what the stores queue, the sweep finds
+  // silent chargers.
+  csms::control::HttpWebhookSender webhook_sender(config.Get("webhook-ca-file"));
+  csms::control::WebhookDispatcher::Options delivery;
+  delivery.workers = PositiveInt(config, "webhook-workers");
+  delivery.timeout = PositiveSeconds(config, "webhook-timeout");
+  delivery.poll = PositiveSeconds(config, "webhook-poll-interval");
+  delivery.retry.min = PositiveSeconds(config, "webhook-retry-min");
+  delivery.retry.max = std::max(delivery.retry.min, PositiveSeconds(config, "webhook-retry-max"));
+  delivery.listen_url = url;
+  csms::control::WebhookDispatcher dispatcher(stores.webhooks, webhook_sender, delivery);
+  csms::control::AlertSweep::Options sweep;
+  sweep.interval = PositiveSeconds(config, "alert-sweep-interval");
+  sweep.heartbeat = std::chrono::seconds(heartbeat_interval);
+  sweep.offline_grace = PositiveSeconds(config, "alert-offline-grace");
+  sweep.max_age = PositiveSeconds(config, "webhook-max-age");
+  sweep.retention = std::chrono::hours(24) * PositiveInt(config, "alert-retention-days");
+  csms::control::AlertSweep alert_sweep(stores.alerts, stores.webhooks, sweep);
+  csms::control::AlertServiceImpl alert_service(stores.webhooks, stores.alerts, &dispatcher,
+                                                auth.get());
   csms::control::EventWaiter waiter;
   csms::control::TransactionEventListener listener(url, waiter);
   csms::control::ChargerLinkClient link;
   csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval,
                                                         &stores.credentials);
+  station_events.set_device_model(&stores.device_model);
   csms::control::ControlServiceImpl control(stores, link, waiter,
                                             std::chrono::seconds(command_timeout), auth.get());
   control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));
   control.set_offline_after(std::chrono::seconds(heartbeat_interval) *
                             std::max(0, config.GetInt("offline-after-heartbeats")));
-  csms::control::CommandSender sender(link, &stores.command_log, csms::ocpp::SchemaSet::Ocpp201());
-  csms::control::CommandApi commands(control.access(), sender, stores.command_log,
+  // One outbound path: the command API shares control's sender (and with it the device model's
+  // view of every SetVariables / GetVariables answer).
+  const int fetch_concurrency = std::max(0, config.GetInt("device-model-fetch-concurrency"));
+  stores.registry.set_device_model_fetch(
+      fetch_concurrency > 0,
+      std::chrono::milliseconds(std::max(0, config.GetInt("device-model-fetch-delay-ms"))));
+  csms::control::DeviceModelFetcher::Options fetch_options;
+  fetch_options.concurrency = fetch_concurrency;
+  fetch_options.call_timeout = std::chrono::seconds(command_timeout);
+  csms::control::DeviceModelFetcher fetcher(pool, stores.registry, control.sender(), fetch_options);
+  csms::control::CommandApi commands(control.access(), control.sender(), stores.command_log,
                                      stores.message_limits, *auth,
                                      std::chrono::seconds(command_timeout));
   control.set_commands(&commands);
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
-  std::vector<grpc::Service*> services{&control, &station_events};
-  if (auth->enabled()) services = {&authed_control, &authed_station_events};
-  auto server = csms::StartGrpcServer(
-      config.Get("grpc-listen"), services,
-      {"csms.control.v1.ControlService", "csms.control.v1.StationEventService"}, kComponent);
+  // AlertService checks its callers itself (admin for webhooks), with or without keys.
+  std::vector<grpc::Service*> services{&control, &station_events, &alert_service};
+  if (auth->enabled()) services = {&authed_control, &authed_station_events, &alert_service};
+  auto server =
+      csms::StartGrpcServer(config.Get("grpc-listen"), services,
+                            {"csms.control.v1.ControlService",
+                             "csms.control.v1.StationEventService", "csms.control.v1.AlertService"},
+                            kComponent);
   if (!server) {
     signal_thread.detach();
     return 1;
   }
   // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.
   auto apply_health = csms::GrpcHealthApplier(
-      server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService"});
+      server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
+                     "csms.control.v1.AlertService"});
   csms::HealthWatcher db_health(
       "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
       [&](bool healthy) {

@@ -69,14 +69,14 @@ wait_port() {
   exit 1
 }
 
-# API keys (issue #6): one operate, one read, and service tokens for the gateway (its calls to
-# control and billing) and for control (its ChargerLink calls to the gateway), minted once into
-# .data/auth/ (0600; the tokens are kept only so this demo can print them again). The services
+# API keys (issue #6): one operate, one read, one admin (webhooks), and service tokens for the
+# gateway (its calls to control and billing) and for control (its ChargerLink calls to the
+# gateway), minted once into .data/auth/ (0600; the tokens are kept only so this demo can print them again). The services
 # get the keys file, which holds salted hashes only. A key missing from an older .data/ is added.
 auth="$data/auth"
 mkdir -p "$auth"
 [[ -s "$auth/api-keys" ]] || rm -f "$auth"/*.token  # tokens without their hashes are useless
-for entry in gateway:service control:service operator:operate viewer:read; do
+for entry in gateway:service control:service operator:operate viewer:read admin:admin; do
   [[ -s "$auth/${entry%%:*}.token" ]] && continue
   (
     umask 077

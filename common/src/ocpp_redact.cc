@@ -14,10 +14,6 @@ bool IsSecretProperty(std::string_view name, std::string_view parent) {
          (SameOcppName(parent, "vpn") && SameOcppName(name, "key"));
 }
 
-bool IsSecretVariable(std::string_view name) {
-  return SameOcppName(name, "BasicAuthPassword") || SameOcppName(name, "AuthorizationKey");
-}
-
 const std::string* StringAt(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
@@ -90,6 +86,10 @@ std::string RedactFrame(std::string_view frame) {
   if (redacted == payload) return std::string(frame);
   payload = std::move(redacted);
   return parsed.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool IsSecretVariable(std::string_view name) {
+  return SameOcppName(name, "BasicAuthPassword") || SameOcppName(name, "AuthorizationKey");
 }
 
 bool IsSecurityComponent(std::string_view component) {

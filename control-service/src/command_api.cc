@@ -185,10 +185,6 @@ void LearnLimits(MessageLimitsStore& store, const std::string& charger_id,
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Before Finish: the OCPP error code also as trailing metadata, for gRPC clients.
 void FinishFailure(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                    const std::string& action, const CommandReply& reply) {
@@ -197,31 +193,6 @@ void FinishFailure(grpc::CallbackServerContext* context, grpc::ServerUnaryReacto
   }
   reactor->Finish(CommandFailure(action, reply));
 }
-
-// The charger, with the REST error codes in the status details.
-ChargerRecord FindCharger(const ChargerAccess& access, const std::string& charger_id) {
-  try {
-    return access.Require(charger_id);
-  } catch (const RpcError& e) {
-    const auto code = e.status().error_code();
-    throw RpcError(CommandError(code,
-                                code == StatusCode::NOT_FOUND ? "unknown_charger" : "bad_request",
-                                e.status().error_message()));
-  }
-}
-
-void RequireOnline(const ChargerAccess& access, const ChargerRecord& charger) {
-  try {
-    access.RequireReachable(charger);
-  } catch (const RpcError& e) {
-    throw RpcError(
-        CommandError(StatusCode::FAILED_PRECONDITION, "offline", e.status().error_message()));
-  }
-}
-
-}  // namespace
-
-namespace {
 
 // Sends a command's CALLs one after another (a charger takes one CALL at a time anyway) and
 // reports all answers, or the first failure and how many CALLs had succeeded before it.

@@ -140,6 +140,9 @@ void CommandSender::Finish(const ChargerRecord& charger, const std::string& acti
                                   << " not recorded: " << log::Sanitize(e.what(), 200);
     }
   }
+  if (observer_ && reply.outcome == CommandOutcome::kResult) {
+    observer_(charger, action, logged_request, reply.result);
+  }
   done(std::move(reply));
 }
 

@@ -65,6 +65,21 @@ auto StationWrite(Fn&& fn) {
   }
 }
 
+// A charger's list: the page size (`fallback` for 0, bad_request beyond `max`) once the charger is
+// known (unknown_charger otherwise); errors carry the REST code in their details.
+int PageOf(RegistryStore& registry, const std::string& charger_id, int limit, int fallback,
+           int max) {
+  if (limit < 0 || limit > max) {
+    throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request",
+                                "limit must be between 1 and " + std::to_string(max)));
+  }
+  if (charger_id.empty() || !registry.FindCharger(charger_id)) {
+    throw RpcError(CommandError(grpc::StatusCode::NOT_FOUND, "unknown_charger",
+                                "charger " + charger_id + " is not registered"));
+  }
+  return limit == 0 ? fallback : limit;
+}
+
 }  // namespace
 
 ControlServiceImpl::ControlServiceImpl(ControlStores& stores, ChargerLinkClient& link,
@@ -74,7 +89,22 @@ ControlServiceImpl::ControlServiceImpl(ControlStores& stores, ChargerLinkClient&
     : stores_(stores),
       access_(stores.registry),
       sender_(link, &stores.command_log, ocpp::SchemaSet::Ocpp201()),
-      charging_(access_, stores, sender_, waiter, auth, command_timeout) {}
+      charging_(access_, stores, sender_, waiter, auth, command_timeout),
+      device_model_(access_, stores.device_model, sender_, auth, command_timeout) {
+  // Whoever sends SetVariables or GetVariables, what the charger confirmed is in its model.
+  sender_.set_observer(
+      [&model = stores.device_model](const ChargerRecord& charger, const std::string& action,
+                                     const nlohmann::json& request, const nlohmann::json& result) {
+        try {
+          model.ApplyAttributes(charger.charger_id, ConfirmedAttributes(action, request, result),
+                                action, RealClock().Now());
+        } catch (const std::exception& e) {
+          CSMS_LOG(kWarn, kComponent)
+              << "device model of " << log::Sanitize(charger.charger_id) << " not updated from "
+              << action << ": " << log::Sanitize(e.what(), 200);
+        }
+      });
+}
 
 ChargerRecord ControlServiceImpl::RequireCharger(const std::string& charger_id) {
   return access_.Require(charger_id);
@@ -310,19 +340,46 @@ grpc::Status ControlServiceImpl::GetChargerSecurity(
   });
 }
 
+grpc::Status ControlServiceImpl::ListVariables(
+    grpc::ServerContext*, const csms::control::v1::ListVariablesRequest* request,
+    csms::control::v1::ListVariablesResponse* response) {
+  return RunRpc("ListVariables", [&] {
+    const int limit = PageOf(stores_.registry, request->charger_id(), request->limit(), 100, 1000);
+    const std::string& type = request->attribute_type();
+    if (!type.empty() && type != "Actual" && type != "Target" && type != "MinSet" &&
+        type != "MaxSet") {
+      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request",
+                                  "attribute_type must be one of Actual, Target, MinSet, MaxSet"));
+    }
+    VariableFilter filter;
+    filter.charger_id = request->charger_id();
+    filter.component = request->component();
+    filter.component_instance = request->component_instance();
+    if (request->has_evse_id()) filter.evse_id = request->evse_id();
+    if (request->has_connector_id()) filter.connector_id = request->connector_id();
+    filter.variable = request->variable();
+    filter.variable_instance = request->variable_instance();
+    filter.attribute_type = type;
+    filter.search = request->search();
+    VariablePage page;
+    try {
+      page = stores_.device_model.List(filter, limit, request->cursor());
+    } catch (const std::invalid_argument& e) {
+      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", e.what()));
+    }
+    for (auto& v : page.variables) *response->add_variables() = std::move(v);
+    response->set_next_cursor(page.next_cursor);
+    if (auto last = stores_.device_model.LastReport(request->charger_id())) {
+      *response->mutable_last_report() = std::move(*last);
+    }
+  });
+}
+
 grpc::Status ControlServiceImpl::ListChargerEvents(
     grpc::ServerContext*, const csms::control::v1::ListChargerEventsRequest* request,
     csms::control::v1::ListChargerEventsResponse* response) {
   return RunRpc("ListChargerEvents", [&] {
-    constexpr int kDefaultPageSize = 50, kMaxPageSize = 500;
-    if (request->limit() < 0 || request->limit() > kMaxPageSize) {
-      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request",
-                                  "limit must be between 1 and " + std::to_string(kMaxPageSize)));
-    }
-    if (request->charger_id().empty() || !stores_.registry.FindCharger(request->charger_id())) {
-      throw RpcError(CommandError(grpc::StatusCode::NOT_FOUND, "unknown_charger",
-                                  "charger " + request->charger_id() + " is not registered"));
-    }
+    const int limit = PageOf(stores_.registry, request->charger_id(), request->limit(), 50, 500);
     EventFilter filter;
     filter.charger_id = request->charger_id();
     filter.kinds.assign(request->kinds().begin(), request->kinds().end());
@@ -330,8 +387,7 @@ grpc::Status ControlServiceImpl::ListChargerEvents(
     if (request->has_since()) filter.since = FromProto(request->since());
     EventPage page;
     try {
-      page = stores_.events.List(
-          filter, request->limit() == 0 ? kDefaultPageSize : request->limit(), request->cursor());
+      page = stores_.events.List(filter, limit, request->cursor());
     } catch (const std::invalid_argument& e) {
       throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", e.what()));
     }

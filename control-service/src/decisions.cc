@@ -107,6 +107,19 @@ std::string RefusalReason(const std::optional<v201::StatusInfo>& info) {
   return reason;
 }
 
+std::string DeviceModelFetchReason(bool booted_before, const BootFacts& before,
+                                   const BootFacts& now, const std::string& boot_status,
+                                   bool has_complete_model) {
+  if (boot_status != "Accepted") return "";
+  if (!booted_before) return "new";
+  if (before.firmware_version != now.firmware_version) return "firmware_changed";
+  if (before.vendor != now.vendor || before.model != now.model ||
+      before.serial_number != now.serial_number) {
+    return "hardware_changed";
+  }
+  return has_complete_model ? "" : "never_completed";
+}
+
 StationAuthDecision DecideStationAuth(const ChargerCredentials* credentials,
                                       const v1::AuthenticateStationRequest& request,
                                       const PasswordCheck& check_password) {

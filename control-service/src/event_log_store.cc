@@ -2,7 +2,9 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -62,15 +64,16 @@ std::string EventDedupKey(const v1::ChargerEvent& event) {
   return Hex(digest, 16);  // 128 bits: enough to tell reports of one charger apart
 }
 
-size_t EventLogStore::Insert(pqxx::transaction_base& txn,
-                             const std::vector<const v1::ChargerEvent*>& events) {
-  if (events.empty()) return 0;
+std::vector<StoredEvent> EventLogStore::Insert(pqxx::transaction_base& txn,
+                                               const std::vector<const v1::ChargerEvent*>& events) {
+  if (events.empty()) return {};
   pg::ArrayLiteral ids, kinds, types, received, occurred, connections, evses, connectors, requests,
       addresses, keys, payloads;
-  std::set<std::pair<std::string, std::string>> seen;  // repeats within this batch
+  // Repeats within this batch are dropped here; (charger, key) names each event sent.
+  std::map<std::pair<std::string, std::string>, const v1::ChargerEvent*> sent;
   for (const v1::ChargerEvent* e : events) {
     std::string key = EventDedupKey(*e);
-    if (!seen.emplace(e->charger_id(), key).second) continue;
+    if (!sent.emplace(std::pair(e->charger_id(), key), e).second) continue;
     ids.Text(e->charger_id());
     kinds.Text(e->kind());
     types.Text(e->type());
@@ -97,11 +100,20 @@ size_t EventLogStore::Insert(pqxx::transaction_base& txn,
       " WITH ORDINALITY AS u (c, k, t, r, o, conn, e, n, q, a, d, p, i)"
       " WHERE NOT EXISTS (SELECT 1 FROM charger_events x WHERE x.charger_id = u.c"
       "  AND x.dedup_key = u.d AND x.received_at > now() - $13 * interval '1 second')"
-      " ORDER BY u.i RETURNING id",
+      " ORDER BY u.i RETURNING id, charger_id, dedup_key",
       ids.str(), kinds.str(), types.str(), received.str(), occurred.str(), connections.str(),
       evses.str(), connectors.str(), requests.str(), addresses.str(), keys.str(), payloads.str(),
       kDedupWindowSeconds);
-  return inserted.size();
+  std::vector<StoredEvent> stored;
+  stored.reserve(inserted.size());
+  for (const auto& row : inserted) {
+    auto it = sent.find({row[1].as<std::string>(), row[2].as<std::string>()});
+    if (it != sent.end()) stored.push_back({row[0].as<int64_t>(), it->second});
+  }
+  // Ids follow arrival order (WITH ORDINALITY); RETURNING's order is not promised.
+  std::sort(stored.begin(), stored.end(),
+            [](const StoredEvent& a, const StoredEvent& b) { return a.id < b.id; });
+  return stored;
 }
 
 EventPage EventLogStore::List(const EventFilter& filter, int limit, const std::string& cursor) {

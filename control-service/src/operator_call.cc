@@ -70,6 +70,26 @@ auth::Principal AuthorizeCaller(auth::Authenticator* authenticator,
   return who;
 }
 
+ChargerRecord FindCharger(const ChargerAccess& access, const std::string& charger_id) {
+  try {
+    return access.Require(charger_id);
+  } catch (const RpcError& e) {
+    const auto code = e.status().error_code();
+    throw RpcError(
+        CommandError(code, code == grpc::StatusCode::NOT_FOUND ? "unknown_charger" : "bad_request",
+                     e.status().error_message()));
+  }
+}
+
+void RequireOnline(const ChargerAccess& access, const ChargerRecord& charger) {
+  try {
+    access.RequireReachable(charger);
+  } catch (const RpcError& e) {
+    throw RpcError(
+        CommandError(grpc::StatusCode::FAILED_PRECONDITION, "offline", e.status().error_message()));
+  }
+}
+
 std::chrono::milliseconds CallBudget(const grpc::CallbackServerContext& context,
                                      std::chrono::milliseconds limit) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

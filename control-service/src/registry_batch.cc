@@ -6,8 +6,10 @@
 #include <tuple>
 
 #include "csms/common/pg_sql.h"
+#include "csms/control/alert_store.h"
 #include "csms/control/credential_store.h"
 #include "csms/control/decisions.h"
+#include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_log_store.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
@@ -109,6 +111,17 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
 
     // Boot decisions of provisioned chargers: approved or not.
     const std::map<std::string, bool> approvals = CredentialStore::Approvals(txn, boot_ids);
+    // Chargers whose whole model is stored already (a plain reboot then fetches nothing).
+    std::set<std::string> complete_models;
+    if (fetch_enabled_ && !boot_ids.empty()) {
+      for (const auto& row : txn.exec_params(
+               "SELECT DISTINCT charger_id FROM device_model_reports WHERE"
+               " charger_id = ANY($1::text[]) AND scope = 'FullInventory' AND status = 'Complete'",
+               pg::TextArray(boot_ids))) {
+        complete_models.insert(row[0].as<std::string>());
+      }
+    }
+    std::map<std::string, std::string> fetch_reasons;  // the last boot of a charger decides
 
     if (!create_ids.empty()) {
       txn.exec_params0(
@@ -229,6 +242,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     std::vector<const v1::ChargerEvent*> events;
     std::deque<v1::ChargerEvent> history;
     const TimePoint received_at = RealClock().Now();
+    // Alerts their causes raise, in this transaction (alert_store.h).
+    BatchAlerts alerts;
 
     for (size_t i = 0; i < ops.size(); ++i) {
       WriteResult& result = results[i];
@@ -254,6 +269,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ch.gateway_address = c->gateway_address;
         ch.connected_at_ms = at;
         ch.Seen(at);
+        alerts.Seen(c->charger_id, c->at);
         ch.dirty_connection = true;
       } else if (auto* d = std::get_if<DisconnectOp>(ops[i])) {
         // Only the charger's current connection can take it offline.
@@ -267,6 +283,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         result.applied = true;
       } else if (auto* b = std::get_if<BootOp>(ops[i])) {
         ChargerState& ch = chargers[b->boot.charger_id];
+        const bool booted_before = !ch.registration_status.empty();
+        const BootFacts before{ch.vendor, ch.model, ch.serial_number, ch.firmware_version};
         ch.vendor = b->boot.vendor;
         ch.model = b->boot.model;
         ch.serial_number = b->boot.serial_number;
@@ -279,6 +297,12 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ch.registration_status = result.boot_status;
         ch.dirty_boot = true;
         boot_rows.push_back({&b->boot, &result.boot_status});
+        if (fetch_enabled_) {
+          fetch_reasons[b->boot.charger_id] = DeviceModelFetchReason(
+              booted_before, before,
+              {b->boot.vendor, b->boot.model, b->boot.serial_number, b->boot.firmware_version},
+              result.boot_status, complete_models.count(b->boot.charger_id) > 0);
+        }
       } else if (auto* s = std::get_if<StatusOp>(ops[i])) {
         // The history keeps every report, the connector's live status only the newest.
         if (s->from_status_notification) {
@@ -295,6 +319,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ConnectorState& conn = connectors[{s->charger_id, s->evse_id, s->connector_id}];
         const int64_t at = EpochMs(s->at);
         if (conn.exists && conn.time_ms > at) continue;
+        alerts.StatusStored(s->charger_id, s->evse_id, s->connector_id, s->status, s->at,
+                            conn.exists ? std::optional(conn.status) : std::nullopt,
+                            s->from_status_notification);
         conn = {true, true, s->status, at};
         result.applied = true;
       } else if (auto* ce = std::get_if<ChargerEventsOp>(ops[i])) {
@@ -303,7 +330,10 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       } else if (auto* l = std::get_if<LastSeenOp>(ops[i])) {
         for (const auto& e : l->entries) {
           auto it = chargers.find(e.charger_id);
-          if (it != chargers.end() && it->second.exists) it->second.Seen(EpochMs(e.seen_at));
+          if (it != chargers.end() && it->second.exists) {
+            it->second.Seen(EpochMs(e.seen_at));
+            alerts.Seen(e.charger_id, e.seen_at);
+          }
         }
       } else if (auto* t = std::get_if<TransactionEventOp>(ops[i])) {
         any_transaction_event = true;
@@ -503,6 +533,13 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
             ids.str(), evses.str(), conns.str(), statuses.str(), times.str());
       }
     }
+    {
+      std::vector<FetchRequest> fetches;
+      for (const auto& [id, reason] : fetch_reasons) {
+        if (!reason.empty()) fetches.push_back({id, reason});
+      }
+      DeviceModelFetcher::Enqueue(txn, fetches, fetch_delay_);
+    }
     if (!boot_rows.empty()) {
       ArrayLiteral ids, conns, reasons, vendors, models, serials, firmwares, statuses;
       for (const auto& r : boot_rows) {
@@ -526,7 +563,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
           ids.str(), conns.str(), reasons.str(), vendors.str(), models.str(), serials.str(),
           firmwares.str(), statuses.str());
     }
-    EventLogStore::Insert(txn, events);
+    alerts.EventsStored(EventLogStore::Insert(txn, events));
+    alerts.Raise(txn, received_at);
     if (any_transaction_event) {
       txn.exec0(std::string("NOTIFY ") + kTransactionEventChannel);
     }

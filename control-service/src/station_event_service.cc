@@ -202,6 +202,45 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::RecordChargerEvents(
   return Write(context, "RecordChargerEvents", std::move(op), [](const WriteResult&) {});
 }
 
+void StationEventServiceImpl::set_device_model(DeviceModelStore* store, int writers) {
+  device_model_ = store;
+  report_writers_ = std::make_unique<WorkQueue>(writers);
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::RecordReportPart(
+    grpc::CallbackServerContext* context, const csms::control::v1::ReportPartRequest* request,
+    csms::control::v1::ReportResponse*) {
+  if (device_model_ == nullptr) {
+    return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no device model store"));
+  }
+  std::optional<ocpp::v201::NotifyReportRequest> part;
+  grpc::Status invalid = RunRpc("RecordReportPart", [&] {
+    RequireChargerId(request->charger_id());
+    const auto payload = nlohmann::json::parse(request->payload_json(), nullptr, false);
+    try {
+      part = ocpp::Decode<ocpp::v201::NotifyReportRequest>(payload);
+    } catch (const ocpp::model::DecodeError& e) {
+      throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                     std::string("not a NotifyReport: ") + e.what());
+    }
+  });
+  if (!invalid.ok()) return Finish(context, invalid);
+  auto* reactor = context->DefaultReactor();
+  const TimePoint received_at = TimeOrNow(request->received_at());
+  report_writers_->Submit([this, reactor, request, part = std::move(*part), received_at] {
+    reactor->Finish(RunRpc("RecordReportPart", [&] {
+      PartOutcome outcome = device_model_->ApplyPart(request->charger_id(), part, received_at);
+      if (outcome.complete) {
+        CSMS_LOG(kInfo, kComponent)
+            << "charger " << log::Sanitize(request->charger_id()) << ": report " << part.request_id
+            << " complete" << (outcome.swept > 0 ? ", " : "")
+            << (outcome.swept > 0 ? std::to_string(outcome.swept) + " variables gone" : "");
+      }
+    }));
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* StationEventServiceImpl::ReportBatch(
     grpc::CallbackServerContext* context, const csms::control::v1::ReportBatchRequest* request,
     csms::control::v1::ReportResponse*) {

@@ -9,6 +9,8 @@
 namespace csms::gateway {
 namespace {
 constexpr auto kControlTimeout = std::chrono::milliseconds(5000);
+// A part of 10,000 variables takes its writer a while, and parts of many chargers queue.
+constexpr auto kReportPartTimeout = std::chrono::milliseconds(20000);
 constexpr auto kBillingTimeout = std::chrono::milliseconds(10000);
 constexpr int kMaxReportAttempts = 8;  // about a minute of backoff in all
 constexpr size_t kMaxRetryQueue = 100000;
@@ -95,9 +97,9 @@ size_t CallWindow::waiting() const {
 
 template <typename Request, typename Response, typename Start>
 void GrpcBackend::IssueToControl(CallWindow& window, Start start, Request request,
-                                 Completion<Response> done) {
+                                 Completion<Response> done, std::chrono::milliseconds timeout) {
   window.Submit([this, &window, start = std::move(start), request = std::move(request),
-                 done = std::move(done)](bool admitted) mutable {
+                 done = std::move(done), timeout](bool admitted) mutable {
     if (!admitted) {
       // Overload, not an outage: callers that admit chargers unchecked during an outage (open
       // station-auth mode) must refuse here, or a handshake flood would open the door.
@@ -106,7 +108,7 @@ void GrpcBackend::IssueToControl(CallWindow& window, Start start, Request reques
                   Response());
     }
     Issue<Request, Response>(
-        std::move(start), std::move(request), kControlTimeout,
+        std::move(start), std::move(request), timeout,
         [&window, done = std::move(done)](const grpc::Status& status, const Response& response) {
           window.Release();
           done(status, response);
@@ -214,6 +216,17 @@ void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequ
         control_->async()->AuthenticateStation(ctx, req, resp, std::move(cb));
       },
       request, std::move(done));
+}
+
+void GrpcBackend::RecordReportPart(control::v1::ReportPartRequest part,
+                                   Completion<control::v1::ReportResponse> done) {
+  // Not retried here either: the charger sends the part again, and control applies it once.
+  IssueToControl<control::v1::ReportPartRequest, control::v1::ReportResponse>(
+      report_window_,
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->RecordReportPart(ctx, req, resp, std::move(cb));
+      },
+      std::move(part), std::move(done), kReportPartTimeout);
 }
 
 void GrpcBackend::RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,

@@ -12,6 +12,7 @@
 #include "csms/embedded/openapi_document.h"
 #include "csms/gateway/dashboard_assets.h"
 #include "csms/gateway/dashboard_json.h"
+#include "csms/gateway/rest_alerts.h"
 #include "csms/gateway/rest_charger_data.h"
 #include "csms/gateway/rest_commands.h"
 #include "csms/gateway/rest_request.h"
@@ -120,7 +121,8 @@ RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::C
     : control_(control::v1::ControlService::NewStub(control)),
       billing_(billing::v1::BillingService::NewStub(billing)),
       commands_(std::make_unique<RestCommands>(control)),
-      charger_data_(std::make_unique<RestChargerData>(control)) {}
+      charger_data_(std::make_unique<RestChargerData>(control)),
+      alerts_(std::make_unique<RestAlerts>(control)) {}
 
 RestApi::~RestApi() = default;
 
@@ -170,6 +172,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   }
   if (commands_->Handle(request, parts, query, respond)) return;
   if (charger_data_->Handle(request, parts, query, respond)) return;
+  if (alerts_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");

@@ -1,5 +1,6 @@
 #include "csms/gateway/rest_charger_data.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <variant>
 
@@ -61,6 +62,59 @@ json EventJson(const v1::ChargerEvent& e) {
   };
 }
 
+json Optional(bool set, double v) { return set ? json(v) : json(nullptr); }
+json Optional(bool set, int v) { return set ? json(v) : json(nullptr); }
+
+json VariableJson(const v1::DeviceVariable& v) {
+  json attributes = json::array();
+  for (const auto& a : v.attributes()) {
+    attributes.push_back({{"type", a.type()},
+                          {"value", a.has_value() ? json(a.value()) : json(nullptr)},
+                          {"secret", a.secret()},
+                          {"mutability", a.mutability()},
+                          {"persistent", a.persistent()},
+                          {"constant", a.constant()},
+                          {"source", a.source()},
+                          {"updated_at", Time(a.has_updated_at(), a.updated_at())}});
+  }
+  return json{{"component", v.component()},
+              {"component_instance", v.component_instance()},
+              {"evse_id", Optional(v.has_evse_id(), v.evse_id())},
+              {"connector_id", Optional(v.has_connector_id(), v.connector_id())},
+              {"variable", v.variable()},
+              {"variable_instance", v.variable_instance()},
+              {"data_type", v.data_type()},
+              {"unit", v.unit()},
+              {"min_limit", Optional(v.has_min_limit(), v.min_limit())},
+              {"max_limit", Optional(v.has_max_limit(), v.max_limit())},
+              {"values_list", v.values_list()},
+              {"supports_monitoring", v.supports_monitoring()},
+              {"attributes", std::move(attributes)}};
+}
+
+json ReportJson(bool set, const v1::DeviceModelReport& r) {
+  if (!set) return nullptr;
+  return json{{"request_id", r.request_id()},
+              {"scope", r.scope()},
+              {"status", r.status()},
+              {"requested_by", r.requested_by()},
+              {"requested_at", Time(r.has_requested_at(), r.requested_at())},
+              {"parts_received", r.parts_received()},
+              {"items_received", r.items_received()},
+              {"completed_at", Time(r.has_completed_at(), r.completed_at())}};
+}
+
+// A query parameter as an optional integer: nullopt when absent, RestError when not a number.
+std::variant<std::optional<int>, RestError> OptionalInt(const std::string& text, const char* name) {
+  if (text.empty()) return std::optional<int>();
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    return RestError{400, "bad_request", std::string(name) + " must be a whole number >= 0"};
+  }
+  return std::optional<int>(value);
+}
+
 }  // namespace
 
 RestChargerData::RestChargerData(std::shared_ptr<grpc::Channel> control)
@@ -107,6 +161,52 @@ void RestChargerData::ListEvents(const HttpRequest& http, const std::string& cha
       RestCommands::OnBehalfOf(http));
 }
 
+void RestChargerData::ListVariables(const HttpRequest& http, const std::string& charger_id,
+                                    const std::string& query, Respond respond) {
+  auto params = ParseQuery(query);
+  v1::ListVariablesRequest request;
+  request.set_charger_id(charger_id);
+  request.set_component(params["component"]);
+  request.set_component_instance(params["component_instance"]);
+  request.set_variable(params["variable"]);
+  request.set_variable_instance(params["variable_instance"]);
+  request.set_attribute_type(params["type"]);
+  request.set_search(params["q"]);
+  for (const char* name : {"evse_id", "connector_id"}) {
+    auto parsed = OptionalInt(params[name], name);
+    if (auto* error = std::get_if<RestError>(&parsed)) return respond(FromRestError(*error));
+    if (auto value = std::get<std::optional<int>>(parsed)) {
+      std::string_view(name) == "evse_id" ? request.set_evse_id(*value)
+                                          : request.set_connector_id(*value);
+    }
+  }
+  if (!params["limit"].empty()) {
+    auto limit = OptionalInt(params["limit"], "limit");
+    if (auto* error = std::get_if<RestError>(&limit)) return respond(FromRestError(*error));
+    request.set_limit(*std::get<std::optional<int>>(limit));
+  }
+  request.set_cursor(params["cursor"]);
+  CallUnaryAsync<v1::ListVariablesRequest, v1::ListVariablesResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->ListVariables(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      [respond = std::move(respond), charger_id](const grpc::Status& status,
+                                                 const v1::ListVariablesResponse& response) {
+        if (!status.ok()) return respond(FromStatus(status));
+        json variables = json::array();
+        for (const auto& v : response.variables()) variables.push_back(VariableJson(v));
+        respond(Json(
+            200,
+            json{{"charger_id", charger_id},
+                 {"last_report", ReportJson(response.has_last_report(), response.last_report())},
+                 {"variables", std::move(variables)},
+                 {"next_cursor",
+                  response.next_cursor().empty() ? json(nullptr) : json(response.next_cursor())}}));
+      },
+      RestCommands::OnBehalfOf(http));
+}
+
 bool RestChargerData::Handle(const HttpRequest& http, const std::vector<std::string>& parts,
                              const std::string& query, Respond& respond) {
   if (parts.size() != 3 || parts[0] != "chargers") return false;
@@ -116,6 +216,15 @@ bool RestChargerData::Handle(const HttpRequest& http, const std::vector<std::str
                              http.method + " is not allowed here (use GET)"));
     } else {
       ListEvents(http, parts[1], query, std::move(respond));
+    }
+    return true;
+  }
+  if (parts[2] == "variables") {
+    if (http.method != "GET") {
+      respond(RestApi::Error(405, "method_not_allowed",
+                             http.method + " is not allowed here (use GET)"));
+    } else {
+      ListVariables(http, parts[1], query, std::move(respond));
     }
     return true;
   }

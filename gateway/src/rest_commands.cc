@@ -217,6 +217,7 @@ bool RestCommands::Handle(const HttpRequest& http, const std::vector<std::string
   CSMS_TYPED_ROUTE("transaction-status", GetTransactionStatus, GetTransactionStatusRequest,
                    GetTransactionStatusResponse)
   CSMS_TYPED_ROUTE("data-transfer", DataTransfer, DataTransferRequest, DataTransferResponse)
+  CSMS_TYPED_ROUTE("reports", RequestReport, RequestReportRequest, RequestReportResponse)
 #undef CSMS_TYPED_ROUTE
   return false;
 }

@@ -901,8 +901,8 @@ TEST_P(ChargerCommands, GetTransactionStatusWithAndWithoutATransaction) {
 
 // ---- found by the tests above (fixed in gateway/src/grpc_backend.cc) ------------------------
 // Control applies a status report only for the charger's current connection
-// (control-service/src/registry_batch.cc, ApplyBatch). The gateway sent StationConnected as its own RPC
-// and status reports through its report queue, so nothing ordered the two: a StatusNotification
+// (control-service/src/registry_batch.cc, ApplyBatch). The gateway sent StationConnected as its own
+// RPC and status reports through its report queue, so nothing ordered the two: a StatusNotification
 // right after a reconnect could reach control first and be dropped for good, and the charger view
 // kept the status from before the reconnect (seen after the simulator's reboot on Reset). The
 // gateway now holds a connection's status reports until control has confirmed the connection.

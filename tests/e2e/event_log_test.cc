@@ -16,6 +16,7 @@
 #include "net_clients.h"
 #include "process.h"
 #include "shared_stack_test.h"
+#include "wait_until.h"
 
 namespace csms::testing {
 namespace {
@@ -23,16 +24,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-template <typename Pred>
-bool WaitUntil(Pred pred, milliseconds timeout = seconds(15)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return pred();
-}
 
 class EventLog : public SharedStackTest<EventLog> {
  public:

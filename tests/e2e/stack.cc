@@ -40,11 +40,16 @@ bool Stack::StartBilling() {
 
 bool Stack::StartControl() {
   std::string listen = "127.0.0.1:" + std::to_string(control_port);
-  return control_.Start(CSMS_CONTROL_BIN,
-                        {"--grpc-listen", listen, "--database-url", options_.database_url,
-                         "--command-timeout", std::to_string(options_.command_timeout_s),
-                         "--metrics-listen", "127.0.0.1:" + std::to_string(control_metrics_port)},
-                        log_dir_ + "/control.log", options_.env) &&
+  std::vector<std::string> args = {
+      "--grpc-listen",     listen,
+      "--database-url",    options_.database_url,
+      "--command-timeout", std::to_string(options_.command_timeout_s),
+      "--metrics-listen",  "127.0.0.1:" + std::to_string(control_metrics_port)};
+  if (!options_.device_model_fetch) {
+    args.insert(args.end(), {"--device-model-fetch-concurrency", "0"});
+  }
+  args.insert(args.end(), options_.control_args.begin(), options_.control_args.end());
+  return control_.Start(CSMS_CONTROL_BIN, args, log_dir_ + "/control.log", options_.env) &&
          WaitForPort(control_port, std::chrono::seconds(20));
 }
 

@@ -18,6 +18,10 @@ class Stack {
     std::string timezone = "UTC";
     int command_timeout_s = 15;
     std::vector<std::string> gateway_args;
+    std::vector<std::string> control_args;
+    // Control fetches each new charger's device model after its boot (GetBaseReport): off here,
+    // so suites that count the CALLs a charger gets see only their own; on where it is tested.
+    bool device_model_fetch = false;
     // Environment for all three services (e.g. CSMS_LOG_FORMAT=json).
     std::map<std::string, std::string> env;
     // A tools/make-pki.sh folder (see MakePki): the gateway also listens for wss:// (OCPP

@@ -138,7 +138,42 @@ TEST_F(CallRouterTest, PendingStationMayAnswerReportRequests) {
   station_->registration = Registration::kPending;
   Send("g-7", "NotifyReport", json::parse(R"({"requestId":1,"generatedAt":"2026-11-24T09:00:00Z",
       "seqNo":0})"));
+  ASSERT_EQ(backend_.report_parts.size(), 1u);
+  EXPECT_TRUE(replies_.empty()) << "answered before the part was stored";
+  backend_.report_part_done.at(0)(grpc::Status::OK, control::v1::ReportResponse());
   EXPECT_EQ(ExpectResult("g-7"), json::object());
+}
+
+// Each part goes to the device model as the charger sent it (a secret value redacted), and is
+// answered only once stored; a part that could not be stored is refused so it comes again.
+TEST_F(CallRouterTest, NotifyReportPartsAreStoredBeforeTheyAreAnswered) {
+  const json part = json::parse(R"({"requestId":7,"generatedAt":"2026-11-24T09:00:00Z",
+      "seqNo":2,"tbc":true,"reportData":[
+        {"component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"},
+         "variableAttribute":[{"value":"s3cret-in-a-report","mutability":"WriteOnly"}]},
+        {"component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"},
+         "variableAttribute":[{"value":"30"}]}]})");
+  Send("r-1", "NotifyReport", part);
+  ASSERT_EQ(backend_.report_parts.size(), 1u);
+  const control::v1::ReportPartRequest& sent = backend_.report_parts[0];
+  EXPECT_EQ(sent.charger_id(), station_->charger_id);
+  EXPECT_EQ(sent.connection_id(), station_->connection_id);
+  EXPECT_EQ(FromProto(sent.received_at()), clock_.Now());
+  const json payload = json::parse(sent.payload_json());
+  EXPECT_EQ(payload["seqNo"], 2);
+  EXPECT_EQ(payload["reportData"][1]["variableAttribute"][0]["value"], "30");
+  EXPECT_EQ(sent.payload_json().find("s3cret-in-a-report"), std::string::npos);
+  EXPECT_TRUE(replies_.empty());
+  backend_.report_part_done.at(0)(grpc::Status::OK, control::v1::ReportResponse());
+  EXPECT_EQ(ExpectResult("r-1"), json::object());
+
+  replies_.clear();
+  Send("r-2", "NotifyReport", part);
+  backend_.report_part_done.at(1)(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "control database unavailable: ..."),
+      control::v1::ReportResponse());
+  Frame f = ExpectError("r-2", "InternalError");
+  EXPECT_EQ(f.error_description, "device model unavailable");
 }
 
 TEST_F(CallRouterTest, StationWithUnknownRegistrationIsNotLockedOut) {

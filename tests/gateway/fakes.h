@@ -70,6 +70,11 @@ class FakeBackend : public Backend {
     event_calls.push_back(std::move(events));
     event_done.push_back(std::move(done));
   }
+  void RecordReportPart(control::v1::ReportPartRequest part,
+                        Completion<control::v1::ReportResponse> done) override {
+    report_parts.push_back(std::move(part));
+    report_part_done.push_back(std::move(done));
+  }
   // Finishes the oldest RecordChargerEvents call not finished yet.
   void FinishEvents(const grpc::Status& status = grpc::Status::OK) {
     auto done = std::move(event_done.at(events_finished++));
@@ -90,6 +95,8 @@ class FakeBackend : public Backend {
   std::vector<std::vector<control::v1::ChargerEvent>> event_calls;
   std::vector<Completion<control::v1::ReportResponse>> event_done;
   size_t events_finished = 0;
+  std::vector<control::v1::ReportPartRequest> report_parts;
+  std::vector<Completion<control::v1::ReportResponse>> report_part_done;
 };
 
 }  // namespace csms::gateway::testing

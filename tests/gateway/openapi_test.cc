@@ -101,6 +101,16 @@ constexpr Route kServedRoutes[] = {
     {"POST", "/chargers/CS001/data-transfer"},
     {"GET", "/chargers/CS001/commands?limit=10"},
     {"GET", "/chargers/CS001/events?kind=NotifyEvent&since=2026-01-01T00:00:00Z"},
+    {"GET", "/webhooks"},
+    {"POST", "/webhooks"},
+    {"GET", "/webhooks/1"},
+    {"PATCH", "/webhooks/1"},
+    {"DELETE", "/webhooks/1"},
+    {"POST", "/webhooks/1/test"},
+    {"GET", "/webhooks/1/deliveries?state=pending&limit=10"},
+    {"GET", "/alerts?charger_id=CS001&kind=connector_faulted"},
+    {"POST", "/chargers/CS001/reports"},
+    {"GET", "/chargers/CS001/variables?component=OCPPCommCtrlr&evse_id=1"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -563,8 +573,8 @@ std::set<std::string> RouteWords() {
   std::set<std::string> words;
   const std::regex literal(R"re("((?:[^"\\\n]|\\.)*)")re");
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
-  for (const char* file :
-       {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc", "dashboard_assets.cc"}) {
+  for (const char* file : {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc",
+                           "rest_alerts.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

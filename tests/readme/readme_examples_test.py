@@ -10,7 +10,7 @@ script from the source folder, command by command, with
 
   - localhost:8080 / :50051 / :50052 replaced by the test stack's ports,
   - $TOKEN set to an operate token (export TOKEN=... in the README), and CSMS_API_TOKEN to the
-    same for tools/grpc_call.py,
+    same for tools/grpc_call.py; $ADMIN_TOKEN to an admin token (webhooks),
   - "<transaction_id from start>" replaced by the transaction id the start example returned,
   - `curl` wrapped to record the HTTP status (and to end `curl -N` streams after 2 s),
   - `grpcurl`, which Debian 12 lacks, played by tools/grpc_call.py (the README's own stand-in):
@@ -352,6 +352,7 @@ class Stack:
     def up(self, database_url):
         p = self.ports
         self.operate_token, _ = self.mint("operator", "operate")
+        self.admin_token, _ = self.mint("admin", "admin")
         _, gateway_token_file = self.mint("gateway", "service")
         _, control_token_file = self.mint("control", "service")
         env = dict(os.environ)
@@ -550,6 +551,7 @@ class Runner:
         env.update({
             "PATH": self.bin + os.pathsep + env.get("PATH", ""),
             "TOKEN": self.stack.operate_token,
+            "ADMIN_TOKEN": self.stack.admin_token,
             "CSMS_API_TOKEN": self.stack.operate_token,
             "README_REAL_CURL": shutil.which("curl") or "/usr/bin/curl",
             "README_RESULTS": self.results,

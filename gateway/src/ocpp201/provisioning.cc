@@ -1,7 +1,10 @@
 // B: provisioning. BootNotification (B01-B03: control decides Accepted / Pending / Rejected and
-// the heartbeat interval), Heartbeat (answered here with the time), NotifyReport (acknowledged;
-// the device model that stores it comes later).
+// the heartbeat interval), Heartbeat (answered here with the time), NotifyReport (each part
+// stored in the charger's device model before it is answered, so the charger's own pace, one part
+// at a time, is the back-pressure; refused with InternalError when it cannot be stored, and the
+// charger sends it again).
 #include "csms/common/log.h"
+#include "csms/common/ocpp_redact.h"
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/ocpp201/blocks.h"
 #include "csms/ocpp/v201/boot_notification.h"
@@ -77,11 +80,22 @@ void AddProvisioningRoutes(RouteTable& routes, const BlockContext& ctx) {
   });
   // The report a GetBaseReport / GetReport asked for: allowed while Pending (B02.FR.09).
   routes
-      .Add<v201::NotifyReportRequest>([](const auto& call, auto respond) {
-        LogNotification(*call.station, call.message_id, "NotifyReport",
-                        "request " + std::to_string(call.request.request_id) + " part " +
-                            std::to_string(call.request.seq_no));
-        respond.Ok({});
+      .Add<v201::NotifyReportRequest>([&ctx](const auto& call, auto respond) {
+        control::v1::ReportPartRequest part;
+        part.set_charger_id(call.station->charger_id);
+        part.set_connection_id(call.station->connection_id);
+        *part.mutable_received_at() = ToProto(ctx.clock.Now());
+        part.set_payload_json(
+            ocpp::RedactSecrets(v201::NotifyReportRequest::kAction, ocpp::Encode(call.request))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        ctx.backend.RecordReportPart(
+            std::move(part), [respond = std::move(respond), charger_id = call.station->charger_id](
+                                 const grpc::Status& status, const control::v1::ReportResponse&) {
+              if (status.ok()) return respond.Ok({});
+              respond.Error(ocpp::error_code::kInternalError,
+                            NotStored(charger_id, respond.message_id(), "NotifyReport", status,
+                                      "device model"));
+            });
       })
       .allowed_before_accepted = true;
 }

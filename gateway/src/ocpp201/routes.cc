@@ -24,17 +24,16 @@ control::v1::ChargerEvent MakeChargerEvent(const StationContext& station, std::s
   return event;
 }
 
-std::string EventLogUnavailable(const std::string& charger_id, const std::string& message_id,
-                                std::string_view kind, const grpc::Status& status) {
+std::string NotStored(const std::string& charger_id, const std::string& message_id,
+                      std::string_view kind, const grpc::Status& status, std::string_view where) {
   CSMS_LOG_WITH(kWarn, "gateway", (log::Fields{charger_id, message_id, kind}))
-      << kind << " of " << charger_id << " not stored in its event log ("
+      << kind << " of " << charger_id << " not stored in its " << where << " ("
       << static_cast<int>(status.error_code()) << " " << log::Sanitize(status.error_message(), 200)
       << "); refused so that the charger sends it again";
-  // The charger learns only that it must retry; the detail (which may name the database) stays
-  // in our log.
-  return status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
-             ? "event log unavailable: no answer in time"
-             : "event log unavailable";
+  // The detail (which may name the database) stays in our log.
+  return std::string(where) + (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                                   ? " unavailable: no answer in time"
+                                   : " unavailable");
 }
 
 void LogNotification(const StationContext& station, const std::string& message_id,

@@ -13,6 +13,12 @@
 // command answered is one JSON line on stdout:
 //   {"action":"Reset","request":{...},"response":{...}}            (CALLRESULT)
 //   {"action":"GetVariables","request":{...},"error":{"code":"...","description":"..."}}  (CALLERROR)
+// GetBaseReport (Full-, Configuration- or SummaryInventory) is Accepted and followed by exactly 3
+// NotifyReport parts (seqNo 0, 1, 2; tbc true, true, false; one generatedAt), each sent once the
+// one before is answered; GetReport by the matching variables in up to 3 parts, or EmptyResultSet.
+// Each part sent is a line too, once answered:
+//   {"sent":"NotifyReport","requestId":5,"seqNo":0,"tbc":true,"generatedAt":"...","items":9,
+//    "response":{}}                                         (or "error" as above)
 // Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
 // schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
@@ -61,6 +67,7 @@ const state = {
   messageTimeout: 30,         // OCPPCommCtrlr.MessageTimeout[Default], applied at reboot
   pendingMessageTimeout: null,
   authorizeRemoteStart: 'false',
+  authEnabled: 'true',
   txUpdatedInterval: 0,       // reported and settable; this client sends no periodic updates
   operative: { station: true, evse: true, connector: true },  // ChangeAvailability
   resetScheduled: false,      // Reset OnIdle during a transaction
@@ -187,49 +194,80 @@ client.handle('RequestStopTransaction', ({ params }) => {
 
 // The same small device model as the C++ simulator (tools/charger-sim), so one table of
 // expectations fits both. Names compare case-insensitively; instance and evse must match.
+// Each entry: component [name, instance, evseId, connectorId], variable [name, instance], type
+// (what SetVariables checks: integer, boolean, password), the reported characteristics (dataType,
+// unit, min, max, valuesList) and the attributes by type (mutability, persistent, constant, get,
+// set).
 const RO = 'ReadOnly';
 const RW = 'ReadWrite';
 const WO = 'WriteOnly';
 const fixed = (value) => () => value;
+// Never changes: reported persistent and constant.
+const constant = (value) => ({ Actual: { mutability: RO, persistent: true, constant: true,
+                                         get: fixed(value) } });
+const availabilityStates = 'Available,Occupied,Reserved,Unavailable,Faulted';
+const available = (component) => ({ component, variable: ['Available'], dataType: 'boolean',
+                                    attributes: constant('true') });
 const model = [
-  { component: ['ChargingStation'], variable: ['AvailabilityState'],
+  { component: ['ChargingStation'], variable: ['AvailabilityState'], dataType: 'OptionList',
+    valuesList: availabilityStates,
     attributes: { Actual: { mutability: RO, get: () =>
       (activeTx ? 'Occupied' : state.operative.station ? 'Available' : 'Unavailable') } } },
-  { component: ['ChargingStation'], variable: ['Model'],
-    attributes: { Actual: { mutability: RO, get: fixed('Terra 53') } } },
-  { component: ['ChargingStation'], variable: ['VendorName'],
-    attributes: { Actual: { mutability: RO, get: fixed('ABB') } } },
-  { component: ['EVSE', undefined, 1], variable: ['AvailabilityState'],
+  available(['ChargingStation']),
+  { component: ['ChargingStation'], variable: ['Model'], attributes: constant('Terra 53') },
+  { component: ['ChargingStation'], variable: ['VendorName'], attributes: constant('ABB') },
+  { component: ['EVSE', undefined, 1], variable: ['AvailabilityState'], dataType: 'OptionList',
+    valuesList: availabilityStates,
     attributes: { Actual: { mutability: RO, get: () => (activeTx ? 'Occupied'
       : state.operative.station && state.operative.evse ? 'Available' : 'Unavailable') } } },
-  { component: ['EVSE', undefined, 1], variable: ['Power'],
+  available(['EVSE', undefined, 1]),
+  { component: ['EVSE', undefined, 1], variable: ['Power'], dataType: 'decimal', unit: 'W',
+    min: 0, max: 100000,
     attributes: { Actual: { mutability: RO, get: () =>
                     String(activeTx ? Math.min(limitW ?? 100000, 100000) : 0) },
-                  MaxSet: { mutability: RO, get: fixed('100000') } } },
+                  MaxSet: { mutability: RO, persistent: true, constant: true,
+                            get: fixed('100000') } } },
   { component: ['Connector', undefined, 1, 1], variable: ['AvailabilityState'],
+    dataType: 'OptionList', valuesList: availabilityStates,
     attributes: { Actual: { mutability: RO, get: connectorStatus } } },
+  available(['Connector', undefined, 1, 1]),
   { component: ['Connector', undefined, 1, 1], variable: ['ConnectorType'],
-    attributes: { Actual: { mutability: RO, get: fixed('cCCS2') } } },
-  { component: ['OCPPCommCtrlr'], variable: ['HeartbeatInterval'], type: 'integer', min: 1,
-    max: 86400, attributes: { Actual: { mutability: RW, get: () => String(state.heartbeatInterval),
+    dataType: 'OptionList', valuesList: 'cCCS2', attributes: constant('cCCS2') },
+  { component: ['OCPPCommCtrlr'], variable: ['HeartbeatInterval'], type: 'integer', unit: 's',
+    min: 1, max: 86400,
+    attributes: { Actual: { mutability: RW, persistent: true,
+      get: () => String(state.heartbeatInterval),
       set: (v) => { state.heartbeatInterval = Number(v); scheduleHeartbeat(); } } } },
   { component: ['OCPPCommCtrlr'], variable: ['MessageTimeout', 'Default'], type: 'integer',
-    min: 1, max: 3600, rebootRequired: true,
-    attributes: { Actual: { mutability: RW, get: () => String(state.messageTimeout),
+    unit: 's', min: 1, max: 3600, rebootRequired: true,
+    attributes: { Actual: { mutability: RW, persistent: true,
+      get: () => String(state.messageTimeout),
       set: (v) => { state.pendingMessageTimeout = Number(v); } } } },
   ...[['GetVariables', '4'], ['SetVariables', '8']].flatMap(([instance, items]) => [
     { component: ['DeviceDataCtrlr'], variable: ['ItemsPerMessage', instance],
-      attributes: { Actual: { mutability: RO, get: fixed(items) } } },
+      dataType: 'integer', attributes: constant(items) },
     { component: ['DeviceDataCtrlr'], variable: ['BytesPerMessage', instance],
-      attributes: { Actual: { mutability: RO, get: fixed('8192') } } }]),
+      dataType: 'integer', attributes: constant('8192') }]),
   { component: ['SecurityCtrlr'], variable: ['BasicAuthPassword'], type: 'password',
-    attributes: { Actual: { mutability: WO, set: () => {
+    attributes: { Actual: { mutability: WO, persistent: true, set: () => {
       log('BasicAuthPassword changed (this client connects without a password anyway)'); } } } },
+  // This client connects without a password or TLS: profile 0.
+  { component: ['SecurityCtrlr'], variable: ['SecurityProfile'], dataType: 'integer', min: 0,
+    max: 3, attributes: { Actual: { mutability: RO, persistent: true, get: fixed('0') } } },
+  { component: ['AuthCtrlr'], variable: ['Enabled'], type: 'boolean',
+    attributes: { Actual: { mutability: RW, persistent: true, get: () => state.authEnabled,
+      set: (v) => { state.authEnabled = v; } } } },
   { component: ['AuthCtrlr'], variable: ['AuthorizeRemoteStart'], type: 'boolean',
-    attributes: { Actual: { mutability: RW, get: () => state.authorizeRemoteStart,
-      set: (v) => { state.authorizeRemoteStart = v; } } } },
-  { component: ['SampledDataCtrlr'], variable: ['TxUpdatedInterval'], type: 'integer', min: 0,
-    max: 86400, attributes: { Actual: { mutability: RW, get: () => String(state.txUpdatedInterval),
+    attributes: { Actual: { mutability: RW, persistent: true,
+      get: () => state.authorizeRemoteStart, set: (v) => { state.authorizeRemoteStart = v; } } } },
+  { component: ['SmartChargingCtrlr'], variable: ['Enabled'], dataType: 'boolean',
+    attributes: constant('true') },
+  { component: ['SmartChargingCtrlr'], variable: ['RateUnit'], dataType: 'MemberList',
+    valuesList: 'A,W', attributes: constant('A,W') },
+  { component: ['SampledDataCtrlr'], variable: ['TxUpdatedInterval'], type: 'integer', unit: 's',
+    min: 0, max: 86400,
+    attributes: { Actual: { mutability: RW, persistent: true,
+      get: () => String(state.txUpdatedInterval),
       set: (v) => { state.txUpdatedInterval = Number(v); } } } },
 ];
 
@@ -321,6 +359,118 @@ client.handle('SetVariables', ({ params }) => {
     return { ...echo(item),
              attributeStatus: found.def.rebootRequired ? 'RebootRequired' : 'Accepted' };
   }) };
+});
+
+// ---- Reports (GetBaseReport, GetReport) -----------------------------------------------------------
+
+// One variable as a ReportDataType; a WriteOnly attribute has no value (OCPP).
+function reportData(def, writableOnly) {
+  const [name, instance, evseId, connectorId] = def.component;
+  const component = { name };
+  if (instance !== undefined) component.instance = instance;
+  if (evseId !== undefined) {
+    component.evse = { id: evseId, ...(connectorId !== undefined ? { connectorId } : {}) };
+  }
+  const variable = { name: def.variable[0],
+                     ...(def.variable[1] !== undefined ? { instance: def.variable[1] } : {}) };
+  const variableAttribute = Object.entries(def.attributes)
+    .filter(([, a]) => !writableOnly || a.mutability !== RO)
+    .map(([type, a]) => ({ type, ...(a.mutability !== WO ? { value: a.get() } : {}),
+                           mutability: a.mutability, persistent: !!a.persistent,
+                           constant: !!a.constant }));
+  const dataType = def.dataType ||
+    ({ integer: 'integer', boolean: 'boolean', password: 'string' })[def.type] || 'string';
+  const variableCharacteristics = { dataType, supportsMonitoring: false };
+  if (def.unit !== undefined) variableCharacteristics.unit = def.unit;
+  if (def.min !== undefined) variableCharacteristics.minLimit = def.min;
+  if (def.max !== undefined) variableCharacteristics.maxLimit = def.max;
+  if (def.valuesList !== undefined) variableCharacteristics.valuesList = def.valuesList;
+  return { component, variable, variableAttribute, variableCharacteristics };
+}
+
+// As the simulator: Full = everything; Configuration = the writable variables with their writable
+// attributes; Summary = the state variables of each component.
+const stateVariables = ['availabilitystate', 'available', 'active', 'enabled', 'problem'];
+function baseReport(reportBase) {
+  if (reportBase === 'FullInventory') return model.map((def) => reportData(def, false));
+  if (reportBase === 'ConfigurationInventory') {
+    return model.filter((def) => Object.values(def.attributes).some((a) => a.mutability !== RO))
+      .map((def) => reportData(def, true));
+  }
+  return model.filter((def) => stateVariables.includes(def.variable[0].toLowerCase()))
+    .map((def) => reportData(def, false));
+}
+
+const sameKey = (a, b) => same(a[0], b[0]) && same(a[1], b[1]) && a[2] === b[2] && a[3] === b[3];
+
+// GetReport's componentVariable: a field the request leaves out matches anything.
+function requested(wanted, def) {
+  const [name, instance, evseId, connectorId] = def.component;
+  const c = wanted.component;
+  if (!same(c.name, name)) return false;
+  if (c.instance !== undefined && !same(c.instance, instance)) return false;
+  if (c.evse !== undefined) {
+    if (c.evse.id !== evseId) return false;
+    if (c.evse.connectorId !== undefined && c.evse.connectorId !== connectorId) return false;
+  }
+  const v = wanted.variable;
+  if (v === undefined) return true;
+  if (!same(v.name, def.variable[0])) return false;
+  return v.instance === undefined || same(v.instance, def.variable[1]);
+}
+
+// componentCriteria (B08.FR.07-10, as libocpp reads them): Active, Available and Enabled are met by
+// a component whose variable of that name is "true" or that has no such variable; Problem only by
+// a Problem variable that is "true".
+function meetsCriteria(componentKey, criteria) {
+  return criteria.some((criterion) => {
+    const def = model.find((d) => sameKey(d.component, componentKey) &&
+                                  same(d.variable[0], criterion) && d.variable[1] === undefined);
+    if (!def) return criterion !== 'Problem';
+    return def.attributes.Actual?.mutability !== WO && def.attributes.Actual?.get() === 'true';
+  });
+}
+
+function customReport({ componentVariable, componentCriteria }) {
+  return model.filter((def) =>
+    (!componentVariable || componentVariable.some((wanted) => requested(wanted, def))) &&
+    (!componentCriteria || meetsCriteria(def.component, componentCriteria)))
+    .map((def) => reportData(def, false));
+}
+
+// Up to 3 parts (exactly 3 when there are 3 items or more), one after the other.
+async function sendReport(requestId, items) {
+  const generatedAt = now();
+  const count = Math.max(1, Math.min(3, items.length));
+  for (let seqNo = 0; seqNo < count; seqNo++) {
+    const reportData = items.slice(Math.floor(seqNo * items.length / count),
+                                   Math.floor((seqNo + 1) * items.length / count));
+    const tbc = seqNo < count - 1;
+    const payload = { requestId, generatedAt, seqNo, tbc,
+                      ...(reportData.length ? { reportData } : {}) };
+    const line = { sent: 'NotifyReport', requestId, seqNo, tbc, generatedAt,
+                   items: reportData.length };
+    try {
+      line.response = await client.call('NotifyReport', payload);
+    } catch (e) {
+      line.error = { code: e.rpcErrorCode || e.name, description: e.message };
+      fail(`NotifyReport ${requestId}/${seqNo}: ${e.message}`);
+    }
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+}
+
+client.handle('GetBaseReport', ({ params }) => {
+  const items = baseReport(params.reportBase);  // values as they are now
+  afterReply(() => sendReport(params.requestId, items));
+  return { status: 'Accepted' };
+});
+
+client.handle('GetReport', ({ params }) => {
+  const items = customReport(params);
+  if (!items.length) return { status: 'EmptyResultSet' };
+  afterReply(() => sendReport(params.requestId, items));
+  return { status: 'Accepted' };
 });
 
 // Reboot: close, connect again, BootNotification RemoteReset, StatusNotification.

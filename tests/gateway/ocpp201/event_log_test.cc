@@ -30,6 +30,8 @@ struct EventCase {
   const char* payload;
   std::vector<ExpectedEvent> events;
 };
+// The case's name in test listings, not its bytes.
+void PrintTo(const EventCase& c, std::ostream* os) { *os << c.name; }
 
 void ExpectEvent(const control::v1::ChargerEvent& got, const ExpectedEvent& want,
                  const json& request) {

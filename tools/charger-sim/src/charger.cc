@@ -132,6 +132,12 @@ std::optional<Dialect> ParseDialect(std::string_view name) {
 
 const char* DialectName(Dialect dialect) { return dialect == Dialect::kSeed ? "seed" : "standard"; }
 
+std::optional<ReportOrder> ParseReportOrder(std::string_view name) {
+  if (name == "normal") return ReportOrder::kNormal;
+  if (name == "reverse") return ReportOrder::kReverse;
+  return std::nullopt;
+}
+
 Charger::Charger(ChargerOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
@@ -318,6 +324,10 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnSetVariables(frame);
   } else if (action == "Reset") {
     OnReset(frame);
+  } else if (action == "GetBaseReport") {
+    OnGetBaseReport(frame);
+  } else if (action == "GetReport") {
+    OnGetReport(frame);
   } else if (action == "ChangeAvailability") {
     OnChangeAvailability(frame);
   } else if (action == "UnlockConnector") {

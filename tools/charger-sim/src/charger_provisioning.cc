@@ -1,14 +1,19 @@
-// Provisioning (OCPP 2.0.1 block B): the device model behind GetVariables and SetVariables, and
-// Reset with the reboot that follows it.
+// Provisioning (OCPP 2.0.1 block B): the device model behind GetVariables, SetVariables,
+// GetBaseReport and GetReport, and Reset with the reboot that follows it.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <tuple>
+#include <vector>
 
 #include "charger_internal.h"
 #include "csms/common/log.h"
+#include "csms/ocpp/v201/get_base_report.h"
+#include "csms/ocpp/v201/get_report.h"
 #include "csms/ocpp/v201/get_variables.h"
+#include "csms/ocpp/v201/notify_report.h"
 #include "csms/ocpp/v201/reset.h"
 #include "csms/ocpp/v201/set_variables.h"
 
@@ -29,21 +34,36 @@ constexpr int kGetVariablesItems = 4;
 constexpr int kSetVariablesItems = 8;
 constexpr int kBytesPerMessage = 8192;
 
-AttributeDef Fixed(Attr type, Mutability mutability, std::string value) {
+// persistent: kept across reboots; constant: never changes (reported in NotifyReport).
+AttributeDef Fixed(Attr type, Mutability mutability, std::string value, bool persistent = false,
+                   bool constant = false) {
   AttributeDef attribute;
   attribute.type = type;
   attribute.mutability = mutability;
   attribute.value = std::move(value);
+  attribute.persistent = persistent;
+  attribute.constant = constant;
   return attribute;
 }
 
-AttributeDef Live(Attr type, Mutability mutability, std::function<std::string()> read) {
+// A value that never changes: the hardware, the firmware's limits.
+AttributeDef Constant(std::string value) {
+  return Fixed(Attr::kActual, Mutability::kReadOnly, std::move(value), true, true);
+}
+
+AttributeDef Live(Attr type, Mutability mutability, std::function<std::string()> read,
+                  bool persistent = false) {
   AttributeDef attribute;
   attribute.type = type;
   attribute.mutability = mutability;
   attribute.read = std::move(read);
+  attribute.persistent = persistent;
   return attribute;
 }
+
+// What AvailabilityState may say (OCPP 2.0.1 Part 2, appendix 3).
+const std::vector<std::string> kAvailabilityStates = {"Available", "Occupied", "Reserved",
+                                                      "Unavailable", "Faulted"};
 
 ComponentKey StationComponent(std::string name) {
   return ComponentKey{std::move(name), {}, {}, {}};
@@ -87,23 +107,35 @@ void Charger::BuildDeviceModel() {
   constexpr auto kRO = Mutability::kReadOnly;
   constexpr auto kRW = Mutability::kReadWrite;
 
+  // Available: the component is there (appendix 3); its state is AvailabilityState.
+  const auto add_available = [this](const ComponentKey& component) {
+    VariableDef v;
+    v.component = component;
+    v.name = "Available";
+    v.type = DataType::kBoolean;
+    v.attributes = {Constant("true")};
+    model_.Add(std::move(v));
+  };
+
   // ChargingStation
   {
     VariableDef v;
     v.component = StationComponent("ChargingStation");
     v.name = "AvailabilityState";
     v.type = DataType::kOptionList;
+    v.options = kAvailabilityStates;
     v.attributes = {Live(Attr::kActual, kRO, [this] {
       return std::string(tx_ ? "Occupied" : station_operative_ ? "Available" : "Unavailable");
     })};
     model_.Add(std::move(v));
   }
+  add_available(StationComponent("ChargingStation"));
   for (auto [name, value] : {std::pair<const char*, std::string>{"Model", options_.model},
                              {"VendorName", options_.vendor}}) {
     VariableDef v;
     v.component = StationComponent("ChargingStation");
     v.name = name;
-    v.attributes = {Fixed(Attr::kActual, kRO, value)};
+    v.attributes = {Constant(value)};
     model_.Add(std::move(v));
   }
 
@@ -115,20 +147,26 @@ void Charger::BuildDeviceModel() {
     v.component = evse;
     v.name = "AvailabilityState";
     v.type = DataType::kOptionList;
+    v.options = kAvailabilityStates;
     v.attributes = {Live(Attr::kActual, kRO, [this] {
       if (tx_) return std::string("Occupied");
       return std::string(station_operative_ && evse_operative_ ? "Available" : "Unavailable");
     })};
     model_.Add(std::move(v));
   }
+  add_available(evse);
   {
     VariableDef v;
     v.component = evse;
-    v.name = "Power";  // W: what it delivers now, and the hardware maximum
+    v.name = "Power";  // W: what it delivers now, and the hardware maximum (also maxLimit)
     v.type = DataType::kDecimal;
-    v.attributes = {Live(Attr::kActual, kRO,
-                         [this] { return std::to_string(std::llround(current_power_w())); }),
-                    Fixed(Attr::kMaxSet, kRO, std::to_string(std::llround(options_.max_power_w)))};
+    v.unit = "W";
+    v.min_limit = 0;
+    v.max_limit = static_cast<double>(std::llround(options_.max_power_w));
+    v.attributes = {
+        Live(Attr::kActual, kRO,
+             [this] { return std::to_string(std::llround(current_power_w())); }),
+        Fixed(Attr::kMaxSet, kRO, std::to_string(std::llround(options_.max_power_w)), true, true)};
     model_.Add(std::move(v));
   }
   {
@@ -136,15 +174,18 @@ void Charger::BuildDeviceModel() {
     v.component = connector;
     v.name = "AvailabilityState";
     v.type = DataType::kOptionList;
+    v.options = kAvailabilityStates;
     v.attributes = {Live(Attr::kActual, kRO, [this] { return std::string(connector_status()); })};
     model_.Add(std::move(v));
   }
+  add_available(connector);
   {
     VariableDef v;
     v.component = connector;
     v.name = "ConnectorType";
     v.type = DataType::kOptionList;
-    v.attributes = {Fixed(Attr::kActual, kRO, "cCCS2")};
+    v.options = {"cCCS2"};
+    v.attributes = {Constant("cCCS2")};
     model_.Add(std::move(v));
   }
 
@@ -154,10 +195,11 @@ void Charger::BuildDeviceModel() {
     v.component = StationComponent("OCPPCommCtrlr");
     v.name = "HeartbeatInterval";  // s; also set by the BootNotification answer
     v.type = DataType::kInteger;
+    v.unit = "s";
     v.min_limit = 1;
     v.max_limit = 86400;
-    v.attributes = {
-        Live(Attr::kActual, kRW, [this] { return std::to_string(heartbeat_interval_.count()); })};
+    v.attributes = {Live(
+        Attr::kActual, kRW, [this] { return std::to_string(heartbeat_interval_.count()); }, true)};
     v.on_change = [this](Attr, const std::string& value) {
       heartbeat_interval_ = std::chrono::seconds(ToInt(value));
       if (boot_state_ == BootState::kAccepted && connected_) {
@@ -175,11 +217,13 @@ void Charger::BuildDeviceModel() {
     v.name = "MessageTimeout";
     v.instance = "Default";
     v.type = DataType::kInteger;
+    v.unit = "s";
     v.min_limit = 1;
     v.max_limit = 3600;
     v.reboot_required = true;
-    v.attributes = {
-        Live(Attr::kActual, kRW, [this] { return std::to_string(options_.call_timeout.count()); })};
+    v.attributes = {Live(
+        Attr::kActual, kRW, [this] { return std::to_string(options_.call_timeout.count()); },
+        true)};
     v.on_change = [this](Attr, const std::string& value) {
       options_.call_timeout = std::chrono::seconds(ToInt(value));
       CSMS_LOG(kInfo, kLog) << Tag() << "message timeout now " << options_.call_timeout.count()
@@ -196,10 +240,10 @@ void Charger::BuildDeviceModel() {
     v.name = "ItemsPerMessage";
     v.instance = instance;
     v.type = DataType::kInteger;
-    v.attributes = {Fixed(Attr::kActual, kRO, std::to_string(items))};
+    v.attributes = {Constant(std::to_string(items))};
     model_.Add(v);
     v.name = "BytesPerMessage";
-    v.attributes = {Fixed(Attr::kActual, kRO, std::to_string(kBytesPerMessage))};
+    v.attributes = {Constant(std::to_string(kBytesPerMessage))};
     model_.Add(std::move(v));
   }
 
@@ -208,7 +252,7 @@ void Charger::BuildDeviceModel() {
     VariableDef v;
     v.component = StationComponent("SecurityCtrlr");
     v.name = "BasicAuthPassword";
-    v.attributes = {Fixed(Attr::kActual, Mutability::kWriteOnly, "")};
+    v.attributes = {Fixed(Attr::kActual, Mutability::kWriteOnly, "", /*persistent=*/true)};
     v.check = BasicAuthPasswordProblem;
     v.on_change = [this](Attr, const std::string& value) {
       new_password_ = value;  // a later entry of the same request wins
@@ -216,13 +260,41 @@ void Charger::BuildDeviceModel() {
     model_.Add(std::move(v));
   }
 
-  // AuthCtrlr: kept and reported only; the simulator never sends Authorize for a remote start.
   {
+    // The profile the transport connects with; changing it (A05) is not simulated.
+    VariableDef v;
+    v.component = StationComponent("SecurityCtrlr");
+    v.name = "SecurityProfile";
+    v.type = DataType::kInteger;
+    v.min_limit = 0;
+    v.max_limit = 3;
+    v.attributes = {Fixed(Attr::kActual, kRO, std::to_string(options_.security_profile), true)};
+    model_.Add(std::move(v));
+  }
+
+  // AuthCtrlr: kept and reported only; the simulator never sends Authorize for a remote start.
+  for (auto [name, value] : {std::pair<const char*, const char*>{"Enabled", "true"},
+                             {"AuthorizeRemoteStart", "false"}}) {
     VariableDef v;
     v.component = StationComponent("AuthCtrlr");
-    v.name = "AuthorizeRemoteStart";
+    v.name = name;
     v.type = DataType::kBoolean;
-    v.attributes = {Fixed(Attr::kActual, kRW, "false")};
+    v.attributes = {Fixed(Attr::kActual, kRW, value, /*persistent=*/true)};
+    model_.Add(std::move(v));
+  }
+
+  // SmartChargingCtrlr: SetChargingProfile takes limits in A or W.
+  {
+    VariableDef v;
+    v.component = StationComponent("SmartChargingCtrlr");
+    v.name = "Enabled";
+    v.type = DataType::kBoolean;
+    v.attributes = {Constant("true")};
+    model_.Add(v);
+    v.name = "RateUnit";
+    v.type = DataType::kMemberList;
+    v.options = {"A", "W"};
+    v.attributes = {Constant("A,W")};
     model_.Add(std::move(v));
   }
 
@@ -232,16 +304,28 @@ void Charger::BuildDeviceModel() {
     v.component = StationComponent("SampledDataCtrlr");
     v.name = "TxUpdatedInterval";
     v.type = DataType::kInteger;
+    v.unit = "s";
     v.min_limit = 0;
     v.max_limit = 86400;
-    v.attributes = {Live(Attr::kActual, kRW,
-                         [this] { return std::to_string(options_.meter_interval.count()); })};
+    v.attributes = {Live(
+        Attr::kActual, kRW, [this] { return std::to_string(options_.meter_interval.count()); },
+        true)};
     v.on_change = [this](Attr, const std::string& value) {
       options_.meter_interval = std::chrono::seconds(ToInt(value));
       if (tx_) tx_->next_meter_at = clock_.Now() + options_.meter_interval;
       CSMS_LOG(kInfo, kLog) << Tag() << "TransactionEvent Updated every "
                             << options_.meter_interval.count() << " s (SetVariables)";
     };
+    model_.Add(std::move(v));
+  }
+
+  // Synthetic variables, so that a report can be as large as a test needs.
+  for (int i = 1; i <= options_.extra_variables; ++i) {
+    VariableDef v;
+    v.component = StationComponent("SimExtra");
+    v.name = "Var" + std::to_string(i);
+    v.type = DataType::kInteger;
+    v.attributes = {Constant(std::to_string(i))};
     model_.Add(std::move(v));
   }
 }
@@ -351,6 +435,65 @@ void Charger::OnSetVariables(const ocpp::Frame& frame) {
   }
   Reply(frame.message_id, ocpp::Encode(response));
   if (new_password_) reconnect_pending_ = true;  // the reply is in the outbox before the close
+}
+
+// ---- Reports (B07, B08) ----------------------------------------------------------------------
+
+void Charger::OnGetBaseReport(const ocpp::Frame& frame) {
+  v201::GetBaseReportRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  std::vector<v201::ReportData> items = model_.BaseReport(request.report_base);
+  v201::GetBaseReportResponse response;
+  response.status = v201::GenericDeviceModelStatusEnum::kAccepted;
+  Reply(frame.message_id, ocpp::Encode(response));
+  CSMS_LOG(kInfo, kLog) << Tag() << "GetBaseReport " << v201::ToString(request.report_base);
+  EnqueueReport(request.request_id, items);
+}
+
+void Charger::OnGetReport(const ocpp::Frame& frame) {
+  v201::GetReportRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  std::vector<v201::ReportData> items =
+      model_.Report({request.component_variable, request.component_criteria});
+  v201::GetReportResponse response;
+  response.status = items.empty() ? v201::GenericDeviceModelStatusEnum::kEmptyResultSet
+                                  : v201::GenericDeviceModelStatusEnum::kAccepted;
+  Reply(frame.message_id, ocpp::Encode(response));
+  CSMS_LOG(kInfo, kLog) << Tag() << "GetReport: " << v201::ToString(response.status);
+  if (!items.empty()) EnqueueReport(request.request_id, items);
+}
+
+void Charger::EnqueueReport(int request_id, const std::vector<v201::ReportData>& items) {
+  const std::string generated_at = FormatRfc3339(clock_.Now());
+  const size_t per_part = static_cast<size_t>(std::max(1, options_.report_items_per_part));
+  // A base report of nothing is still one (empty) part, so the CSMS sees the report end.
+  const size_t parts = std::max<size_t>(1, (items.size() + per_part - 1) / per_part);
+  std::vector<json> payloads;
+  payloads.reserve(parts);
+  for (size_t seq = 0; seq < parts; ++seq) {
+    v201::NotifyReportRequest part;
+    part.request_id = request_id;
+    part.generated_at = generated_at;
+    part.seq_no = static_cast<int32_t>(seq);
+    part.tbc = seq + 1 < parts;
+    const size_t begin = seq * per_part;
+    const size_t end = std::min(items.size(), begin + per_part);
+    if (begin < end) {
+      part.report_data.emplace(items.begin() + static_cast<std::ptrdiff_t>(begin),
+                               items.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    payloads.push_back(ocpp::Encode(part));
+  }
+  if (options_.report_order == ReportOrder::kReverse) {
+    std::reverse(payloads.begin(), payloads.end());
+  }
+  for (json& payload : payloads) {
+    Enqueue("NotifyReport", std::move(payload));
+    queue_.back().triggered = true;  // asked for by the CSMS: may go while the boot is Pending
+  }
+  CSMS_LOG(kInfo, kLog) << Tag() << "report " << request_id << ": " << items.size()
+                        << " variable(s) in " << parts << " NotifyReport part(s)"
+                        << (options_.report_order == ReportOrder::kReverse ? ", last first" : "");
 }
 
 // ---- Reset (B11, B12) -----------------------------------------------------------------------

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <string_view>
+#include <utility>
 
 namespace csms::sim {
 namespace {
@@ -55,6 +58,84 @@ std::optional<double> ParseNumber(const std::string& text, bool integer) {
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
   return value;
+}
+
+std::string JoinOptions(const std::vector<std::string>& options) {
+  std::string list;
+  for (const auto& option : options) list += (list.empty() ? "" : ",") + option;
+  return list;
+}
+
+v201::DataEnum ToDataEnum(DataType type) {
+  switch (type) {
+    case DataType::kString:
+      return v201::DataEnum::kString;
+    case DataType::kInteger:
+      return v201::DataEnum::kInteger;
+    case DataType::kDecimal:
+      return v201::DataEnum::kDecimal;
+    case DataType::kBoolean:
+      return v201::DataEnum::kBoolean;
+    case DataType::kOptionList:
+      return v201::DataEnum::kOptionList;
+    case DataType::kMemberList:
+      return v201::DataEnum::kMemberList;
+  }
+  return v201::DataEnum::kString;
+}
+
+v201::MutabilityEnum ToMutabilityEnum(Mutability mutability) {
+  switch (mutability) {
+    case Mutability::kReadOnly:
+      return v201::MutabilityEnum::kReadOnly;
+    case Mutability::kWriteOnly:
+      return v201::MutabilityEnum::kWriteOnly;
+    case Mutability::kReadWrite:
+      return v201::MutabilityEnum::kReadWrite;
+  }
+  return v201::MutabilityEnum::kReadOnly;
+}
+
+v201::Component ToComponent(const ComponentKey& key) {
+  v201::Component component;
+  component.name = key.name;
+  component.instance = key.instance;
+  if (key.evse_id) {
+    component.evse.emplace();
+    component.evse->id = *key.evse_id;
+    component.evse->connector_id = key.connector_id;
+  }
+  return component;
+}
+
+// GetReport's componentVariable: what the request leaves out matches anything.
+bool RequestedMatches(const v201::ComponentVariable& wanted, const VariableDef& def) {
+  const ComponentKey& key = def.component;
+  const v201::Component& component = wanted.component;
+  if (!EqualsIgnoreCase(component.name, key.name)) return false;
+  if (component.instance && !SameOptional(component.instance, key.instance)) return false;
+  if (component.evse) {
+    if (key.evse_id != component.evse->id) return false;
+    if (component.evse->connector_id && key.connector_id != component.evse->connector_id) {
+      return false;
+    }
+  }
+  if (!wanted.variable) return true;
+  if (!EqualsIgnoreCase(wanted.variable->name, def.name)) return false;
+  return !wanted.variable->instance || SameOptional(wanted.variable->instance, def.instance);
+}
+
+bool SameComponent(const ComponentKey& a, const ComponentKey& b) {
+  return EqualsIgnoreCase(a.name, b.name) && SameOptional(a.instance, b.instance) &&
+         a.evse_id == b.evse_id && a.connector_id == b.connector_id;
+}
+
+// The variables that tell a component's state: SummaryInventory reports these.
+bool IsStateVariable(const VariableDef& def) {
+  for (const char* name : {"AvailabilityState", "Available", "Active", "Enabled", "Problem"}) {
+    if (EqualsIgnoreCase(def.name, name)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -148,11 +229,22 @@ std::optional<v201::StatusInfo> DeviceModel::CheckValue(const VariableDef& def,
       break;
     case DataType::kOptionList:
       if (std::find(def.options.begin(), def.options.end(), value) == def.options.end()) {
-        std::string list;
-        for (const auto& option : def.options) list += (list.empty() ? "" : ",") + option;
-        return Info("InvalidValue", "must be one of " + list);
+        return Info("InvalidValue", "must be one of " + JoinOptions(def.options));
       }
       break;
+    case DataType::kMemberList: {
+      // A comma-separated subset of the options (an empty list is allowed).
+      size_t start = 0;
+      while (!value.empty() && start <= value.size()) {
+        const size_t comma = std::min(value.find(',', start), value.size());
+        const std::string member = value.substr(start, comma - start);
+        if (std::find(def.options.begin(), def.options.end(), member) == def.options.end()) {
+          return Info("InvalidValue", "members must be of " + JoinOptions(def.options));
+        }
+        start = comma + 1;
+      }
+      break;
+    }
     case DataType::kString:
       if (def.max_limit && static_cast<double>(value.size()) > *def.max_limit) {
         return Info("ValueOutOfRange", "longer than " + FormatLimit(*def.max_limit));
@@ -229,6 +321,114 @@ void DeviceModel::ApplyPending() {
       if (slot.def.on_change) slot.def.on_change(attribute.type, value);
     }
   }
+}
+
+v201::ReportData DeviceModel::ToReportData(const VariableDef& def, bool writable_only) {
+  v201::ReportData data;
+  data.component = ToComponent(def.component);
+  data.variable.name = def.name;
+  data.variable.instance = def.instance;
+  for (const AttributeDef& attribute : def.attributes) {
+    if (writable_only && attribute.mutability == Mutability::kReadOnly) continue;
+    v201::VariableAttribute reported;
+    reported.type = attribute.type;
+    // OCPP: a WriteOnly attribute is reported without its value.
+    if (attribute.mutability != Mutability::kWriteOnly) {
+      reported.value = attribute.read ? attribute.read() : attribute.value;
+    }
+    reported.mutability = ToMutabilityEnum(attribute.mutability);
+    reported.persistent = attribute.persistent;
+    reported.constant = attribute.constant;
+    data.variable_attribute.push_back(std::move(reported));
+  }
+  v201::VariableCharacteristics characteristics;
+  characteristics.data_type = ToDataEnum(def.type);
+  characteristics.unit = def.unit;
+  characteristics.min_limit = def.min_limit;
+  characteristics.max_limit = def.max_limit;
+  if (!def.options.empty()) characteristics.values_list = JoinOptions(def.options);
+  characteristics.supports_monitoring = def.supports_monitoring;
+  data.variable_characteristics = std::move(characteristics);
+  return data;
+}
+
+std::vector<v201::ReportData> DeviceModel::BaseReport(v201::ReportBaseEnum base) const {
+  std::vector<v201::ReportData> report;
+  for (const Slot& slot : variables_) {
+    const VariableDef& def = slot.def;
+    switch (base) {
+      case v201::ReportBaseEnum::kFullInventory:
+        report.push_back(ToReportData(def, /*writable_only=*/false));
+        break;
+      case v201::ReportBaseEnum::kConfigurationInventory:
+        if (std::any_of(def.attributes.begin(), def.attributes.end(), [](const AttributeDef& a) {
+              return a.mutability != Mutability::kReadOnly;
+            })) {
+          report.push_back(ToReportData(def, /*writable_only=*/true));
+        }
+        break;
+      case v201::ReportBaseEnum::kSummaryInventory:
+        if (IsStateVariable(def)) report.push_back(ToReportData(def, /*writable_only=*/false));
+        break;
+    }
+  }
+  return report;
+}
+
+bool DeviceModel::MeetsCriteria(const ComponentKey& component,
+                                const std::vector<v201::ComponentCriterionEnum>& criteria) const {
+  for (v201::ComponentCriterionEnum criterion : criteria) {
+    const std::string_view name = v201::ToString(criterion);
+    std::optional<std::string> value;
+    bool has_variable = false;
+    for (const Slot& slot : variables_) {
+      const VariableDef& def = slot.def;
+      if (def.instance || !EqualsIgnoreCase(def.name, name) ||
+          !SameComponent(def.component, component)) {
+        continue;
+      }
+      has_variable = true;
+      for (const AttributeDef& attribute : def.attributes) {
+        if (attribute.type == v201::AttributeEnum::kActual &&
+            attribute.mutability != Mutability::kWriteOnly) {
+          value = attribute.read ? attribute.read() : attribute.value;
+        }
+      }
+      break;
+    }
+    if (has_variable ? value == "true" : criterion != v201::ComponentCriterionEnum::kProblem) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<v201::ReportData> DeviceModel::Report(const ReportFilter& filter) const {
+  std::vector<v201::ReportData> report;
+  std::vector<std::pair<ComponentKey, bool>> criteria_met;
+  for (const Slot& slot : variables_) {
+    const VariableDef& def = slot.def;
+    if (filter.component_variable &&
+        std::none_of(
+            filter.component_variable->begin(), filter.component_variable->end(),
+            [&](const v201::ComponentVariable& wanted) { return RequestedMatches(wanted, def); })) {
+      continue;
+    }
+    if (filter.component_criteria) {
+      // Once per component: a report of 10,000 variables of one component stays linear.
+      auto known = std::find_if(criteria_met.begin(), criteria_met.end(), [&](const auto& entry) {
+        return SameComponent(entry.first, def.component);
+      });
+      if (known == criteria_met.end()) {
+        criteria_met.emplace_back(def.component,
+                                  MeetsCriteria(def.component, *filter.component_criteria));
+        known = std::prev(criteria_met.end());
+      }
+      if (!known->second) continue;
+    }
+    report.push_back(ToReportData(def, /*writable_only=*/false));
+  }
+  return report;
 }
 
 std::optional<std::string> DeviceModel::Value(std::string_view component, std::string_view variable,

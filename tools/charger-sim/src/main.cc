@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
            "TransactionEvent body: standard (OCPP 2.0.1) or seed (the seed C# simulator's)"},
           {"vendor", "CSMS_SIM_VENDOR", "ABB", "BootNotification vendorName (max 50)"},
           {"model", "CSMS_SIM_MODEL", "Terra 53", "BootNotification model (max 20)"},
+          {"firmware-version", "CSMS_SIM_FIRMWARE_VERSION", "1.0.0",
+           "BootNotification firmwareVersion (max 50): a new one makes the CSMS fetch the device "
+           "model again"},
           {"max-power-kw", "CSMS_SIM_MAX_POWER_KW", "100", "hardware maximum power in kW"},
           {"meter-interval", "CSMS_SIM_METER_INTERVAL", "5",
            "seconds between TransactionEvent Updated (0 = none)"},
@@ -60,6 +63,14 @@ int main(int argc, char** argv) {
            "stands for the station id. Its CN becomes the BootNotification serialNumber"},
           {"client-key", "CSMS_SIM_CLIENT_KEY", "",
            "wss: PEM private key of --client-cert; {id} as there"},
+          {"report-items-per-part", "CSMS_SIM_REPORT_ITEMS_PER_PART", "20",
+           "GetBaseReport / GetReport: variables per NotifyReport part (1 to 10000)"},
+          {"report-order", "CSMS_SIM_REPORT_ORDER", "normal",
+           "order of the NotifyReport parts: normal (seqNo 0 first) or reverse (last first, a "
+           "test of the CSMS)"},
+          {"extra-variables", "CSMS_SIM_EXTRA_VARIABLES", "0",
+           "synthetic read-only variables SimExtra.Var1..VarN in the device model (0 to 100000), "
+           "for large reports"},
       });
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     return Fail("--log-level must be debug, info, warn or error");
@@ -99,6 +110,8 @@ int main(int argc, char** argv) {
     base.dialect = *dialect;
     base.vendor = config.Get("vendor");
     base.model = config.Get("model");
+    base.firmware_version = config.Get("firmware-version");
+    if (base.firmware_version.size() > 50) return Fail("--firmware-version: at most 50 chars");
     if (base.vendor.empty() || base.vendor.size() > 50) return Fail("--vendor: 1 to 50 chars");
     if (base.model.empty() || base.model.size() > 20) return Fail("--model: 1 to 20 chars");
     base.max_power_w = config.GetDouble("max-power-kw") * 1000.0;
@@ -107,6 +120,25 @@ int main(int argc, char** argv) {
     base.meter_start_wh = config.GetDouble("meter-start-wh");
     base.seed_price_per_kwh = config.GetDouble("seed-price-per-kwh");
     base.call_timeout = std::chrono::seconds(config.GetInt("call-timeout"));
+    base.report_items_per_part = config.GetInt("report-items-per-part");
+    if (base.report_items_per_part < 1 || base.report_items_per_part > 10000) {
+      return Fail("--report-items-per-part must be 1 to 10000");
+    }
+    auto report_order = csms::sim::ParseReportOrder(config.Get("report-order"));
+    if (!report_order) return Fail("--report-order must be normal or reverse");
+    base.report_order = *report_order;
+    base.extra_variables = config.GetInt("extra-variables");
+    if (base.extra_variables < 0 || base.extra_variables > 100000) {
+      return Fail("--extra-variables must be 0 to 100000");
+    }
+    // SecurityCtrlr.SecurityProfile: what this connection is.
+    if (!client.tls.client_cert.empty()) {
+      base.security_profile = 3;
+    } else if (client.url.tls) {
+      base.security_profile = 2;
+    } else if (!client.password.empty() || !client.password_file.empty()) {
+      base.security_profile = 1;
+    }
     if (base.max_power_w <= 0 || base.energy_speedup <= 0 || base.meter_interval.count() < 0 ||
         base.meter_start_wh < 0 || base.call_timeout.count() <= 0) {
       return Fail(

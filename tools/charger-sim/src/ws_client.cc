@@ -212,6 +212,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
               r, [self, conn](beast::error_code ec, const tcp::endpoint&) {
                 if (conn != self->conn_) return;
                 if (ec) return self->Fail(conn, "connect", ec);
+                // Beast writes a masked client frame in pieces of 4 KiB: with Nagle on, each
+                // piece after the first waits for the CSMS's delayed ACK (40 ms per large frame,
+                // e.g. every NotifyReport part).
+                beast::error_code ignored;
+                beast::get_lowest_layer(conn->ws).socket().set_option(tcp::no_delay(true), ignored);
                 if constexpr (kTls) {
                   self->TlsHandshake(conn);
                 } else {

@@ -415,7 +415,7 @@ TEST_F(ChargerTest, SeedServerStartWithoutRemoteStartIdIsAccepted) {
 TEST_F(ChargerTest, UnsupportedAndUnknownActionsAndBadFrames) {
   Make();
   BootAccepted();
-  json reply = ServerCall("GetBaseReport", {{"requestId", 1}, {"reportBase", "FullInventory"}});
+  json reply = ServerCall("GetLocalListVersion", json::object());
   EXPECT_EQ(reply[0], 4);
   EXPECT_EQ(reply[2], "NotSupported");
   EXPECT_EQ(reply[4], json::object());
@@ -642,8 +642,11 @@ TEST_F(ChargerTest, SetVariablesUnknownComponentVariableAndAttributeType) {
   entry["component"]["evse"] = {{"id", 1}};
   EXPECT_EQ(status_of(entry), "UnknownComponent");
   entry = PasswordEntry(good);
-  entry["variable"]["name"] = "SecurityProfile";
+  entry["variable"]["name"] = "OrganizationName";
   EXPECT_EQ(status_of(entry), "UnknownVariable");
+  entry = PasswordEntry("2");
+  entry["variable"]["name"] = "SecurityProfile";  // reported, not changed over OCPP here
+  EXPECT_EQ(status_of(entry), "Rejected");
   entry = PasswordEntry(good);
   entry["attributeType"] = "Target";
   EXPECT_EQ(status_of(entry), "NotSupportedAttributeType");

@@ -277,5 +277,169 @@ TEST_F(DeviceModelTest, ValueForTheStationsOwnUse) {
   EXPECT_EQ(model_.Value("Nothing", "Power"), std::nullopt);
 }
 
+TEST_F(DeviceModelTest, MemberListAcceptsASubsetOfItsOptions) {
+  VariableDef units;
+  units.component = {"SmartChargingCtrlr", {}, {}, {}};
+  units.name = "RateUnit";
+  units.type = DataType::kMemberList;
+  units.options = {"A", "W"};
+  units.attributes = {Attribute(Attr::kActual, Mutability::kReadWrite, "A,W")};
+  model_.Add(units);
+  const auto set = [this](std::string value) {
+    return model_.Set(Set(Component("SmartChargingCtrlr"), Variable("RateUnit"), std::move(value)))
+        .attribute_status;
+  };
+  EXPECT_EQ(set("W"), SetStatus::kAccepted);
+  EXPECT_EQ(set("W,A"), SetStatus::kAccepted);
+  EXPECT_EQ(set(""), SetStatus::kAccepted);
+  EXPECT_EQ(set("W,kW"), SetStatus::kRejected);
+  EXPECT_EQ(set("W,"), SetStatus::kRejected);
+  EXPECT_EQ(set("A W"), SetStatus::kRejected);
+}
+
+std::vector<std::string> Names(const std::vector<v201::ReportData>& report) {
+  std::vector<std::string> names;
+  for (const auto& data : report) {
+    std::string name = data.component.name;
+    if (data.component.instance) name += "/" + *data.component.instance;
+    if (data.component.evse) name += "/" + std::to_string(data.component.evse->id);
+    name += "." + data.variable.name;
+    if (data.variable.instance) name += "/" + *data.variable.instance;
+    names.push_back(name);
+  }
+  return names;
+}
+
+TEST_F(DeviceModelTest, BaseReports) {
+  auto full = model_.BaseReport(v201::ReportBaseEnum::kFullInventory);
+  EXPECT_EQ(Names(full), (std::vector<std::string>{
+                             "OCPPCommCtrlr.HeartbeatInterval",
+                             "OCPPCommCtrlr.MessageTimeout/Default",
+                             "EVSE/1.Power",
+                             "Connector/1.ConnectorType",
+                             "SecurityCtrlr.BasicAuthPassword",
+                             "AuthCtrlr.Enabled",
+                             "SampledDataCtrlr.Ratio",
+                             "ChargingStation/main.Label",
+                         }));
+  // Live values are read; both attributes of Power; characteristics from the definition.
+  const v201::ReportData& power = full[2];
+  ASSERT_EQ(power.variable_attribute.size(), 2u);
+  EXPECT_EQ(power.variable_attribute[0].value, "7");
+  EXPECT_EQ(power.variable_attribute[1].type, Attr::kMaxSet);
+  EXPECT_EQ(power.variable_attribute[1].value, "22000");
+  EXPECT_EQ(power.variable_attribute[1].mutability, v201::MutabilityEnum::kReadOnly);
+  ASSERT_TRUE(power.variable_characteristics.has_value());
+  EXPECT_EQ(power.variable_characteristics->data_type, v201::DataEnum::kDecimal);
+  const v201::ReportData& type = full[3];
+  EXPECT_EQ(type.variable_characteristics->values_list, "cType2,cCCS2");
+  EXPECT_EQ(type.variable_characteristics->data_type, v201::DataEnum::kOptionList);
+  const v201::ReportData& ratio = full[6];
+  EXPECT_EQ(ratio.variable_characteristics->min_limit, 0);
+  EXPECT_EQ(ratio.variable_characteristics->max_limit, 1);
+  EXPECT_EQ(ratio.variable_characteristics->values_list, std::nullopt);
+  // Written once, never reported.
+  ASSERT_EQ(
+      model_.Set(Set(Component("SecurityCtrlr"), Variable("BasicAuthPassword"), "0123456789abcdef"))
+          .attribute_status,
+      SetStatus::kAccepted);
+  full = model_.BaseReport(v201::ReportBaseEnum::kFullInventory);
+  ASSERT_EQ(full[4].variable_attribute.size(), 1u);
+  EXPECT_EQ(full[4].variable_attribute[0].mutability, v201::MutabilityEnum::kWriteOnly);
+  EXPECT_EQ(full[4].variable_attribute[0].value, std::nullopt);
+
+  // Configuration: the writable ones (Power has read-only attributes only).
+  EXPECT_EQ(Names(model_.BaseReport(v201::ReportBaseEnum::kConfigurationInventory)),
+            (std::vector<std::string>{
+                "OCPPCommCtrlr.HeartbeatInterval",
+                "OCPPCommCtrlr.MessageTimeout/Default",
+                "Connector/1.ConnectorType",
+                "SecurityCtrlr.BasicAuthPassword",
+                "AuthCtrlr.Enabled",
+                "SampledDataCtrlr.Ratio",
+                "ChargingStation/main.Label",
+            }));
+  // Summary: the state variables.
+  EXPECT_EQ(Names(model_.BaseReport(v201::ReportBaseEnum::kSummaryInventory)),
+            (std::vector<std::string>{"AuthCtrlr.Enabled"}));
+}
+
+TEST_F(DeviceModelTest, ConfigurationInventoryLeavesOutReadOnlyAttributes) {
+  VariableDef limit;
+  limit.component = {"SmartChargingCtrlr", {}, {}, {}};
+  limit.name = "Limit";
+  limit.type = DataType::kInteger;
+  limit.attributes = {Attribute(Attr::kActual, Mutability::kReadWrite, "5"),
+                      Attribute(Attr::kMaxSet, Mutability::kReadOnly, "9")};
+  model_.Add(limit);
+  auto report = model_.BaseReport(v201::ReportBaseEnum::kConfigurationInventory);
+  ASSERT_FALSE(report.empty());
+  ASSERT_EQ(report.back().variable.name, "Limit");
+  ASSERT_EQ(report.back().variable_attribute.size(), 1u);
+  EXPECT_EQ(report.back().variable_attribute[0].value, "5");
+  // The full inventory has both.
+  EXPECT_EQ(
+      model_.BaseReport(v201::ReportBaseEnum::kFullInventory).back().variable_attribute.size(), 2u);
+}
+
+TEST_F(DeviceModelTest, CustomReportMatching) {
+  const auto wanted = [](v201::Component component, std::optional<v201::Variable> variable) {
+    v201::ComponentVariable entry;
+    entry.component = std::move(component);
+    entry.variable = std::move(variable);
+    return entry;
+  };
+  using Criterion = v201::ComponentCriterionEnum;
+  struct Case {
+    std::string name;
+    ReportFilter filter;
+    std::vector<std::string> names;
+  };
+  const std::vector<Case> cases = {
+      {"everything", {}, Names(model_.BaseReport(v201::ReportBaseEnum::kFullInventory))},
+      {"a variable instance",
+       {std::vector{wanted(Component("OCPPCommCtrlr"), Variable("MessageTimeout", "DEFAULT"))},
+        std::nullopt},
+       {"OCPPCommCtrlr.MessageTimeout/Default"}},
+      {"the wrong variable instance",
+       {std::vector{wanted(Component("OCPPCommCtrlr"), Variable("MessageTimeout", "Other"))},
+        std::nullopt},
+       {}},
+      {"a component instance",
+       {std::vector{wanted(Component("ChargingStation", {}, {}, "MAIN"), std::nullopt)},
+        std::nullopt},
+       {"ChargingStation/main.Label"}},
+      {"no component instance: any",
+       {std::vector{wanted(Component("ChargingStation"), std::nullopt)}, std::nullopt},
+       {"ChargingStation/main.Label"}},
+      {"the wrong component instance",
+       {std::vector{wanted(Component("ChargingStation", {}, {}, "side"), std::nullopt)},
+        std::nullopt},
+       {}},
+      {"an evse and connector",
+       {std::vector{wanted(Component("Connector", 1, 1), std::nullopt)}, std::nullopt},
+       {"Connector/1.ConnectorType"}},
+      {"the wrong connector",
+       {std::vector{wanted(Component("Connector", 1, 2), std::nullopt)}, std::nullopt},
+       {}},
+      // Every component meets Enabled: AuthCtrlr's is true, the others have none.
+      {"Enabled",
+       {std::nullopt, std::vector{Criterion::kEnabled}},
+       Names(model_.BaseReport(v201::ReportBaseEnum::kFullInventory))},
+      {"Problem: none", {std::nullopt, std::vector{Criterion::kProblem}}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(Names(model_.Report(c.filter)), c.names);
+  }
+  // AuthCtrlr's Enabled false: it no longer meets Enabled, the others still do.
+  ASSERT_EQ(model_.Set(Set(Component("AuthCtrlr"), Variable("Enabled"), "false")).attribute_status,
+            SetStatus::kAccepted);
+  EXPECT_EQ(Names(model_.Report({std::nullopt, std::vector{Criterion::kEnabled}})).size(), 7u);
+  EXPECT_EQ(Names(model_.Report({std::vector{wanted(Component("AuthCtrlr"), std::nullopt)},
+                                 std::vector{Criterion::kEnabled}})),
+            std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace csms::sim

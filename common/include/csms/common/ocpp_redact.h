@@ -20,6 +20,10 @@ nlohmann::json RedactSecrets(std::string_view action, nlohmann::json payload);
 // answer may list AuthorizationKey). A frame that does not parse is returned as it is.
 std::string RedactFrame(std::string_view frame);
 
+// Whether a variable (2.0.1) or configuration key (1.6) holds a secret whatever its component:
+// BasicAuthPassword, AuthorizationKey.
+bool IsSecretVariable(std::string_view name);
+
 // Whether SetVariables / GetVariables items of this component are the CSMS's own security
 // state (SecurityCtrlr, as A01 and A05 change it), case-insensitively as OCPP compares names.
 bool IsSecurityComponent(std::string_view component);

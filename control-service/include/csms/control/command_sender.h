@@ -53,6 +53,13 @@ class CommandSender {
   // Extra check of a schema-valid result; returns why it is still unusable (typed decoding).
   using ReplyCheck = std::function<std::optional<std::string>(const nlohmann::json&)>;
 
+  // Sees every command that got a usable CALLRESULT (before `done`), with the request as logged
+  // (secrets redacted) and the result: how the device model learns from SetVariables and
+  // GetVariables whoever sent them. Must not throw.
+  using Observer =
+      std::function<void(const ChargerRecord& charger, const std::string& action,
+                         const nlohmann::json& logged_request, const nlohmann::json& result)>;
+
   // `log` may be null (tests): then nothing is recorded.
   CommandSender(ChargerLinkClient& link, CommandLogStore* log, const ocpp::SchemaSet& schemas)
       : link_(link), log_(log), schemas_(schemas) {}
@@ -62,6 +69,8 @@ class CommandSender {
   void SendRaw(const ChargerRecord& charger, const std::string& action, nlohmann::json payload,
                const std::string& issued_by, std::chrono::milliseconds timeout, Done done,
                ReplyCheck check = nullptr);
+
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
 
   // The typed form: the request type names its action, the reply comes back decoded.
   template <typename Request>
@@ -96,6 +105,7 @@ class CommandSender {
   ChargerLinkClient& link_;
   CommandLogStore* log_;
   const ocpp::SchemaSet& schemas_;
+  Observer observer_;
   RealClock clock_;
 };
 

@@ -11,6 +11,7 @@
 #include "csms/control/charging_commands.h"
 #include "csms/control/command_api.h"
 #include "csms/control/decisions.h"
+#include "csms/control/device_model_api.h"
 #include "csms/control/stores.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -24,7 +25,8 @@ using ChargingCallbackMethods = v1cs::ControlService::WithCallbackMethod_StartTr
     v1cs::ControlService::WithCallbackMethod_StopTransaction<
         v1cs::ControlService::WithCallbackMethod_SetChargingLimit<
             v1cs::ControlService::WithCallbackMethod_RotateChargerPassword<
-                v1cs::ControlService::Service>>>>;
+                v1cs::ControlService::WithCallbackMethod_RequestReport<
+                    v1cs::ControlService::Service>>>>>;
 
 // ControlService with the command methods on the callback API (a command waiting for its
 // charger holds no thread) and the registry methods still synchronous.
@@ -66,6 +68,10 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
                         SetChargingLimitResponse)                                                 \
   CSMS_FORWARD_CALLBACK(target, RotateChargerPassword, RotateChargerPasswordRequest,              \
                         RotateChargerPasswordResponse)
+
+// The device model's command, forwarded to a DeviceModelApi pointer.
+#define CSMS_CONTROL_DEVICE_MODEL_METHODS(target) \
+  CSMS_FORWARD_CALLBACK(target, RequestReport, RequestReportRequest, RequestReportResponse)
 
 #define CSMS_FORWARD_CALLBACK(target, Method, Request, Response)                        \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                \
@@ -134,6 +140,10 @@ class ControlServiceImpl final : public ControlServiceBase {
                                   const csms::control::v1::GetChargerSecurityRequest* request,
                                   csms::control::v1::ChargerSecurity* response) override;
 
+  // The stored device model; errors as ListChargerEvents'.
+  grpc::Status ListVariables(grpc::ServerContext* context,
+                             const csms::control::v1::ListVariablesRequest* request,
+                             csms::control::v1::ListVariablesResponse* response) override;
   // The charger's event log; errors carry the REST code in their details, as ListCommands'.
   grpc::Status ListChargerEvents(grpc::ServerContext* context,
                                  const csms::control::v1::ListChargerEventsRequest* request,
@@ -149,6 +159,8 @@ class ControlServiceImpl final : public ControlServiceBase {
   CommandSender& sender() { return sender_; }
   ChargingCommands* charging() { return &charging_; }
   CSMS_CONTROL_CHARGING_METHODS(&charging_)
+  DeviceModelApi* device_model() { return &device_model_; }
+  CSMS_CONTROL_DEVICE_MODEL_METHODS(&device_model_)
 
   // How long the password before a rotation stays valid (OCPP A01).
   void set_password_grace(std::chrono::seconds grace) { charging_.set_password_grace(grace); }
@@ -162,6 +174,7 @@ class ControlServiceImpl final : public ControlServiceBase {
   ChargerAccess access_;
   CommandSender sender_;
   ChargingCommands charging_;
+  DeviceModelApi device_model_;
   CommandApi* commands_ = nullptr;
 };
 

@@ -66,6 +66,17 @@ ocpp::v201::SetChargingProfileRequest BuildStationMaxProfile(double limit_w, Tim
 // Why a charger refused: statusInfo's reasonCode and additionalInfo, "" if absent.
 std::string RefusalReason(const std::optional<ocpp::v201::StatusInfo>& info);
 
+// What a BootNotification says the charger is.
+struct BootFacts {
+  std::string vendor, model, serial_number, firmware_version;
+};
+// Why the charger's device model is fetched after this boot (B07): "new" (never booted before),
+// "firmware_changed", "hardware_changed" (vendor, model or serial), "never_completed" (no
+// complete FullInventory yet); "" when it is not (not Accepted, or nothing changed).
+std::string DeviceModelFetchReason(bool booted_before, const BootFacts& before,
+                                   const BootFacts& now, const std::string& boot_status,
+                                   bool has_complete_model);
+
 // Whether a charger may open its WebSocket (AuthenticateStation). A provisioned charger is never
 // admitted with less than its security profile (OCPP 2.0.1 A00.FR.002/.005):
 //   0: always;

@@ -27,6 +27,12 @@ struct EventPage {
   std::string next_cursor;               // "" on the last page
 };
 
+// An event Insert stored (not a repeat it dropped), with the id it got.
+struct StoredEvent {
+  int64_t id = 0;
+  const v1::ChargerEvent* event = nullptr;  // one of Insert's arguments
+};
+
 // What Maintain did.
 struct EventLogMaintenance {
   int created = 0;  // day partitions created
@@ -41,9 +47,9 @@ class EventLogStore {
   // Inside another store's transaction (the registry batch): stores the events that are not a
   // repeat of one stored in the last two days (same charger, kind and payload; for
   // kCsmsSecurityEvent: same type and client address within the same minute, so an attacker's
-  // password guesses fill no disk). Returns how many were stored.
-  static size_t Insert(pqxx::transaction_base& txn,
-                       const std::vector<const v1::ChargerEvent*>& events);
+  // password guesses fill no disk). Returns the events stored, in the order given.
+  static std::vector<StoredEvent> Insert(pqxx::transaction_base& txn,
+                                         const std::vector<const v1::ChargerEvent*>& events);
 
   // Newest first; `cursor` is a previous page's next_cursor ("" for the first page). Throws
   // std::invalid_argument for a cursor this store did not hand out.

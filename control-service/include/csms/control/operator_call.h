@@ -8,6 +8,7 @@
 
 #include "csms/common/api_auth.h"
 #include "csms/common/log.h"
+#include "csms/control/charger_access.h"
 #include "csms/control/command_sender.h"
 #include "csms/control/rpc_status.h"
 
@@ -28,6 +29,12 @@ grpc::Status CommandFailure(const std::string& action, const CommandReply& reply
 auth::Principal AuthorizeCaller(auth::Authenticator* authenticator,
                                 const grpc::CallbackServerContext& context, auth::Role required,
                                 const char* method);
+
+// The charger a command is for, with the REST error codes in the status details
+// (unknown_charger, bad_request).
+ChargerRecord FindCharger(const ChargerAccess& access, const std::string& charger_id);
+// RpcError `offline` unless the charger may be sent a CALL now.
+void RequireOnline(const ChargerAccess& access, const ChargerRecord& charger);
 
 // The call's budget: `limit`, or the caller's own deadline when that is shorter (at least 1 ms).
 std::chrono::milliseconds CallBudget(const grpc::CallbackServerContext& context,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -124,6 +125,13 @@ class RegistryStore {
   // The pool's database must have ControlMigrations() applied.
   explicit RegistryStore(pg::Pool& pool) : pool_(pool) {}
 
+  // An Accepted boot that calls for it (DeviceModelFetchReason) queues a device model fetch,
+  // due after `delay`, in the boot's own transaction. Off by default.
+  void set_device_model_fetch(bool enabled, std::chrono::milliseconds delay) {
+    fetch_enabled_ = enabled;
+    fetch_delay_ = delay;
+  }
+
   using ConnectOutcome = csms::control::ConnectOutcome;
 
   // Applies `ops` in one transaction (rows locked in a fixed order, set-based statements) and
@@ -160,6 +168,8 @@ class RegistryStore {
 
  private:
   pg::Pool& pool_;
+  bool fetch_enabled_ = false;
+  std::chrono::milliseconds fetch_delay_{0};
 };
 
 }  // namespace csms::control

@@ -9,9 +9,11 @@
 #include "csms/control/charger_link_client.h"
 #include "csms/control/credential_store.h"
 #include "csms/control/decisions.h"
+#include "csms/control/device_model_store.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
+#include "csms/control/work_queue.h"
 #include "csms/control/write_batcher.h"
 
 namespace csms::control {
@@ -64,6 +66,14 @@ class StationEventServiceImpl final
       grpc::CallbackServerContext* context,
       const csms::control::v1::RecordChargerEventsRequest* request,
       csms::control::v1::ReportResponse* response) override;
+  // UNAVAILABLE until set_device_model.
+  grpc::ServerUnaryReactor* RecordReportPart(grpc::CallbackServerContext* context,
+                                             const csms::control::v1::ReportPartRequest* request,
+                                             csms::control::v1::ReportResponse* response) override;
+
+  // Where NotifyReport parts go, written by `writers` threads of their own (a 1 MiB part never
+  // waits behind, or holds up, the gateways' batched reports).
+  void set_device_model(DeviceModelStore* store, int writers = 2);
 
  private:
   // A provisioned charger's refused login goes into its event log (CsmsSecurityEvent).
@@ -78,6 +88,8 @@ class StationEventServiceImpl final
   EventWaiter& waiter_;
   int heartbeat_interval_seconds_;
   CredentialStore* store_;
+  DeviceModelStore* device_model_ = nullptr;
+  std::unique_ptr<WorkQueue> report_writers_;
   CachedPasswordVerifier passwords_;
   // PBKDF2 takes tens of milliseconds of CPU and the lookup blocks on the database: both run
   // here, never on gRPC's callback threads.

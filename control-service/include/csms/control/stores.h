@@ -1,15 +1,18 @@
 #pragma once
 
 #include "csms/common/pg.h"
+#include "csms/control/alert_store.h"
 #include "csms/control/charging_profile_store.h"
 #include "csms/control/command_log_store.h"
 #include "csms/control/credential_store.h"
+#include "csms/control/device_model_store.h"
 #include "csms/control/event_log_store.h"
 #include "csms/control/message_limits.h"
 #include "csms/control/migrations.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 #include "csms/control/station_store.h"
+#include "csms/control/webhook_store.h"
 
 namespace csms::control {
 
@@ -24,7 +27,10 @@ struct ControlStores {
         charging_profiles(pool),
         command_log(pool),
         message_limits(pool),
-        events(pool) {}
+        events(pool),
+        alerts(pool),
+        webhooks(pool),
+        device_model(pool) {}
 
   RegistryStore registry;
   StationStore stations;
@@ -34,6 +40,9 @@ struct ControlStores {
   CommandLogStore command_log;
   MessageLimitsStore message_limits;
   EventLogStore events;
+  AlertStore alerts;
+  WebhookStore webhooks;
+  DeviceModelStore device_model;
 };
 
 }  // namespace csms::control

@@ -40,6 +40,10 @@ class Backend {
   // the message they came in is answered after that (or refused, and the charger retries).
   virtual void RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
                                    Completion<control::v1::ReportResponse> done) = 0;
+  // Durable: completes OK only once control has applied the NotifyReport part to the charger's
+  // device model (the charger gets its answer, and sends the next part, only then).
+  virtual void RecordReportPart(control::v1::ReportPartRequest part,
+                                Completion<control::v1::ReportResponse> done) = 0;
   // Checks a connecting charger's credentials against its provisioning. The default (for
   // backends without a registry) treats every charger as unprovisioned.
   virtual void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,

@@ -68,6 +68,8 @@ class GrpcBackend : public Backend {
       const ocpp::v1::TransactionEvent& event,
       Completion<billing::v1::RecordTransactionEventResponse> done) override;
   void ReportTransactionEvent(const control::v1::TransactionEventReport& report) override;
+  void RecordReportPart(control::v1::ReportPartRequest part,
+                        Completion<control::v1::ReportResponse> done) override;
   void RecordChargerEvents(std::vector<control::v1::ChargerEvent> events,
                            Completion<control::v1::ReportResponse> done) override;
   void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
@@ -90,9 +92,10 @@ class GrpcBackend : public Backend {
   template <typename Request, typename Response, typename Start>
   void Issue(Start&& start, Request request, std::chrono::milliseconds timeout,
              Completion<Response> done);
-  // Issue() through `window` (control_window_, auth_window_ or event_log_window_).
+  // Issue() through `window` (control_window_, auth_window_, event_log_window_ or report_window_).
   template <typename Request, typename Response, typename Start>
-  void IssueToControl(CallWindow& window, Start start, Request request, Completion<Response> done);
+  void IssueToControl(CallWindow& window, Start start, Request request, Completion<Response> done,
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   void QueueReport(control::v1::Report report);
   // Sends queued reports / events while a call slot is free. Call without mu_ held.
   void PumpReports();
@@ -148,6 +151,9 @@ class GrpcBackend : public Backend {
   // Event-log writes apart too: chargers that send their clock-aligned MeterValues at the same
   // instant must not take the slots a reconnect storm's connections and boots need.
   CallWindow event_log_window_{128, std::chrono::seconds(8)};
+  // NotifyReport parts (up to 1 MiB each, thousands of variables in a big model): their own
+  // slots, so a report storm never takes those of connections and boots.
+  CallWindow report_window_{32, std::chrono::seconds(30)};
   std::thread background_;
 };
 

@@ -11,6 +11,7 @@
 
 namespace csms::gateway {
 
+class RestAlerts;
 class RestChargerData;
 class RestCommands;
 
@@ -84,6 +85,8 @@ class RestApi {
   std::unique_ptr<RestCommands> commands_;  // the command routes (rest_commands.h)
   // Reads of a charger's data: its event log (rest_charger_data.h).
   std::unique_ptr<RestChargerData> charger_data_;
+  // Webhooks and alerts (rest_alerts.h).
+  std::unique_ptr<RestAlerts> alerts_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };

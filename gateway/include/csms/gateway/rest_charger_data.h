@@ -15,6 +15,8 @@ namespace csms::gateway {
 // Reads of what the CSMS keeps about a charger, one to one onto control's read methods (role
 // read; the operator's key goes to control as metadata, as for commands):
 //   GET /chargers/{id}/events?kind=&type=&since=&limit=&cursor=   the event log, newest first
+//   GET /chargers/{id}/variables?component=&component_instance=&evse_id=&connector_id=
+//       &variable=&variable_instance=&type=&q=&limit=&cursor=     the stored device model
 // Lists are paged: {"<items>":[...],"next_cursor":"…" or null on the last page}. Errors as the
 // command routes give them (RestCommands::FromCommandStatus): 404 unknown_charger, 400
 // bad_request for a bad parameter.
@@ -30,6 +32,9 @@ class RestChargerData {
  private:
   void ListEvents(const HttpRequest& http, const std::string& charger_id, const std::string& query,
                   Respond respond);
+
+  void ListVariables(const HttpRequest& http, const std::string& charger_id,
+                     const std::string& query, Respond respond);
 
   std::unique_ptr<control::v1::ControlService::Stub> control_;
 };

@@ -76,10 +76,12 @@ control::v1::ChargerEvent MakeChargerEvent(const StationContext& station, std::s
                                            std::string type, TimePoint received_at,
                                            const nlohmann::json& payload);
 
-// Logs that `kind` of `charger_id` could not be stored and returns the CALLERROR description
-// the charger gets for it ("event log unavailable: <why>").
-std::string EventLogUnavailable(const std::string& charger_id, const std::string& message_id,
-                                std::string_view kind, const grpc::Status& status);
+// Logs that `kind` of `charger_id` could not be stored in `where` (the event log, the device
+// model) and returns the CALLERROR description the charger gets for it ("<where> unavailable"):
+// the charger learns only that it must send it again.
+std::string NotStored(const std::string& charger_id, const std::string& message_id,
+                      std::string_view kind, const grpc::Status& status,
+                      std::string_view where = "event log");
 
 // Stores `events` (all of one message) in one call and answers the charger `answer` only once
 // control has stored them; otherwise InternalError, and the charger keeps the message and
@@ -96,7 +98,7 @@ void RecordThenAnswer(const BlockContext& ctx, std::vector<control::v1::ChargerE
        kind = std::move(kind)](const grpc::Status& status, const control::v1::ReportResponse&) {
         if (status.ok()) return respond.Ok(answer);
         respond.Error(ocpp::error_code::kInternalError,
-                      EventLogUnavailable(charger_id, respond.message_id(), kind, status));
+                      NotStored(charger_id, respond.message_id(), kind, status));
       });
 }
 

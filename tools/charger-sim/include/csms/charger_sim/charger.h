@@ -19,9 +19,10 @@
 // and calls OnTimer() when NextDeadline() has passed, so tests can drive it with a fake clock.
 //
 // The code is split by responsibility: charger.cc has the transport events, the outgoing queue,
-// boot and transactions; charger_provisioning.cc the device model (GetVariables, SetVariables)
-// and Reset; charger_remote.cc the other CSMS commands (ChangeAvailability, UnlockConnector,
-// TriggerMessage, GetTransactionStatus, ClearCache, DataTransfer, CostUpdated).
+// boot and transactions; charger_provisioning.cc the device model (GetVariables, SetVariables,
+// GetBaseReport, GetReport) and Reset; charger_remote.cc the other CSMS commands
+// (ChangeAvailability, UnlockConnector, TriggerMessage, GetTransactionStatus, ClearCache,
+// DataTransfer, CostUpdated).
 //
 // The CSMS commands, as a real station answers them (each request is checked against its OCA
 // schema first; a violation is the validator's CALLERROR):
@@ -42,9 +43,21 @@
 //    certificate and publish-firmware ones. Triggered messages go out while the boot is Pending.
 //  * GetVariables / SetVariables: the device model of charger_provisioning.cc (HeartbeatInterval,
 //    MessageTimeout[Default] (the one RebootRequired variable), DeviceDataCtrlr.ItemsPerMessage
-//    4 (GetVariables) / 8 (SetVariables), BytesPerMessage 8192, AvailabilityState, EVSE Power,
-//    ConnectorType, BasicAuthPassword (write-only), AuthorizeRemoteStart, TxUpdatedInterval).
+//    4 (GetVariables) / 8 (SetVariables), BytesPerMessage 8192, AvailabilityState and Available of
+//    the station, EVSE 1 and its connector, EVSE Power (maxLimit = the hardware maximum),
+//    ConnectorType, BasicAuthPassword (write-only), SecurityProfile, AuthCtrlr Enabled and
+//    AuthorizeRemoteStart, SmartChargingCtrlr Enabled and RateUnit, TxUpdatedInterval, and
+//    extra_variables synthetic SimExtra.Var<i>).
 //    More items or bytes than allowed: CALLERROR OccurrenceConstraintViolation / FormatViolation.
+//  * GetBaseReport (B07) FullInventory, ConfigurationInventory, SummaryInventory (see
+//    DeviceModel::BaseReport) and GetReport (B08, see DeviceModel::Report): Accepted, then the
+//    report as NotifyReport CALLs queued behind it: one generatedAt, seqNo 0..n-1,
+//    report_items_per_part ReportData each, tbc true on all but the last (false). One CALL in
+//    flight as always, so each part waits for the answer to the one before; they go out while the
+//    boot is Pending too (B02.FR.02). GetReport with nothing matching: EmptyResultSet and no
+//    NotifyReport. Values are read when the request arrives; write-only ones are reported without
+//    a value. A connection loss drops the parts not yet sent (like the other non-transaction
+//    messages). report_order kReverse sends the parts last seqNo first (a test of the CSMS).
 //  * GetTransactionStatus: messagesInQueue = transaction events not yet answered; ongoingIndicator
 //    only with a transactionId. ClearCache: Accepted. DataTransfer: vendorId com.csms.sim with
 //    messageId echo = Accepted with the data echoed; other messageIds UnknownMessageId, other
@@ -60,6 +73,13 @@ std::optional<Dialect> ParseDialect(std::string_view name);
 const char* DialectName(Dialect dialect);
 
 enum class BootState { kNone, kPending, kRejected, kAccepted };
+
+// The order in which the NotifyReport parts of one report are sent.
+enum class ReportOrder {
+  kNormal,   // seqNo 0, 1, ..., n-1
+  kReverse,  // seqNo n-1, ..., 0 (the CSMS must reassemble by seqNo)
+};
+std::optional<ReportOrder> ParseReportOrder(std::string_view name);
 
 struct ChargerOptions {
   std::string station_id = "emart_jeju_01";
@@ -82,6 +102,16 @@ struct ChargerOptions {
   // Used when a boot reply gives interval 0 or the boot CALL failed.
   std::chrono::seconds boot_retry_default{10};
   uint64_t random_seed = 0;  // 0 = seeded from std::random_device
+  // GetBaseReport / GetReport: ReportData items per NotifyReport part (>= 1), and the order of
+  // the parts.
+  int report_items_per_part = 20;
+  ReportOrder report_order = ReportOrder::kNormal;
+  // Synthetic variables added to the device model: component SimExtra, variables Var1..VarN,
+  // ReadOnly integers whose value is i (a report of 10,000 variables).
+  int extra_variables = 0;
+  // SecurityCtrlr.SecurityProfile as reported (ReadOnly): the profile the transport connects
+  // with (0 none, 1 Basic auth, 2 TLS and Basic auth, 3 TLS client certificate).
+  int security_profile = 0;
 };
 
 class Charger {
@@ -180,6 +210,8 @@ class Charger {
   void OnGetVariables(const ocpp::Frame& frame);
   void OnSetVariables(const ocpp::Frame& frame);
   void OnReset(const ocpp::Frame& frame);
+  void OnGetBaseReport(const ocpp::Frame& frame);
+  void OnGetReport(const ocpp::Frame& frame);
   // charger_remote.cc
   void OnChangeAvailability(const ocpp::Frame& frame);
   void OnUnlockConnector(const ocpp::Frame& frame);
@@ -197,6 +229,8 @@ class Charger {
   void BuildDeviceModel();
   // DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage for this action; false after a CALLERROR.
   bool WithinMessageLimits(const ocpp::Frame& frame, size_t items);
+  // Queues `items` as the NotifyReport parts of report `request_id` (after the reply).
+  void EnqueueReport(int request_id, const std::vector<ocpp::v201::ReportData>& items);
 
   // Reboot (charger_provisioning.cc): wait for the transaction events, then hand it to the
   // transport; OnDisconnected() completes it.

@@ -8,14 +8,15 @@
 
 #include "csms/ocpp/v201/types.h"
 
-// A small OCPP 2.0.1 device model (Part 1 §4, Part 2 B05/B06): components with variables, each
-// variable with one or more attributes (Actual, Target, MinSet, MaxSet). It answers the items of
-// GetVariables and SetVariables the way a charging station does; what a variable means to the
+// A small OCPP 2.0.1 device model (Part 1 §4, Part 2 B05-B08): components with variables, each
+// variable with one or more attributes (Actual, Target, MinSet, MaxSet) and its characteristics.
+// It answers the items of GetVariables and SetVariables and builds the ReportData of
+// GetBaseReport and GetReport the way a charging station does; what a variable means to the
 // station (the heartbeat timer, the Basic auth password) is wired in through the callbacks.
 namespace csms::sim {
 
 enum class Mutability { kReadOnly, kWriteOnly, kReadWrite };
-enum class DataType { kString, kInteger, kDecimal, kBoolean, kOptionList };
+enum class DataType { kString, kInteger, kDecimal, kBoolean, kOptionList, kMemberList };
 
 // Where a variable lives. OCPP names and instances compare case-insensitively; an instance or EVSE
 // that is absent here must be absent in the request too.
@@ -30,8 +31,11 @@ struct AttributeDef {
   ocpp::v201::AttributeEnum type = ocpp::v201::AttributeEnum::kActual;
   Mutability mutability = Mutability::kReadOnly;
   std::string value;  // the stored value; unused when `read` is set or the attribute is write-only
-  // A live value (e.g. the current power), read on every GetVariables.
+  // A live value (e.g. the current power), read on every GetVariables and report.
   std::function<std::string()> read;
+  // Reported as VariableAttribute.persistent (kept across reboots) and .constant (never changes).
+  bool persistent = false;
+  bool constant = false;
 };
 
 struct VariableDef {
@@ -39,10 +43,15 @@ struct VariableDef {
   std::string name;
   std::optional<std::string> instance;
   DataType type = DataType::kString;
-  // kInteger / kDecimal: inclusive limits. kString: max_limit is the maximum length.
+  // kInteger / kDecimal: inclusive limits. kString: max_limit is the maximum length. Both are
+  // reported as variableCharacteristics.minLimit / maxLimit.
   std::optional<double> min_limit;
   std::optional<double> max_limit;
-  std::vector<std::string> options;  // kOptionList
+  // kOptionList: the one allowed value; kMemberList: a comma-separated subset of them. Reported
+  // as variableCharacteristics.valuesList.
+  std::vector<std::string> options;
+  std::optional<std::string> unit;   // variableCharacteristics.unit, e.g. "W", "s"
+  bool supports_monitoring = false;  // variableCharacteristics.supportsMonitoring
   // The new value takes effect only after a reboot: SetVariables answers RebootRequired, the
   // attribute keeps its value until ApplyPending().
   bool reboot_required = false;
@@ -54,9 +63,35 @@ struct VariableDef {
   std::function<void(ocpp::v201::AttributeEnum type, const std::string& value)> on_change;
 };
 
+// What GetReport asks for (B08); either may be absent.
+struct ReportFilter {
+  std::optional<std::vector<ocpp::v201::ComponentVariable>> component_variable;
+  std::optional<std::vector<ocpp::v201::ComponentCriterionEnum>> component_criteria;
+};
+
 class DeviceModel {
  public:
   void Add(VariableDef variable);
+
+  // The ReportData of GetBaseReport (B07), in the order the variables were added, values read
+  // now. A write-only attribute is reported without a value.
+  //  * FullInventory: every variable with all its attributes.
+  //  * ConfigurationInventory: the variables with a ReadWrite or WriteOnly attribute, with those
+  //    attributes only.
+  //  * SummaryInventory: the state of the components: their AvailabilityState, Available,
+  //    Active, Enabled and Problem variables.
+  std::vector<ocpp::v201::ReportData> BaseReport(ocpp::v201::ReportBaseEnum base) const;
+  // The ReportData of GetReport (B08): the variables that match one of filter.component_variable
+  // (when given) and whose component meets one of filter.component_criteria (when given).
+  //  * componentVariable: a field the request leaves out matches anything: no evse = every EVSE
+  //    (B08.FR.23), an evse without connectorId = the EVSE and its connectors, no component
+  //    instance = any instance, no variable = all the component's variables, a variable without
+  //    instance = all its instances.
+  //  * componentCriteria (as libocpp reads B08.FR.07-10): a component meets Active, Available or
+  //    Enabled when its variable of that name is "true" or when it has no such variable; it meets
+  //    Problem only when its Problem variable is "true".
+  // Empty: GetReport answers EmptyResultSet.
+  std::vector<ocpp::v201::ReportData> Report(const ReportFilter& filter) const;
 
   // One GetVariables item: Accepted with attributeValue, Rejected (write-only), UnknownComponent,
   // UnknownVariable or NotSupportedAttributeType. Component, variable and attributeType are echoed
@@ -91,6 +126,11 @@ class DeviceModel {
   // Empty when `value` fits the variable's type and limits, else {reasonCode, additionalInfo}.
   static std::optional<ocpp::v201::StatusInfo> CheckValue(const VariableDef& def,
                                                           const std::string& value);
+  // One variable as reported; `writable_only` leaves out the ReadOnly attributes.
+  static ocpp::v201::ReportData ToReportData(const VariableDef& def, bool writable_only);
+  // The component meets one of the GetReport criteria.
+  bool MeetsCriteria(const ComponentKey& component,
+                     const std::vector<ocpp::v201::ComponentCriterionEnum>& criteria) const;
 
   std::vector<Slot> variables_;
 };
