@@ -36,7 +36,11 @@ std::optional<DashboardAsset> FindDashboardAsset(const std::string& path) {
   auto it = std::lower_bound(files.begin(), files.end(), name,
                              [](const auto& file, std::string_view n) { return file.name < n; });
   if (it == files.end() || it->name != name) return std::nullopt;
-  return DashboardAsset{it->contents, ContentType(name)};
+  // The offline base map (0.76 MB) is data that changes only with a release: browsers keep it a
+  // day instead of fetching it on every page load. Code and the page follow each release at once.
+  const bool basemap = name == "basemap.json";
+  return DashboardAsset{it->contents, ContentType(name),
+                        basemap ? "public, max-age=86400" : std::string()};
 }
 
 }  // namespace csms::gateway

@@ -205,6 +205,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->set("Referrer-Policy", "no-referrer");
     if (response.content_type.rfind("text/html", 0) == 0) {
       res->set("Content-Security-Policy", kDashboardPolicy);
+    }
+    if (!response.cache_control.empty()) {
+      res->set(http::field::cache_control, response.cache_control);
     } else if (response.content_type.rfind("application/json", 0) == 0) {
       res->set(http::field::cache_control, "no-store");
     }

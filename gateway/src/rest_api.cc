@@ -239,7 +239,8 @@ bool RestApi::ServeDashboard(const std::string& path, Respond& respond) {
   }
   auto asset = FindDashboardAsset(path);
   if (!asset) return false;
-  respond(HttpResponse{200, std::string(asset->contents), asset->content_type});
+  respond(
+      HttpResponse{200, std::string(asset->contents), asset->content_type, asset->cache_control});
   return true;
 }
 

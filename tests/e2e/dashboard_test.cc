@@ -204,6 +204,12 @@ TEST_F(DashboardEndToEnd, ServesTheEmbeddedDashboard) {
   EXPECT_EQ(css.status, 200);
   EXPECT_NE(css.body.find("leaflet"), std::string::npos);
   EXPECT_EQ(Rest("GET", "/assets/nothing.js").status, 404);
+  // The base map is data of the release: cached a day, not fetched on every page load (0.76 MB).
+  auto basemap = Rest("GET", "/assets/basemap.json");
+  ASSERT_EQ(basemap.status, 200) << "built with the dashboard (scripts/build.sh runs npm ci)";
+  EXPECT_EQ(basemap.headers["cache-control"], "public, max-age=86400");
+  EXPECT_GT(basemap.body.size(), 100000u);
+  EXPECT_EQ(js.headers["cache-control"], "") << "code follows each release at once";
 
   auto config = Rest("GET", "/dashboard/config.json");
   ASSERT_EQ(config.status, 200);

@@ -9,6 +9,7 @@ namespace csms::gateway {
 struct DashboardAsset {
   std::string_view contents;
   std::string content_type;
+  std::string cache_control;  // "" : the server's default
 };
 
 // The dashboard's static files, bundled by esbuild at build time and embedded into the binary

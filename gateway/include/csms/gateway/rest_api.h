@@ -29,6 +29,8 @@ struct HttpResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // "" : the default (JSON is never cached: it carries charger data and follows a token).
+  std::string cache_control;
 };
 
 // The operator REST API of DESIGN.md, mapped one to one onto the control and billing gRPC
