@@ -116,6 +116,7 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
   CSMS_CONTROL_COMMAND_METHODS(impl_.command_api())
   CSMS_CONTROL_CHARGING_METHODS(impl_.charging())
   CSMS_CONTROL_DEVICE_MODEL_METHODS(impl_.device_model())
+  CSMS_CONTROL_FIRMWARE_METHODS(impl_.firmware())
 
  private:
   csms::control::ControlServiceImpl& impl_;

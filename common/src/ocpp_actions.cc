@@ -120,7 +120,7 @@ constexpr std::array<CommandEntry, 40> kCommands = {{
     {"TriggerMessage", kOperate},
     {"UnlockConnector", kOperate},
     {"UnpublishFirmware", kAdmin},
-    {"UpdateFirmware", kAdmin},
+    {"UpdateFirmware", Owned("POST /chargers/{id}/firmware")},
 }};
 
 }  // namespace

@@ -17,10 +17,6 @@ constexpr int kDefaultOfflineIntervals = 3, kMaxOfflineIntervals = 10000;
 constexpr size_t kMaxNameLength = 100, kMaxChargerIdLength = 48, kMaxChargerIds = 1000;
 constexpr size_t kMinSecretLength = 16, kMaxSecretLength = 256;
 
-[[noreturn]] void BadRequest(const std::string& message) {
-  throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", message));
-}
-
 [[noreturn]] void NoWebhook(int64_t id) {
   throw RpcError(CommandError(grpc::StatusCode::NOT_FOUND, "not_found",
                               "webhook " + std::to_string(id) + " not found"));

@@ -34,10 +34,6 @@ std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-[[noreturn]] void BadRequest(const std::string& message) {
-  throw RpcError(CommandError(StatusCode::INVALID_ARGUMENT, "bad_request", message));
-}
-
 // A version-neutral enum field as the OCPP 2.0.1 enum; `fallback` when empty.
 template <typename E>
 E ParseEnum(const std::string& text, const char* field, std::optional<E> fallback = {}) {

@@ -90,7 +90,8 @@ ControlServiceImpl::ControlServiceImpl(ControlStores& stores, ChargerLinkClient&
       access_(stores.registry),
       sender_(link, &stores.command_log, ocpp::SchemaSet::Ocpp201()),
       charging_(access_, stores, sender_, waiter, auth, command_timeout),
-      device_model_(access_, stores.device_model, sender_, auth, command_timeout) {
+      device_model_(access_, stores.device_model, sender_, auth, command_timeout),
+      firmware_(access_, stores.firmware, sender_, auth, command_timeout) {
   // Whoever sends SetVariables or GetVariables, what the charger confirmed is in its model.
   sender_.set_observer(
       [&model = stores.device_model](const ChargerRecord& charger, const std::string& action,

@@ -13,10 +13,6 @@ namespace v201 = ocpp::v201;
 using grpc::StatusCode;
 constexpr const char* kComponent = "control";
 
-[[noreturn]] void BadRequest(const std::string& message) {
-  throw RpcError(CommandError(StatusCode::INVALID_ARGUMENT, "bad_request", message));
-}
-
 template <typename E>
 E EnumField(const std::string& text, const char* field) {
   E value{};

@@ -70,6 +70,10 @@ auth::Principal AuthorizeCaller(auth::Authenticator* authenticator,
   return who;
 }
 
+void BadRequest(const std::string& message) {
+  throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", message));
+}
+
 ChargerRecord FindCharger(const ChargerAccess& access, const std::string& charger_id) {
   try {
     return access.Require(charger_id);

@@ -11,6 +11,7 @@
 #include "csms/control/decisions.h"
 #include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_log_store.h"
+#include "csms/control/firmware_job_store.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 
@@ -562,6 +563,13 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
           " AS u (id, conn, reason, vendor, model, serial, firmware, status, n) ORDER BY n",
           ids.str(), conns.str(), reasons.str(), vendors.str(), models.str(), serials.str(),
           firmwares.str(), statuses.str());
+    }
+    {
+      // Firmware jobs follow their FirmwareStatusNotifications and the boots after an install.
+      std::vector<FirmwareBoot> firmware_boots;
+      for (const auto& r : boot_rows) firmware_boots.push_back({r.boot, *r.status});
+      FirmwareJobStore::ApplyBoots(txn, firmware_boots);
+      FirmwareJobStore::ApplyStatuses(txn, events);
     }
     alerts.EventsStored(EventLogStore::Insert(txn, events));
     alerts.Raise(txn, received_at);

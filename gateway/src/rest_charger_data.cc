@@ -62,6 +62,31 @@ json EventJson(const v1::ChargerEvent& e) {
   };
 }
 
+}  // namespace
+
+json FirmwareJobJson(const v1::FirmwareJob& j) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return json{
+      {"job_id", j.job_id()},
+      {"charger_id", j.charger_id()},
+      {"request_id", j.request_id()},
+      {"state", j.state()},
+      {"outcome", j.outcome()},
+      {"location", j.location()},
+      {"retrieve_at", Time(j.has_retrieve_at(), j.retrieve_at())},
+      {"install_at", Time(j.has_install_at(), j.install_at())},
+      {"signed", j.signed_()},
+      {"firmware_version_before", j.firmware_version_before()},
+      {"firmware_version_after", text_or_null(j.firmware_version_after())},
+      {"requested_by", j.requested_by()},
+      {"created_at", Time(j.has_created_at(), j.created_at())},
+      {"updated_at", Time(j.has_updated_at(), j.updated_at())},
+      {"detail", j.detail()},
+  };
+}
+
+namespace {
+
 json Optional(bool set, double v) { return set ? json(v) : json(nullptr); }
 json Optional(bool set, int v) { return set ? json(v) : json(nullptr); }
 
@@ -207,6 +232,31 @@ void RestChargerData::ListVariables(const HttpRequest& http, const std::string& 
       RestCommands::OnBehalfOf(http));
 }
 
+void RestChargerData::ListFirmwareJobs(const HttpRequest& http, const std::string& charger_id,
+                                       const std::string& query, Respond respond) {
+  auto params = ParseQuery(query);
+  v1::ListFirmwareJobsRequest request;
+  request.set_charger_id(charger_id);
+  if (!params["limit"].empty()) {
+    auto limit = OptionalInt(params["limit"], "limit");
+    if (auto* error = std::get_if<RestError>(&limit)) return respond(FromRestError(*error));
+    request.set_limit(*std::get<std::optional<int>>(limit));
+  }
+  CallUnaryAsync<v1::ListFirmwareJobsRequest, v1::ListFirmwareJobsResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->ListFirmwareJobs(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kQueryTimeout,
+      [respond = std::move(respond), charger_id](const grpc::Status& status,
+                                                 const v1::ListFirmwareJobsResponse& response) {
+        if (!status.ok()) return respond(FromStatus(status));
+        json jobs = json::array();
+        for (const auto& j : response.jobs()) jobs.push_back(FirmwareJobJson(j));
+        respond(Json(200, json{{"charger_id", charger_id}, {"jobs", std::move(jobs)}}));
+      },
+      RestCommands::OnBehalfOf(http));
+}
+
 bool RestChargerData::Handle(const HttpRequest& http, const std::vector<std::string>& parts,
                              const std::string& query, Respond& respond) {
   if (parts.size() != 3 || parts[0] != "chargers") return false;
@@ -217,6 +267,10 @@ bool RestChargerData::Handle(const HttpRequest& http, const std::vector<std::str
     } else {
       ListEvents(http, parts[1], query, std::move(respond));
     }
+    return true;
+  }
+  if (parts[2] == "firmware" && http.method == "GET") {
+    ListFirmwareJobs(http, parts[1], query, std::move(respond));
     return true;
   }
   if (parts[2] == "variables") {

@@ -3,9 +3,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "csms/common/api_auth.h"
 #include "csms/common/grpc_async.h"
+#include "csms/gateway/rest_charger_data.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -35,10 +37,19 @@ json ToJson(const google::protobuf::Message& message) {
 
 int HttpStatusFor(const std::string& error) {
   static const std::pair<const char*, int> kCodes[] = {
-      {"unknown_charger", 404}, {"unknown_action", 404}, {"use_typed_endpoint", 422},
-      {"invalid_payload", 400}, {"bad_request", 400},    {"offline", 409},
-      {"timeout", 504},         {"charger_error", 502},  {"invalid_reply", 502},
-      {"forbidden", 403},       {"unauthorized", 401},   {"unavailable", 503},
+      {"unknown_charger", 404},
+      {"unknown_action", 404},
+      {"use_typed_endpoint", 422},
+      {"invalid_payload", 400},
+      {"bad_request", 400},
+      {"offline", 409},
+      {"timeout", 504},
+      {"charger_error", 502},
+      {"invalid_reply", 502},
+      {"forbidden", 403},
+      {"unauthorized", 401},
+      {"unavailable", 503},
+      {"firmware_update_in_progress", 409},
   };
   for (const auto& [code, status] : kCodes) {
     if (error == code) return status;
@@ -103,7 +114,11 @@ void RestCommands::Typed(const HttpRequest& http, const std::string& charger_id,
       std::move(start), std::move(request), kCommandTimeout,
       [respond = std::move(respond)](const grpc::Status& status, const Response& response) {
         if (!status.ok()) return respond(FromCommandStatus(status));
-        respond(Json(200, json{{"status", "success"}, {"response", ToJson(response)}}));
+        json out = ToJson(response);
+        if constexpr (std::is_same_v<Response, v1::UpdateFirmwareResponse>) {
+          out["job"] = FirmwareJobJson(response.job());  // numbers as numbers, unset as null
+        }
+        respond(Json(200, json{{"status", "success"}, {"response", std::move(out)}}));
       },
       OnBehalfOf(http));
 }
@@ -218,6 +233,9 @@ bool RestCommands::Handle(const HttpRequest& http, const std::vector<std::string
                    GetTransactionStatusResponse)
   CSMS_TYPED_ROUTE("data-transfer", DataTransfer, DataTransferRequest, DataTransferResponse)
   CSMS_TYPED_ROUTE("reports", RequestReport, RequestReportRequest, RequestReportResponse)
+  // GET /chargers/{id}/firmware lists the jobs (RestChargerData).
+  if (what == "firmware" && method == "GET") return false;
+  CSMS_TYPED_ROUTE("firmware", UpdateFirmware, UpdateFirmwareRequest, UpdateFirmwareResponse)
 #undef CSMS_TYPED_ROUTE
   return false;
 }

@@ -111,6 +111,8 @@ constexpr Route kServedRoutes[] = {
     {"GET", "/alerts?charger_id=CS001&kind=connector_faulted"},
     {"POST", "/chargers/CS001/reports"},
     {"GET", "/chargers/CS001/variables?component=OCPPCommCtrlr&evse_id=1"},
+    {"POST", "/chargers/CS001/firmware"},
+    {"GET", "/chargers/CS001/firmware?limit=5"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.

@@ -19,6 +19,8 @@
 // Each part sent is a line too, once answered:
 //   {"sent":"NotifyReport","requestId":5,"seqNo":0,"tbc":true,"generatedAt":"...","items":9,
 //    "response":{}}                                         (or "error" as above)
+// UpdateFirmware is Accepted and followed by its FirmwareStatusNotifications and a reboot
+// (runFirmwareUpdate).
 // Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
 // schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
@@ -72,6 +74,8 @@ const state = {
   operative: { station: true, evse: true, connector: true },  // ChangeAvailability
   resetScheduled: false,      // Reset OnIdle during a transaction
   rebooting: false,
+  firmwareVersion: null,      // reported in BootNotification once a firmware update installed one
+  firmwareUpdate: null,       // the requestId of the UpdateFirmware running
   bootGeneration: 0,
   stopping: false,
   txEventsInFlight: new Map(),  // transactionId -> number of TransactionEvents awaiting an answer
@@ -473,12 +477,13 @@ client.handle('GetReport', ({ params }) => {
   return { status: 'Accepted' };
 });
 
-// Reboot: close, connect again, BootNotification RemoteReset, StatusNotification.
-async function reboot() {
+// Reboot: close, connect again, BootNotification RemoteReset (or FirmwareUpdate),
+// StatusNotification.
+async function reboot(reason = 'RemoteReset') {
   state.resetScheduled = false;
   if (state.rebooting) return;
   state.rebooting = true;
-  log('rebooting (Reset)');
+  log(`rebooting (${reason})`);
   clearTimeout(state.heartbeatTimer);
   await client.close({ code: 1000, awaitPending: true });
   await sleep(500);
@@ -490,8 +495,51 @@ async function reboot() {
   state.bootAccepted = false;
   await client.connect();
   state.rebooting = false;
-  await bootAndReport('RemoteReset');
+  await bootAndReport(reason);
 }
+
+// UpdateFirmware: Accepted, then FirmwareStatusNotification Downloading, Downloaded,
+// SignatureVerified (signed only), Installing, InstallRebooting, a reboot (reconnect, boot with
+// reason FirmwareUpdate and the version the file name gives: ".../fw-2.0.0.bin" -> "2.0.0", else
+// "updated"), then Installed. A location containing "bad-signature": Downloading, Downloaded,
+// InvalidSignature. Each step once the one before is answered, 150 ms apart.
+function versionFromLocation(location) {
+  const name = location.split('/').pop().split(/[?#]/)[0];
+  const m = /^fw-(.+?)(\.bin)?$/.exec(name);
+  return m && m[1].length <= 50 ? m[1] : 'updated';
+}
+
+async function runFirmwareUpdate(requestId, firmware) {
+  const step = async (status) => {
+    await sleep(150);
+    await send('FirmwareStatusNotification', { status, requestId });
+  };
+  try {
+    await step('Downloading');
+    await step('Downloaded');
+    if (firmware.location.includes('bad-signature')) {
+      await step('InvalidSignature');
+      return;
+    }
+    if (firmware.signature !== undefined) await step('SignatureVerified');
+    await step('Installing');
+    await step('InstallRebooting');
+    state.firmwareVersion = versionFromLocation(firmware.location);
+    await reboot('FirmwareUpdate');
+    await step('Installed');
+  } finally {
+    state.firmwareUpdate = null;
+  }
+}
+
+client.handle('UpdateFirmware', ({ params }) => {
+  if (state.firmwareUpdate !== null) {
+    return { status: 'Rejected', statusInfo: { reasonCode: 'UpdateInProgress' } };
+  }
+  state.firmwareUpdate = params.requestId;
+  afterReply(() => runFirmwareUpdate(params.requestId, params.firmware));
+  return { status: 'Accepted' };
+});
 
 client.handle('Reset', ({ params }) => {
   if (params.evseId !== undefined) {  // one EVSE: the station keeps running
@@ -689,7 +737,8 @@ function scheduleHeartbeat() {
 // One BootNotification; once Accepted: the heartbeat interval, the status, the heartbeats.
 async function bootOnce(reason) {
   const boot = await send('BootNotification', { reason, chargingStation: {
-    model: 'Terra 53', vendorName: 'ABB', serialNumber: `SN-${identity}`.slice(0, 25) } });
+    model: 'Terra 53', vendorName: 'ABB', serialNumber: `SN-${identity}`.slice(0, 25),
+    ...(state.firmwareVersion ? { firmwareVersion: state.firmwareVersion } : {}) } });
   if (boot && boot.status === 'Accepted' && !state.bootAccepted) {
     state.bootAccepted = true;
     if (boot.interval > 0) state.heartbeatInterval = boot.interval;

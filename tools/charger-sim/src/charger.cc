@@ -258,6 +258,7 @@ void Charger::OnTimer() {
         IsQueued("Heartbeat") || (in_flight_ && in_flight_->call.action == "Heartbeat");
     if (!heartbeat_pending) Enqueue("Heartbeat", json::object());
   }
+  StepFirmware(now);
   if (tx_ && options_.meter_interval.count() > 0 && tx_->next_meter_at <= now) {
     EnqueueTransactionEvent("Updated", "MeterValuePeriodic");
     tx_->next_meter_at += options_.meter_interval;
@@ -275,6 +276,10 @@ std::optional<TimePoint> Charger::NextDeadline() const {
   consider(boot_retry_at_);
   consider(next_heartbeat_at_);
   if (tx_ && options_.meter_interval.count() > 0) consider(tx_->next_meter_at);
+  if (firmware_ && connected_ && boot_state_ == BootState::kAccepted && !rebooting_ &&
+      !reboot_draining_) {
+    consider(firmware_->next_at);
+  }
   if (connected_ && !in_flight_) {
     // Only future retry times: anything sendable now was sent by Pump() already.
     const TimePoint now = clock_.Now();
@@ -342,6 +347,8 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnDataTransfer(frame);
   } else if (action == "CostUpdated") {
     OnCostUpdated(frame);
+  } else if (action == "UpdateFirmware") {
+    OnUpdateFirmware(frame);
   } else if (ocpp::IsOcpp201Action(action)) {
     ReplyError(frame.message_id, ec::kNotSupported, action + " is not supported by this simulator");
   } else {

@@ -574,7 +574,8 @@ void Charger::CompleteReboot() {
   // A fresh start: BootNotification again (reason RemoteReset), then the usual boot sequence.
   // Availability, charging limits and the device model's values stay (DIGEST 5.8).
   boot_state_ = BootState::kNone;
-  boot_reason_ = "RemoteReset";
+  boot_reason_ = firmware_reboot_ ? "FirmwareUpdate" : "RemoteReset";
+  firmware_reboot_ = false;
   boot_retry_at_.reset();
   next_heartbeat_at_.reset();
   model_.ApplyPending();

@@ -1,6 +1,6 @@
 // The CSMS commands other than transactions, charging limits and provisioning: ChangeAvailability
 //, UnlockConnector, TriggerMessage,
-// GetTransactionStatus, ClearCache, DataTransfer and CostUpdated.
+// GetTransactionStatus, ClearCache, DataTransfer, CostUpdated and UpdateFirmware.
 #include <algorithm>
 
 #include "charger_internal.h"
@@ -11,6 +11,7 @@
 #include "csms/ocpp/v201/get_transaction_status.h"
 #include "csms/ocpp/v201/trigger_message.h"
 #include "csms/ocpp/v201/unlock_connector.h"
+#include "csms/ocpp/v201/update_firmware.h"
 
 namespace csms::sim {
 namespace {
@@ -26,6 +27,21 @@ constexpr std::string_view kEchoMessageId = "echo";
 
 v201::StatusInfo Info(std::string reason_code, std::string additional_info) {
   return v201::StatusInfo{{}, std::move(reason_code), std::move(additional_info)};
+}
+
+// The time between two steps of a firmware update.
+constexpr std::chrono::milliseconds kFirmwareStep{150};
+
+// The version a firmware file installs: ".../fw-2.0.0.bin" -> "2.0.0", else "updated".
+std::string VersionFromLocation(const std::string& location) {
+  std::string name = location.substr(location.find_last_of('/') + 1);
+  if (auto q = name.find_first_of("?#"); q != std::string::npos) name.resize(q);
+  if (name.rfind("fw-", 0) != 0) return "updated";
+  name = name.substr(3);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, ".bin") == 0) {
+    name.resize(name.size() - 4);
+  }
+  return name.empty() || name.size() > 50 ? "updated" : name;
 }
 
 }  // namespace
@@ -217,6 +233,57 @@ void Charger::OnDataTransfer(const ocpp::Frame& frame) {
     response.data = request.data;  // echoed as it came (absent stays absent)
   }
   Reply(frame.message_id, ocpp::Encode(response));
+}
+
+void Charger::OnUpdateFirmware(const ocpp::Frame& frame) {
+  v201::UpdateFirmwareRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::UpdateFirmwareResponse response;
+  if (firmware_ || firmware_reboot_) {
+    response.status = v201::UpdateFirmwareStatusEnum::kRejected;
+    response.status_info = Info("UpdateInProgress", "a firmware update is running");
+    return Reply(frame.message_id, ocpp::Encode(response));
+  }
+  response.status = v201::UpdateFirmwareStatusEnum::kAccepted;
+  Reply(frame.message_id, ocpp::Encode(response));
+  FirmwareUpdate update;
+  update.request_id = request.request_id;
+  update.new_version = VersionFromLocation(request.firmware.location);
+  update.next_at = clock_.Now() + kFirmwareStep;
+  update.steps = {"Downloading", "Downloaded"};
+  if (request.firmware.location.find("bad-signature") != std::string::npos) {
+    update.steps.push_back("InvalidSignature");
+  } else {
+    if (request.firmware.signature) update.steps.push_back("SignatureVerified");
+    for (const char* s : {"Installing", "InstallRebooting", "reboot", "Installed"}) {
+      update.steps.push_back(s);
+    }
+  }
+  CSMS_LOG(kInfo, kLog) << Tag() << "UpdateFirmware " << request.request_id << ": "
+                        << log::Sanitize(request.firmware.location, 200);
+  firmware_ = std::move(update);
+}
+
+void Charger::StepFirmware(TimePoint now) {
+  if (!firmware_ || !connected_ || boot_state_ != BootState::kAccepted) return;
+  if (firmware_->next_at > now || rebooting_ || reboot_draining_) return;
+  // The reboot waits until InstallRebooting is out: a reboot sends nothing but transaction events.
+  if (firmware_->steps.front() == "reboot" &&
+      (IsQueued("FirmwareStatusNotification") || in_flight_)) {
+    firmware_->next_at = now + kFirmwareStep;
+    return;
+  }
+  std::string step = std::move(firmware_->steps.front());
+  firmware_->steps.pop_front();
+  firmware_->next_at = now + kFirmwareStep;
+  if (step == "reboot") {
+    options_.firmware_version = firmware_->new_version;
+    firmware_reboot_ = true;
+    BeginReboot();
+  } else {
+    Enqueue("FirmwareStatusNotification", {{"status", step}, {"requestId", firmware_->request_id}});
+  }
+  if (firmware_->steps.empty()) firmware_.reset();
 }
 
 void Charger::OnCostUpdated(const ocpp::Frame& frame) {

@@ -81,6 +81,65 @@ class CommandTest : public ChargerTest {
   }
 };
 
+// ---- UpdateFirmware -----------------------------------------------------------------------------
+
+json Firmware(const std::string& location, bool is_signed) {
+  json firmware = {{"location", location}, {"retrieveDateTime", "2026-03-01T09:00:00Z"}};
+  if (is_signed) {
+    firmware["signingCertificate"] = "-----BEGIN CERTIFICATE-----";
+    firmware["signature"] = "c2ln";
+  }
+  return {{"requestId", 77}, {"firmware", firmware}};
+}
+
+TEST_F(CommandTest, UpdateFirmwareRunsToInstalledThroughAFirmwareUpdateBoot) {
+  Make();
+  BootAccepted(30);
+  EXPECT_EQ(Status("UpdateFirmware", Firmware("https://fw.example.com/x/fw-2.0.0.bin", true)),
+            "Accepted");
+  EXPECT_EQ(Status("UpdateFirmware", Firmware("https://fw.example.com/fw-3.bin", false)),
+            "Rejected")
+      << "one at a time";
+  for (const char* status :
+       {"Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting"}) {
+    Advance(200ms);
+    json call = NextCall("FirmwareStatusNotification");
+    EXPECT_EQ(call[3]["status"], status);
+    EXPECT_EQ(call[3]["requestId"], 77);
+    Answer(call, json::object());
+  }
+  Advance(200ms);
+  json boot = Reboot();
+  EXPECT_EQ(boot[3]["reason"], "FirmwareUpdate");
+  EXPECT_EQ(boot[3]["chargingStation"]["firmwareVersion"], "2.0.0");
+  AcceptBoot(boot);
+  Answer(NextCall("StatusNotification"), json::object());
+  Advance(200ms);
+  json installed = NextCall("FirmwareStatusNotification");
+  EXPECT_EQ(installed[3]["status"], "Installed");
+  Answer(installed, json::object());
+  Advance(1s);
+  EXPECT_TRUE(NothingSent());
+}
+
+TEST_F(CommandTest, UpdateFirmwareWithABadSignatureEndsInInvalidSignature) {
+  Make();
+  BootAccepted(30);
+  EXPECT_EQ(Status("UpdateFirmware", Firmware("https://fw.example.com/bad-signature/v9", false)),
+            "Accepted");
+  for (const char* status : {"Downloading", "Downloaded", "InvalidSignature"}) {
+    Advance(200ms);
+    json call = NextCall("FirmwareStatusNotification");
+    EXPECT_EQ(call[3]["status"], status);
+    Answer(call, json::object());
+  }
+  Advance(1s);
+  EXPECT_TRUE(NothingSent());
+  EXPECT_FALSE(charger_->reboot_pending());
+  // Over: another may start.
+  EXPECT_EQ(Status("UpdateFirmware", Firmware("https://fw.example.com/other", false)), "Accepted");
+}
+
 // ---- Reset -----------------------------------------------------------------------------------
 
 TEST_F(CommandTest, ResetImmediateWhileIdleRebootsWithRemoteReset) {

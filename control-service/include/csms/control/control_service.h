@@ -12,6 +12,7 @@
 #include "csms/control/command_api.h"
 #include "csms/control/decisions.h"
 #include "csms/control/device_model_api.h"
+#include "csms/control/firmware_api.h"
 #include "csms/control/stores.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -26,7 +27,9 @@ using ChargingCallbackMethods = v1cs::ControlService::WithCallbackMethod_StartTr
         v1cs::ControlService::WithCallbackMethod_SetChargingLimit<
             v1cs::ControlService::WithCallbackMethod_RotateChargerPassword<
                 v1cs::ControlService::WithCallbackMethod_RequestReport<
-                    v1cs::ControlService::Service>>>>>;
+                    v1cs::ControlService::WithCallbackMethod_UpdateFirmware<
+                        v1cs::ControlService::WithCallbackMethod_ListFirmwareJobs<
+                            v1cs::ControlService::Service>>>>>>>;
 
 // ControlService with the command methods on the callback API (a command waiting for its
 // charger holds no thread) and the registry methods still synchronous.
@@ -72,6 +75,11 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
 // The device model's command, forwarded to a DeviceModelApi pointer.
 #define CSMS_CONTROL_DEVICE_MODEL_METHODS(target) \
   CSMS_FORWARD_CALLBACK(target, RequestReport, RequestReportRequest, RequestReportResponse)
+
+// The firmware jobs, forwarded to a FirmwareApi pointer.
+#define CSMS_CONTROL_FIRMWARE_METHODS(target)                                                  \
+  CSMS_FORWARD_CALLBACK(target, UpdateFirmware, UpdateFirmwareRequest, UpdateFirmwareResponse) \
+  CSMS_FORWARD_CALLBACK(target, ListFirmwareJobs, ListFirmwareJobsRequest, ListFirmwareJobsResponse)
 
 #define CSMS_FORWARD_CALLBACK(target, Method, Request, Response)                        \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                \
@@ -161,6 +169,8 @@ class ControlServiceImpl final : public ControlServiceBase {
   CSMS_CONTROL_CHARGING_METHODS(&charging_)
   DeviceModelApi* device_model() { return &device_model_; }
   CSMS_CONTROL_DEVICE_MODEL_METHODS(&device_model_)
+  FirmwareApi* firmware() { return &firmware_; }
+  CSMS_CONTROL_FIRMWARE_METHODS(&firmware_)
 
   // How long the password before a rotation stays valid (OCPP A01).
   void set_password_grace(std::chrono::seconds grace) { charging_.set_password_grace(grace); }
@@ -175,6 +185,7 @@ class ControlServiceImpl final : public ControlServiceBase {
   CommandSender sender_;
   ChargingCommands charging_;
   DeviceModelApi device_model_;
+  FirmwareApi firmware_;
   CommandApi* commands_ = nullptr;
 };
 

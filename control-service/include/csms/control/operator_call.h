@@ -21,6 +21,9 @@ namespace csms::control {
 grpc::Status CommandError(grpc::StatusCode code, const std::string& error,
                           const std::string& message, const nlohmann::json& ocpp_error = nullptr);
 
+// Throws the INVALID_ARGUMENT `bad_request` status with `message`.
+[[noreturn]] void BadRequest(const std::string& message);
+
 // The status for a command whose reply was not a usable CALLRESULT.
 grpc::Status CommandFailure(const std::string& action, const CommandReply& reply);
 

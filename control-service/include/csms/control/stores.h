@@ -7,6 +7,7 @@
 #include "csms/control/credential_store.h"
 #include "csms/control/device_model_store.h"
 #include "csms/control/event_log_store.h"
+#include "csms/control/firmware_job_store.h"
 #include "csms/control/message_limits.h"
 #include "csms/control/migrations.h"
 #include "csms/control/registry_store.h"
@@ -30,7 +31,8 @@ struct ControlStores {
         events(pool),
         alerts(pool),
         webhooks(pool),
-        device_model(pool) {}
+        device_model(pool),
+        firmware(pool) {}
 
   RegistryStore registry;
   StationStore stations;
@@ -43,6 +45,7 @@ struct ControlStores {
   AlertStore alerts;
   WebhookStore webhooks;
   DeviceModelStore device_model;
+  FirmwareJobStore firmware;
 };
 
 }  // namespace csms::control

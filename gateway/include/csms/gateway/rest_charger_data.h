@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,13 @@ namespace csms::gateway {
 //   GET /chargers/{id}/events?kind=&type=&since=&limit=&cursor=   the event log, newest first
 //   GET /chargers/{id}/variables?component=&component_instance=&evse_id=&connector_id=
 //       &variable=&variable_instance=&type=&q=&limit=&cursor=     the stored device model
+//   GET /chargers/{id}/firmware?limit=                            firmware jobs, newest first
 // Lists are paged: {"<items>":[...],"next_cursor":"…" or null on the last page}. Errors as the
 // command routes give them (RestCommands::FromCommandStatus): 404 unknown_charger, 400
 // bad_request for a bad parameter.
+// A firmware job as the REST API shows it (GET and POST /chargers/{id}/firmware).
+nlohmann::json FirmwareJobJson(const control::v1::FirmwareJob& job);
+
 class RestChargerData {
  public:
   using Respond = std::function<void(HttpResponse)>;
@@ -35,6 +40,9 @@ class RestChargerData {
 
   void ListVariables(const HttpRequest& http, const std::string& charger_id,
                      const std::string& query, Respond respond);
+
+  void ListFirmwareJobs(const HttpRequest& http, const std::string& charger_id,
+                        const std::string& query, Respond respond);
 
   std::unique_ptr<control::v1::ControlService::Stub> control_;
 };

@@ -16,7 +16,8 @@ namespace csms::gateway {
 // The command routes of the REST API, one to one onto control's command methods:
 //   POST /chargers/{id}/ocpp/{Action}   the generic endpoint (body: the OCPP payload)
 //   POST /chargers/{id}/reset | availability | unlock | trigger | clear-cache | get-variables |
-//        set-variables | transaction-status | data-transfer   (typed, snake_case bodies)
+//        set-variables | transaction-status | data-transfer | reports | firmware
+//        (typed, snake_case bodies; firmware: UpdateFirmware, admin role checked by control)
 //   GET  /chargers/{id}/commands?limit=&cursor=                the command log
 // Answers {"status":"success","response":{...}}; errors {"status":"error","error","message"}
 // with the codes of DESIGN.md (and "ocpp_error" for a charger's CALLERROR). The operator's key

@@ -41,6 +41,11 @@
 //    TransactionEvent (Updated, trigger Trigger; Rejected without a transaction),
 //    FirmwareStatusNotification / LogStatusNotification (status Idle); NotImplemented for the
 //    certificate and publish-firmware ones. Triggered messages go out while the boot is Pending.
+//  * UpdateFirmware: Accepted (Rejected while one runs), then FirmwareStatusNotification
+//    Downloading, Downloaded, SignatureVerified (signed only), Installing, InstallRebooting, a
+//    reboot (reconnect, BootNotification reason FirmwareUpdate with the version named by the
+//    location's file name: ".../fw-2.0.0.bin" -> "2.0.0", else "updated"), then Installed. A
+//    location containing "bad-signature" ends with InvalidSignature after Downloaded.
 //  * GetVariables / SetVariables: the device model of charger_provisioning.cc (HeartbeatInterval,
 //    MessageTimeout[Default] (the one RebootRequired variable), DeviceDataCtrlr.ItemsPerMessage
 //    4 (GetVariables) / 8 (SetVariables), BytesPerMessage 8192, AvailabilityState and Available of
@@ -220,6 +225,9 @@ class Charger {
   void OnClearCache(const ocpp::Frame& frame);
   void OnDataTransfer(const ocpp::Frame& frame);
   void OnCostUpdated(const ocpp::Frame& frame);
+  void OnUpdateFirmware(const ocpp::Frame& frame);
+  // The next step of a firmware update, when due (OnTimer).
+  void StepFirmware(TimePoint now);
 
   // The request checked against its OCA schema and decoded; false after a CALLERROR was sent.
   template <typename Request>
@@ -299,6 +307,18 @@ class Charger {
   bool reboot_draining_ = false;   // accepted; the last transaction events are being sent
   bool rebooting_ = false;         // handed to the transport, waiting for the disconnect
   bool reboot_requested_ = false;  // not yet taken by TakeReboot()
+
+  // UpdateFirmware (charger_remote.cc): the FirmwareStatusNotifications still to send, one per
+  // kFirmwareStep; "reboot" closes the connection and boots with reason FirmwareUpdate and the
+  // new version, and the steps after it wait for that boot's acceptance.
+  struct FirmwareUpdate {
+    int request_id = 0;
+    std::deque<std::string> steps;
+    std::string new_version;
+    TimePoint next_at;
+  };
+  std::optional<FirmwareUpdate> firmware_;
+  bool firmware_reboot_ = false;  // the reboot under way installs firmware
 };
 
 }  // namespace csms::sim
