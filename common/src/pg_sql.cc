@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 namespace csms::pg {
 
@@ -22,6 +23,17 @@ TimePoint FromEpochSeconds(double seconds) {
 std::optional<TimePoint> OptionalTime(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return FromEpochSeconds(f.as<double>());
+}
+
+std::string IdCursor(char prefix, int64_t id) { return prefix + std::to_string(id); }
+
+int64_t ParseIdCursor(char prefix, const std::string& cursor) {
+  int64_t id = 0;
+  if (cursor.size() >= 2 && cursor[0] == prefix) {
+    auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), id);
+    if (ec == std::errc() && end == cursor.data() + cursor.size() && id > 0) return id;
+  }
+  throw std::invalid_argument("cursor is not one this API handed out");
 }
 
 ArrayLiteral& ArrayLiteral::Text(std::string_view v) {

@@ -1,7 +1,6 @@
 #include "csms/control/alert_store.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -29,14 +28,6 @@ int32_t ChargerLockKey(const std::string& charger_id) {
     h *= 16777619u;
   }
   return static_cast<int32_t>(h);
-}
-
-std::optional<int64_t> ParseCursor(const std::string& cursor) {
-  if (cursor.size() < 2 || cursor[0] != 'a') return std::nullopt;
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), id);
-  if (ec != std::errc() || end != cursor.data() + cursor.size() || id <= 0) return std::nullopt;
-  return id;
 }
 
 }  // namespace
@@ -214,10 +205,7 @@ OfflineSweep AlertStore::SweepOffline(TimePoint now, milliseconds heartbeat, mil
 
 AlertPage AlertStore::List(const AlertFilter& filter, int limit, const std::string& cursor) {
   std::optional<int64_t> before;
-  if (!cursor.empty()) {
-    before = ParseCursor(cursor);
-    if (!before) throw std::invalid_argument("cursor is not one this API handed out");
-  }
+  if (!cursor.empty()) before = pg::ParseIdCursor('a', cursor);
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     pqxx::result rows = txn.exec_params(
@@ -230,7 +218,7 @@ AlertPage AlertStore::List(const AlertFilter& filter, int limit, const std::stri
     AlertPage page;
     for (const auto& row : rows) {
       if (static_cast<int>(page.alerts.size()) == limit) {
-        page.next_cursor = std::string(1, 'a').append(std::to_string(page.alerts.back().id));
+        page.next_cursor = pg::IdCursor('a', page.alerts.back().id);
         break;
       }
       StoredAlert& a = page.alerts.emplace_back();

@@ -1,8 +1,9 @@
 #include "csms/control/command_log_store.h"
 
-#include <charconv>
 #include <cmath>
 #include <stdexcept>
+
+#include "csms/common/pg_sql.h"
 
 namespace csms::control {
 namespace {
@@ -11,15 +12,6 @@ using nlohmann::json;
 
 std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// The cursor is the id of the last entry of the page ("c" + decimal): opaque to clients.
-std::optional<int64_t> ParseCursor(const std::string& cursor) {
-  if (cursor.size() < 2 || cursor[0] != 'c') return std::nullopt;
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), id);
-  if (ec != std::errc() || end != cursor.data() + cursor.size() || id <= 0) return std::nullopt;
-  return id;
 }
 
 }  // namespace
@@ -41,10 +33,7 @@ int64_t CommandLogStore::Record(const CommandLogEntry& e) {
 CommandLogPage CommandLogStore::List(const std::string& charger_id, int limit,
                                      const std::string& cursor) {
   std::optional<int64_t> before;
-  if (!cursor.empty()) {
-    before = ParseCursor(cursor);
-    if (!before) throw std::invalid_argument("cursor is not one this API handed out");
-  }
+  if (!cursor.empty()) before = pg::ParseIdCursor('c', cursor);
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     // One more than asked tells whether there is a next page.
@@ -56,7 +45,7 @@ CommandLogPage CommandLogStore::List(const std::string& charger_id, int limit,
     CommandLogPage page;
     for (const auto& row : rows) {
       if (static_cast<int>(page.entries.size()) == limit) {
-        page.next_cursor = "c" + std::to_string(page.entries.back().id);
+        page.next_cursor = pg::IdCursor('c', page.entries.back().id);
         break;
       }
       CommandLogEntry e;

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/ocpp_redact.h"
 #include "csms/common/pg_sql.h"
 #include "csms/control/device_model_fetcher.h"
@@ -20,32 +21,6 @@ namespace v201 = ocpp::v201;
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string Hex(std::string_view s) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> Unhex(std::string_view s) {
-  if (s.size() % 2 != 0) return std::nullopt;
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < s.size(); i += 2) {
-    int hi = digit(s[i]), lo = digit(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
   return out;
 }
 
@@ -387,7 +362,7 @@ void DeviceModelStore::ApplyAttributes(const std::string& charger_id,
 VariablePage DeviceModelStore::List(const VariableFilter& f, int limit, const std::string& cursor) {
   std::optional<std::string> after;
   if (!cursor.empty()) {
-    if (cursor[0] != 'v' || !(after = Unhex(std::string_view(cursor).substr(1)))) {
+    if (cursor[0] != 'v' || !(after = auth::FromHex(std::string_view(cursor).substr(1)))) {
       throw std::invalid_argument("cursor is not one this API handed out");
     }
   }
@@ -415,7 +390,7 @@ VariablePage DeviceModelStore::List(const VariableFilter& f, int limit, const st
     std::vector<std::string> keys;
     for (const auto& row : rows) {
       if (static_cast<int>(page.variables.size()) == limit) {
-        page.next_cursor = "v" + Hex(keys.back());
+        page.next_cursor = "v" + auth::ToHex(keys.back());
         break;
       }
       v1::DeviceVariable& v = page.variables.emplace_back();

@@ -3,11 +3,11 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <set>
 #include <stdexcept>
 
+#include "csms/common/api_auth.h"
 #include "csms/common/pg_sql.h"
 
 namespace csms::control {
@@ -17,25 +17,6 @@ namespace {
 constexpr int64_t kMaintenanceLock = 0x6373'6d73'6576'0001;  // "csmsev" 1
 // How far back a repeated report is recognised.
 constexpr int kDedupWindowSeconds = 2 * 24 * 3600;
-
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 15];
-  }
-  return out;
-}
-
-std::optional<int64_t> ParseCursor(const std::string& cursor) {
-  if (cursor.size() < 2 || cursor[0] != 'e') return std::nullopt;
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), id);
-  if (ec != std::errc() || end != cursor.data() + cursor.size() || id <= 0) return std::nullopt;
-  return id;
-}
 
 // charger_events_pYYYYMMDD for the UTC day of `t`.
 std::string DayName(TimePoint t) {
@@ -61,7 +42,9 @@ std::string EventDedupKey(const v1::ChargerEvent& event) {
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-  return Hex(digest, 16);  // 128 bits: enough to tell reports of one charger apart
+  return auth::ToHex(
+      std::string_view(reinterpret_cast<const char*>(digest),
+                       16));  // 128 bits: enough to tell reports of one charger apart
 }
 
 std::vector<StoredEvent> EventLogStore::Insert(pqxx::transaction_base& txn,
@@ -118,10 +101,7 @@ std::vector<StoredEvent> EventLogStore::Insert(pqxx::transaction_base& txn,
 
 EventPage EventLogStore::List(const EventFilter& filter, int limit, const std::string& cursor) {
   std::optional<int64_t> before;
-  if (!cursor.empty()) {
-    before = ParseCursor(cursor);
-    if (!before) throw std::invalid_argument("cursor is not one this API handed out");
-  }
+  if (!cursor.empty()) before = pg::ParseIdCursor('e', cursor);
   std::optional<std::string> since;
   if (filter.since) since = pg::TimestampText(*filter.since);
   return pool_.Run([&](pqxx::connection& conn) {
@@ -139,7 +119,7 @@ EventPage EventLogStore::List(const EventFilter& filter, int limit, const std::s
     EventPage page;
     for (const auto& row : rows) {
       if (static_cast<int>(page.events.size()) == limit) {
-        page.next_cursor = "e" + std::to_string(page.events.back().id());
+        page.next_cursor = pg::IdCursor('e', page.events.back().id());
         break;
       }
       v1::ChargerEvent& e = page.events.emplace_back();

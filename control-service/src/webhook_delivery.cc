@@ -11,6 +11,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "csms/common/api_auth.h"
+
 namespace csms::control {
 namespace {
 
@@ -18,17 +20,6 @@ using std::chrono::milliseconds;
 
 constexpr size_t kMaxUrlBytes = 2048;
 constexpr milliseconds kMaxRetryAfter = std::chrono::hours(1);
-
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 15];
-  }
-  return out;
-}
 
 std::optional<WebhookUrl> Fail(std::string* error, const std::string& why) {
   if (error) *error = why;
@@ -113,13 +104,14 @@ std::string WebhookSignature(std::string_view secret, std::string_view timestamp
            &length) == nullptr) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
-  return "v1=" + Hex(digest, length);
+  return "v1=" + auth::ToHex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string NewWebhookSecret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no randomness for a secret");
-  return "whsec_" + Hex(bytes, sizeof bytes);
+  return "whsec_" +
+         auth::ToHex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 WebhookRequest BuildWebhookRequest(const std::string& url, const std::string& secret,

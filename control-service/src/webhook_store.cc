@@ -1,6 +1,5 @@
 #include "csms/control/webhook_store.h"
 
-#include <charconv>
 #include <map>
 #include <stdexcept>
 
@@ -52,14 +51,6 @@ WebhookRecord WebhookOf(const pqxx::row& row) {
 std::optional<std::string> OptionalIds(const std::optional<std::vector<std::string>>& ids) {
   if (!ids) return std::nullopt;
   return pg::TextArray(*ids);
-}
-
-std::optional<int64_t> ParseCursor(const std::string& cursor) {
-  if (cursor.size() < 2 || cursor[0] != 'd') return std::nullopt;
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(cursor.data() + 1, cursor.data() + cursor.size(), id);
-  if (ec != std::errc() || end != cursor.data() + cursor.size() || id <= 0) return std::nullopt;
-  return id;
 }
 
 // The claim's columns, and the URL, secret and body it needs to send.
@@ -313,10 +304,7 @@ std::optional<DeliveryRecord> WebhookStore::FindDelivery(int64_t id) {
 DeliveryPage WebhookStore::ListDeliveries(int64_t webhook_id, const std::string& state, int limit,
                                           const std::string& cursor) {
   std::optional<int64_t> before;
-  if (!cursor.empty()) {
-    before = ParseCursor(cursor);
-    if (!before) throw std::invalid_argument("cursor is not one this API handed out");
-  }
+  if (!cursor.empty()) before = pg::ParseIdCursor('d', cursor);
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
     pqxx::result rows =
@@ -328,7 +316,7 @@ DeliveryPage WebhookStore::ListDeliveries(int64_t webhook_id, const std::string&
     DeliveryPage page;
     page.deliveries = DeliveriesOf(txn, rows, static_cast<size_t>(limit));
     if (static_cast<int>(rows.size()) > limit && !page.deliveries.empty()) {
-      page.next_cursor = std::string(1, 'd').append(std::to_string(page.deliveries.back().id));
+      page.next_cursor = pg::IdCursor('d', page.deliveries.back().id);
     }
     return page;
   });

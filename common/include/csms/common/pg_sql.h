@@ -38,6 +38,12 @@ TimePoint FromEpochSeconds(double seconds);
 // NULL reads as nullopt.
 std::optional<TimePoint> OptionalTime(const pqxx::field& f);
 
+// Paging by id, newest first: the cursor is `prefix` and the last id of the page, opaque to
+// clients (each list has its own prefix, so one list's cursor is refused by another).
+std::string IdCursor(char prefix, int64_t id);
+// Throws std::invalid_argument for a cursor IdCursor(prefix, ...) did not make.
+int64_t ParseIdCursor(char prefix, const std::string& cursor);
+
 // The text form of a PostgreSQL array ({"a",NULL,"b"}) for one parameter cast in SQL
 // ($1::text[]), so a batch of any size is one statement with a fixed number of parameters.
 class ArrayLiteral {
