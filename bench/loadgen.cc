@@ -11,6 +11,9 @@
 // allows one outstanding CALL per direction, so a connection still waiting at its scheduled time
 // sends late; latency is measured from the scheduled time (no coordinated omission).
 // wss:// URLs run every mode over TLS (--ca-file, --client-cert, --client-key, --tls-sigalgs).
+// --answer-reports answers GetBaseReport / GetReport from the CSMS with Accepted and then sends
+// the report as NotifyReport parts, each after the previous one's CALLRESULT; a storm then waits
+// until every booted station has sent one complete report (or --report-timeout).
 // Prints one JSON object on stdout and a summary line on stderr. Every run ends by itself.
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -45,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -55,6 +59,7 @@
 #include "csms/charger_sim/sim_util.h"
 #include "csms/charger_sim/station_tls.h"
 #include "csms/common/config.h"
+#include "csms/common/ocpp_schema.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -154,7 +159,85 @@ struct Options {
   std::string rest_host;
   std::string rest_port;
   int remote_starts = 0;  // at most this many start/stop pairs; 0 = as many as fit
+  // Device model reports: GetBaseReport / GetReport answered with NotifyReport parts.
+  bool answer_reports = false;
+  int report_variables = 200;           // variables per report
+  int report_items_per_part = 50;       // reportData items per NotifyReport part
+  double report_timeout_seconds = 900;  // storm: how long to wait for the reports after the boots
 };
+
+// The reportData of every NotifyReport part of one report, as `"reportData":[...]` (empty for
+// a report of no variables: one part without reportData). Every station reports the same
+// variables: standard controller components with variables of every data type, some per EVSE or
+// connector, some with a Target attribute or write-only (no value), unique names throughout.
+std::vector<std::string> BuildReportParts(int variables, int per_part) {
+  static constexpr const char* kComponents[] = {
+      "ChargingStation", "OCPPCommCtrlr",    "SecurityCtrlr",
+      "DeviceDataCtrlr", "SampledDataCtrlr", "TxCtrlr",
+      "AuthCtrlr",       "ClockCtrlr",       "EVSE",
+      "Connector"};
+  static constexpr const char* kTypes[] = {"integer", "string", "boolean", "decimal", "OptionList"};
+  std::vector<std::string> parts;
+  nlohmann::json items = nlohmann::json::array();
+  for (int i = 0; i < variables; ++i) {
+    const std::string component = kComponents[i % 10];
+    nlohmann::json c = {{"name", component}};
+    if (component == "EVSE" || component == "Connector") {
+      c["evse"] = {{"id", 1 + (i / 10) % 2}};
+      if (component == "Connector") c["evse"]["connectorId"] = 1;
+    }
+    const std::string type = kTypes[(i / 3) % 5];
+    nlohmann::json characteristics = {{"dataType", type}, {"supportsMonitoring", i % 7 == 0}};
+    std::string value;
+    if (type == "integer") {
+      value = std::to_string(i * 10);
+      characteristics["minLimit"] = 0;
+      characteristics["maxLimit"] = 100000;
+    } else if (type == "string") {
+      value = "bench-value-" + std::to_string(i);
+    } else if (type == "boolean") {
+      value = i % 2 == 0 ? "true" : "false";
+    } else if (type == "decimal") {
+      value = std::to_string(i) + ".5";
+      characteristics["unit"] = "kW";
+    } else {
+      value = "Fast";
+      characteristics["valuesList"] = "Slow,Normal,Fast";
+    }
+    const bool write_only = i % 50 == 49;  // a secret: reported without its value
+    nlohmann::json actual = {{"type", "Actual"},
+                             {"mutability", write_only   ? "WriteOnly"
+                                            : i % 2 == 0 ? "ReadWrite"
+                                                         : "ReadOnly"},
+                             {"persistent", true},
+                             {"constant", false}};
+    if (!write_only) actual["value"] = value;
+    nlohmann::json attributes = nlohmann::json::array({actual});
+    if (i % 4 == 0 && !write_only) attributes.push_back({{"type", "Target"}, {"value", value}});
+    items.push_back({{"component", c},
+                     {"variable", {{"name", "BenchVariable" + std::to_string(i)}}},
+                     {"variableAttribute", attributes},
+                     {"variableCharacteristics", characteristics}});
+    if (static_cast<int>(items.size()) == per_part || i + 1 == variables) {
+      parts.push_back("\"reportData\":" + items.dump());
+      items = nlohmann::json::array();
+    }
+  }
+  if (parts.empty()) parts.emplace_back();
+  return parts;
+}
+
+// `","NotifyReport",{...}]`: part `seq` of report `request_id`, to follow `[2,"<id>`.
+std::string NotifyReportFrame(const std::vector<std::string>& parts, int64_t request_id,
+                              std::string_view generated_at, size_t seq) {
+  std::string frame = R"(","NotifyReport",{"requestId":)" + std::to_string(request_id) +
+                      R"(,"generatedAt":")" + std::string(generated_at) + R"(","seqNo":)" +
+                      std::to_string(seq) + R"(,"tbc":)" +
+                      (seq + 1 < parts.size() ? "true" : "false");
+  if (!parts[seq].empty()) frame += "," + parts[seq];
+  frame += "}]";
+  return frame;
+}
 
 // Splits http://host:port into host and port.
 bool ParseHttpUrl(const std::string& url, std::string* host, std::string* port) {
@@ -228,6 +311,13 @@ struct Stats {
   uint64_t negative_latency = 0;  // replies whose latency origin lay in the future (see above)
   std::vector<uint32_t> connect_us;  // connect start -> WebSocket open (TCP, TLS, upgrade)
   std::vector<uint32_t> tls_us;      // TCP connected -> TLS handshake done
+  uint64_t reports_requested = 0;    // GetBaseReport / GetReport answered Accepted
+  uint64_t reports_rejected = 0;     // ... answered Rejected: a report was still going out
+  uint64_t reports_failed = 0;       // abandoned after a CALLERROR to one of its parts
+  uint64_t reports_completed = 0;    // their last NotifyReport part acknowledged
+  uint64_t report_parts = 0;         // NotifyReport parts acknowledged (CALLRESULT)
+  std::vector<uint32_t> report_us;   // GetBaseReport received -> last part acknowledged
+  std::vector<uint32_t> part_us;     // NotifyReport part sent -> its CALLRESULT
 };
 
 bool IsIpLiteral(const std::string& host) {
@@ -271,7 +361,12 @@ class Bench {
         ramp_timer_(ctl_),
         phase_timer_(ctl_),
         grace_timer_(ctl_),
-        sample_timer_(ctl_) {}
+        sample_timer_(ctl_),
+        report_timer_(ctl_) {
+    if (options_.answer_reports) {
+      report_parts_ = BuildReportParts(options_.report_variables, options_.report_items_per_part);
+    }
+  }
 
   int Run();
 
@@ -281,17 +376,23 @@ class Bench {
   // Starts connections from `first` on: all of them, or with --connect-rate a slice every 10 ms.
   void StartConnections(size_t first);
   void NoteError(const std::string& message);
+  // A station's report was acknowledged to the end (its last part's CALLRESULT came at `now_ns`).
+  void OnReportComplete(int64_t now_ns);
   // The first TLS session's parameters, for the report.
   void NoteTls(SSL* ssl);
 
   const Options& options() const { return options_; }
   const tcp::endpoint& endpoint() const { return endpoint_; }
   const std::string& run_tag() const { return run_tag_; }
+  // --answer-reports: the reportData of each NotifyReport part (BuildReportParts).
+  const std::vector<std::string>& report_parts() const { return report_parts_; }
   int64_t measure_start_ns() const { return measure_start_ns_.load(std::memory_order_relaxed); }
   int64_t measure_end_ns() const { return measure_end_ns_.load(std::memory_order_relaxed); }
 
  private:
   void StartPhase();
+  // Storm with --answer-reports: finish once every booted station's report is complete.
+  void AwaitReports();
   void SampleRss();
   void Finish();
   int Report(double setup_seconds);
@@ -309,6 +410,8 @@ class Bench {
   net::steady_timer phase_timer_;
   net::steady_timer grace_timer_;
   net::steady_timer sample_timer_;
+  net::steady_timer report_timer_;
+  std::vector<std::string> report_parts_;
   tcp::endpoint endpoint_;
   std::string run_tag_;
   std::vector<std::shared_ptr<Connection>> connections_;
@@ -322,6 +425,9 @@ class Bench {
   bool finishing_ = false;
   int64_t run_start_ns_ = 0;
   int64_t setup_end_ns_ = 0;
+  int reports_done_ = 0;        // reports acknowledged to their last part
+  int64_t last_report_ns_ = 0;  // when the last of them completed
+  bool awaiting_reports_ = false;
   std::vector<int64_t> rss_before_;
   std::vector<int64_t> rss_booted_;
   std::vector<int64_t> rss_max_;
@@ -630,9 +736,13 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
     }
     waiting_reply_ = false;
     if (sent_was_extra_) {
-      // The station's own TransactionEvent after a remote start/stop: not part of the mix.
+      // The station's own TransactionEvent after a remote start/stop, or a report part: not
+      // part of the mix.
       sent_was_extra_ = false;
-      if (kind != '3') {
+      if (sent_was_report_part_) {
+        sent_was_report_part_ = false;
+        OnReportPartReply(kind, text, now);
+      } else if (kind != '3') {
         ++stats_.call_errors;
         bench_.NoteError("CALLERROR to a remote-start event: " + std::string(text.substr(0, 200)));
       }
@@ -648,6 +758,33 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
     CountReply(kind, text, now);
     if (now >= bench_.measure_end_ns()) return;  // Stop() closes
     ScheduleNext();
+  }
+
+  // The CALLRESULT (or CALLERROR) of a NotifyReport part: queues the next part (ahead of any
+  // other extra CALL) or completes the report. A CALLERROR abandons the report.
+  void OnReportPartReply(char kind, std::string_view text, int64_t now) {
+    if (kind != '3') {
+      ++stats_.call_errors;
+      ++stats_.reports_failed;
+      report_active_ = false;
+      bench_.NoteError("CALLERROR to NotifyReport: " + std::string(text.substr(0, 200)));
+      return;
+    }
+    ++stats_.report_parts;
+    stats_.part_us.push_back(
+        static_cast<uint32_t>(std::max<int64_t>(0, now - part_sent_ns_) / 1000));
+    const auto& parts = bench_.report_parts();
+    if (++report_seq_ < parts.size()) {
+      extra_calls_.insert(
+          extra_calls_.begin(),
+          {NotifyReportFrame(parts, report_request_id_, report_generated_at_, report_seq_), true});
+      return;
+    }
+    report_active_ = false;
+    ++stats_.reports_completed;
+    stats_.report_us.push_back(static_cast<uint32_t>(
+        std::min<int64_t>((now - report_start_ns_) / 1000, std::numeric_limits<uint32_t>::max())));
+    bench_.OnReportComplete(now);
   }
 
   void CountReply(char kind, std::string_view text, int64_t now) {
@@ -672,7 +809,9 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
   }
 
   // A CALL from the CSMS: RequestStartTransaction / RequestStopTransaction are accepted and
-  // followed by the TransactionEvent a station sends; anything else is NotImplemented.
+  // followed by the TransactionEvent a station sends; with --answer-reports GetBaseReport and
+  // GetReport are accepted and followed by the report's NotifyReport parts (Rejected while a
+  // report is still going out); anything else is NotImplemented.
   void OnCsmsCall(std::string_view text) {
     auto call = nlohmann::json::parse(text, nullptr, false);
     if (!call.is_array() || call.size() != 4 || !call[1].is_string() || !call[2].is_string() ||
@@ -710,7 +849,7 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
                 {"measurand", "Energy.Active.Import.Register"},
                 {"context", "Transaction.Begin"},
                 {"unitOfMeasure", {{"unit", "Wh"}}}}}}}}}};
-      extra_calls_.push_back(R"(","TransactionEvent",)" + event.dump() + "]");
+      extra_calls_.push_back({R"(","TransactionEvent",)" + event.dump() + "]"});
     } else if (action == "RequestStopTransaction") {
       nlohmann::json event = {{"eventType", "Ended"},
                               {"timestamp", ts},
@@ -726,23 +865,45 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
                                     {"measurand", "Energy.Active.Import.Register"},
                                     {"context", "Transaction.End"},
                                     {"unitOfMeasure", {{"unit", "Wh"}}}}}}}}}};
-      extra_calls_.push_back(R"(","TransactionEvent",)" + event.dump() + "]");
+      extra_calls_.push_back({R"(","TransactionEvent",)" + event.dump() + "]"});
+    } else if ((action == "GetBaseReport" || action == "GetReport") &&
+               bench_.options().answer_reports) {
+      if (report_active_) {
+        ++stats_.reports_rejected;
+        reply[2]["status"] = "Rejected";
+      } else {
+        ++stats_.reports_requested;
+        report_active_ = true;
+        report_request_id_ = payload.value("requestId", int64_t{0});
+        report_seq_ = 0;
+        report_generated_at_ = ts;
+        report_start_ns_ = NowNs();
+        extra_calls_.push_back(
+            {NotifyReportFrame(bench_.report_parts(), report_request_id_, report_generated_at_, 0),
+             true});
+      }
     } else {
-      reply = {4, message_id, "NotImplemented", "csms-loadgen answers only remote start/stop",
+      reply = {4, message_id, "NotImplemented",
+               bench_.options().answer_reports
+                   ? "csms-loadgen answers only remote start/stop and reports"
+                   : "csms-loadgen answers only remote start/stop",
                nlohmann::json::object()};
     }
     QueueReply(reply.dump());
     if (!waiting_reply_ && !extra_calls_.empty()) SendExtraCall();
   }
 
-  // Sends the first queued remote-start/stop event as this connection's outstanding CALL.
+  // Sends the first queued remote-start/stop event or report part as this connection's
+  // outstanding CALL.
   void SendExtraCall() {
     std::string id = std::to_string(next_id_++);
-    std::string frame = R"([2,")" + id + extra_calls_.front();
+    std::string frame = R"([2,")" + id + extra_calls_.front().frame;
+    sent_was_report_part_ = extra_calls_.front().report_part;
     extra_calls_.erase(extra_calls_.begin());
     expect_ = R"([3,")" + id + R"(")";
     waiting_reply_ = true;
     sent_was_extra_ = true;
+    if (sent_was_report_part_) part_sent_ns_ = NowNs();
     if (writing_) {
       replies_.push_back(std::move(frame));  // goes out right after the current write
     } else {
@@ -929,9 +1090,21 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
   int seq_ = 0;
   uint64_t cycle_ = 0;
   bool sent_was_ended_ = false;
-  bool sent_was_extra_ = false;           // the outstanding CALL is a remote start/stop event
-  std::vector<std::string> extra_calls_;  // those events, waiting for the outstanding CALL
-  std::vector<std::string> replies_;      // frames waiting for the current write
+  bool sent_was_extra_ = false;  // the outstanding CALL is a remote start/stop event or a part
+  struct ExtraCall {
+    std::string frame;  // what follows `[2,"<id>`
+    bool report_part = false;
+  };
+  std::vector<ExtraCall> extra_calls_;  // those CALLs, waiting for the outstanding CALL
+  // --answer-reports: the report going out, one part at a time.
+  bool report_active_ = false;
+  bool sent_was_report_part_ = false;
+  int64_t report_request_id_ = 0;
+  size_t report_seq_ = 0;  // the part sent last
+  std::string report_generated_at_;
+  int64_t report_start_ns_ = 0;  // GetBaseReport / GetReport received
+  int64_t part_sent_ns_ = 0;
+  std::vector<std::string> replies_;  // frames waiting for the current write
   std::string remote_tx_;
   bool sent_call_ = false;  // a CALL after the boot went out
   State state_ = State::kIdle;
@@ -959,12 +1132,40 @@ void Bench::OnConnectionDone() {
       phase_timer_.cancel();
       grace_timer_.cancel();
       sample_timer_.cancel();
+      report_timer_.cancel();
+      awaiting_reports_ = false;
       if (!finishing_) {
         // Everything failed or closed before the end; nothing more can happen.
         finishing_ = true;
         measure_end_ns_ = std::min(measure_end_ns_.load(), NowNs());
       }
     }
+  });
+}
+
+void Bench::OnReportComplete(int64_t now_ns) {
+  net::post(ctl_, [this, now_ns] {
+    ++reports_done_;
+    last_report_ns_ = std::max(last_report_ns_, now_ns);
+    if (awaiting_reports_ && reports_done_ >= ready_) {
+      awaiting_reports_ = false;
+      report_timer_.cancel();
+      Finish();
+    }
+  });
+}
+
+void Bench::AwaitReports() {
+  if (reports_done_ >= ready_) return Finish();
+  awaiting_reports_ = true;
+  report_timer_.expires_after(
+      std::chrono::milliseconds(static_cast<int64_t>(options_.report_timeout_seconds * 1000)));
+  report_timer_.async_wait([this](beast::error_code ec) {
+    if (ec || !awaiting_reports_) return;
+    awaiting_reports_ = false;
+    NoteError("only " + std::to_string(reports_done_) + " of " + std::to_string(ready_) +
+              " reports complete within --report-timeout");
+    Finish();
   });
 }
 
@@ -1014,6 +1215,9 @@ void Bench::StartPhase() {
     measure_start_ns_ = run_start_ns_;
     measure_end_ns_ = setup_end_ns_;
     for (auto& c : connections_) net::post(c->executor(), [c] { c->AbortSetup(); });
+    if (options_.mode == Mode::kStorm && options_.answer_reports && ready_ > 0) {
+      return AwaitReports();
+    }
     return Finish();
   }
   for (auto& c : connections_) net::post(c->executor(), [c] { c->AbortSetup(); });
@@ -1256,6 +1460,13 @@ int Bench::Report(double setup_seconds) {
     total.boot_pending += s.boot_pending;
     total.csms_calls += s.csms_calls;
     total.negative_latency += s.negative_latency;
+    total.reports_requested += s.reports_requested;
+    total.reports_rejected += s.reports_rejected;
+    total.reports_failed += s.reports_failed;
+    total.reports_completed += s.reports_completed;
+    total.report_parts += s.report_parts;
+    total.report_us.insert(total.report_us.end(), s.report_us.begin(), s.report_us.end());
+    total.part_us.insert(total.part_us.end(), s.part_us.begin(), s.part_us.end());
   }
   std::sort(total.latency_us.begin(), total.latency_us.end());
   auto percentile_ms = [&](double p) -> double {
@@ -1339,6 +1550,26 @@ int Bench::Report(double setup_seconds) {
         {"stops", rest_stop_us_.size()},   {"stop_ms", LatencySummary(rest_stop_us_)},
         {"errors", rest_errors_},          {"csms_calls_answered", total.csms_calls}};
   }
+  const bool await_reports = options_.mode == Mode::kStorm && options_.answer_reports;
+  if (options_.answer_reports) {
+    // Completed: the last part's CALLRESULT came, which the gateway sends only once control has
+    // stored the part. Times are from the start of the run (the first connect).
+    out["reports"] = {
+        {"requested", total.reports_requested},
+        {"completed", total.reports_completed},
+        {"rejected", total.reports_rejected},
+        {"failed", total.reports_failed},
+        {"parts", total.report_parts},
+        {"variables_per_report", options_.report_variables},
+        {"items_per_part", options_.report_items_per_part},
+        {"parts_per_report", report_parts_.size()},
+        {"last_completed_s",
+         last_report_ns_ > 0
+             ? std::round(static_cast<double>(last_report_ns_ - run_start_ns_) / 1e6) / 1000
+             : 0.0},
+        {"report_ms", LatencySummary(total.report_us)},
+        {"part_ms", LatencySummary(total.part_us)}};
+  }
   std::cout << out.dump() << std::endl;
 
   {
@@ -1375,6 +1606,17 @@ int Bench::Report(double setup_seconds) {
       std::fprintf(stderr, " (%.2f KiB/conn)", r["per_connection_kib"].get<double>());
     }
   }
+  if (out.contains("reports")) {
+    const auto& r = out["reports"];
+    std::fprintf(stderr,
+                 ", reports %llu of %llu complete (last at %.2f s; per report p50 %.0f ms, max "
+                 "%.0f ms; per part p50 %.1f ms, p99 %.1f ms)",
+                 static_cast<unsigned long long>(total.reports_completed),
+                 static_cast<unsigned long long>(total.reports_requested),
+                 r["last_completed_s"].get<double>(), r["report_ms"]["p50"].get<double>(),
+                 r["report_ms"]["max"].get<double>(), r["part_ms"]["p50"].get<double>(),
+                 r["part_ms"]["p99"].get<double>());
+  }
   if (out.contains("remote_start")) {
     const auto& r = out["remote_start"];
     std::fprintf(stderr, ", REST start p50 %.1f ms p99 %.1f ms (%zu), stop p50 %.1f ms p99 %.1f ms",
@@ -1386,6 +1628,7 @@ int Bench::Report(double setup_seconds) {
   bool measured = options_.mode == Mode::kStorm || options_.mode == Mode::kIdle
                       ? ready_ == options_.connections
                       : total.calls > 0;
+  if (await_reports && reports_done_ < ready_) measured = false;
   return errors == 0 && measured ? 0 : 1;
 }
 
@@ -1401,6 +1644,17 @@ void RaiseFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A bare --answer-reports (no 0/1 after it) means --answer-reports=1.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] != "--answer-reports") continue;
+    const bool valued = i + 1 < args.size() && (args[i + 1] == "0" || args[i + 1] == "1");
+    if (!valued) args[i] = "--answer-reports=1";
+  }
+  std::vector<char*> arg_ptrs;
+  for (auto& a : args) arg_ptrs.push_back(a.data());
+  argc = static_cast<int>(arg_ptrs.size());
+  argv = arg_ptrs.data();
   csms::Config config = csms::ParseConfigOrExit(
       argc, argv, "csms-loadgen",
       "OCPP 2.0.1 load generator: --mode heartbeat|transactions|storm|idle. Prints a JSON result\n"
@@ -1439,6 +1693,15 @@ int main(int argc, char** argv) {
            "http://host:port of the gateway's REST API: remote start/stop there, one after "
            "another, during the measured window, on top of the --mode load"},
           {"remote-starts", "", "0", "with --rest-url: at most this many (0: as many as fit)"},
+          {"answer-reports", "", "0",
+           "1 (or the bare flag): answer GetBaseReport / GetReport with Accepted, then send the "
+           "report as NotifyReport parts, each after the previous one's CALLRESULT; a storm then "
+           "waits for every booted station's report"},
+          {"report-variables", "", "200", "--answer-reports: variables in each report"},
+          {"report-items-per-part", "", "50",
+           "--answer-reports: reportData items per NotifyReport part"},
+          {"report-timeout", "", "900",
+           "storm with --answer-reports: seconds after the boots to wait for the reports"},
       });
   Options options;
   try {
@@ -1485,6 +1748,22 @@ int main(int argc, char** argv) {
     }
     options.remote_starts = config.GetInt("remote-starts");
     options.password = config.Get("password");
+    options.answer_reports = config.Get("answer-reports") == "1";
+    if (config.Get("answer-reports") != "0" && config.Get("answer-reports") != "1") {
+      throw std::invalid_argument("--answer-reports must be 0 or 1");
+    }
+    options.report_variables = config.GetInt("report-variables");
+    options.report_items_per_part = config.GetInt("report-items-per-part");
+    options.report_timeout_seconds = config.GetDouble("report-timeout");
+    if (options.report_variables < 0) {
+      throw std::invalid_argument("--report-variables must be >= 0");
+    }
+    if (options.report_items_per_part < 1) {
+      throw std::invalid_argument("--report-items-per-part must be at least 1");
+    }
+    if (options.report_timeout_seconds <= 0) {
+      throw std::invalid_argument("--report-timeout must be positive");
+    }
     std::stringstream pids(config.Get("server-pid"));
     for (std::string p; std::getline(pids, p, ',');) {
       if (!p.empty()) options.server_pids.push_back(std::stoi(p));
@@ -1504,6 +1783,24 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n\n" << config.Usage();
     return 2;
+  }
+  if (options.answer_reports) {
+    // Every part this run can send, checked once against the OCPP 2.0.1 NotifyReport schema.
+    auto parts = BuildReportParts(options.report_variables, options.report_items_per_part);
+    for (size_t seq = 0; seq < parts.size(); ++seq) {
+      std::string frame = R"([2,"1)" + NotifyReportFrame(parts, 1, UtcNow(), seq);
+      auto call = nlohmann::json::parse(frame, nullptr, false);
+      std::optional<csms::ocpp::SchemaViolation> violation;
+      if (call.is_array() && call.size() == 4) {
+        violation = csms::ocpp::SchemaSet::Ocpp201().Validate(
+            "NotifyReport", csms::ocpp::PayloadKind::kRequest, call[3]);
+      }
+      if (!call.is_array() || call.size() != 4 || violation) {
+        std::cerr << "NotifyReport part " << seq << " is not valid OCPP 2.0.1"
+                  << (violation ? ": " + violation->description : std::string()) << "\n";
+        return 1;
+      }
+    }
   }
   RaiseFileLimit();
   net::io_context io(options.threads);

@@ -3,7 +3,9 @@
 #
 #   bench/run.sh <scenario>
 #
-# Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, idle-10k, idle-50k,
+# Scenarios: trivial, heartbeat-1k, latency-5k, transactions, storm-10k, storm-10k-dm (the storm
+# with the device model fetch on: every new charger is sent GetBaseReport and answers with its
+# report), idle-10k, idle-50k,
 # idle-100k, remote-start, and over TLS (wss://, OCPP security profile 2 without the password):
 # trivial-tls, heartbeat-tls-1k, storm-tls-2k, idle-tls-10k, and storm-auth (a storm of
 # provisioned profile 1 chargers, twice: cold and warm password cache) (see README.md). A private PostgreSQL
@@ -15,7 +17,10 @@
 # Environment: BUILD (default build-bench; must hold csms-gateway, csms-control, csms-billing,
 # csms-loadgen, csms-bench-trivial), SECONDS_MEASURED (default 10), KEEP=1 keeps the temp dir,
 # CONNECT_RATE (idle scenarios: new connections/s per load generator), TX_RATE (latency-5k),
-# CONNECTIONS (idle-10k, idle-tls-10k) and STORM_CONNECTIONS (storm-tls-2k) for smaller smoke runs,
+# CONNECTIONS (idle-10k, idle-tls-10k) and STORM_CONNECTIONS (storm-tls-2k, storm-10k,
+# storm-10k-dm) for smaller smoke runs; storm-10k-dm: DM_FETCH (the fetch cap, default 50),
+# DM_FETCH_DELAY_MS (default control's, 2000), REPORT_VARIABLES (200), REPORT_ITEMS_PER_PART (50),
+# REPORT_TIMEOUT (900 s),
 # LOADGEN (another csms-loadgen, e.g. to load two builds with the same one), PIN_SUT and PIN_LOAD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +40,12 @@ load_pin=()
 [[ -n "${PIN_LOAD:-}" ]] && load_pin=(taskset -c "$PIN_LOAD")
 
 case "$scenario" in
-  trivial | heartbeat-1k | latency-5k | transactions | storm-10k | idle-10k | idle-50k | \
-    idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | idle-tls-10k | \
-    storm-auth) ;;
+  trivial | heartbeat-1k | latency-5k | transactions | storm-10k | storm-10k-dm | idle-10k | \
+    idle-50k | idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | \
+    idle-tls-10k | storm-auth) ;;
   *)
-    echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|idle-10k|" \
+    echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|" \
+      "storm-10k-dm|idle-10k|" \
       "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k|" \
       "storm-auth" >&2
     exit 2
@@ -47,6 +53,8 @@ case "$scenario" in
 esac
 tls=0
 [[ "$scenario" == *-tls* ]] && tls=1
+# storm-10k-dm: the device model fetch on, at control's default cap unless DM_FETCH says.
+[[ "$scenario" == storm-10k-dm ]] && DM_FETCH=${DM_FETCH:-50}
 
 # The private stack runs without API keys: the benchmarks measure OCPP, and the remote-start
 # scenario's REST calls carry no token.
@@ -121,12 +129,16 @@ start_stack() {  # start_stack [gateways]
   db="host=127.0.0.1 port=$pg_port user=postgres dbname=csms"
   start billing "$build/billing-service/csms-billing" --grpc-listen "127.0.0.1:$billing_port" \
     --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
+  billing_pid=$last_pid
   wait_port "$billing_port" billing
-  # DM_FETCH (default 0): device model fetches after boots at once; the load generator's
-  # chargers do not answer GetBaseReport, so the scenarios that are not about it leave it off.
+  # DM_FETCH (default 0): device model fetches after boots at once; the load generator answers
+  # GetBaseReport only with --answer-reports, so the scenarios that are not about it leave it off.
+  local dm_flags=(--device-model-fetch-concurrency "${DM_FETCH:-0}")
+  [[ -n "${DM_FETCH_DELAY_MS:-}" ]] && dm_flags+=(--device-model-fetch-delay-ms "$DM_FETCH_DELAY_MS")
   start control "$build/control-service/csms-control" --grpc-listen "127.0.0.1:$control_port" \
     --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn \
-    --device-model-fetch-concurrency "${DM_FETCH:-0}"
+    "${dm_flags[@]}"
+  control_pid=$last_pid
   wait_port "$control_port" control
   # GATEWAY_WRAPPER, e.g. "heaptrack -o /tmp/gw", runs the gateway under a profiler.
   gateway_pids=()
@@ -207,12 +219,163 @@ print(f"idle-total: {ready} of {total['connections']} connections held by {len(r
 PY
 }
 
+# CPU ticks (utime + stime + reaped children's) of the stack's processes, one "name ticks" line
+# each: control, billing, the gateways and PostgreSQL (the postmaster and every child it has now;
+# backends that ended are in the postmaster's children's ticks).
+cpu_snapshot() {
+  ticks() {  # 0 for a process that has gone
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    sed 's/^.*) //' <<<"$stat" | awk '{print $12 + $13 + $14 + $15}'
+  }
+  echo "control $(ticks "$control_pid")"
+  echo "billing $(ticks "$billing_pid")"
+  local g t pg=0 pm child
+  for g in "${gateway_pids[@]}"; do echo "gateway $(ticks "$g")"; done
+  pm=$(head -1 "$tmp/pg/postmaster.pid")
+  for child in "$pm" $(ps -o pid= --ppid "$pm" || true); do
+    t=$(ticks "$child")
+    pg=$((pg + ${t:-0}))
+  done
+  echo "postgres $pg"
+}
+
+# cpu_line <label> <before file> <after file> <wall seconds>: a {"mode":"stack-cpu"} JSON line
+# with each process's CPU seconds between the snapshots.
+cpu_line() {
+  python3 - "$@" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+label, before, after, wall, hz = sys.argv[1:]
+def read(path):
+    out = {}
+    for line in open(path):
+        name, ticks = line.split()
+        out[name] = out.get(name, 0) + int(ticks or 0)
+    return out
+b, a = read(before), read(after)
+cpu = {k: round((a[k] - b.get(k, 0)) / int(hz), 2) for k in a}
+print(json.dumps({"mode": "stack-cpu", "scenario": label, "wall_s": round(float(wall), 2),
+                  "cpu_s": cpu, "cpu_s_total": round(sum(cpu.values()), 2)}))
+print(f"stack-cpu ({label}): " + ", ".join(f"{k} {v} s" for k, v in cpu.items())
+      + f" of CPU in {float(wall):.2f} s", file=sys.stderr)
+PY
+}
+
 run_loadgen() {  # run_loadgen <flags...>
   local tls_flags=()
   [[ $tls -eq 1 ]] && tls_flags=(--ca-file "$pki/ca.pem")
   echo "+ csms-loadgen --url $url $*" >&2
   "${load_pin[@]}" "$loadgen" --url "$url" --seconds "$measured" "${tls_flags[@]}" "$@" ||
     status=1
+}
+
+# storm-10k-dm: the storm of new chargers with control fetching each one's device model
+# (GetBaseReport, at most DM_FETCH at once) and the load generator answering with its report.
+# Runs until every charger has booted and every report is complete (or REPORT_TIMEOUT), while
+# sampling control's fetch table every 150 ms; then prints the load generator's JSON, a
+# {"mode":"storm-dm"} line (boots, reports stored, peak running fetches) and a stack-cpu line.
+storm_dm() {
+  local n=${STORM_CONNECTIONS:-10000} sampler t0 t1
+  cat >"$tmp/sample.sql" <<'SQL'
+SELECT round(extract(epoch FROM clock_timestamp())::numeric, 3),
+  count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'queued'),
+  count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = 'failed')
+FROM device_model_fetches
+\watch 0.15
+SQL
+  cpu_snapshot >"$tmp/cpu0"
+  t0=$(date +%s.%N)
+  psql "$db" -XAtq -F ' ' -f "$tmp/sample.sql" >"$tmp/fetch-samples.txt" 2>"$tmp/sampler.log" &
+  sampler=$!
+  pids+=("$sampler")
+  run_loadgen --mode storm --connections "$n" --source-ips 4 --setup-timeout 60 \
+    --answer-reports --report-variables "${REPORT_VARIABLES:-200}" \
+    --report-items-per-part "${REPORT_ITEMS_PER_PART:-50}" \
+    --report-timeout "${REPORT_TIMEOUT:-900}" --server-pid "$gateway_pid" >"$tmp/storm.json"
+  cat "$tmp/storm.json"
+  # The last part's CALLRESULT follows its commit, which ended the fetch; wait a little in case.
+  for _ in $(seq 1 100); do
+    [[ $(psql "$db" -XAtqc "SELECT count(*) FROM device_model_fetches
+      WHERE state IN ('queued', 'running')") == 0 ]] && break
+    sleep 0.2
+  done
+  t1=$(date +%s.%N)
+  cpu_snapshot >"$tmp/cpu1"
+  kill -TERM "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  psql "$db" -XAtq -F ' ' >"$tmp/db.txt" <<'SQL'
+SELECT 'reports', count(*), count(*) FILTER (WHERE status = 'Complete'),
+  coalesce(round(extract(epoch FROM min(requested_at))::numeric, 3), 0),
+  coalesce(round(extract(epoch FROM max(completed_at))::numeric, 3), 0),
+  coalesce(sum(parts_received), 0), coalesce(sum(items_received), 0)
+FROM device_model_reports;
+SELECT 'fetches', count(*), count(*) FILTER (WHERE state = 'done'),
+  count(*) FILTER (WHERE state = 'failed'), count(*) FILTER (WHERE state IN ('queued', 'running')),
+  coalesce(max(attempts), 0), count(*) FILTER (WHERE last_outcome <> 'complete')
+FROM device_model_fetches;
+SELECT 'variables', count(*) FROM device_variables;
+SELECT 'attributes', count(*) FROM device_variable_attributes;
+SQL
+  python3 - "$tmp/storm.json" "$tmp/fetch-samples.txt" "$tmp/db.txt" "$t0" "$n" \
+    "$DM_FETCH" "${DM_FETCH_DELAY_MS:-2000}" <<'PY' || status=1
+import json, sys
+storm_path, samples_path, db_path, t0, n, cap, delay = sys.argv[1:]
+t0, n, cap = float(t0), int(n), int(cap)
+storm = {}
+for line in open(storm_path):
+    if line.startswith("{"):
+        storm = json.loads(line)
+samples = []
+for line in open(samples_path):
+    f = line.split()
+    if len(f) == 5:
+        samples.append([float(f[0])] + [int(x) for x in f[1:]])
+db = {}
+for line in open(db_path):
+    f = line.split()
+    if f:
+        db[f[0]] = [float(x) for x in f[1:]]
+rep, fet = db.get("reports", [0] * 6), db.get("fetches", [0] * 6)
+gaps = sorted(b[0] - a[0] for a, b in zip(samples, samples[1:]))
+busy = [s[1] for s in samples if s[2] > 0]  # running while fetches were still queued
+out = {
+    "mode": "storm-dm",
+    "chargers": n,
+    "fetch_cap": cap,
+    "fetch_delay_ms": int(delay),
+    "booted": storm.get("ready"),
+    "all_booted_s": storm.get("setup_seconds"),
+    "reports_complete": int(rep[1]),
+    "reports": int(rep[0]),
+    "first_fetch_s": round(rep[2] - t0, 2) if rep[2] else None,
+    "all_reports_stored_s": round(rep[3] - t0, 2) if rep[3] else None,
+    "reports_per_s": round(rep[1] / (rep[3] - rep[2]), 1) if rep[3] > rep[2] else None,
+    "parts_stored": int(rep[4]),
+    "items_stored": int(rep[5]),
+    "variables_stored": int(db.get("variables", [0])[0]),
+    "attributes_stored": int(db.get("attributes", [0])[0]),
+    "fetches": {"total": int(fet[0]), "done": int(fet[1]), "failed": int(fet[2]),
+                "unfinished": int(fet[3]), "max_attempts": int(fet[4]),
+                "not_complete_outcome": int(fet[5])},
+    "peak_running_fetches": max((s[1] for s in samples), default=0),
+    "mean_running_while_queued": round(sum(busy) / len(busy), 1) if busy else None,
+    "samples": len(samples),
+    "sample_gap_ms": {"p50": round(gaps[len(gaps) // 2] * 1000) if gaps else None,
+                      "max": round(gaps[-1] * 1000) if gaps else None},
+    "loadgen_reports": storm.get("reports"),
+}
+print(json.dumps(out))
+print(f"storm-dm: {out['booted']} of {n} booted in {out['all_booted_s']} s; "
+      f"{out['reports_complete']} of {out['reports']} reports complete, all stored at "
+      f"{out['all_reports_stored_s']} s ({out['reports_per_s']} reports/s from the first fetch at "
+      f"{out['first_fetch_s']} s); peak running fetches {out['peak_running_fetches']} "
+      f"(cap {cap}, {len(samples)} samples, gap p50 {out['sample_gap_ms']['p50']} ms); "
+      f"{out['variables_stored']} variables stored", file=sys.stderr)
+ok = (out["reports_complete"] == n and out["fetches"]["done"] == n
+      and out["peak_running_fetches"] <= cap)
+sys.exit(0 if ok else 1)
+PY
+  cpu_line storm-10k-dm "$tmp/cpu0" "$tmp/cpu1" "$(echo "$t1 - $t0" | bc)"
 }
 
 status=0
@@ -250,8 +413,16 @@ else
       run_loadgen --mode transactions --connections "${TX_CONNECTIONS:-200}" --server-pid "$gateway_pid"
       ;;
     storm-10k)
-      run_loadgen --mode storm --connections 10000 --source-ips 4 --setup-timeout 60 \
-        --server-pid "$gateway_pid"
+      cpu_snapshot >"$tmp/cpu0"
+      t0=$(date +%s.%N)
+      run_loadgen --mode storm --connections "${STORM_CONNECTIONS:-10000}" --source-ips 4 \
+        --setup-timeout 60 --server-pid "$gateway_pid"
+      t1=$(date +%s.%N)
+      cpu_snapshot >"$tmp/cpu1"
+      cpu_line storm-10k "$tmp/cpu0" "$tmp/cpu1" "$(echo "$t1 - $t0" | bc)"
+      ;;
+    storm-10k-dm)
+      storm_dm
       ;;
     storm-auth)
       # Provisioned profile 1 chargers sharing one password: one POST hashes it (PBKDF2), the

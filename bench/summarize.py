@@ -63,7 +63,22 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
         for run in lines(path):
-            if run.get("mode") == "idle-total":
+            if run.get("mode") == "stack-cpu":
+                cpu = ", ".join(f"{k} {v} s" for k, v in run["cpu_s"].items())
+                print(f"| {path.stem} | CPU of the stack | – | – | – | – | – | – | – | – | – | – | "
+                      f"{cpu} in {run['wall_s']} s |")
+            elif run.get("mode") == "storm-dm":
+                lr = run.get("loadgen_reports") or {}
+                part = lr.get("part_ms", {})
+                print(f"| {path.stem} | device model fetch, cap {run['fetch_cap']} | "
+                      f"{run['chargers']} | {run['booted']} | – | – | – | – | – | – | "
+                      f"{run['fetches']['failed']} failed | – | all booted in "
+                      f"{run['all_booted_s']} s; {run['reports_complete']} of {run['reports']} "
+                      f"reports complete, all stored at {run['all_reports_stored_s']} s "
+                      f"({run['reports_per_s']} reports/s); peak running fetches "
+                      f"{run['peak_running_fetches']}; NotifyReport part p50 "
+                      f"{part.get('p50', '')} / p99 {part.get('p99', '')} ms |")
+            elif run.get("mode") == "idle-total":
                 print(f"| {path.stem} | idle, {run['gateways']} gateways | {run['connections']} | "
                       f"{run['ready']} | – | – | – | – | – | – | {run['errors']} | "
                       f"{run['gateway_rss_end_kib'] / 1024:.1f} MiB in all, "

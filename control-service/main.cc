@@ -20,6 +20,7 @@
 #include "csms/control/control_service.h"
 #include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_listener.h"
+#include "csms/control/log_upload_service.h"
 #include "csms/control/maintenance.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
@@ -106,7 +107,6 @@ class AuthedControlService final : public csms::control::ControlServiceBase {
                    Role::kOperate)
   CSMS_AUTHED_SYNC(DeleteCharger, v1::DeleteChargerRequest, v1::DeleteChargerResponse,
                    Role::kOperate)
-  CSMS_AUTHED_SYNC(ListVariables, v1::ListVariablesRequest, v1::ListVariablesResponse, Role::kRead)
   CSMS_AUTHED_SYNC(ListChargerEvents, v1::ListChargerEventsRequest, v1::ListChargerEventsResponse,
                    Role::kRead)
   CSMS_AUTHED_SYNC(GetChargerSecurity, v1::GetChargerSecurityRequest, v1::ChargerSecurity,
@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
             "first StatusNotifications go first)"},
            {"event-retention-days", "CSMS_EVENT_RETENTION_DAYS", "90",
             "days each charger's event log is kept (whole days are dropped); 0: forever"},
+           {"log-upload-token-ttl", "CSMS_LOG_UPLOAD_TOKEN_TTL", "86400",
+            "seconds a log upload URL works after GetLog was sent"},
+           {"log-upload-retention-days", "CSMS_LOG_UPLOAD_RETENTION_DAYS", "30",
+            "days uploaded logs are kept; 0: forever"},
            {"webhook-workers", "CSMS_WEBHOOK_WORKERS", "4",
             "threads delivering webhooks in this replica (replicas share the queues)"},
            {"webhook-timeout", "CSMS_WEBHOOK_TIMEOUT", "10",
@@ -272,7 +276,9 @@ int main(int argc, char** argv) {
   csms::control::Maintenance::Options upkeep;
   upkeep.event_retention =
       std::chrono::hours(24) * std::max(0, config.GetInt("event-retention-days"));
-  csms::control::Maintenance maintenance(stores.events, upkeep);
+  upkeep.log_upload_retention =
+      std::chrono::hours(24) * std::max(0, config.GetInt("log-upload-retention-days"));
+  csms::control::Maintenance maintenance(stores.events, &stores.log_uploads, upkeep);
   // Alerts and webhooks (ADR 0011): the dispatchers POST what the stores queue, the sweep finds
   // silent chargers.
   csms::control::HttpWebhookSender webhook_sender(config.Get("webhook-ca-file"));
@@ -299,6 +305,7 @@ int main(int argc, char** argv) {
   csms::control::StationEventServiceImpl station_events(batcher, link, waiter, heartbeat_interval,
                                                         &stores.credentials);
   station_events.set_device_model(&stores.device_model);
+  station_events.set_log_uploads(&stores.log_uploads);
   csms::control::ControlServiceImpl control(stores, link, waiter,
                                             std::chrono::seconds(command_timeout), auth.get());
   control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));
@@ -314,20 +321,32 @@ int main(int argc, char** argv) {
   fetch_options.concurrency = fetch_concurrency;
   fetch_options.call_timeout = std::chrono::seconds(command_timeout);
   csms::control::DeviceModelFetcher fetcher(pool, stores.registry, control.sender(), fetch_options);
+  station_events.set_on_report_complete([&fetcher] { fetcher.Wake(); });
   csms::control::CommandApi commands(control.access(), control.sender(), stores.command_log,
                                      stores.message_limits, *auth,
                                      std::chrono::seconds(command_timeout));
   control.set_commands(&commands);
+  // LogUploadService checks its callers itself, like AlertService.
+  csms::control::LogUploadServiceImpl::Options upload_options;
+  upload_options.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+      PositiveSeconds(config, "log-upload-token-ttl"));
+  upload_options.call_timeout = std::chrono::seconds(command_timeout);
+  csms::control::LogUploadServiceImpl log_upload_service(control.access(), stores.log_uploads,
+                                                         stores.device_model, control.sender(),
+                                                         auth.get(), upload_options);
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
   // AlertService checks its callers itself (admin for webhooks), with or without keys.
-  std::vector<grpc::Service*> services{&control, &station_events, &alert_service};
-  if (auth->enabled()) services = {&authed_control, &authed_station_events, &alert_service};
-  auto server =
-      csms::StartGrpcServer(config.Get("grpc-listen"), services,
-                            {"csms.control.v1.ControlService",
-                             "csms.control.v1.StationEventService", "csms.control.v1.AlertService"},
-                            kComponent);
+  std::vector<grpc::Service*> services{&control, &station_events, &alert_service,
+                                       &log_upload_service};
+  if (auth->enabled()) {
+    services = {&authed_control, &authed_station_events, &alert_service, &log_upload_service};
+  }
+  auto server = csms::StartGrpcServer(
+      config.Get("grpc-listen"), services,
+      {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
+       "csms.control.v1.AlertService", "csms.control.v1.LogUploadService"},
+      kComponent);
   if (!server) {
     signal_thread.detach();
     return 1;
@@ -335,7 +354,7 @@ int main(int argc, char** argv) {
   // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.
   auto apply_health = csms::GrpcHealthApplier(
       server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
-                     "csms.control.v1.AlertService"});
+                     "csms.control.v1.AlertService", "csms.control.v1.LogUploadService"});
   csms::HealthWatcher db_health(
       "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
       [&](bool healthy) {

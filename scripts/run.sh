@@ -103,6 +103,7 @@ start control build/control-service/csms-control --service-token-file "$auth/con
 wait_port 50051 control
 # --station-auth required: every demo charger is provisioned below, so unknown ones are refused.
 start gateway build/gateway/csms-gateway --outbox-dir "$data/outbox" --trace-dir "$logs/ocpp" \
+  --public-base-url "${CSMS_PUBLIC_BASE_URL:-http://localhost:8080}" \
   --service-token-file "$auth/gateway.token" --station-auth required \
   --ocpp-tls-listen 0.0.0.0:9443 \
   --ocpp-tls-cert "$pki/server-rsa.pem,$pki/server-ecdsa.pem" \

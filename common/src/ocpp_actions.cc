@@ -98,7 +98,7 @@ constexpr std::array<CommandEntry, 40> kCommands = {{
     {"GetDisplayMessages", kOperate},
     {"GetInstalledCertificateIds", kOperate},
     {"GetLocalListVersion", kOperate},
-    {"GetLog", kOperate},
+    {"GetLog", Owned("POST /chargers/{id}/log-uploads")},
     {"GetMonitoringReport", kOperate},
     {"GetReport", kOperate},
     {"GetTransactionStatus", kOperate},

@@ -7,6 +7,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kLogUploadPath = "/log-uploads/";
+
 // Property names that hold a secret wherever they appear (2.0.1 VPNType.password and .key,
 // APNType.apnPassword; 1.6 has none, its secrets are configuration values).
 bool IsSecretProperty(std::string_view name, std::string_view parent) {
@@ -25,8 +27,12 @@ void Walk(json& node, std::string_view parent) {
     return;
   }
   if (node.is_string()) {
-    if (node.get_ref<const std::string&>().find("PRIVATE KEY") != std::string::npos) {
+    const auto& text = node.get_ref<const std::string&>();
+    if (text.find("PRIVATE KEY") != std::string::npos) {
       node = kRedacted;
+    } else if (auto at = text.find(kLogUploadPath); at != std::string::npos) {
+      // GetLog's remoteLocation: the CSMS's own upload URL, whose token is the credential.
+      node = text.substr(0, at + kLogUploadPath.size()) + std::string(kRedacted);
     }
     return;
   }

@@ -341,41 +341,6 @@ grpc::Status ControlServiceImpl::GetChargerSecurity(
   });
 }
 
-grpc::Status ControlServiceImpl::ListVariables(
-    grpc::ServerContext*, const csms::control::v1::ListVariablesRequest* request,
-    csms::control::v1::ListVariablesResponse* response) {
-  return RunRpc("ListVariables", [&] {
-    const int limit = PageOf(stores_.registry, request->charger_id(), request->limit(), 100, 1000);
-    const std::string& type = request->attribute_type();
-    if (!type.empty() && type != "Actual" && type != "Target" && type != "MinSet" &&
-        type != "MaxSet") {
-      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request",
-                                  "attribute_type must be one of Actual, Target, MinSet, MaxSet"));
-    }
-    VariableFilter filter;
-    filter.charger_id = request->charger_id();
-    filter.component = request->component();
-    filter.component_instance = request->component_instance();
-    if (request->has_evse_id()) filter.evse_id = request->evse_id();
-    if (request->has_connector_id()) filter.connector_id = request->connector_id();
-    filter.variable = request->variable();
-    filter.variable_instance = request->variable_instance();
-    filter.attribute_type = type;
-    filter.search = request->search();
-    VariablePage page;
-    try {
-      page = stores_.device_model.List(filter, limit, request->cursor());
-    } catch (const std::invalid_argument& e) {
-      throw RpcError(CommandError(grpc::StatusCode::INVALID_ARGUMENT, "bad_request", e.what()));
-    }
-    for (auto& v : page.variables) *response->add_variables() = std::move(v);
-    response->set_next_cursor(page.next_cursor);
-    if (auto last = stores_.device_model.LastReport(request->charger_id())) {
-      *response->mutable_last_report() = std::move(*last);
-    }
-  });
-}
-
 grpc::Status ControlServiceImpl::ListChargerEvents(
     grpc::ServerContext*, const csms::control::v1::ListChargerEventsRequest* request,
     csms::control::v1::ListChargerEventsResponse* response) {

@@ -23,7 +23,10 @@ DeviceModelFetcher::DeviceModelFetcher(pg::Pool& pool, RegistryStore& registry,
   if (!options_.background || options_.concurrency <= 0) return;
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, options_.poll, [this] { return stop_; })) {
+    while (true) {
+      cv_.wait_for(lock, options_.poll, [this] { return stop_ || wake_; });
+      if (stop_) break;
+      wake_ = false;
       lock.unlock();
       try {
         RunOnce();
@@ -33,6 +36,14 @@ DeviceModelFetcher::DeviceModelFetcher(pg::Pool& pool, RegistryStore& registry,
       lock.lock();
     }
   });
+}
+
+void DeviceModelFetcher::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
 }
 
 DeviceModelFetcher::~DeviceModelFetcher() {
@@ -163,6 +174,7 @@ void DeviceModelFetcher::Finish(const std::string& charger_id, int32_t request_i
           charger_id, request_id);
     }
   });
+  Wake();
 }
 
 }  // namespace csms::control

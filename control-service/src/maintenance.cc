@@ -7,8 +7,8 @@ namespace {
 constexpr const char* kComponent = "control";
 }  // namespace
 
-Maintenance::Maintenance(EventLogStore& events, Options options)
-    : events_(events), options_(options) {
+Maintenance::Maintenance(EventLogStore& events, LogUploadStore* log_uploads, Options options)
+    : events_(events), log_uploads_(log_uploads), options_(options) {
   RunOnce();
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
@@ -40,6 +40,13 @@ void Maintenance::RunOnce() {
   } catch (const std::exception& e) {
     // Events still land in the default partition meanwhile; the next run tries again.
     CSMS_LOG(kWarn, kComponent) << "event log maintenance failed: " << log::Sanitize(e.what(), 200);
+  }
+  if (!log_uploads_) return;
+  try {
+    log_uploads_->Maintain(options_.log_upload_retention);
+  } catch (const std::exception& e) {
+    CSMS_LOG(kWarn, kComponent) << "log upload maintenance failed: "
+                                << log::Sanitize(e.what(), 200);
   }
 }
 

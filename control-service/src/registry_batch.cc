@@ -12,6 +12,7 @@
 #include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_log_store.h"
 #include "csms/control/firmware_job_store.h"
+#include "csms/control/log_upload_store.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 
@@ -570,6 +571,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       for (const auto& r : boot_rows) firmware_boots.push_back({r.boot, *r.status});
       FirmwareJobStore::ApplyBoots(txn, firmware_boots);
       FirmwareJobStore::ApplyStatuses(txn, events);
+      LogUploadStore::ApplyStatuses(txn, events);
     }
     alerts.EventsStored(EventLogStore::Insert(txn, events));
     alerts.Raise(txn, received_at);

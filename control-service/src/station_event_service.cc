@@ -235,6 +235,7 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::RecordReportPart(
             << "charger " << log::Sanitize(request->charger_id()) << ": report " << part.request_id
             << " complete" << (outcome.swept > 0 ? ", " : "")
             << (outcome.swept > 0 ? std::to_string(outcome.swept) + " variables gone" : "");
+        if (on_report_complete_) on_report_complete_();
       }
     }));
   });
@@ -303,12 +304,34 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::Write(
   return reactor;
 }
 
+void StationEventServiceImpl::RememberGatewayUrl(const std::string& gateway_address,
+                                                 const std::string& url) {
+  std::pair<std::string, std::string> key{gateway_address, url};
+  {
+    std::lock_guard lock(gateway_urls_mu_);
+    if (gateway_urls_.count(key)) return;
+  }
+  // Once per gateway (and URL) in this replica; a failure is retried at the next connect.
+  try {
+    log_uploads_->RememberGatewayPublicUrl(gateway_address, url);
+    std::lock_guard lock(gateway_urls_mu_);
+    gateway_urls_.insert(std::move(key));
+  } catch (const std::exception& e) {
+    CSMS_LOG(kWarn, kComponent) << "could not store the public URL of gateway "
+                                << log::Sanitize(gateway_address) << ": "
+                                << log::Sanitize(e.what(), 200);
+  }
+}
+
 grpc::ServerUnaryReactor* StationEventServiceImpl::StationConnected(
     grpc::CallbackServerContext* context, const csms::control::v1::StationConnectedRequest* request,
     csms::control::v1::StationConnectedResponse* response) {
   grpc::Status invalid =
       RunRpc("StationConnected", [&] { RequireChargerId(request->charger_id()); });
   if (!invalid.ok()) return Finish(context, invalid);
+  if (log_uploads_ && !request->public_base_url().empty()) {
+    RememberGatewayUrl(request->gateway_address(), request->public_base_url());
+  }
   return Write(context, "StationConnected",
                ConnectOp{request->charger_id(), request->connection_id(),
                          request->gateway_address(), TimeOrNow(request->connected_at())},

@@ -1,11 +1,17 @@
 // The operator's live view: stations on a map coloured by their chargers' state, a panel per
 // station with each charger's figures and controls, and daily statistics. Live data comes from
-// the gateway's Server-Sent Events (/events); commands go to the REST API.
+// the gateway's Server-Sent Events (/events); commands go to the REST API. Each charger also has
+// a page of its own (#/chargers/<id>, charger.js); the token and fetch helpers are in api.js.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import './style.css';
 import { renderBarChart } from './chart.js';
 import { drawBasemap } from './basemap.js';
+import {
+  apiFetch, apiToken, call, el, chargerState, STATE_LABEL, fmtNumber, ago, securityText,
+  chargerHref, chargerIdFromHash,
+} from './api.js';
+import { showChargerPage, hideChargerPage, chargerPageUpdate } from './charger.js';
 
 const state = {
   chargers: new Map(),  // charger_id -> live charger JSON
@@ -15,95 +21,11 @@ const state = {
   fitted: false,
 };
 
-// ---- API token -----------------------------------------------------------------------------
-// With API keys on, the data needs a read token (an operate token also allows the buttons). It
-// comes once from the URL fragment (#token=…, which browsers never send to the server) or the
-// token field, and is kept in sessionStorage for this tab only. The fragment is then removed
-// from the address bar so it does not end up in bookmarks or screenshots.
-const TOKEN_KEY = 'csms.api-token';
-{
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-}
-function apiToken() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
-function authHeaders() {
-  const token = apiToken();
-  return token ? { Authorization: `Bearer ${token}` } : {};
-}
-// A fetch that sends the token and asks for a new one when the gateway answers 401.
-async function apiFetch(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
-  if (response.status === 401) askForToken('The gateway needs an API token (read role or better).');
-  return response;
-}
-function askForToken(message) {
-  const form = document.getElementById('token-form');
-  if (!form || !form.hidden) return;
-  document.getElementById('token-message').textContent = message;
-  form.hidden = false;
-  document.getElementById('token-input').focus();
-}
-document.getElementById('token-form')?.addEventListener('submit', (e) => {
-  e.preventDefault();
-  const token = document.getElementById('token-input').value.trim();
-  if (!token) return;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  location.reload();
-});
-
-// ---- helpers -------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
-
-// A charger's OCPP-derived status reduced to the four map states.
-export function chargerState(charger) {
-  if (!charger || !charger.connected) return 'offline';
-  switch (charger.status) {
-    case 'Available': return 'available';
-    case 'Faulted': case 'Unavailable': return 'faulted';
-    case 'Charging': case 'EVConnected': case 'SuspendedEV': case 'SuspendedEVSE':
-    case 'Occupied': case 'Reserved': return 'charging';
-    default: return 'offline';
-  }
-}
-
 // A station shows its most pressing charger: faulted, then charging, then available.
 function stationState(station) {
   const states = station.charger_ids.map((id) => chargerState(state.chargers.get(id)));
   for (const s of ['faulted', 'charging', 'available']) if (states.includes(s)) return s;
   return 'offline';
-}
-
-const STATE_LABEL = { available: 'available', charging: 'charging', faulted: 'faulted',
-                      offline: 'offline' };
-
-function fmtNumber(v, digits = 1) {
-  return Number(v).toLocaleString('en', { maximumFractionDigits: digits,
-                                           minimumFractionDigits: digits });
-}
-
-function ago(iso) {
-  if (!iso) return 'never';
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  const when = new Date(iso).toLocaleTimeString();
-  if (seconds < 60) return `${when} (${seconds} s ago)`;
-  if (seconds < 3600) return `${when} (${Math.round(seconds / 60)} min ago)`;
-  return new Date(iso).toLocaleString();
 }
 
 // ---- map -----------------------------------------------------------------------------------
@@ -204,15 +126,6 @@ function renderStationList() {
   stationList.replaceChildren(...items);
 }
 
-async function call(method, path, body) {
-  const response = await apiFetch(path, {
-    method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-  });
-  const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(json.message || `${response.status} ${response.statusText}`);
-  return json;
-}
-
 function report(text, isError = false) {
   actionResult.textContent = text;
   actionResult.className = isError ? 'action-result error' : 'action-result';
@@ -261,7 +174,8 @@ function chargerCard(id) {
   return el('article', { class: 'charger', 'data-charger-id': id, 'data-state': st,
                          'aria-label': `Charger ${id}` },
     el('header', {},
-      el('h3', {}, id),
+      el('h3', {}, el('a', { href: chargerHref(id), 'data-role': 'charger-link',
+                             title: `Open the page of charger ${id}` }, id)),
       el('span', { class: `badge state-${st}`, 'data-role': 'status' }, c ? c.status : 'never connected')),
     el('dl', {},
       el('dt', {}, 'Power'), el('dd', { 'data-role': 'power' }, `${fmtNumber(c?.current_power ?? 0)} kW`),
@@ -274,17 +188,6 @@ function chargerCard(id) {
     el('div', { class: 'controls' },
       el('label', { for: tokenInput.id }, 'ID token', tokenInput), start, stop,
       el('label', { for: limitInput.id }, 'Limit (kW)', limitInput), limit));
-}
-
-// OCPP security profiles as an operator reads them.
-const SECURITY_PROFILES = [
-  'profile 0: no authentication',
-  'profile 1: password over ws://',
-  'profile 2: password over TLS',
-  'profile 3: TLS client certificate',
-];
-function securityText(profile) {
-  return profile == null ? 'not provisioned' : (SECURITY_PROFILES[profile] ?? `profile ${profile}`);
 }
 
 function renderDetail() {
@@ -365,6 +268,7 @@ events.addEventListener('snapshot', (e) => {
   setFeed('live', 'Live');
   document.body.dataset.snapshot = String(Date.now());
   render();
+  chargerPageUpdate((id) => state.chargers.get(id));
 });
 events.addEventListener('charger', (e) => {
   const charger = JSON.parse(e.data);
@@ -372,6 +276,7 @@ events.addEventListener('charger', (e) => {
   state.chargers.set(charger.charger_id, charger);
   if (before && before.transaction_id && !charger.transaction_id) refreshStatsSoon();
   render();
+  chargerPageUpdate((id) => state.chargers.get(id));
 });
 events.addEventListener('stations', (e) => {
   applyStations(JSON.parse(e.data).stations);
@@ -444,6 +349,24 @@ async function loadStats() {
   }
 }
 
+// ---- pages --------------------------------------------------------------------------------
+// The map (#, or any other address) and a charger's page (#/chargers/<id>), in one document: the
+// live feed keeps running under both.
+
+const mapPage = [...document.querySelectorAll('[data-page="map"]')];
+function route() {
+  const id = chargerIdFromHash(location.hash);
+  for (const section of mapPage) section.hidden = id !== null;
+  if (id !== null) {
+    showChargerPage(id, (cid) => state.chargers.get(cid));
+  } else {
+    hideChargerPage();
+    map.invalidateSize();  // it was hidden: Leaflet measures again
+  }
+}
+window.addEventListener('hashchange', route);
+
 loadStats();
 setInterval(loadStats, 60000);
 render();
+route();

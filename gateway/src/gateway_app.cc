@@ -140,6 +140,15 @@ std::vector<FlagSpec> GatewayFlags() {
       {"station-auth", "CSMS_STATION_AUTH", "required",
        "required: only provisioned chargers connect, each with its security profile; open "
        "(demos): provisioned chargers still must meet their profile, unknown ones are admitted"},
+      {"public-base-url", "CSMS_PUBLIC_BASE_URL", "",
+       "where chargers reach this gateway's HTTP port, e.g. https://csms.example.com (a TLS "
+       "proxy in front) or http://10.0.0.5:8080: log upload URLs (GetLog) point under it; empty: "
+       "no log uploads through this gateway"},
+      {"log-upload-max-bytes", "CSMS_LOG_UPLOAD_MAX_BYTES", "33554432",
+       "largest log file a charger may upload (32 MiB); larger ones are refused with 413"},
+      {"log-upload-max-concurrent", "CSMS_LOG_UPLOAD_MAX_CONCURRENT", "16",
+       "log uploads this gateway takes at once (each is held in memory up to the size cap); "
+       "more are answered 503 with Retry-After"},
       {"map-tile-url", "CSMS_MAP_TILE_URL", "",
        "dashboard map tiles, a Leaflet URL template such as "
        "https://tile.example.org/{z}/{x}/{y}.png (empty: no tiles, a plain base layer)"},
@@ -169,6 +178,20 @@ int RunGateway(const Config& config) {
   ocpp_options.idle_timeout = std::chrono::seconds(config.GetInt("idle-timeout"));
   ocpp_options.handshake_timeout = std::chrono::seconds(config.GetInt("handshake-timeout"));
   ocpp_options.max_connections = static_cast<size_t>(config.GetInt("max-connections"));
+  ocpp_options.public_base_url = config.Get("public-base-url");
+  if (const auto& url = ocpp_options.public_base_url;
+      !url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    CSMS_LOG(kError, "gateway") << "--public-base-url must start with http:// or https://";
+    return 2;
+  }
+  LogUploadReceiver::Options upload_options;
+  if (config.GetInt("log-upload-max-bytes") < 1 || config.GetInt("log-upload-max-concurrent") < 1) {
+    CSMS_LOG(kError, "gateway")
+        << "--log-upload-max-bytes and --log-upload-max-concurrent must be positive";
+    return 2;
+  }
+  upload_options.max_bytes = static_cast<size_t>(config.GetInt("log-upload-max-bytes"));
+  upload_options.max_concurrent = config.GetInt("log-upload-max-concurrent");
   const std::string station_auth = config.Get("station-auth");
   if (station_auth != "open" && station_auth != "required") {
     CSMS_LOG(kError, "gateway") << "--station-auth must be open or required";
@@ -260,7 +283,8 @@ int RunGateway(const Config& config) {
                             }));
   api.SetDashboardConfig(config.Get("map-tile-url"), config.Get("map-tile-attribution"));
   LiveFeed live_feed(control_channel, LiveFeed::Options{});
-  HttpServer http(io_pool.Get(0), api, &live_feed, api_auth.get());
+  LogUploadReceiver log_uploads(control_channel, upload_options);
+  HttpServer http(io_pool.Get(0), api, &live_feed, api_auth.get(), &log_uploads);
   ChargerLinkService charger_link_impl(registry);
   AuthedChargerLink charger_link(charger_link_impl, *api_auth);
 

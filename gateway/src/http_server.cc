@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <cstdio>
 #include <deque>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "csms/common/api_auth.h"
 #include "csms/common/log.h"
 #include "csms/gateway/listener.h"
+#include "csms/gateway/multipart.h"
 
 namespace csms::gateway {
 
@@ -25,6 +27,11 @@ namespace {
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 constexpr size_t kMaxHeaderBytes = 8 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// An upload may take long on a slow link, but it must keep moving: this much silence ends it.
+constexpr auto kUploadIdleTimeout = std::chrono::seconds(60);
+// A multipart body carries headers and boundaries around the file.
+constexpr size_t kMultipartOverheadBytes = 64 * 1024;
+constexpr std::string_view kUploadPrefix = "/log-uploads/";
 // An event-stream client that falls this far behind is closed rather than buffered for.
 constexpr size_t kMaxQueuedEventBytes = 4 * 1024 * 1024;
 // Operators and dashboards are few: these caps keep a flood of idle or half-sent requests from
@@ -75,18 +82,40 @@ std::optional<std::string> QueryToken(const std::string& target) {
   return std::nullopt;
 }
 
+// The token and the optional file name of /log-uploads/{token}[/{filename}]; false for another
+// path.
+bool ParseUploadPath(const std::string& path, std::string* token, std::string* filename) {
+  if (path.rfind(kUploadPrefix, 0) != 0) return false;
+  std::string rest = path.substr(kUploadPrefix.size());
+  auto slash = rest.find('/');
+  *token = rest.substr(0, slash);
+  *filename = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  return true;
+}
+
+// Upload tokens are 64 hex digits (log_upload_store.cc NewUploadToken).
+bool LooksLikeUploadToken(const std::string& token) {
+  if (token.size() != 64) return false;
+  for (char c : token) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth,
-              std::shared_ptr<HttpCounts> counts)
+              LogUploadReceiver* uploads, std::shared_ptr<HttpCounts> counts)
       : stream_(std::move(socket)),
         api_(api),
         auth_(auth),
+        uploads_(uploads),
         live_feed_(live_feed),
         counts_(std::move(counts)) {
     counts_->connections.fetch_add(1);
   }
   ~HttpSession() {
+    if (upload_slot_) uploads_->End();
     if (subscription_ && live_feed_) live_feed_->Unsubscribe(subscription_);
     if (streaming_) counts_->event_streams.fetch_sub(1);
     counts_->connections.fetch_sub(1);
@@ -100,11 +129,143 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DoRead() {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(kMaxBodyBytes);
+    // Beast checks a Content-Length against this limit while it parses the header, before we
+    // know the route: it admits an upload's size here, and OnHeader narrows it for the others.
+    parser_->body_limit(uploads_ ? uploads_->options().max_bytes + kMultipartOverheadBytes
+                                 : kMaxBodyBytes);
     stream_.expires_after(kReadTimeout);
+    // The header first: an upload is answered (413, 404, 503) before its body is read.
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (!ec && uploads_) {
+      std::string token, filename;
+      const std::string target(parser_->get().target());
+      if (ParseUploadPath(target.substr(0, target.find('?')), &token, &filename)) {
+        return StartUpload(std::move(token), std::move(filename));
+      }
+    }
+    if (ec) return OnRead(ec);
+    if (auto length = parser_->content_length(); length && *length > kMaxBodyBytes) {
+      return OnRead(http::error::body_limit);
+    }
+    parser_->body_limit(kMaxBodyBytes);  // a chunked body's limit, counted as it arrives
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  // ---- Log uploads: PUT or POST /log-uploads/{token}[/{filename}]. The token is the
+  // credential (no bearer key: a charger has none).
+  void StartUpload(std::string token, std::string filename) {
+    const auto& req = parser_->get();
+    keep_alive_ = false;  // one upload per connection: its errors may leave the body unread
+    if (req.method() != http::verb::put && req.method() != http::verb::post) {
+      return Write(RestApi::Error(405, "method_not_allowed",
+                                  "upload the log with PUT, or POST as multipart/form-data"),
+                   false, {{http::field::allow, "PUT, POST"}});
+    }
+    if (!LooksLikeUploadToken(token)) {
+      return Write(RestApi::Error(404, "not_found",
+                                  "no log upload waits at this URL (unknown or expired token)"),
+                   false);
+    }
+    const size_t max_bytes = uploads_->options().max_bytes;
+    const bool multipart = req.method() == http::verb::post;
+    const size_t body_limit = max_bytes + (multipart ? kMultipartOverheadBytes : 0);
+    if (auto length = parser_->content_length(); length && *length > body_limit) {
+      return TooLarge();
+    }
+    if (!uploads_->TryBegin()) {
+      return Write(RestApi::Error(503, "busy", "too many log uploads at once; try again later"),
+                   false, {{http::field::retry_after, "10"}});
+    }
+    upload_slot_ = true;
+    upload_ = std::make_shared<LogUploadReceiver::Upload>();
+    upload_->token = std::move(token);
+    upload_->filename = std::move(filename);
+    upload_->client_address = ClientAddress();
+    if (auto it = req.find(http::field::content_type); it != req.end()) {
+      upload_->content_type = std::string(it->value());
+    }
+    parser_->body_limit(body_limit);
+    stream_.expires_never();
+    uploads_->Open(
+        upload_->token, [self = shared_from_this()](std::optional<HttpResponse> refused) {
+          net::post(self->stream_.get_executor(), [self, refused = std::move(refused)]() mutable {
+            if (refused) return self->Write(std::move(*refused), false);
+            self->ReadUploadBody();
+          });
+        });
+  }
+
+  void TooLarge() {
+    Write(RestApi::Error(413, "too_large",
+                         "the log is over " + std::to_string(uploads_->options().max_bytes) +
+                             " bytes (--log-upload-max-bytes)"),
+          false);
+  }
+
+  void ReadUploadBody() {
+    const auto& req = parser_->get();
+    if (auto it = req.find(http::field::expect);
+        it != req.end() && beast::iequals(it->value(), "100-continue")) {
+      // The client waits for this before it sends the body (curl does for large files).
+      auto interim = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      stream_.expires_after(kReadTimeout);
+      return net::async_write(stream_, net::buffer(*interim),
+                              [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+                                if (ec) return self->Close();
+                                self->ReadUploadSome();
+                              });
+    }
+    ReadUploadSome();
+  }
+
+  // A piece at a time, so the deadline is for silence, not for the whole file.
+  void ReadUploadSome() {
+    if (parser_->is_done()) return FinishUpload();
+    stream_.expires_after(kUploadIdleTimeout);
+    http::async_read_some(
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == http::error::body_limit) return self->TooLarge();
+          if (ec) {
+            CSMS_LOG(kInfo, "gateway") << "log upload from " << self->upload_->client_address
+                                       << " broken off: " << ec.message();
+            return self->Close();
+          }
+          self->ReadUploadSome();
+        });
+  }
+
+  void FinishUpload() {
+    stream_.expires_never();
+    auto req = parser_->release();
+    if (req.method() == http::verb::post) {
+      auto boundary = MultipartBoundary(upload_->content_type);
+      if (!boundary) {
+        return Write(RestApi::Error(415, "unsupported_media_type",
+                                    "POST the log as multipart/form-data (or PUT it as is)"),
+                     false);
+      }
+      std::string error;
+      auto file = ExtractMultipartFile(req.body(), *boundary, &error);
+      if (!file) return Write(RestApi::Error(400, "bad_request", error), false);
+      if (upload_->filename.empty()) upload_->filename = std::move(file->filename);
+      upload_->content_type = std::move(file->content_type);
+      upload_->data = std::move(file->data);
+    } else {
+      upload_->data = std::move(req.body());
+    }
+    if (upload_->data.size() > uploads_->options().max_bytes) return TooLarge();
+    uploads_->Store(std::move(upload_), [self = shared_from_this()](HttpResponse response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response), false);
+      });
+    });
   }
 
   void OnRead(beast::error_code ec) {
@@ -197,6 +358,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "csms-gateway");
     for (const auto& [name, value] : headers) res->set(name, value);
+    for (const auto& [name, value] : response.headers) res->set(name, value);
     res->set(http::field::content_type, response.content_type);
     // Browsers must take the type as given, never frame or refer from the page, and never
     // cache API answers (they carry charger data and follow a bearer token).
@@ -306,6 +468,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   RestApi& api_;
   bool keep_alive_ = false;
   auth::Authenticator* auth_;
+  // Log uploads only.
+  LogUploadReceiver* uploads_;
+  bool upload_slot_ = false;  // holds one of uploads_'s slots until the session ends
+  std::shared_ptr<LogUploadReceiver::Upload> upload_;
   // Event stream only.
   LiveFeed* live_feed_;
   std::shared_ptr<HttpCounts> counts_;
@@ -321,8 +487,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
-  Impl(net::io_context& io, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth)
-      : io_(io), acceptor_(net::make_strand(io)), api_(api), live_feed_(live_feed), auth_(auth) {}
+  Impl(net::io_context& io, RestApi& api, LiveFeed* live_feed, auth::Authenticator* auth,
+       LogUploadReceiver* uploads)
+      : io_(io),
+        acceptor_(net::make_strand(io)),
+        api_(api),
+        live_feed_(live_feed),
+        auth_(auth),
+        uploads_(uploads) {}
 
   bool Listen(const std::string& host_port, std::string* error) {
     if (!BindAcceptor(acceptor_, host_port, error)) return false;
@@ -349,7 +521,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
         socket.close(ignored);
       } else if (!ec) {
         std::make_shared<HttpSession>(std::move(socket), self->api_, self->live_feed_, self->auth_,
-                                      self->counts_)
+                                      self->uploads_, self->counts_)
             ->Start();
       }
       if (self->acceptor_.is_open()) self->DoAccept();
@@ -361,12 +533,13 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   RestApi& api_;
   LiveFeed* live_feed_;
   auth::Authenticator* auth_;
+  LogUploadReceiver* uploads_;
   std::shared_ptr<HttpCounts> counts_ = std::make_shared<HttpCounts>();
 };
 
 HttpServer::HttpServer(net::io_context& io, RestApi& api, LiveFeed* live_feed,
-                       auth::Authenticator* auth)
-    : impl_(std::make_shared<Impl>(io, api, live_feed, auth)) {}
+                       auth::Authenticator* auth, LogUploadReceiver* uploads)
+    : impl_(std::make_shared<Impl>(io, api, live_feed, auth, uploads)) {}
 HttpServer::~HttpServer() = default;
 bool HttpServer::Listen(const std::string& host_port, std::string* error) {
   return impl_->Listen(host_port, error);

@@ -538,6 +538,7 @@ class OcppSession : public ChargerConnection,
     request.set_charger_id(station_->charger_id);
     request.set_connection_id(station_->connection_id);
     request.set_gateway_address(shared_->advertise_address);
+    request.set_public_base_url(shared_->options.public_base_url);
     *request.mutable_connected_at() = ToProto(RealClock().Now());
     backend_.StationConnected(
         request, [station = station_](const grpc::Status& status,

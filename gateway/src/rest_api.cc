@@ -15,6 +15,7 @@
 #include "csms/gateway/rest_alerts.h"
 #include "csms/gateway/rest_charger_data.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_log_uploads.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -73,6 +74,8 @@ HttpResponse FromRestError(const RestError& error) {
   return RestApi::Error(error.status, error.code, error.message);
 }
 
+json TextOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
 json ChargerJson(const control::v1::Charger& c) {
   return json{
       {"charger_id", c.charger_id()},
@@ -80,7 +83,17 @@ json ChargerJson(const control::v1::Charger& c) {
       {"current_power", Kilo(c.current_power_kw())},
       {"energy_accumulated", Kilo(c.energy_accumulated_kwh())},
       {"transaction_id", c.transaction_id().empty() ? json(nullptr) : json(c.transaction_id())},
-      {"connected", c.connected()}};
+      {"connected", c.connected()},
+      // Beyond the seed's fields: what the charger said at boot, and how it is provisioned.
+      {"vendor", TextOrNull(c.vendor())},
+      {"model", TextOrNull(c.model())},
+      {"serial_number", TextOrNull(c.serial_number())},
+      {"firmware_version", TextOrNull(c.firmware_version())},
+      {"registration_status", TextOrNull(c.registration_status())},
+      {"last_seen",
+       c.has_last_seen() ? json(FormatRfc3339(FromProto(c.last_seen()))) : json(nullptr)},
+      {"station_id", TextOrNull(c.station_id())},
+      {"security_profile", c.has_security_profile() ? json(c.security_profile()) : json(nullptr)}};
 }
 
 json SessionJson(const billing::v1::Session& s) {
@@ -122,7 +135,8 @@ RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::C
       billing_(billing::v1::BillingService::NewStub(billing)),
       commands_(std::make_unique<RestCommands>(control)),
       charger_data_(std::make_unique<RestChargerData>(control)),
-      alerts_(std::make_unique<RestAlerts>(control)) {}
+      alerts_(std::make_unique<RestAlerts>(control)),
+      log_uploads_(std::make_unique<RestLogUploads>(control)) {}
 
 RestApi::~RestApi() = default;
 
@@ -173,6 +187,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   if (commands_->Handle(request, parts, query, respond)) return;
   if (charger_data_->Handle(request, parts, query, respond)) return;
   if (alerts_->Handle(request, parts, query, respond)) return;
+  if (log_uploads_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");

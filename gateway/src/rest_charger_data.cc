@@ -16,6 +16,9 @@ using nlohmann::json;
 namespace v1 = control::v1;
 
 constexpr std::chrono::milliseconds kQueryTimeout{5000};
+// A live read waits for the charger: longer than control's own command timeout (30 s), as the
+// command routes.
+constexpr std::chrono::milliseconds kLiveReadTimeout{35000};
 
 HttpResponse Json(int status, const json& body) {
   return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
@@ -90,17 +93,24 @@ namespace {
 json Optional(bool set, double v) { return set ? json(v) : json(nullptr); }
 json Optional(bool set, int v) { return set ? json(v) : json(nullptr); }
 
-json VariableJson(const v1::DeviceVariable& v) {
+// `live`: with the charger's attribute_status and reason_code (null when it gave none).
+json VariableJson(const v1::DeviceVariable& v, bool live) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   json attributes = json::array();
   for (const auto& a : v.attributes()) {
-    attributes.push_back({{"type", a.type()},
-                          {"value", a.has_value() ? json(a.value()) : json(nullptr)},
-                          {"secret", a.secret()},
-                          {"mutability", a.mutability()},
-                          {"persistent", a.persistent()},
-                          {"constant", a.constant()},
-                          {"source", a.source()},
-                          {"updated_at", Time(a.has_updated_at(), a.updated_at())}});
+    json attribute = {{"type", a.type()},
+                      {"value", a.has_value() ? json(a.value()) : json(nullptr)},
+                      {"secret", a.secret()},
+                      {"mutability", a.mutability()},
+                      {"persistent", a.persistent()},
+                      {"constant", a.constant()},
+                      {"source", a.source()},
+                      {"updated_at", Time(a.has_updated_at(), a.updated_at())}};
+    if (live) {
+      attribute["attribute_status"] = text_or_null(a.attribute_status());
+      attribute["reason_code"] = text_or_null(a.reason_code());
+    }
+    attributes.push_back(std::move(attribute));
   }
   return json{{"component", v.component()},
               {"component_instance", v.component_instance()},
@@ -211,19 +221,30 @@ void RestChargerData::ListVariables(const HttpRequest& http, const std::string& 
     request.set_limit(*std::get<std::optional<int>>(limit));
   }
   request.set_cursor(params["cursor"]);
+  // live=true: the charger's answer to GetVariables now (operate role, control checks it).
+  if (const std::string& live = params["live"]; live == "true") {
+    request.set_live(true);
+  } else if (!live.empty() && live != "false") {
+    return respond(RestApi::Error(400, "bad_request", "live must be true or false"));
+  }
+  const auto timeout = request.live() ? kLiveReadTimeout : kQueryTimeout;
   CallUnaryAsync<v1::ListVariablesRequest, v1::ListVariablesResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->ListVariables(ctx, req, resp, std::move(cb));
       },
-      std::move(request), kQueryTimeout,
+      std::move(request), timeout,
       [respond = std::move(respond), charger_id](const grpc::Status& status,
                                                  const v1::ListVariablesResponse& response) {
         if (!status.ok()) return respond(FromStatus(status));
+        const std::string source = response.source().empty() ? "stored" : response.source();
         json variables = json::array();
-        for (const auto& v : response.variables()) variables.push_back(VariableJson(v));
+        for (const auto& v : response.variables()) {
+          variables.push_back(VariableJson(v, source == "live"));
+        }
         respond(Json(
             200,
             json{{"charger_id", charger_id},
+                 {"source", source},
                  {"last_report", ReportJson(response.has_last_report(), response.last_report())},
                  {"variables", std::move(variables)},
                  {"next_cursor",

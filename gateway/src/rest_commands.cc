@@ -50,6 +50,9 @@ int HttpStatusFor(const std::string& error) {
       {"unauthorized", 401},
       {"unavailable", 503},
       {"firmware_update_in_progress", 409},
+      {"not_found", 404},
+      {"not_uploaded", 409},
+      {"upload_url_unconfigured", 409},
   };
   for (const auto& [code, status] : kCodes) {
     if (error == code) return status;

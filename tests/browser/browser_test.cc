@@ -1,10 +1,13 @@
 // The dashboard in a real browser: the stack, three simulated chargers at two stations, and
 // dashboard_check.js driving Debian's headless Chromium. Keeps build/test-output/dashboard.png.
+// And one charger's page (charger_page_check.js) against a charger whose device model the stack
+// fetched after its boot; keeps build/test-output/charger-page.png.
 // API keys are on: the page is given its token in the URL fragment, as scripts/run.sh prints it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "csms/common/api_auth.h"
@@ -80,6 +83,76 @@ TEST(DashboardInBrowser, FollowsChargersLive) {
                           "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot,
                           std::to_string(sim3->pid()), operate},
                          stack.log_dir() + "/dashboard_check.log"));
+  int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
+  EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();
+  std::cout << node.ReadLog();
+  ASSERT_TRUE(std::filesystem::exists(screenshot));
+  EXPECT_GT(std::filesystem::file_size(screenshot), 20000u);
+}
+
+TEST(ChargerPageInBrowser, ShowsOneChargerAndSendsItCommands) {
+  TestDatabase db;
+  CSMS_REQUIRE_DATABASE(db);
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium"))
+      << "Debian's chromium is required (scripts/install-deps.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists(CSMS_BROWSER_TEST_DIR "/node_modules/playwright-core"))
+      << "run: npm ci --prefix tests/browser (scripts/test.sh does)";
+
+  // The page's buttons need the operate role; UpdateFirmware needs admin, so the page's firmware
+  // form is refused (and says so).
+  const std::string keys_dir = TestOutputDir() + "/browser-charger-page-keys";
+  std::filesystem::create_directories(keys_dir);
+  const std::string service = auth::MintToken(), operate = auth::MintToken();
+  std::ofstream(keys_dir + "/api-keys")
+      << auth::KeyLine("gateway", auth::Role::kService, service) << "\n"
+      << auth::KeyLine("ops", auth::Role::kOperate, operate) << "\n";
+  std::ofstream(keys_dir + "/service-token") << service << "\n";
+  Stack::Options options;
+  options.name = "browser_charger_page";
+  options.database_url = db.url();
+  options.env = {{"CSMS_API_KEYS_FILE", keys_dir + "/api-keys"},
+                 {"CSMS_SERVICE_TOKEN_FILE", keys_dir + "/service-token"}};
+  // The device model the page searches is the one control fetches after the boot.
+  options.device_model_fetch = true;
+  options.control_args = {"--device-model-fetch-delay-ms", "100"};
+  Stack stack(options);
+  ASSERT_TRUE(stack.Start()) << stack.Logs();
+
+  auto rest = [&](const std::string& method, const std::string& target, const std::string& body) {
+    return HttpCall(stack.http_port, method, target, body, seconds(10),
+                    {{"Authorization", "Bearer " + operate}});
+  };
+  const std::string id = "emart_jeju_07";
+  ASSERT_EQ(rest("POST", "/stations",
+                 R"({"station_id":"emart_jeju_main","name":"emart Jeju",
+                     "address":"Jeju City, Jeju-do","latitude":33.4996,"longitude":126.5312,
+                     "charger_ids":["emart_jeju_07"]})")
+                .status,
+            201);
+  auto sim = stack.StartSimulator(id, "standard");
+  ASSERT_TRUE(sim);
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = rest("GET", "/chargers/" + id, "").Json().value("status", "") == "Available";
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(up) << id << " did not come up\n" << stack.Logs();
+  bool stored = false;
+  for (int i = 0; i < 300 && !stored; ++i) {
+    auto r = rest("GET", "/chargers/" + id + "/variables?variable=HeartbeatInterval", "");
+    stored = r.status == 200 && !r.Json().value("variables", nlohmann::json::array()).empty();
+    if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(stored) << "the device model was not fetched after the boot\n" << stack.Logs();
+
+  const std::string screenshot = TestOutputDir() + "/charger-page.png";
+  std::filesystem::remove(screenshot);
+  ChildProcess node;
+  ASSERT_TRUE(
+      node.Start("/usr/bin/env",
+                 {"node", CSMS_BROWSER_TEST_DIR "/charger_page_check.js",
+                  "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot, operate, id},
+                 stack.log_dir() + "/charger_page_check.log"));
   int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
   EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();
   std::cout << node.ReadLog();

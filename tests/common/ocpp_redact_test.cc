@@ -49,6 +49,15 @@ INSTANTIATE_TEST_SUITE_P(
              R"({"eventId":1,"timestamp":"2026-11-24T09:00:00Z","trigger":"Delta",
                  "actualValue":"<redacted>","eventNotificationType":"HardWiredMonitor",
                  "component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}})"},
+        Case{"the token of the CSMS's own log upload URL", "GetLog",
+             R"({"logType":"DiagnosticsLog","requestId":7,"log":{"remoteLocation":
+                 "https://csms.example/log-uploads/0123456789abcdef/extra"}})",
+             R"({"logType":"DiagnosticsLog","requestId":7,"log":{"remoteLocation":
+                 "https://csms.example/log-uploads/<redacted>"}})"},
+        Case{"another upload location stays", "GetLog",
+             R"({"logType":"DiagnosticsLog","requestId":8,"log":{"remoteLocation":
+                 "https://vendor.example/uploads/7"}})",
+             nullptr},
         Case{"NotifyEvent item of another variable stays", "NotifyEvent",
              R"({"eventId":2,"timestamp":"2026-11-24T09:00:00Z","trigger":"Alerting",
                  "actualValue":"93","eventNotificationType":"HardWiredMonitor",

@@ -417,6 +417,11 @@ TEST_F(ApiAuthEndToEnd, CommandsNameTheirKeyAndAdminActionsNeedTheAdminRole) {
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // A live device-model read sends GetVariables: operate, as the command; the stored one: read.
+  auto live_read = Rest("GET", "/chargers/auth_cmd_01/variables?live=true", read_);
+  EXPECT_EQ(live_read.status, 403) << live_read.body;
+  EXPECT_NE(live_read.body.find("\"forbidden\""), std::string::npos) << live_read.body;
+  EXPECT_EQ(Rest("GET", "/chargers/auth_cmd_01/variables", read_).status, 200);
   // Answers the next CALL the charger gets with `payload` while `request` runs.
   auto answered = [&](const std::function<HttpResult()>& request, const nlohmann::json& payload) {
     auto http = std::async(std::launch::async, request);

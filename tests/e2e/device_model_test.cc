@@ -1,8 +1,9 @@
 // Issue #13, device model: a report asked for over REST arrives from the charger in parts and is
 // stored and readable; SetVariables through either endpoint updates the stored value; secrets are
 // never stored; a 10,000-variable report over 100 parts is stored while another charger keeps
-// being served. Chargers: the schema-validating Node charger (exactly 3 parts, every message
-// checked against the OCA schemas) and the C++ simulator (big reports).
+// being served; live=true asks the charger (GetVariables, split by its ItemsPerMessage) and
+// stores what it says. Chargers: the schema-validating Node charger (exactly 3 parts, every
+// message checked against the OCA schemas) and the C++ simulator (big reports).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -85,6 +86,16 @@ class DeviceModel : public SharedStackTest<DeviceModel> {
     return n;
   }
 
+  int Commands(const std::string& id, const std::string& action) {
+    int n = 0;
+    for (const json& c : Rest("GET", "/chargers/" + id + "/commands?limit=500")
+                             .Json()
+                             .value("commands", json::array())) {
+      n += c.value("action", "") == action;
+    }
+    return n;
+  }
+
   // The one variable's Actual attribute.
   json Actual(const std::string& id, const std::string& component, const std::string& variable) {
     auto r = Rest("GET", "/chargers/" + id + "/variables?component=" + component +
@@ -163,6 +174,123 @@ TEST_F(DeviceModel, NodeChargerReportInThreePartsThenSetVariablesKeepItCurrent) 
   EXPECT_EQ(node.Stop(SIGTERM, seconds(15)), 0) << "a schema violation: " << node.ReadLog();
 }
 
+// live=true: GetVariables through the command path (command log, the operator's key), the
+// answer in the stored read's shape with each attribute's status, and stored.
+TEST_F(DeviceModel, LiveReadsAskTheChargerAndUpdateTheStoredModel) {
+  const std::string id = "dm_node_live";
+  ChildProcess node;
+  ASSERT_TRUE(node.Start(
+      "/usr/bin/env",
+      {"node", CSMS_SCHEMA_CLIENT_DIR "/schema_client.js",
+       "ws://127.0.0.1:" + std::to_string(stack_->ocpp_port) + "/ocpp", "-", id, "serve"},
+      stack_->log_dir() + "/schema-client-" + id + ".log"));
+  ASSERT_TRUE(WaitUntil([&] { return Available(id); })) << node.ReadLog();
+  BootFetch(id);  // the stored model names what looser filters ask for, and ItemsPerMessage
+  auto live = [&](const std::string& query) {
+    return Rest("GET", "/chargers/" + id + "/variables?" + query + "&live=true");
+  };
+
+  // Exact names: that variable, one CALL; characteristics and flags from the stored model.
+  int calls = Commands(id, "GetVariables");
+  auto exact = live("component=OCPPCommCtrlr&variable=HeartbeatInterval");
+  ASSERT_EQ(exact.status, 200) << exact.body;
+  json body = exact.Json();
+  EXPECT_EQ(body["source"], "live");
+  EXPECT_TRUE(body["next_cursor"].is_null());
+  EXPECT_TRUE(body["last_report"].is_object());
+  ASSERT_EQ(body["variables"].size(), 1u) << body.dump();
+  EXPECT_EQ(body["variables"][0]["unit"], "s");
+  ASSERT_EQ(body["variables"][0]["attributes"].size(), 1u);
+  json attribute = body["variables"][0]["attributes"][0];
+  EXPECT_EQ(attribute["attribute_status"], "Accepted");
+  EXPECT_EQ(attribute["value"], Actual(id, "OCPPCommCtrlr", "HeartbeatInterval")["value"]);
+  EXPECT_TRUE(attribute["value"].is_string());
+  EXPECT_EQ(attribute["mutability"], "ReadWrite");
+  EXPECT_EQ(attribute["source"], "GetVariables");
+  EXPECT_EQ(Commands(id, "GetVariables"), calls + 1);
+  auto stored = Rest(
+      "GET", "/chargers/" + id + "/variables?component=OCPPCommCtrlr&variable=HeartbeatInterval");
+  EXPECT_EQ(stored.Json()["source"], "stored");
+  EXPECT_FALSE(stored.Json()["variables"][0]["attributes"][0].contains("attribute_status"));
+
+  // Exact names the charger does not know: its status, no value.
+  auto unknown = live("component=OCPPCommCtrlr&variable=NoSuchVariable");
+  ASSERT_EQ(unknown.status, 200) << unknown.body;
+  attribute = unknown.Json()["variables"][0]["attributes"][0];
+  EXPECT_EQ(attribute["attribute_status"], "UnknownVariable") << unknown.body;
+  EXPECT_TRUE(attribute["value"].is_null());
+
+  // Looser filters: what the stored model lists. EVSE 1 and its connector are 7 attributes
+  // (Power has Actual and MaxSet): 2 CALLs under the charger's ItemsPerMessage of 4, which it
+  // enforces (a CALLERROR otherwise).
+  calls = Commands(id, "GetVariables");
+  auto evse = live("evse_id=1");
+  ASSERT_EQ(evse.status, 200) << evse.body;
+  int attributes = 0;
+  const json evse_view = evse.Json();
+  for (const json& v : evse_view["variables"]) {
+    EXPECT_EQ(v["evse_id"], 1) << v.dump();
+    for (const json& a : v["attributes"]) {
+      ++attributes;
+      EXPECT_EQ(a["attribute_status"], "Accepted") << v.dump();
+      if (v["variable"] == "Power" && a["type"] == "MaxSet") {
+        EXPECT_EQ(a["value"], "100000");
+      }
+    }
+  }
+  EXPECT_EQ(attributes, 7) << evse.body;
+  EXPECT_EQ(Commands(id, "GetVariables"), calls + 2);
+  // A component: the password is asked for too, and never shown (the charger refuses anyway).
+  auto security = live("component=SecurityCtrlr");
+  ASSERT_EQ(security.status, 200) << security.body;
+  int seen = 0;
+  const json security_view = security.Json();
+  for (const json& v : security_view["variables"]) {
+    const json& a = v["attributes"][0];
+    if (v["variable"] == "BasicAuthPassword") {
+      ++seen;
+      EXPECT_EQ(a["secret"], true);
+      EXPECT_TRUE(a["value"].is_null());
+      EXPECT_EQ(a["attribute_status"], "Rejected") << security.body;
+    } else if (v["variable"] == "SecurityProfile") {
+      ++seen;
+      EXPECT_EQ(a["value"], "0");
+    }
+  }
+  EXPECT_EQ(seen, 2) << security.body;
+
+  // A value that changed on the charger without the CSMS seeing it: the live read shows it and
+  // the stored model has it from then on.
+  EXPECT_EQ(Actual(id, "ChargingStation", "AvailabilityState")["value"], "Available");
+  auto inoperative =
+      Rest("POST", "/chargers/" + id + "/availability", {{"operational_status", "Inoperative"}});
+  ASSERT_EQ(inoperative.status, 200) << inoperative.body;
+  EXPECT_EQ(Actual(id, "ChargingStation", "AvailabilityState")["value"], "Available")
+      << "ChangeAvailability does not touch the stored model";
+  auto changed = live("component=ChargingStation&variable=AvailabilityState");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(changed.Json()["variables"][0]["attributes"][0]["value"], "Unavailable");
+  json now_stored = Actual(id, "ChargingStation", "AvailabilityState");
+  EXPECT_EQ(now_stored["value"], "Unavailable");
+  EXPECT_EQ(now_stored["source"], "GetVariables");
+  EXPECT_EQ(now_stored["mutability"], "ReadOnly") << "what the report said stays";
+
+  // Refusals.
+  EXPECT_EQ(Rest("GET", "/chargers/" + id + "/variables?live=yes").status, 400);
+  EXPECT_EQ(live("cursor=v00").status, 400) << "a live read is not paged";
+  EXPECT_EQ(Rest("GET", "/chargers/dm_nobody/variables?live=true").status, 404);
+
+  // Offline: as every command.
+  EXPECT_EQ(node.Stop(SIGTERM, seconds(15)), 0) << "a schema violation: " << node.ReadLog();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Rest("GET", "/chargers/" + id).Json().value("status", "") == "Offline"; }));
+  auto offline = live("component=OCPPCommCtrlr&variable=HeartbeatInterval");
+  EXPECT_EQ(offline.status, 409) << offline.body;
+  EXPECT_EQ(offline.Json().value("error", ""), "offline") << offline.body;
+  EXPECT_EQ(Rest("GET", "/chargers/" + id + "/variables?component=OCPPCommCtrlr").status, 200)
+      << "the stored model stays readable";
+}
+
 // B07: a new charger's boot fetches its model, once; booting again with the same firmware
 // fetches nothing, with a new firmware it fetches again.
 TEST_F(DeviceModel, ANewChargersBootFetchesItsModelAndOnlyAChangeFetchesAgain) {
@@ -234,6 +362,14 @@ TEST_F(DeviceModel, TenThousandVariablesInAHundredPartsWhileOthersAreServed) {
   EXPECT_EQ(extra.Json()["variables"].size(), 1000u);
   EXPECT_TRUE(extra.Json()["next_cursor"].is_string()) << "10,000 of them: more pages";
   EXPECT_EQ(Actual(big, "SimExtra", "Var10000")["value"], "10000");
+  // Live, that is more than one read asks for.
+  auto live = Rest("GET", "/chargers/" + big + "/variables?component=SimExtra&live=true");
+  EXPECT_EQ(live.status, 400) << live.body;
+  EXPECT_NE(live.body.find("narrow"), std::string::npos) << live.body;
+  auto one =
+      Rest("GET", "/chargers/" + big + "/variables?component=SimExtra&variable=Var10000&live=true");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.Json()["variables"][0]["attributes"][0]["value"], "10000") << one.body;
 }
 
 }  // namespace

@@ -67,7 +67,13 @@ bool Stack::StartGateway() {
                              "--ocpp-tls-key", d + "/server-rsa.key," + d + "/server-ecdsa.key",
                              "--ocpp-tls-client-ca", d + "/charger-ca.pem"});
   }
-  args.insert(args.end(), options_.gateway_args.begin(), options_.gateway_args.end());
+  for (std::string arg : options_.gateway_args) {
+    // Flags that name the gateway's own HTTP port (--public-base-url) know it only now.
+    if (auto at = arg.find("{http_port}"); at != std::string::npos) {
+      arg.replace(at, 11, std::to_string(http_port));
+    }
+    args.push_back(std::move(arg));
+  }
   return gateway_.Start(CSMS_GATEWAY_BIN, args, log_dir_ + "/gateway.log", options_.env) &&
          WaitForPort(ocpp_port, std::chrono::seconds(20)) &&
          (ocpp_tls_port == 0 || WaitForPort(ocpp_tls_port, std::chrono::seconds(5))) &&

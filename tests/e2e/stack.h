@@ -17,6 +17,7 @@ class Stack {
     std::string database_url;
     std::string timezone = "UTC";
     int command_timeout_s = 15;
+    // "{http_port}" in an argument becomes the gateway's REST port.
     std::vector<std::string> gateway_args;
     std::vector<std::string> control_args;
     // Control fetches each new charger's device model after its boot (GetBaseReport): off here,

@@ -111,8 +111,16 @@ constexpr Route kServedRoutes[] = {
     {"GET", "/alerts?charger_id=CS001&kind=connector_faulted"},
     {"POST", "/chargers/CS001/reports"},
     {"GET", "/chargers/CS001/variables?component=OCPPCommCtrlr&evse_id=1"},
+    {"GET",
+     "/chargers/CS001/variables?component=OCPPCommCtrlr&variable=HeartbeatInterval&live=true"},
     {"POST", "/chargers/CS001/firmware"},
     {"GET", "/chargers/CS001/firmware?limit=5"},
+    {"POST", "/chargers/CS001/log-uploads"},
+    {"GET", "/chargers/CS001/log-uploads?limit=5"},
+    {"GET", "/chargers/CS001/log-uploads/1"},
+    {"GET", "/chargers/CS001/log-uploads/1/content"},
+    {"PUT", "/log-uploads/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+    {"POST", "/log-uploads/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -396,7 +404,8 @@ class GatewayHttp {
     feed_ = std::make_unique<LiveFeed>(channel_, LiveFeed::Options{});
     for (int attempt = 0; attempt < 20 && !server_; ++attempt) {
       port_ = FreePort();
-      auto server = std::make_unique<HttpServer>(io_, api_, feed_.get(), authenticator_.get());
+      auto server =
+          std::make_unique<HttpServer>(io_, api_, feed_.get(), authenticator_.get(), &uploads_);
       if (server->Listen("127.0.0.1:" + std::to_string(port_), &error)) server_ = std::move(server);
     }
     if (!server_) throw std::runtime_error("cannot listen: " + error);
@@ -459,6 +468,7 @@ class GatewayHttp {
 
   std::shared_ptr<grpc::Channel> channel_;
   RestApi api_;
+  LogUploadReceiver uploads_{channel_, LogUploadReceiver::Options{}};
   std::string read_token_, operate_token_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<LiveFeed> feed_;
@@ -576,7 +586,7 @@ std::set<std::string> RouteWords() {
   const std::regex literal(R"re("((?:[^"\\\n]|\\.)*)")re");
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
   for (const char* file : {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc",
-                           "rest_alerts.cc", "dashboard_assets.cc"}) {
+                           "rest_alerts.cc", "rest_log_uploads.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

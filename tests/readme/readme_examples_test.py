@@ -374,7 +374,8 @@ class Stack:
             f"127.0.0.1:{p['http']}", "--grpc-listen", f"127.0.0.1:{p['link']}",
             "--control-address", f"127.0.0.1:{p['control']}", "--billing-address",
             f"127.0.0.1:{p['billing']}", "--service-token-file", gateway_token_file,
-            "--station-auth", "required"], env)
+            "--station-auth", "required", "--public-base-url", f"http://127.0.0.1:{p['http']}"],
+            env)
         for port in (p["ocpp"], p["http"], p["link"]):
             wait_port(port, "gateway", proc, log_path)
         # The demo chargers the examples name, as scripts/run.sh provisions them (profile 0: the

@@ -21,9 +21,20 @@
 //    "response":{}}                                         (or "error" as above)
 // UpdateFirmware is Accepted and followed by its FirmwareStatusNotifications and a reboot
 // (runFirmwareUpdate).
+// GetLog is Accepted with filename "<station id>-<requestId>.log" (AcceptedCanceled while another
+// upload runs, which is then abandoned), followed by LogStatusNotification Uploading, the upload
+// to log.remoteLocation (http:// or https://, Node's fetch) and Uploaded (2xx) or UploadFailure;
+// see runLogUpload for retries. Configured by the environment, like the C++ simulator's flags:
+//   LOG_UPLOAD_METHOD  put (default: the raw log as the body) or post (multipart/form-data, one
+//                      part "file" with the filename, Content-Type application/octet-stream)
+//   LOG_FILE           upload this file's bytes (read at each upload)
+//   LOG_SIZE_BYTES     otherwise this many bytes of generated text (default 65536; the same
+//                      bytes as the simulator's GeneratedLog); 0 without LOG_FILE = no log,
+//                      GetLog is Rejected
 // Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
 // schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
+const fs = require('fs');
 const { RPCClient, createRPCError } = require('ocpp-rpc');
 
 const [wsBase, httpBase, identity, modeArg] = process.argv.slice(2);
@@ -34,6 +45,31 @@ if (!wsBase || !identity || !['flow', 'serve'].includes(mode)) {
   process.exit(2);
 }
 const serving = mode === 'serve';
+
+// GetLog uploads (see the top of the file).
+const logUpload = {
+  method: process.env.LOG_UPLOAD_METHOD || 'put',
+  file: process.env.LOG_FILE || '',
+  sizeBytes: process.env.LOG_SIZE_BYTES === undefined || process.env.LOG_SIZE_BYTES === ''
+    ? 65536 : Number(process.env.LOG_SIZE_BYTES),
+};
+if (!['put', 'post'].includes(logUpload.method)) {
+  console.error('LOG_UPLOAD_METHOD must be put or post');
+  process.exit(2);
+}
+if (!Number.isInteger(logUpload.sizeBytes) || logUpload.sizeBytes < 0 ||
+    logUpload.sizeBytes > 268435456) {
+  console.error('LOG_SIZE_BYTES must be an integer from 0 to 268435456');
+  process.exit(2);
+}
+if (logUpload.file) {
+  try {
+    fs.accessSync(logUpload.file, fs.constants.R_OK);
+  } catch (e) {
+    console.error(`LOG_FILE ${logUpload.file}: ${e.message}`);
+    process.exit(2);
+  }
+}
 
 const failures = [];
 const fail = (what) => { failures.push(what); console.error('FAIL:', what); };
@@ -76,6 +112,7 @@ const state = {
   rebooting: false,
   firmwareVersion: null,      // reported in BootNotification once a firmware update installed one
   firmwareUpdate: null,       // the requestId of the UpdateFirmware running
+  logUpload: null,            // the GetLog upload running: { requestId }
   bootGeneration: 0,
   stopping: false,
   txEventsInFlight: new Map(),  // transactionId -> number of TransactionEvents awaiting an answer
@@ -541,6 +578,105 @@ client.handle('UpdateFirmware', ({ params }) => {
   return { status: 'Accepted' };
 });
 
+// GetLog (N01). The log: LOG_FILE's bytes, or LOG_SIZE_BYTES of the lines
+// "<station id> <log type> line 000001: the quick brown fox jumps over the lazy dog\n" cut off
+// there (byte for byte what tools/charger-sim's GeneratedLog makes).
+function generatedLog(stationId, logType, size) {
+  const lines = [];
+  let length = 0;
+  for (let line = 1; length < size; line++) {
+    const text = `${stationId} ${logType} line ${String(line).padStart(6, '0')}: ` +
+                 'the quick brown fox jumps over the lazy dog\n';
+    lines.push(text);
+    length += Buffer.byteLength(text);
+  }
+  return Buffer.from(lines.join('')).subarray(0, size);
+}
+
+// One attempt: { status } of the HTTP answer, or status 0 and the error when there was none.
+async function uploadLogOnce(location, filename, logType) {
+  let content;
+  try {
+    content = logUpload.file ? fs.readFileSync(logUpload.file)
+                             : generatedLog(identity, logType, logUpload.sizeBytes);
+  } catch (e) {
+    return { status: 0, error: `cannot read LOG_FILE: ${e.message}` };
+  }
+  const init = { method: logUpload.method.toUpperCase(), signal: AbortSignal.timeout(60000) };
+  if (logUpload.method === 'post') {
+    const form = new FormData();
+    form.append('file', new Blob([content], { type: 'application/octet-stream' }), filename);
+    init.body = form;  // fetch sets multipart/form-data with its boundary
+  } else {
+    init.body = content;
+    init.headers = { 'Content-Type': 'application/octet-stream' };
+  }
+  log(`log upload: ${init.method} ${content.length} bytes to ${location}`);
+  try {
+    const res = await fetch(location, init);
+    const text = await res.text().catch(() => '');
+    return { status: res.status, error: text.slice(0, 200) };
+  } catch (e) {
+    return { status: 0, error: (e.cause && e.cause.message) || e.message };
+  }
+}
+
+// Uploading, the upload, then Uploaded (2xx) or UploadFailure. Like the simulator: up to `retries`
+// (at most 10; none when absent) more attempts after no answer, 408, 429 or 5xx (404, 413 and the
+// like are final), `retryInterval` seconds apart capped at 2 s (absent: 2 s). An upload canceled
+// by a newer GetLog stops without further notifications.
+async function runLogUpload(job, params, filename) {
+  const { requestId } = params;
+  const retries = Math.min(Math.max(params.retries ?? 0, 0), 10);
+  const waitMs = Math.min(Math.max(params.retryInterval ?? 2, 0), 2) * 1000;
+  const current = () => state.logUpload === job;
+  await send('LogStatusNotification', { status: 'Uploading', requestId });
+  let status = 'UploadFailure';
+  for (let attempt = 1; current(); attempt++) {
+    const r = await uploadLogOnce(params.log.remoteLocation, filename, params.logType);
+    if (!current()) break;
+    const answer = r.status ? `HTTP ${r.status}` : 'no answer';
+    if (r.status >= 200 && r.status < 300) {
+      log(`log ${filename} uploaded (${answer})`);
+      status = 'Uploaded';
+      break;
+    }
+    const retryable = r.status === 0 || r.status === 408 || r.status === 429 || r.status >= 500;
+    if (!retryable || attempt > retries) {
+      log(`log upload ${requestId} failed after ${attempt} attempt(s) (${answer}: ${r.error})`);
+      break;
+    }
+    log(`log upload ${requestId} attempt ${attempt} of ${retries + 1} failed (${answer}: ` +
+        `${r.error}); retry in ${waitMs / 1000} s`);
+    await sleep(waitMs);
+  }
+  if (!current()) {
+    log(`log upload ${requestId} was canceled`);
+    return;
+  }
+  state.logUpload = null;
+  await send('LogStatusNotification', { status, requestId });
+}
+
+client.handle('GetLog', ({ params }) => {
+  if (!logUpload.file && logUpload.sizeBytes === 0) {
+    return { status: 'Rejected', statusInfo: { reasonCode: 'NoLogAvailable',
+                                               additionalInfo: 'this station has no log' } };
+  }
+  let url = null;
+  try { url = new URL(params.log.remoteLocation); } catch (e) { /* not a URL */ }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password) {
+    return { status: 'Rejected', statusInfo: { reasonCode: 'InvalidURL',
+      additionalInfo: 'remoteLocation must be an http:// or https:// URL without credentials' } };
+  }
+  const canceled = state.logUpload !== null;
+  const job = { requestId: params.requestId };
+  state.logUpload = job;
+  const filename = `${identity}-${params.requestId}.log`;
+  afterReply(() => runLogUpload(job, params, filename));
+  return { status: canceled ? 'AcceptedCanceled' : 'Accepted', filename };
+});
+
 client.handle('Reset', ({ params }) => {
   if (params.evseId !== undefined) {  // one EVSE: the station keeps running
     if (params.evseId !== 1) {
@@ -619,9 +755,12 @@ client.handle('TriggerMessage', ({ params }) => {
         } catch (e) { fail(`triggered TransactionEvent: ${e.message}`); }
       });
       return { status: 'Accepted' };
-    case 'FirmwareStatusNotification':
-    case 'LogStatusNotification':  // nothing going on: Idle, without a requestId
-      afterReply(() => send(params.requestedMessage, { status: 'Idle' }));
+    case 'LogStatusNotification':  // the upload under way when it is sent, else Idle
+      afterReply(() => send('LogStatusNotification', state.logUpload
+        ? { status: 'Uploading', requestId: state.logUpload.requestId } : { status: 'Idle' }));
+      return { status: 'Accepted' };
+    case 'FirmwareStatusNotification':  // nothing going on: Idle, without a requestId
+      afterReply(() => send('FirmwareStatusNotification', { status: 'Idle' }));
       return { status: 'Accepted' };
     default:
       return { status: 'NotImplemented' };

@@ -259,6 +259,7 @@ void Charger::OnTimer() {
     if (!heartbeat_pending) Enqueue("Heartbeat", json::object());
   }
   StepFirmware(now);
+  StepLogUpload(now);
   if (tx_ && options_.meter_interval.count() > 0 && tx_->next_meter_at <= now) {
     EnqueueTransactionEvent("Updated", "MeterValuePeriodic");
     tx_->next_meter_at += options_.meter_interval;
@@ -280,6 +281,7 @@ std::optional<TimePoint> Charger::NextDeadline() const {
       !reboot_draining_) {
     consider(firmware_->next_at);
   }
+  if (log_upload_) consider(log_upload_->next_attempt);
   if (connected_ && !in_flight_) {
     // Only future retry times: anything sendable now was sent by Pump() already.
     const TimePoint now = clock_.Now();
@@ -349,6 +351,8 @@ void Charger::HandleCall(const ocpp::Frame& frame) {
     OnCostUpdated(frame);
   } else if (action == "UpdateFirmware") {
     OnUpdateFirmware(frame);
+  } else if (action == "GetLog") {
+    OnGetLog(frame);
   } else if (ocpp::IsOcpp201Action(action)) {
     ReplyError(frame.message_id, ec::kNotSupported, action + " is not supported by this simulator");
   } else {

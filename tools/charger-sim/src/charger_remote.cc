@@ -1,13 +1,15 @@
-// The CSMS commands other than transactions, charging limits and provisioning: ChangeAvailability
-//, UnlockConnector, TriggerMessage,
-// GetTransactionStatus, ClearCache, DataTransfer, CostUpdated and UpdateFirmware.
+// The CSMS commands other than transactions, charging limits and provisioning: ChangeAvailability,
+// UnlockConnector, TriggerMessage, GetTransactionStatus, ClearCache, DataTransfer, CostUpdated,
+// UpdateFirmware and GetLog.
 #include <algorithm>
 
 #include "charger_internal.h"
+#include "csms/charger_sim/log_upload.h"
 #include "csms/common/log.h"
 #include "csms/ocpp/v201/change_availability.h"
 #include "csms/ocpp/v201/clear_cache.h"
 #include "csms/ocpp/v201/data_transfer.h"
+#include "csms/ocpp/v201/get_log.h"
 #include "csms/ocpp/v201/get_transaction_status.h"
 #include "csms/ocpp/v201/trigger_message.h"
 #include "csms/ocpp/v201/unlock_connector.h"
@@ -31,6 +33,17 @@ v201::StatusInfo Info(std::string reason_code, std::string additional_info) {
 
 // The time between two steps of a firmware update.
 constexpr std::chrono::milliseconds kFirmwareStep{150};
+
+// GetLog retries: at most this many (whatever the request asks), at most this far apart (the
+// simulator's cap, so that tests stay fast), and this far apart when the request does not say.
+constexpr int kMaxLogRetries = 10;
+constexpr std::chrono::seconds kMaxLogRetryWait{2};
+
+// The answers to an upload attempt worth another one: none at all (0), Request Timeout, Too Many
+// Requests and server errors. Anything else (404, 413, ...) would be answered the same again.
+bool RetryableUploadStatus(int http_status) {
+  return http_status == 0 || http_status == 408 || http_status == 429 || http_status >= 500;
+}
 
 // The version a firmware file installs: ".../fw-2.0.0.bin" -> "2.0.0", else "updated".
 std::string VersionFromLocation(const std::string& location) {
@@ -172,8 +185,17 @@ void Charger::OnTriggerMessage(const ocpp::Frame& frame) {
       mark(from);
       break;
     }
-    case v201::MessageTriggerEnum::kFirmwareStatusNotification:
-    case v201::MessageTriggerEnum::kLogStatusNotification: {
+    case v201::MessageTriggerEnum::kLogStatusNotification:
+      if (log_upload_) {  // N01: the upload under way, with its requestId
+        answer(Status::kAccepted);
+        const size_t from = queue_.size();
+        Enqueue("LogStatusNotification",
+                {{"status", "Uploading"}, {"requestId", log_upload_->attempt.request_id}});
+        mark(from);
+        break;
+      }
+      [[fallthrough]];
+    case v201::MessageTriggerEnum::kFirmwareStatusNotification: {
       // No firmware update or log upload runs: Idle, without requestId (which the schemas allow
       // for a triggered notification).
       answer(Status::kAccepted);
@@ -284,6 +306,101 @@ void Charger::StepFirmware(TimePoint now) {
     Enqueue("FirmwareStatusNotification", {{"status", step}, {"requestId", firmware_->request_id}});
   }
   if (firmware_->steps.empty()) firmware_.reset();
+}
+
+void Charger::OnGetLog(const ocpp::Frame& frame) {
+  v201::GetLogRequest request;
+  if (!DecodeRequest(frame, &request)) return;
+  v201::GetLogResponse response;
+  const std::string& location = request.log.remote_location;
+  std::string error;
+  if (!options_.has_log) {
+    response.status = v201::LogStatusEnum::kRejected;
+    response.status_info = Info("NoLogAvailable", "this station has no log to upload");
+    return Reply(frame.message_id, ocpp::Encode(response));
+  }
+  if (!ParseHttpUrl(location, &error)) {
+    response.status = v201::LogStatusEnum::kRejected;
+    response.status_info = Info("InvalidURL", error);
+    CSMS_LOG(kWarn, kLog) << Tag() << "GetLog " << request.request_id << " rejected: " << error
+                          << " (" << log::Sanitize(location, 200) << ")";
+    return Reply(frame.message_id, ocpp::Encode(response));
+  }
+  LogUpload upload;
+  upload.attempt.request_id = request.request_id;
+  upload.attempt.log_type = std::string(v201::ToString(request.log_type));
+  upload.attempt.remote_location = location;
+  upload.attempt.filename = LogFileName(options_.station_id, request.request_id);
+  upload.attempt.max_attempts = 1 + std::clamp(request.retries.value_or(0), 0, kMaxLogRetries);
+  upload.retry_wait =
+      std::clamp(std::chrono::seconds(request.retry_interval.value_or(kMaxLogRetryWait.count())),
+                 std::chrono::seconds(0), kMaxLogRetryWait);
+  upload.attempt.attempt = 0;
+  upload.ready = true;
+  // N01.FR.12: a new request cancels the upload under way; its answer is ignored when it comes.
+  if (log_upload_) {
+    CSMS_LOG(kInfo, kLog) << Tag() << "GetLog " << request.request_id << " cancels the upload of "
+                          << log_upload_->attempt.request_id;
+  }
+  response.status =
+      log_upload_ ? v201::LogStatusEnum::kAcceptedCanceled : v201::LogStatusEnum::kAccepted;
+  response.filename = upload.attempt.filename;
+  Reply(frame.message_id, ocpp::Encode(response));
+  Enqueue("LogStatusNotification", {{"status", "Uploading"}, {"requestId", request.request_id}});
+  CSMS_LOG(kInfo, kLog) << Tag() << "GetLog " << request.request_id << " "
+                        << upload.attempt.log_type << ": uploading " << upload.attempt.filename
+                        << " to " << log::Sanitize(location, 200);
+  log_upload_ = std::move(upload);
+}
+
+std::optional<LogUploadAttempt> Charger::TakeLogUpload() {
+  if (!log_upload_ || !log_upload_->ready) return std::nullopt;
+  log_upload_->ready = false;
+  log_upload_->running = true;
+  ++log_upload_->attempt.attempt;
+  return log_upload_->attempt;
+}
+
+void Charger::OnLogUploadDone(int request_id, int http_status, std::string_view detail) {
+  if (!log_upload_ || log_upload_->attempt.request_id != request_id || !log_upload_->running) {
+    CSMS_LOG(kInfo, kLog) << Tag() << "log upload " << request_id
+                          << " was canceled; its result is ignored";
+    return;
+  }
+  LogUpload& upload = *log_upload_;
+  upload.running = false;
+  const std::string answer =
+      http_status > 0 ? "HTTP " + std::to_string(http_status) : std::string("no answer");
+  const std::string why = detail.empty() ? answer : answer + ": " + log::Sanitize(detail, 200);
+  if (http_status >= 200 && http_status < 300) {
+    CSMS_LOG(kInfo, kLog) << Tag() << "log " << upload.attempt.filename << " uploaded (" << why
+                          << ")";
+    Enqueue("LogStatusNotification", {{"status", "Uploaded"}, {"requestId", request_id}});
+    log_upload_.reset();
+  } else if (RetryableUploadStatus(http_status) &&
+             upload.attempt.attempt < upload.attempt.max_attempts) {
+    CSMS_LOG(kWarn, kLog) << Tag() << "log upload " << request_id << " attempt "
+                          << upload.attempt.attempt << " of " << upload.attempt.max_attempts
+                          << " failed (" << why << "); retry in " << upload.retry_wait.count()
+                          << " s";
+    if (upload.retry_wait.count() == 0) {
+      upload.ready = true;
+    } else {
+      upload.next_attempt = clock_.Now() + upload.retry_wait;
+    }
+  } else {
+    CSMS_LOG(kWarn, kLog) << Tag() << "log upload " << request_id << " failed after "
+                          << upload.attempt.attempt << " attempt(s) (" << why << ")";
+    Enqueue("LogStatusNotification", {{"status", "UploadFailure"}, {"requestId", request_id}});
+    log_upload_.reset();
+  }
+  Pump();
+}
+
+void Charger::StepLogUpload(TimePoint now) {
+  if (!log_upload_ || !log_upload_->next_attempt || *log_upload_->next_attempt > now) return;
+  log_upload_->next_attempt.reset();
+  log_upload_->ready = true;
 }
 
 void Charger::OnCostUpdated(const ocpp::Frame& frame) {

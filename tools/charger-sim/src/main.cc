@@ -1,4 +1,5 @@
 // csms-charger-sim: simulated OCPP 2.0.1 charging stations, replacing the seed's C# simulator.
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
@@ -71,6 +72,15 @@ int main(int argc, char** argv) {
           {"extra-variables", "CSMS_SIM_EXTRA_VARIABLES", "0",
            "synthetic read-only variables SimExtra.Var1..VarN in the device model (0 to 100000), "
            "for large reports"},
+          {"log-file", "CSMS_SIM_LOG_FILE", "",
+           "GetLog: upload this file's bytes (read at each upload); empty = generated text of "
+           "--log-size-bytes"},
+          {"log-size-bytes", "CSMS_SIM_LOG_SIZE_BYTES", "65536",
+           "GetLog without --log-file: bytes of generated log text (0 to 268435456; 0 = no log, "
+           "GetLog is Rejected)"},
+          {"log-upload-method", "CSMS_SIM_LOG_UPLOAD_METHOD", "put",
+           "GetLog upload to the remoteLocation (http:// or https://): put (the raw log) or post "
+           "(multipart/form-data, one part name=\"file\" with the filename)"},
       });
   if (!csms::log::SetLevel(config.Get("log-level"))) {
     return Fail("--log-level must be debug, info, warn or error");
@@ -97,6 +107,17 @@ int main(int argc, char** argv) {
     }
     if (client.tls.client_cert.empty() != client.tls.client_key.empty()) {
       return Fail("--client-cert and --client-key go together");
+    }
+    client.log.file = config.Get("log-file");
+    const int log_size = config.GetInt("log-size-bytes");
+    if (log_size < 0 || log_size > 268435456)
+      return Fail("--log-size-bytes must be 0 to 268435456");
+    client.log.size_bytes = static_cast<size_t>(log_size);
+    auto log_method = csms::sim::ParseLogUploadMethod(config.Get("log-upload-method"));
+    if (!log_method) return Fail("--log-upload-method must be put or post");
+    client.log.method = *log_method;
+    if (!client.log.file.empty() && !std::ifstream(client.log.file, std::ios::binary)) {
+      return Fail("--log-file " + client.log.file + ": cannot be read");
     }
     client.reconnect_delay = std::chrono::milliseconds(config.GetInt("reconnect-delay-ms"));
     client.run_time = std::chrono::seconds(config.GetInt("run-seconds"));
@@ -127,6 +148,7 @@ int main(int argc, char** argv) {
     auto report_order = csms::sim::ParseReportOrder(config.Get("report-order"));
     if (!report_order) return Fail("--report-order must be normal or reverse");
     base.report_order = *report_order;
+    base.has_log = !client.log.file.empty() || client.log.size_bytes > 0;
     base.extra_variables = config.GetInt("extra-variables");
     if (base.extra_variables < 0 || base.extra_variables > 100000) {
       return Fail("--extra-variables must be 0 to 100000");

@@ -17,6 +17,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <csignal>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 
 #include "csms/charger_sim/station_tls.h"
 #include "csms/common/log.h"
+#include "http_upload.h"
 
 namespace csms::sim {
 namespace {
@@ -123,6 +125,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     reconnect_timer_.cancel();
     charger_timer_.cancel();
     resolver_.cancel();
+    if (upload_) upload_->Cancel();
     if (conn_ && conn_->open) {
       if (!conn_->writing) StartClose(conn_);
       return;  // otherwise the write handler closes when the queue is empty
@@ -347,7 +350,67 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (auto password = charger_.TakeNewPassword()) OnNewPassword(*password);
     if (charger_.TakeReboot()) OnReboot();
+    if (auto attempt = charger_.TakeLogUpload()) StartLogUpload(*attempt);
     ArmTimer();
+  }
+
+  // GetLog: one attempt of the upload, on this io_context (the WebSocket goes on meanwhile).
+  void StartLogUpload(const LogUploadAttempt& attempt) {
+    if (stopping_) return;
+    const int request_id = attempt.request_id;
+    // A new GetLog cancels the upload under way (its late answer is ignored by the charger).
+    if (upload_) upload_->Cancel();
+    auto report = [self = shared_from_this(), request_id,
+                   seq = ++upload_seq_](HttpUploadResult result) {
+      if (seq == self->upload_seq_) self->upload_.reset();
+      if (self->stopping_) return;
+      std::string detail = result.error;
+      if (detail.empty() && !result.body.empty()) detail = result.body;
+      self->charger_.OnLogUploadDone(request_id, result.status, detail);
+      self->Flush();
+    };
+    HttpUploadRequest request;
+    std::string error;
+    auto url = ParseHttpUrl(attempt.remote_location, &error);  // the charger checked it already
+    std::string content;
+    if (url && !options_.log.file.empty()) {
+      std::ifstream in(options_.log.file, std::ios::binary);
+      if (in) content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (!in || in.bad()) error = "cannot read --log-file " + options_.log.file;
+    } else if (url) {
+      content = GeneratedLog(charger_.station_id(), attempt.log_type, options_.log.size_bytes);
+    }
+    if (!url || !error.empty()) {
+      net::post(io_, [report, error] { report({0, error, ""}); });
+      return;
+    }
+    std::shared_ptr<ssl::context> tls;
+    if (url->tls) {
+      if (!upload_tls_) {
+        upload_tls_ = MakeStationTlsContext({options_.tls.ca_file, "", "", ""}, &error);
+        if (!upload_tls_) {
+          CSMS_LOG(kWarn, kLog) << Tag() << "no TLS for the https:// log upload: " << error;
+        }
+      }
+      tls = upload_tls_;  // none: StartHttpUpload reports the failure
+    }
+    request.url = *url;
+    request.timeout = 60s;
+    const size_t bytes = content.size();
+    if (options_.log.method == LogUploadMethod::kPost) {
+      const std::string boundary = MultipartBoundary(content, rng_());
+      request.method = "POST";
+      request.content_type = MultipartContentType(boundary);
+      request.body = MultipartFileBody(boundary, attempt.filename, content);
+    } else {
+      request.method = "PUT";
+      request.content_type = "application/octet-stream";
+      request.body = std::move(content);
+    }
+    CSMS_LOG(kInfo, kLog) << Tag() << "log upload " << request_id << " attempt " << attempt.attempt
+                          << "/" << attempt.max_attempts << ": " << request.method << " " << bytes
+                          << " bytes to " << log::Sanitize(attempt.remote_location, 200);
+    upload_ = StartHttpUpload(io_, std::move(tls), std::move(request), std::move(report));
   }
 
   void Write(const std::shared_ptr<Conn>& conn) {
@@ -450,6 +513,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string url_text_;
   std::string authorization_;
   std::shared_ptr<Conn> conn_;
+  std::shared_ptr<HttpUpload> upload_;        // the GetLog upload under way
+  uint64_t upload_seq_ = 0;                   // which one upload_ is
+  std::shared_ptr<ssl::context> upload_tls_;  // for https:// uploads, made on first use
   int failures_ = 0;
   bool relogin_ = false;  // closing to reconnect (a new password, or a reboot)
   bool stopping_ = false;

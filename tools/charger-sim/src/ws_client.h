@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "csms/charger_sim/charger.h"
+#include "csms/charger_sim/log_upload.h"
 #include "csms/charger_sim/sim_util.h"
 
 // The WebSocket side of the simulator. Declared without Beast so only ws_client.cc pays for it.
@@ -18,6 +19,13 @@ struct TlsOptions {
   std::string client_key;
 };
 
+// GetLog uploads (the Charger decides when; the transport sends the bytes).
+struct LogUploadOptions {
+  std::string file;           // upload this file's bytes; empty = generated text
+  size_t size_bytes = 65536;  // of the generated text (GeneratedLog)
+  LogUploadMethod method = LogUploadMethod::kPut;
+};
+
 struct ClientOptions {
   WsUrl url;
   std::string password;  // HTTP Basic auth (OCPP security profiles 1 and 2) when not empty
@@ -25,6 +33,8 @@ struct ClientOptions {
   // "{id}" stands for the station id.
   std::string password_file;
   TlsOptions tls;
+  // https:// uploads check the server against tls.ca_file (the system's CAs when empty).
+  LogUploadOptions log;
   std::chrono::milliseconds reconnect_delay{2000};
   std::chrono::seconds run_time{0};  // 0 = until SIGINT or SIGTERM
 };

@@ -27,9 +27,10 @@ using ChargingCallbackMethods = v1cs::ControlService::WithCallbackMethod_StartTr
         v1cs::ControlService::WithCallbackMethod_SetChargingLimit<
             v1cs::ControlService::WithCallbackMethod_RotateChargerPassword<
                 v1cs::ControlService::WithCallbackMethod_RequestReport<
-                    v1cs::ControlService::WithCallbackMethod_UpdateFirmware<
-                        v1cs::ControlService::WithCallbackMethod_ListFirmwareJobs<
-                            v1cs::ControlService::Service>>>>>>>;
+                    v1cs::ControlService::WithCallbackMethod_ListVariables<
+                        v1cs::ControlService::WithCallbackMethod_UpdateFirmware<
+                            v1cs::ControlService::WithCallbackMethod_ListFirmwareJobs<
+                                v1cs::ControlService::Service>>>>>>>>;
 
 // ControlService with the command methods on the callback API (a command waiting for its
 // charger holds no thread) and the registry methods still synchronous.
@@ -72,9 +73,10 @@ using ControlServiceBase = v1cs::ControlService::WithCallbackMethod_SendOcppCall
   CSMS_FORWARD_CALLBACK(target, RotateChargerPassword, RotateChargerPasswordRequest,              \
                         RotateChargerPasswordResponse)
 
-// The device model's command, forwarded to a DeviceModelApi pointer.
-#define CSMS_CONTROL_DEVICE_MODEL_METHODS(target) \
-  CSMS_FORWARD_CALLBACK(target, RequestReport, RequestReportRequest, RequestReportResponse)
+// The device model's methods, forwarded to a DeviceModelApi pointer.
+#define CSMS_CONTROL_DEVICE_MODEL_METHODS(target)                                           \
+  CSMS_FORWARD_CALLBACK(target, RequestReport, RequestReportRequest, RequestReportResponse) \
+  CSMS_FORWARD_CALLBACK(target, ListVariables, ListVariablesRequest, ListVariablesResponse)
 
 // The firmware jobs, forwarded to a FirmwareApi pointer.
 #define CSMS_CONTROL_FIRMWARE_METHODS(target)                                                  \
@@ -148,10 +150,6 @@ class ControlServiceImpl final : public ControlServiceBase {
                                   const csms::control::v1::GetChargerSecurityRequest* request,
                                   csms::control::v1::ChargerSecurity* response) override;
 
-  // The stored device model; errors as ListChargerEvents'.
-  grpc::Status ListVariables(grpc::ServerContext* context,
-                             const csms::control::v1::ListVariablesRequest* request,
-                             csms::control::v1::ListVariablesResponse* response) override;
   // The charger's event log; errors carry the REST code in their details, as ListCommands'.
   grpc::Status ListChargerEvents(grpc::ServerContext* context,
                                  const csms::control::v1::ListChargerEventsRequest* request,

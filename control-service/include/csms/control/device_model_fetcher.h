@@ -46,6 +46,9 @@ class DeviceModelFetcher {
   // One round: frees expired leases, claims due fetches of connected Accepted chargers within
   // the cap and sends their GetBaseReport. Returns how many it sent.
   int RunOnce();
+  // Looks for due fetches now instead of at the next poll: a slot was freed (a report completed
+  // in this replica, or a fetch ended), and with the cap full the next one should not wait.
+  void Wake();
 
   // In the boot's transaction: queues `fetches`, due after `delay` (so the boot's answer and its
   // StatusNotifications go first). A queued or failed fetch of the same charger is replaced.
@@ -66,6 +69,7 @@ class DeviceModelFetcher {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool wake_ = false;
   std::thread thread_;
 };
 

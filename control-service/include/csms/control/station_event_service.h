@@ -2,7 +2,9 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "csms/control/credential_store.h"
 #include "csms/control/decisions.h"
 #include "csms/control/device_model_store.h"
+#include "csms/control/log_upload_store.h"
 #include "csms/control/password_hash.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -74,8 +77,16 @@ class StationEventServiceImpl final
   // Where NotifyReport parts go, written by `writers` threads of their own (a 1 MiB part never
   // waits behind, or holds up, the gateways' batched reports).
   void set_device_model(DeviceModelStore* store, int writers = 2);
+  // Where each gateway's --public-base-url (StationConnected) is kept for log upload URLs.
+  void set_log_uploads(LogUploadStore* store) { log_uploads_ = store; }
+  // Runs after a NotifyReport part completed its report (the device model fetcher's Wake: its
+  // slot is free now).
+  void set_on_report_complete(std::function<void()> callback) {
+    on_report_complete_ = std::move(callback);
+  }
 
  private:
+  void RememberGatewayUrl(const std::string& gateway_address, const std::string& url);
   // A provisioned charger's refused login goes into its event log (CsmsSecurityEvent).
   void RecordRefusal(const csms::control::v1::AuthenticateStationRequest& request,
                      const StationAuthDecision& decision);
@@ -89,6 +100,11 @@ class StationEventServiceImpl final
   int heartbeat_interval_seconds_;
   CredentialStore* store_;
   DeviceModelStore* device_model_ = nullptr;
+  LogUploadStore* log_uploads_ = nullptr;
+  std::function<void()> on_report_complete_;
+  // (gateway address, public base URL) pairs already stored by this replica.
+  std::mutex gateway_urls_mu_;
+  std::set<std::pair<std::string, std::string>> gateway_urls_;
   std::unique_ptr<WorkQueue> report_writers_;
   CachedPasswordVerifier passwords_;
   // PBKDF2 takes tens of milliseconds of CPU and the lookup blocks on the database: both run

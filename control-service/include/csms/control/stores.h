@@ -8,6 +8,7 @@
 #include "csms/control/device_model_store.h"
 #include "csms/control/event_log_store.h"
 #include "csms/control/firmware_job_store.h"
+#include "csms/control/log_upload_store.h"
 #include "csms/control/message_limits.h"
 #include "csms/control/migrations.h"
 #include "csms/control/registry_store.h"
@@ -32,7 +33,8 @@ struct ControlStores {
         alerts(pool),
         webhooks(pool),
         device_model(pool),
-        firmware(pool) {}
+        firmware(pool),
+        log_uploads(pool) {}
 
   RegistryStore registry;
   StationStore stations;
@@ -46,6 +48,7 @@ struct ControlStores {
   WebhookStore webhooks;
   DeviceModelStore device_model;
   FirmwareJobStore firmware;
+  LogUploadStore log_uploads;
 };
 
 }  // namespace csms::control

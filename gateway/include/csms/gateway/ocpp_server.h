@@ -34,6 +34,9 @@ struct OcppServerOptions {
   // are refused with 429.
   int auth_failure_burst = 10;
   std::chrono::milliseconds auth_failure_refill{2000};
+  // Where this gateway's chargers reach its HTTP port (--public-base-url), told to control with
+  // each connect so log upload URLs point here; "" = none.
+  std::string public_base_url;
 };
 
 // The OCPP-J WebSocket edge: accepts chargers, negotiates ocpp2.0.1, reads frames, hands CALLs to

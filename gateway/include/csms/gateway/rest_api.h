@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "csms/billing/v1/billing.grpc.pb.h"
 #include "csms/control/v1/control.grpc.pb.h"
@@ -14,6 +16,7 @@ namespace csms::gateway {
 class RestAlerts;
 class RestChargerData;
 class RestCommands;
+class RestLogUploads;
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", "PATCH", ...
@@ -30,7 +33,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   // "" : the default (JSON is never cached: it carries charger data and follows a token).
-  std::string cache_control;
+  std::string cache_control = {};
+  // More headers (a download's Content-Disposition and ETag).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 // The operator REST API of DESIGN.md, mapped one to one onto the control and billing gRPC
@@ -89,6 +94,8 @@ class RestApi {
   std::unique_ptr<RestChargerData> charger_data_;
   // Webhooks and alerts (rest_alerts.h).
   std::unique_ptr<RestAlerts> alerts_;
+  // Log uploads (rest_log_uploads.h).
+  std::unique_ptr<RestLogUploads> log_uploads_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };

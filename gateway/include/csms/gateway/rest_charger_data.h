@@ -18,6 +18,7 @@ namespace csms::gateway {
 //   GET /chargers/{id}/events?kind=&type=&since=&limit=&cursor=   the event log, newest first
 //   GET /chargers/{id}/variables?component=&component_instance=&evse_id=&connector_id=
 //       &variable=&variable_instance=&type=&q=&limit=&cursor=     the stored device model
+//       (&live=true: the charger's GetVariables answer now, not paged; control wants operate)
 //   GET /chargers/{id}/firmware?limit=                            firmware jobs, newest first
 // Lists are paged: {"<items>":[...],"next_cursor":"…" or null on the last page}. Errors as the
 // command routes give them (RestCommands::FromCommandStatus): 404 unknown_charger, 400

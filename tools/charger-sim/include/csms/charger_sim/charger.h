@@ -22,7 +22,7 @@
 // boot and transactions; charger_provisioning.cc the device model (GetVariables, SetVariables,
 // GetBaseReport, GetReport) and Reset; charger_remote.cc the other CSMS commands
 // (ChangeAvailability, UnlockConnector, TriggerMessage, GetTransactionStatus, ClearCache,
-// DataTransfer, CostUpdated).
+// DataTransfer, CostUpdated, UpdateFirmware, GetLog).
 //
 // The CSMS commands, as a real station answers them (each request is checked against its OCA
 // schema first; a violation is the validator's CALLERROR):
@@ -63,6 +63,16 @@
 //    NotifyReport. Values are read when the request arrives; write-only ones are reported without
 //    a value. A connection loss drops the parts not yet sent (like the other non-transaction
 //    messages). report_order kReverse sends the parts last seqNo first (a test of the CSMS).
+//  * GetLog (N01): Accepted with filename "<station id>-<requestId>.log" (AcceptedCanceled when
+//    another upload runs: that one is abandoned without further notifications), then
+//    LogStatusNotification Uploading, an upload attempt handed to the transport (TakeLogUpload,
+//    OnLogUploadDone), and Uploaded on a 2xx answer or UploadFailure. Retries: up to `retries`
+//    (at most 10; none when absent) more attempts after a connection error, a timeout, 408, 429
+//    or 5xx (not after other answers: 404 and 413 stay so), each after `retryInterval` seconds
+//    capped at 2 s (absent = 2 s) so tests stay fast; Uploading is sent once, the final status
+//    once. Rejected (statusInfo NoLogAvailable) when the station has no log (has_log false), and
+//    (InvalidURL) when remoteLocation is not an http:// or https:// URL the client can use.
+//    TriggerMessage LogStatusNotification reports Uploading with the requestId while one runs.
 //  * GetTransactionStatus: messagesInQueue = transaction events not yet answered; ongoingIndicator
 //    only with a transactionId. ClearCache: Accepted. DataTransfer: vendorId com.csms.sim with
 //    messageId echo = Accepted with the data echoed; other messageIds UnknownMessageId, other
@@ -117,6 +127,18 @@ struct ChargerOptions {
   // SecurityCtrlr.SecurityProfile as reported (ReadOnly): the profile the transport connects
   // with (0 none, 1 Basic auth, 2 TLS and Basic auth, 3 TLS client certificate).
   int security_profile = 0;
+  // GetLog: false = the station has no log (GetLog is Rejected). The bytes are the transport's.
+  bool has_log = true;
+};
+
+// One attempt of a GetLog upload, for the transport to run (Charger::TakeLogUpload).
+struct LogUploadAttempt {
+  int request_id = 0;
+  std::string log_type;         // DiagnosticsLog or SecurityLog
+  std::string remote_location;  // an http:// or https:// URL (ParseHttpUrl accepts it)
+  std::string filename;         // "<station id>-<requestId>.log"
+  int attempt = 1;              // 1 = the first
+  int max_attempts = 1;         // 1 + retries
 };
 
 class Charger {
@@ -175,6 +197,14 @@ class Charger {
   const char* connector_status() const;
   const DeviceModel& device_model() const { return model_; }
 
+  // GetLog (N01): the next upload attempt to run, handed out once; the transport runs it without
+  // blocking and reports the answer with OnLogUploadDone: the HTTP status, 0 when there was none
+  // (connection error, timeout, unreadable file), and a reason for the log. The final
+  // LogStatusNotification (or a retry) follows. Answers for an abandoned upload are ignored.
+  std::optional<LogUploadAttempt> TakeLogUpload();
+  void OnLogUploadDone(int request_id, int http_status, std::string_view detail);
+  bool log_upload_active() const { return log_upload_.has_value(); }
+
  private:
   struct QueuedCall {
     std::string action;
@@ -226,6 +256,9 @@ class Charger {
   void OnDataTransfer(const ocpp::Frame& frame);
   void OnCostUpdated(const ocpp::Frame& frame);
   void OnUpdateFirmware(const ocpp::Frame& frame);
+  void OnGetLog(const ocpp::Frame& frame);
+  // A due retry of the log upload becomes ready for TakeLogUpload (OnTimer).
+  void StepLogUpload(TimePoint now);
   // The next step of a firmware update, when due (OnTimer).
   void StepFirmware(TimePoint now);
 
@@ -319,6 +352,16 @@ class Charger {
   };
   std::optional<FirmwareUpdate> firmware_;
   bool firmware_reboot_ = false;  // the reboot under way installs firmware
+
+  // GetLog (charger_remote.cc): the upload under way.
+  struct LogUpload {
+    LogUploadAttempt attempt;               // the last one handed out (or to hand out)
+    std::chrono::seconds retry_wait{0};     // retryInterval, capped
+    bool ready = false;                     // waiting for TakeLogUpload
+    bool running = false;                   // handed out, no OnLogUploadDone yet
+    std::optional<TimePoint> next_attempt;  // a retry waits until then
+  };
+  std::optional<LogUpload> log_upload_;
 };
 
 }  // namespace csms::sim
