@@ -24,6 +24,7 @@ constexpr KindName kKinds[] = {
     {AlertKind::kSecurityEvent, "security_event", true},
     {AlertKind::kChargerOffline, "charger_offline", true},
     {AlertKind::kChargerOnline, "charger_online", true},
+    {AlertKind::kFirmwareFailed, "firmware_failed", true},
     {AlertKind::kWebhookTest, "webhook_test", false},
 };
 
@@ -96,6 +97,20 @@ std::optional<AlertDraft> SecurityEventAlert(const v1::ChargerEvent& event, int6
     d.data["tech_info"] = d.data["payload"]["techInfo"];
   }
   if (!event.client_address().empty()) d.data["client_address"] = event.client_address();
+  return d;
+}
+
+AlertDraft FirmwareFailedAlert(const v1::FirmwareJob& job, TimePoint at) {
+  AlertDraft d;
+  d.kind = AlertKind::kFirmwareFailed;
+  d.charger_id = job.charger_id();
+  d.occurred_at = at;
+  d.data = {{"job_id", job.job_id()},
+            {"request_id", job.request_id()},
+            {"state", job.state()},
+            {"location", job.location()},
+            {"firmware_version_before", job.firmware_version_before()},
+            {"detail", job.detail()}};
   return d;
 }
 

@@ -251,6 +251,11 @@ void BatchAlerts::EventsStored(const std::vector<StoredEvent>& stored) {
   }
 }
 
+void BatchAlerts::Add(std::vector<AlertDraft> drafts) {
+  drafts_.insert(drafts_.end(), std::make_move_iterator(drafts.begin()),
+                 std::make_move_iterator(drafts.end()));
+}
+
 void BatchAlerts::Seen(const std::string& charger_id, TimePoint at) {
   seen_.emplace_back(charger_id, at);
 }

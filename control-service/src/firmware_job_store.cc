@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "csms/common/pg_sql.h"
+#include "csms/control/alert_store.h"
 
 namespace csms::control {
 namespace {
@@ -133,11 +134,15 @@ v1::FirmwareJob FirmwareJobStore::Answered(const std::string& charger_id, int32_
 void FirmwareJobStore::CallFailed(const std::string& charger_id, int32_t request_id,
                                   const std::string& detail) {
   pg::Transact(pool_, [&](pqxx::work& txn) {
-    txn.exec_params0(
-        "UPDATE firmware_updates SET outcome = 'failed', updated_at = now(), detail = $3"
-        " WHERE charger_id = $1 AND request_id = $2 AND outcome = 'in_progress'"
-        " AND state = 'Requested'",
+    auto rows = txn.exec_params(
+        std::string("UPDATE firmware_updates SET outcome = 'failed', updated_at = now(),"
+                    " detail = $3 WHERE charger_id = $1 AND request_id = $2"
+                    " AND outcome = 'in_progress' AND state = 'Requested' RETURNING ") +
+            kJobColumns,
         charger_id, request_id, detail);
+    if (rows.empty()) return;
+    const TimePoint now = RealClock().Now();
+    AlertStore::Raise(txn, {FirmwareFailedAlert(JobFromRow(rows[0]), now)}, now);
   });
 }
 
@@ -155,13 +160,13 @@ std::vector<v1::FirmwareJob> FirmwareJobStore::List(const std::string& charger_i
   });
 }
 
-void FirmwareJobStore::ApplyStatuses(pqxx::work& txn,
-                                     const std::vector<const v1::ChargerEvent*>& events) {
+std::vector<AlertDraft> FirmwareJobStore::ApplyStatuses(
+    pqxx::work& txn, const std::vector<const v1::ChargerEvent*>& events) {
   std::vector<const v1::ChargerEvent*> firmware;
   for (const auto* e : events) {
     if (e->kind() == "FirmwareStatusNotification" && e->has_request_id()) firmware.push_back(e);
   }
-  if (firmware.empty()) return;
+  if (firmware.empty()) return {};
   pg::ArrayLiteral ids, requests;
   for (const auto* e : firmware) {
     ids.Text(e->charger_id());
@@ -177,10 +182,14 @@ void FirmwareJobStore::ApplyStatuses(pqxx::work& txn,
     jobs[{row[0].as<std::string>(), row[1].as<int32_t>()}] = {row[2].as<std::string>(),
                                                               row[3].as<std::string>()};
   }
-  if (jobs.empty()) return;
+  if (jobs.empty()) return {};
+  std::vector<std::pair<std::string, int32_t>> failed;
   for (const auto* e : firmware) {
     auto it = jobs.find({e->charger_id(), e->request_id()});
-    if (it != jobs.end()) it->second = OnFirmwareStatus(it->second, e->type());
+    if (it == jobs.end()) continue;
+    const bool was_final = it->second.outcome != "in_progress";
+    it->second = OnFirmwareStatus(it->second, e->type());
+    if (!was_final && it->second.outcome == "failed") failed.push_back(it->first);
   }
   pg::ArrayLiteral job_ids, job_requests, states, outcomes;
   for (const auto& [key, job] : jobs) {
@@ -195,6 +204,16 @@ void FirmwareJobStore::ApplyStatuses(pqxx::work& txn,
       " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS u (id, req, state, outcome)"
       " WHERE f.charger_id = u.id AND f.request_id = u.req",
       job_ids.str(), job_requests.str(), states.str(), outcomes.str());
+  std::vector<AlertDraft> alerts;
+  for (const auto& [charger_id, request_id] : failed) {
+    alerts.push_back(FirmwareFailedAlert(
+        JobFromRow(txn.exec_params1(std::string("SELECT ") + kJobColumns +
+                                        " FROM firmware_updates WHERE charger_id = $1"
+                                        " AND request_id = $2",
+                                    charger_id, request_id)),
+        RealClock().Now()));
+  }
+  return alerts;
 }
 
 void FirmwareJobStore::ApplyBoots(pqxx::work& txn, const std::vector<FirmwareBoot>& boots) {

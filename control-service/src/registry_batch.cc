@@ -570,7 +570,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       std::vector<FirmwareBoot> firmware_boots;
       for (const auto& r : boot_rows) firmware_boots.push_back({r.boot, *r.status});
       FirmwareJobStore::ApplyBoots(txn, firmware_boots);
-      FirmwareJobStore::ApplyStatuses(txn, events);
+      alerts.Add(FirmwareJobStore::ApplyStatuses(txn, events));
       LogUploadStore::ApplyStatuses(txn, events);
     }
     alerts.EventsStored(EventLogStore::Insert(txn, events));

@@ -74,9 +74,10 @@ json LogUploadJson(const v1::LogUpload& u) {
       {"oldest", Time(u.has_oldest(), u.oldest())},
       {"latest", Time(u.has_latest(), u.latest())},
       {"detail", u.detail()},
-      {"download_path", u.sha256().empty() ? json(nullptr)
-                                           : json("/chargers/" + u.charger_id() + "/log-uploads/" +
-                                                  std::to_string(u.upload_id()) + "/content")},
+      {"download_path", u.sha256().empty()
+                            ? json(nullptr)
+                            : json("/chargers/" + PercentEncodeSegment(u.charger_id()) +
+                                   "/log-uploads/" + std::to_string(u.upload_id()) + "/content")},
   };
 }
 

@@ -190,6 +190,22 @@ std::string PercentDecode(const std::string& s, bool plus_is_space) {
   return out;
 }
 
+std::string PercentEncodeSegment(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    }
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> ParseQueryList(const std::string& query) {
   std::vector<std::pair<std::string, std::string>> params;
   size_t pos = 0;

@@ -188,14 +188,34 @@ TEST(AlertRules, OfflineOncePerEpisode) {
 TEST(AlertRules, KindsByName) {
   for (AlertKind kind :
        {AlertKind::kConnectorFaulted, AlertKind::kSecurityEvent, AlertKind::kChargerOffline,
-        AlertKind::kChargerOnline, AlertKind::kWebhookTest}) {
+        AlertKind::kChargerOnline, AlertKind::kFirmwareFailed, AlertKind::kWebhookTest}) {
     EXPECT_EQ(ParseAlertKind(AlertKindName(kind)), kind) << AlertKindName(kind);
   }
-  EXPECT_FALSE(ParseAlertKind("firmware_failed")) << "not yet";
+  EXPECT_FALSE(ParseAlertKind("log_upload_failed")) << "not a kind";
   const auto& subscribable = SubscribableAlertKinds();
   EXPECT_EQ(std::set<std::string>(subscribable.begin(), subscribable.end()),
             (std::set<std::string>{"connector_faulted", "security_event", "charger_offline",
-                                   "charger_online"}));
+                                   "charger_online", "firmware_failed"}));
+}
+
+TEST(AlertRules, FirmwareFailedNamesTheJob) {
+  v1::FirmwareJob job;
+  job.set_job_id(7);
+  job.set_charger_id("cp1");
+  job.set_request_id(42);
+  job.set_state("InvalidSignature");
+  job.set_location("https://fw.example.com/fw-2.bin");
+  job.set_firmware_version_before("1.0.0");
+  const AlertDraft d = FirmwareFailedAlert(job, At("2026-12-07T08:00:00Z"));
+  EXPECT_EQ(d.kind, AlertKind::kFirmwareFailed);
+  EXPECT_EQ(d.charger_id, "cp1");
+  EXPECT_EQ(d.occurred_at, At("2026-12-07T08:00:00Z"));
+  EXPECT_EQ(d.data, (nlohmann::json{{"job_id", 7},
+                                    {"request_id", 42},
+                                    {"state", "InvalidSignature"},
+                                    {"location", "https://fw.example.com/fw-2.bin"},
+                                    {"firmware_version_before", "1.0.0"},
+                                    {"detail", ""}}));
 }
 
 TEST(AlertRules, TheBodyIsFixedAtRaiseTime) {

@@ -137,8 +137,9 @@ class FirmwareJobStoreTest : public ::testing::Test {
     return j;
   }
 
-  void Statuses(const std::string& charger, int32_t request_id,
-                std::initializer_list<const char*> statuses) {
+  // The firmware_failed alerts the statuses raised.
+  std::vector<AlertDraft> Statuses(const std::string& charger, int32_t request_id,
+                                   std::initializer_list<const char*> statuses) {
     std::deque<v1::ChargerEvent> events;
     std::vector<const v1::ChargerEvent*> pointers;
     for (const char* s : statuses) {
@@ -158,8 +159,20 @@ class FirmwareJobStoreTest : public ::testing::Test {
     pointers.push_back(&other);
     pqxx::connection conn(db_.url());
     pqxx::work txn(conn);
-    FirmwareJobStore::ApplyStatuses(txn, pointers);
+    auto alerts = FirmwareJobStore::ApplyStatuses(txn, pointers);
     txn.commit();
+    return alerts;
+  }
+
+  int64_t FirmwareAlerts(const std::string& charger) {
+    pqxx::connection conn(db_.url());
+    pqxx::nontransaction txn(conn);
+    return txn
+        .exec_params1(
+            "SELECT count(*) FROM alerts WHERE kind = 'firmware_failed'"
+            " AND charger_id = $1",
+            charger)[0]
+        .as<int64_t>();
   }
 
   void Boot(const std::string& charger, const std::string& reason, const std::string& version,
@@ -260,14 +273,24 @@ TEST_F(FirmwareJobStoreTest, TheBootAfterInstalledStillSetsTheVersion) {
 TEST_F(FirmwareJobStoreTest, ASignatureFailureAndAFailedCall) {
   auto job = store_->Create(Job("fw_sig"));
   ASSERT_TRUE(job.has_value());
-  Statuses("fw_sig", job->request_id(), {"Downloading", "Downloaded", "InvalidSignature"});
+  auto alerts =
+      Statuses("fw_sig", job->request_id(), {"Downloading", "Downloaded", "InvalidSignature"});
   EXPECT_EQ(Newest("fw_sig").outcome(), "failed");
   EXPECT_EQ(Newest("fw_sig").state(), "InvalidSignature");
+  // One firmware_failed alert, naming the job; a repeated status raises nothing more.
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].kind, AlertKind::kFirmwareFailed);
+  EXPECT_EQ(alerts[0].charger_id, "fw_sig");
+  EXPECT_EQ(alerts[0].data["state"], "InvalidSignature");
+  EXPECT_EQ(alerts[0].data["job_id"], job->job_id());
+  EXPECT_TRUE(Statuses("fw_sig", job->request_id(), {"InvalidSignature"}).empty());
 
   auto lost = store_->Create(Job("fw_sig"));
   ASSERT_TRUE(lost.has_value());
   store_->CallFailed("fw_sig", lost->request_id(), "timeout");
   EXPECT_EQ(Newest("fw_sig").outcome(), "failed");
+  // A CALL that failed raises its alert in its own transaction.
+  EXPECT_EQ(FirmwareAlerts("fw_sig"), 1);
   EXPECT_TRUE(store_->Create(Job("fw_sig")).has_value());
 }
 

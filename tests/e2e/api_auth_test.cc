@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -118,6 +119,7 @@ class ApiAuthEndToEnd : public ::testing::Test {
     options.database_url = db_->url();
     options.env = {{"CSMS_API_KEYS_FILE", dir_ + "/api-keys"},
                    {"CSMS_SERVICE_TOKEN_FILE", dir_ + "/service-token"}};
+    options.gateway_args = {"--public-base-url", "http://127.0.0.1:{http_port}"};
     stack_ = new Stack(options);
     started_ = stack_->Start();
   }
@@ -469,6 +471,44 @@ TEST_F(ApiAuthEndToEnd, CommandsNameTheirKeyAndAdminActionsNeedTheAdminRole) {
   control::v1::SendOcppCallResponse response;
   EXPECT_EQ(stub->SendOcppCall(&ctx, request, &response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// The charger uploads with no key (the URL's token is its credential; the gateway stores the
+// file with its service token), while the operators' roles still hold: DiagnosticsLog needs
+// operate, SecurityLog admin, to request and to download.
+TEST_F(ApiAuthEndToEnd, LogUploadsNeedNoKeyFromTheChargerAndTheRolesHold) {
+  auto sim = stack_->StartSimulator("auth_log", "standard", {"--log-size-bytes", "5000"});
+  for (int i = 0;
+       i < 100 && !Rest("GET", "/chargers/auth_log", read_).Json().value("connected", false); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string path = "/chargers/auth_log/log-uploads";
+  EXPECT_EQ(Rest("POST", path, read_, R"({"log_type":"DiagnosticsLog"})").status, 403);
+  EXPECT_EQ(Rest("POST", path, operate_, R"({"log_type":"SecurityLog"})").status, 403);
+  // Uploaded (by the charger, keyless), then downloaded with `key`; the download's status.
+  auto upload = [&](const std::string& type, const std::string& key) -> int64_t {
+    auto r = Rest("POST", path, key, nlohmann::json{{"log_type", type}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    const int64_t id = r.Json()["response"]["upload"].value("upload_id", int64_t{0});
+    nlohmann::json u;
+    for (int i = 0; i < 200; ++i) {
+      u = Rest("GET", path + "/" + std::to_string(id), read_).Json()["upload"];
+      if (u.is_object() && u.value("outcome", "") != "in_progress") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(u["outcome"], "uploaded") << u.dump() << sim->ReadLog();
+    EXPECT_EQ(u["size_bytes"], 5000);
+    return id;
+  };
+  const int64_t diagnostics = upload("DiagnosticsLog", operate_);
+  auto content = Rest("GET", path + "/" + std::to_string(diagnostics) + "/content", read_);
+  EXPECT_EQ(content.status, 200) << content.body;
+  EXPECT_EQ(content.body.size(), 5000u);
+  const int64_t security = upload("SecurityLog", admin_);
+  const std::string security_content = path + "/" + std::to_string(security) + "/content";
+  EXPECT_EQ(Rest("GET", security_content, read_).status, 403);
+  EXPECT_EQ(Rest("GET", security_content, admin_).status, 200);
+  EXPECT_EQ(sim->Stop(SIGTERM), 0);
 }
 
 TEST_F(ApiAuthEndToEnd, RepeatedFailuresFromOneAddressAreRateLimited) {

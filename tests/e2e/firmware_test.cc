@@ -184,6 +184,11 @@ TEST_F(Firmware, UpdatesRunToInstalledWithTheNewVersionOnBothChargers) {
     EXPECT_EQ(FirmwareStatuses(c.id, c.request_id),
               (std::vector<std::string>{"Downloading", "Downloaded", "InvalidSignature"}));
     EXPECT_EQ(Jobs(c.id).size(), 2u);
+    // The failure is an alert for the operators' webhooks.
+    auto alerts = Rest("GET", "/alerts?charger_id=" + c.id + "&kind=firmware_failed").Json();
+    ASSERT_EQ(alerts["alerts"].size(), 1u) << alerts.dump();
+    EXPECT_EQ(alerts["alerts"][0]["data"]["state"], "InvalidSignature");
+    EXPECT_EQ(alerts["alerts"][0]["data"]["request_id"], c.request_id);
   }
 
   EXPECT_EQ(Rest("GET", "/chargers/fw_nobody/firmware").status, 404);

@@ -158,6 +158,24 @@ TEST(PercentDecodeTest, KeepsMalformedEscapes) {
   EXPECT_EQ(PercentDecode("100%"), "100%");
 }
 
+TEST(PercentEncodeSegmentTest, KeepsUnreservedAndRoundTrips) {
+  struct Case {
+    const char* in;
+    const char* out;
+  };
+  const Case cases[] = {
+      {"emart_jeju-01.a~b", "emart_jeju-01.a~b"},
+      {"CS/001", "CS%2F001"},
+      {"a b?c#d%e+f", "a%20b%3Fc%23d%25e%2Bf"},
+      {"\xe2\x82\xac", "%E2%82%AC"},
+      {"", ""},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(PercentEncodeSegment(c.in), c.out) << c.in;
+    EXPECT_EQ(PercentDecode(PercentEncodeSegment(c.in)), c.in) << c.in;
+  }
+}
+
 TEST(PercentDecodeTest, PlusIsSpaceOnlyInQueries) {
   EXPECT_EQ(PercentDecode("CS+001"), "CS+001");
   EXPECT_EQ(PercentDecode("CS+001", true), "CS 001");

@@ -22,6 +22,7 @@ enum class AlertKind {
   kSecurityEvent,     // a security event stored in the event log (the charger's or the CSMS's)
   kChargerOffline,    // silent for N heartbeat intervals, once per episode
   kChargerOnline,     // its next message after a charger_offline alert
+  kFirmwareFailed,    // a firmware job ending failed (download, signature, installation, CALL)
   kWebhookTest,       // TestWebhook; goes only to the webhook tested
 };
 
@@ -76,6 +77,12 @@ AlertDraft ChargerOfflineAlert(const std::string& charger_id, TimePoint last_see
 bool EndsOfflineEpisode(bool episode_open, TimePoint last_seen, TimePoint seen);
 AlertDraft ChargerOnlineAlert(const std::string& charger_id, TimePoint last_seen, TimePoint seen,
                               int n);
+
+// ---- firmware_failed ----
+// A firmware job whose outcome just turned `failed`: `state` is what failed it (DownloadFailed,
+// InvalidSignature, InstallationFailed, InstallVerificationFailed, or Requested when the
+// UpdateFirmware CALL got no usable answer), `detail` the CSMS's note.
+AlertDraft FirmwareFailedAlert(const v1::FirmwareJob& job, TimePoint at);
 
 // ---- the test ----
 AlertDraft WebhookTestAlert(int64_t webhook_id, TimePoint now, const std::string& requested_by);

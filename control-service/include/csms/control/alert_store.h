@@ -86,6 +86,8 @@ class BatchAlerts {
                     const std::optional<std::string>& previous, bool from_status_notification);
   // What the event log stored of the batch (repeats it dropped are not in `stored`).
   void EventsStored(const std::vector<StoredEvent>& stored);
+  // Alerts decided elsewhere in the batch (a firmware job that failed).
+  void Add(std::vector<AlertDraft> drafts);
   // A charger seen at `at` (its newest message of the batch).
   void Seen(const std::string& charger_id, TimePoint at);
   // Raises what was collected: charger_online first (the charger is back before it says more).

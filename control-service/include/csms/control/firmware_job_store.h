@@ -10,6 +10,7 @@
 
 #include "csms/common/pg.h"
 #include "csms/common/time_util.h"
+#include "csms/control/alert_rules.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/v1/control.pb.h"
 
@@ -71,8 +72,10 @@ class FirmwareJobStore {
   std::vector<v1::FirmwareJob> List(const std::string& charger_id, int limit);
 
   // In the batch's transaction (registry_batch.cc): the FirmwareStatusNotifications among
-  // `events` move the jobs they name by requestId, in order.
-  static void ApplyStatuses(pqxx::work& txn, const std::vector<const v1::ChargerEvent*>& events);
+  // `events` move the jobs they name by requestId, in order. Returns the firmware_failed alerts
+  // of the jobs that failed now.
+  static std::vector<AlertDraft> ApplyStatuses(pqxx::work& txn,
+                                               const std::vector<const v1::ChargerEvent*>& events);
   // Accepted boots set firmware_version_after of the charger's job when it is installing (or
   // the boot says FirmwareUpdate), or installed within the hour without a version yet; only the
   // charger's newest job.

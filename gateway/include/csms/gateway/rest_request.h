@@ -63,6 +63,9 @@ std::vector<std::string> SplitPath(const std::string& path);
 // Decodes %XX escapes (a malformed escape stays as it is). `plus_is_space` only for query strings
 // (form encoding); in a path "+" is itself, and OCPP station ids may contain it.
 std::string PercentDecode(const std::string& s, bool plus_is_space = false);
+// One path segment as a URL carries it: everything but RFC 3986's unreserved characters
+// (A-Z a-z 0-9 - . _ ~) as %XX, so a station id with '/', '?' or '%' links back to itself.
+std::string PercentEncodeSegment(const std::string& s);
 
 // "a=1&b=x+y&c" → {a: "1", b: "x y", c: ""}; names and values percent-decoded, a later
 // duplicate wins.
