@@ -8,7 +8,10 @@
 # report), idle-10k, idle-50k,
 # idle-100k, remote-start, and over TLS (wss://, OCPP security profile 2 without the password):
 # trivial-tls, heartbeat-tls-1k, storm-tls-2k, idle-tls-10k, and storm-auth (a storm of
-# provisioned profile 1 chargers, twice: cold and warm password cache) (see README.md). A private PostgreSQL
+# provisioned profile 1 chargers, twice: cold and warm password cache), and token-import (TOKENS,
+# default 1,000,000, generated CSV streamed by curl into POST /tokens:import; prints the time and
+# the peak RSS of the gateway and control), and report-10k-vars (1,000 chargers' heartbeats alone
+# and while one charger sends a 10,000-variable report; HB_RATE) (see README.md). A private PostgreSQL
 # (fsync on) in a temp dir, billing, control and the gateway(s) start on free ports (the TLS
 # scenarios add the gateway's wss:// listener with certificates from tools/make-pki.sh in the temp
 # dir); csms-loadgen runs the scenario and prints its JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
@@ -42,12 +45,12 @@ load_pin=()
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | storm-10k-dm | idle-10k | \
     idle-50k | idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | \
-    idle-tls-10k | storm-auth) ;;
+    idle-tls-10k | storm-auth | token-import | report-10k-vars) ;;
   *)
     echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|" \
       "storm-10k-dm|idle-10k|" \
       "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k|" \
-      "storm-auth" >&2
+      "storm-auth|token-import|report-10k-vars" >&2
     exit 2
     ;;
 esac
@@ -181,6 +184,97 @@ start_stack() {  # start_stack [gateways]
   url=${urls[0]}
   rest_url="http://127.0.0.1:$http_port"
   [[ $gateways -eq 1 ]] || rest_url=""
+}
+
+# token-import: TOKENS (default 1,000,000) generated CSV lines streamed by curl (chunked, from a
+# pipe: neither side holds the file) into POST /tokens:import; one JSON line with the time, the
+# answer's counts and the peak RSS (VmHWM) of the gateway and control.
+token_import() {
+  local n=${TOKENS:-1000000} t0 t1 answer
+  cpu_snapshot >"$tmp/cpu0"
+  t0=$(date +%s.%N)
+  python3 -c '
+import sys
+n = int(sys.argv[1])
+w = sys.stdout.write
+w("id_token,type,status,account_id,max_concurrent,stations\n")
+for s in range(0, n, 10000):
+    w("".join("BENCH%08d,ISO14443,Accepted,acct-%d,1,%s\n" % (i, i % 50000, "S1;S2" if i % 10 == 0 else "")
+              for i in range(s, min(n, s + 10000))))
+' "$n" | curl -sS --max-time 3600 -X POST -T - -H "Content-Type: text/csv" \
+    "$rest_url/tokens:import" >"$tmp/import.json"
+  t1=$(date +%s.%N)
+  cpu_snapshot >"$tmp/cpu1"
+  answer=$(cat "$tmp/import.json")
+  python3 - "$n" "$t0" "$t1" "$answer" "$gateway_pid" "$control_pid" <<'PY'
+import json, sys
+n, t0, t1, answer, gw, ctl = sys.argv[1:7]
+def hwm(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+a = json.loads(answer)
+s = float(t1) - float(t0)
+print(json.dumps({"mode": "token-import", "tokens": int(n), "seconds": round(s, 2),
+                  "tokens_per_s": round(int(n) / s), "stored": a.get("stored"),
+                  "failed": a.get("failed"), "gateway_peak_rss_kib": hwm(gw),
+                  "control_peak_rss_kib": hwm(ctl)}))
+PY
+  cpu_line token-import "$tmp/cpu0" "$tmp/cpu1" "$(echo "$t1 - $t0" | bc)"
+}
+
+# report-10k-vars: what a big NotifyReport costs everyone else. 1,000 chargers send HB_RATE
+# (default 2,000) heartbeats/s, open loop, twice: alone, then while one simulator sends
+# 10,000-variable reports in 100-item parts, back to back through the measured window (each asked
+# for by REST when the one before is complete). Prints both load generator results and a
+# {"mode":"report-10k-vars"} line: the two windows' rate and latency, and the reports stored.
+report_10k_vars() {
+  local rate=${HB_RATE:-2000} sim_id=big_report t0 t1
+  run_loadgen --mode heartbeat --connections 1000 --rate "$rate" --id-prefix quiet_ \
+    --server-pid "$gateway_pid" >"$tmp/quiet.json"
+  start sim "$build/tools/charger-sim/csms-charger-sim" --url "$url" --id "$sim_id" \
+    --dialect standard --extra-variables 10000 --report-items-per-part 100 --log-level warn
+  for _ in $(seq 1 100); do
+    curl -sf "$rest_url/chargers/$sim_id" | grep -q '"connected":true' && break
+    sleep 0.1
+  done
+  # Reports back to back through the measured window (after the load generator's 2 s warmup):
+  # one is asked for as soon as the one before is complete.
+  (
+    sleep 2
+    deadline=$(($(date +%s) + measured))
+    while (($(date +%s) < deadline)); do
+      curl -sf -o /dev/null -X POST "$rest_url/chargers/$sim_id/reports" \
+        -H "Content-Type: application/json" -d '{"report_base":"FullInventory"}' || break
+      for _ in $(seq 1 600); do
+        [[ $(psql "$db" -XAtqc "SELECT count(*) FROM device_model_reports WHERE charger_id =
+          '$sim_id' AND status <> 'Complete'") == 0 ]] && break
+        sleep 0.05
+      done
+    done
+  ) &
+  local requests_pid=$!
+  run_loadgen --mode heartbeat --connections 1000 --rate "$rate" --id-prefix busy_ \
+    --server-pid "$gateway_pid" >"$tmp/busy.json"
+  wait "$requests_pid"
+  cat "$tmp/quiet.json" "$tmp/busy.json"
+  python3 - "$tmp/quiet.json" "$tmp/busy.json" \
+    "$(psql "$db" -XAtqc "SELECT count(*) FILTER (WHERE status = 'Complete'), sum(parts_received),
+      sum(items_received), round(avg(extract(epoch FROM completed_at - requested_at))::numeric, 2)
+      FROM device_model_reports WHERE charger_id = '$sim_id'")" <<'PY'
+import json, sys
+quiet, busy = (json.load(open(p)) for p in sys.argv[1:3])
+complete, parts, items, seconds = (sys.argv[3].split("|") + ["", "", "", ""])[:4]
+def window(r):
+    return {"msg_per_s": r["msg_per_s"], "p50_ms": r["latency_ms"]["p50"],
+            "p99_ms": r["latency_ms"]["p99"], "errors": r["errors"]}
+out = {"mode": "report-10k-vars", "heartbeats": window(quiet), "heartbeats_during_report":
+       window(busy), "reports": {"complete": int(complete or 0), "parts": int(parts or 0),
+       "items": int(items or 0), "seconds_each": float(seconds) if seconds else None}}
+print(json.dumps(out))
+print(f"report-10k-vars: heartbeats alone {out['heartbeats']}, during the report "
+      f"{out['heartbeats_during_report']}; reports {out['reports']}", file=sys.stderr)
+PY
 }
 
 # idle_many <total connections> <gateways>: one load generator per gateway, all at once.
@@ -466,6 +560,12 @@ else
     idle-tls-10k)
       run_loadgen --mode idle --connections "${CONNECTIONS:-10000}" --source-ips 4 \
         --setup-timeout 120 --connect-rate "${CONNECT_RATE:-1000}" --server-pid "$gateway_pid"
+      ;;
+    token-import)
+      token_import
+      ;;
+    report-10k-vars)
+      report_10k_vars
       ;;
     remote-start)
       # Sequential REST start/stop pairs while 1,000 chargers send 5,000 heartbeats/s.

@@ -24,6 +24,7 @@
 #include "csms/control/maintenance.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
+#include "csms/control/token_service.h"
 #include "csms/control/waiter.h"
 #include "csms/control/webhook_dispatcher.h"
 #include "csms/control/webhook_http.h"
@@ -334,19 +335,23 @@ int main(int argc, char** argv) {
   csms::control::LogUploadServiceImpl log_upload_service(control.access(), stores.log_uploads,
                                                          stores.device_model, control.sender(),
                                                          auth.get(), upload_options);
+  // TokenService checks its callers itself, like LogUploadService.
+  csms::control::TokenServiceImpl token_service(stores.tokens, auth.get());
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
   // AlertService checks its callers itself (admin for webhooks), with or without keys.
   std::vector<grpc::Service*> services{&control, &station_events, &alert_service,
-                                       &log_upload_service};
+                                       &log_upload_service, &token_service};
   if (auth->enabled()) {
-    services = {&authed_control, &authed_station_events, &alert_service, &log_upload_service};
+    services = {&authed_control, &authed_station_events, &alert_service, &log_upload_service,
+                &token_service};
   }
-  auto server = csms::StartGrpcServer(
-      config.Get("grpc-listen"), services,
-      {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
-       "csms.control.v1.AlertService", "csms.control.v1.LogUploadService"},
-      kComponent);
+  auto server =
+      csms::StartGrpcServer(config.Get("grpc-listen"), services,
+                            {"csms.control.v1.ControlService",
+                             "csms.control.v1.StationEventService", "csms.control.v1.AlertService",
+                             "csms.control.v1.LogUploadService", "csms.control.v1.TokenService"},
+                            kComponent);
   if (!server) {
     signal_thread.detach();
     return 1;
@@ -354,7 +359,8 @@ int main(int argc, char** argv) {
   // gRPC health follows the database: NOT_SERVING while SELECT 1 fails, SERVING again after.
   auto apply_health = csms::GrpcHealthApplier(
       server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
-                     "csms.control.v1.AlertService", "csms.control.v1.LogUploadService"});
+                     "csms.control.v1.AlertService", "csms.control.v1.LogUploadService",
+                     "csms.control.v1.TokenService"});
   csms::HealthWatcher db_health(
       "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
       [&](bool healthy) {

@@ -1,5 +1,6 @@
 #include "csms/gateway/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -14,6 +15,8 @@
 #include "csms/common/log.h"
 #include "csms/gateway/listener.h"
 #include "csms/gateway/multipart.h"
+#include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_tokens.h"
 
 namespace csms::gateway {
 
@@ -32,6 +35,9 @@ constexpr auto kUploadIdleTimeout = std::chrono::seconds(60);
 // A multipart body carries headers and boundaries around the file.
 constexpr size_t kMultipartOverheadBytes = 64 * 1024;
 constexpr std::string_view kUploadPrefix = "/log-uploads/";
+// POST /tokens:import is streamed: read a piece, store its lines, read the next.
+constexpr std::string_view kTokenImportPath = "/tokens:import";
+constexpr size_t kMaxImportBytes = size_t{1024} * 1024 * 1024;
 // An event-stream client that falls this far behind is closed rather than buffered for.
 constexpr size_t kMaxQueuedEventBytes = 4 * 1024 * 1024;
 // Operators and dashboards are few: these caps keep a flood of idle or half-sent requests from
@@ -131,8 +137,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->header_limit(kMaxHeaderBytes);
     // Beast checks a Content-Length against this limit while it parses the header, before we
     // know the route: it admits an upload's size here, and OnHeader narrows it for the others.
-    parser_->body_limit(uploads_ ? uploads_->options().max_bytes + kMultipartOverheadBytes
-                                 : kMaxBodyBytes);
+    parser_->body_limit(
+        std::max(uploads_ ? uploads_->options().max_bytes + kMultipartOverheadBytes : kMaxBodyBytes,
+                 kMaxImportBytes));
     stream_.expires_after(kReadTimeout);
     // The header first: an upload is answered (413, 404, 503) before its body is read.
     http::async_read_header(
@@ -146,6 +153,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       const std::string target(parser_->get().target());
       if (ParseUploadPath(target.substr(0, target.find('?')), &token, &filename)) {
         return StartUpload(std::move(token), std::move(filename));
+      }
+    }
+    if (!ec) {
+      const std::string target(parser_->get().target());
+      if (target.substr(0, target.find('?')) == kTokenImportPath &&
+          parser_->get().method() == http::verb::post) {
+        return StartImport();
       }
     }
     if (ec) return OnRead(ec);
@@ -268,6 +282,110 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
+  // ---- POST /tokens:import: the body is read a piece at a time; its complete lines go to control
+  // in batches (TokenImport), and the next piece is read only once a batch is stored, so a
+  // million tokens never sit in memory.
+  void StartImport() {
+    const auto& req = parser_->get();
+    keep_alive_ = false;  // its errors may leave the body unread
+    import_request_ =
+        HttpRequest{std::string(req.method_string()), std::string(req.target()), "", {}, {}};
+    const std::string path = import_request_.target.substr(0, import_request_.target.find('?'));
+    if (!Authorize(req, import_request_, path)) return;
+    const std::string query = import_request_.target.size() > path.size()
+                                  ? import_request_.target.substr(path.size() + 1)
+                                  : std::string();
+    std::string content_type;
+    if (auto it = req.find(http::field::content_type); it != req.end()) {
+      content_type = std::string(it->value());
+    }
+    auto format = TokenImportFormat(content_type, query);
+    if (auto* error = std::get_if<RestError>(&format)) {
+      return Write(RestApi::Error(error->status, error->code, error->message), false);
+    }
+    if (auto length = parser_->content_length(); length && *length > kMaxImportBytes) {
+      return ImportTooLarge();
+    }
+    parser_->body_limit(kMaxImportBytes);
+    import_ = std::make_unique<TokenImport>(std::get<std::string>(format));
+    if (auto it = req.find(http::field::expect);
+        it != req.end() && beast::iequals(it->value(), "100-continue")) {
+      auto interim = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      stream_.expires_after(kReadTimeout);
+      return net::async_write(stream_, net::buffer(*interim),
+                              [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+                                if (ec) return self->Close();
+                                self->PumpImport();
+                              });
+    }
+    PumpImport();
+  }
+
+  void ImportTooLarge() {
+    Write(RestApi::Error(413, "too_large",
+                         "an import is at most " + std::to_string(kMaxImportBytes) +
+                             " bytes; split it (tokens stored so far: " +
+                             std::to_string(import_ ? import_->stored() : 0) + ")"),
+          false);
+  }
+
+  // Cuts what arrived into lines; stores a full batch before reading on.
+  void PumpImport() {
+    auto& body = parser_->get().body();
+    const bool end = parser_->is_done();
+    if (import_->Cut(body, end)) return StoreImportBatch();
+    if (end) return FinishImport();
+    stream_.expires_after(kUploadIdleTimeout);
+    http::async_read_some(
+        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec == http::error::body_limit) return self->ImportTooLarge();
+          if (ec) {
+            CSMS_LOG(kInfo, "gateway")
+                << "token import from " << self->ClientAddress() << " broken off after "
+                << self->import_->stored() << " tokens stored: " << ec.message();
+            return self->Close();
+          }
+          self->PumpImport();
+        });
+  }
+
+  void StoreImportBatch() {
+    stream_.expires_never();  // control's time, not the client's
+    api_.tokens().ImportBatch(
+        import_request_, import_->TakeBatch(),
+        [self = shared_from_this()](const grpc::Status& status,
+                                    const control::v1::ImportTokensResponse& response) {
+          net::post(self->stream_.get_executor(), [self, status, response]() {
+            if (!status.ok()) {
+              HttpResponse error = RestCommands::FromCommandStatus(status);
+              CSMS_LOG(kWarn, "gateway")
+                  << "token import stopped after " << self->import_->stored()
+                  << " tokens stored: " << log::Sanitize(status.error_message(), 200);
+              return self->Write(std::move(error), false);
+            }
+            self->import_->Stored(response);
+            self->PumpImport();
+          });
+        });
+  }
+
+  void FinishImport() {
+    stream_.expires_never();
+    if (import_->header_missing()) {
+      return Write(
+          RestApi::Error(400, "bad_request",
+                         "the CSV is empty: a header line is required (id_token,type,...)"),
+          false);
+    }
+    auto result = import_->Result();
+    CSMS_LOG(kInfo, "gateway") << "token import by " << log::Sanitize(import_request_.key_id, 80)
+                               << ": " << result["stored"].get<int64_t>() << " stored, "
+                               << result["failed"].get<int64_t>() << " failed";
+    Write(HttpResponse{200, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       "application/json"},
+          false);
+  }
+
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted) {
@@ -296,41 +414,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         std::string(req.method_string()), std::string(req.target()), std::move(req.body()), {}, {}};
     stream_.expires_never();
     const std::string path = request.target.substr(0, request.target.find('?'));
-    if (auth_ && auth_->enabled() && !IsOpenRoute(req.method(), path)) {
-      std::optional<std::string> token;
-      if (auto it = req.find(http::field::authorization); it != req.end()) {
-        token = auth::BearerToken(std::string_view(it->value().data(), it->value().size()));
-        if (!token) token = std::string();  // some other scheme: a failed attempt
-      } else if (path == "/events") {
-        token = QueryToken(request.target);
-      }
-      const bool reading = req.method() == http::verb::get || req.method() == http::verb::head;
-      auto decision = auth_->Check(token, reading ? auth::Role::kRead : auth::Role::kOperate,
-                                   ClientAddress(), request.method + " " + path);
-      switch (decision.outcome) {
-        case auth::Outcome::kAllowed:
-          if (decision.principal) {
-            request.key_id = decision.principal->key_id;
-            request.role = auth::RoleName(decision.principal->role);
-          }
-          break;
-        case auth::Outcome::kUnauthenticated:
-          return Write(RestApi::Error(401, "unauthorized",
-                                      "a valid 'Authorization: Bearer <token>' is required"),
-                       keep_alive_,
-                       {{http::field::www_authenticate,
-                         token ? R"(Bearer realm="csms", error="invalid_token")"
-                               : R"(Bearer realm="csms")"}});
-        case auth::Outcome::kForbidden:
-          return Write(RestApi::Error(403, "forbidden",
-                                      "this API key's role may not " + request.method + " " + path),
-                       keep_alive_);
-        case auth::Outcome::kRateLimited:
-          return Write(RestApi::Error(429, "too_many_requests",
-                                      "too many failed authentications from this address"),
-                       false, {{http::field::retry_after, std::to_string(decision.retry_after_s)}});
-      }
-    }
+    if (!Authorize(req, request, path)) return;
     if (live_feed_ && req.method() == http::verb::get && path == "/events") {
       if (counts_->event_streams.fetch_add(1) >= kMaxEventStreams) {
         counts_->event_streams.fetch_sub(1);
@@ -345,6 +429,51 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         self->Write(std::move(response), self->keep_alive_);
       });
     });
+  }
+
+  // The bearer-token check of every route but the open ones (GET and HEAD: read role, else
+  // operate). True when the request may go on, with `request`'s key_id and role set; otherwise
+  // the refusal is written.
+  bool Authorize(const http::request<http::string_body>& req, HttpRequest& request,
+                 const std::string& path) {
+    if (!auth_ || !auth_->enabled() || IsOpenRoute(req.method(), path)) return true;
+    std::optional<std::string> token;
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      token = auth::BearerToken(std::string_view(it->value().data(), it->value().size()));
+      if (!token) token = std::string();  // some other scheme: a failed attempt
+    } else if (path == "/events") {
+      token = QueryToken(request.target);
+    }
+    const bool reading = req.method() == http::verb::get || req.method() == http::verb::head;
+    auto decision = auth_->Check(token, reading ? auth::Role::kRead : auth::Role::kOperate,
+                                 ClientAddress(), request.method + " " + path);
+    switch (decision.outcome) {
+      case auth::Outcome::kAllowed:
+        if (decision.principal) {
+          request.key_id = decision.principal->key_id;
+          request.role = auth::RoleName(decision.principal->role);
+        }
+        return true;
+      case auth::Outcome::kUnauthenticated:
+        Write(
+            RestApi::Error(401, "unauthorized",
+                           "a valid 'Authorization: Bearer <token>' is required"),
+            keep_alive_,
+            {{http::field::www_authenticate,
+              token ? R"(Bearer realm="csms", error="invalid_token")" : R"(Bearer realm="csms")"}});
+        return false;
+      case auth::Outcome::kForbidden:
+        Write(RestApi::Error(403, "forbidden",
+                             "this API key's role may not " + request.method + " " + path),
+              keep_alive_);
+        return false;
+      case auth::Outcome::kRateLimited:
+        Write(RestApi::Error(429, "too_many_requests",
+                             "too many failed authentications from this address"),
+              false, {{http::field::retry_after, std::to_string(decision.retry_after_s)}});
+        return false;
+    }
+    return true;
   }
 
   std::string ClientAddress() const {
@@ -472,6 +601,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   LogUploadReceiver* uploads_;
   bool upload_slot_ = false;  // holds one of uploads_'s slots until the session ends
   std::shared_ptr<LogUploadReceiver::Upload> upload_;
+  // Token import only.
+  std::unique_ptr<TokenImport> import_;
+  HttpRequest import_request_;
   // Event stream only.
   LiveFeed* live_feed_;
   std::shared_ptr<HttpCounts> counts_;

@@ -17,6 +17,7 @@
 #include "csms/gateway/rest_commands.h"
 #include "csms/gateway/rest_log_uploads.h"
 #include "csms/gateway/rest_request.h"
+#include "csms/gateway/rest_tokens.h"
 
 namespace csms::gateway {
 namespace {
@@ -136,7 +137,8 @@ RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::C
       commands_(std::make_unique<RestCommands>(control)),
       charger_data_(std::make_unique<RestChargerData>(control)),
       alerts_(std::make_unique<RestAlerts>(control)),
-      log_uploads_(std::make_unique<RestLogUploads>(control)) {}
+      log_uploads_(std::make_unique<RestLogUploads>(control)),
+      tokens_(std::make_unique<RestTokens>(control)) {}
 
 RestApi::~RestApi() = default;
 
@@ -188,6 +190,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   if (charger_data_->Handle(request, parts, query, respond)) return;
   if (alerts_->Handle(request, parts, query, respond)) return;
   if (log_uploads_->Handle(request, parts, query, respond)) return;
+  if (tokens_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");

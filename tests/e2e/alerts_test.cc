@@ -134,9 +134,10 @@ TEST_F(Alerts, WebhooksAreForAdmins) {
   EXPECT_EQ(Rest("GET", "/alerts", nullptr, read_).status, 200);
   auto bad_url = Rest("POST", "/webhooks", {{"url", "ftp://x/"}, {"kinds", {"security_event"}}});
   EXPECT_EQ(bad_url.status, 400) << bad_url.body;
-  auto bad_kind = Rest("POST", "/webhooks", {{"url", "http://x/"}, {"kinds", {"firmware_failed"}}});
+  auto bad_kind =
+      Rest("POST", "/webhooks", {{"url", "http://x/"}, {"kinds", {"log_upload_failed"}}});
   EXPECT_EQ(bad_kind.status, 400) << bad_kind.body;
-  EXPECT_NE(bad_kind.Json()["message"].get<std::string>().find("firmware_failed"),
+  EXPECT_NE(bad_kind.Json()["message"].get<std::string>().find("log_upload_failed"),
             std::string::npos);
   EXPECT_EQ(Rest("POST", "/webhooks", {{"url", "http://x/"}, {"kind", {"security_event"}}}).status,
             400)

@@ -121,6 +121,12 @@ constexpr Route kServedRoutes[] = {
     {"GET", "/chargers/CS001/log-uploads/1/content"},
     {"PUT", "/log-uploads/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
     {"POST", "/log-uploads/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+    {"PUT", "/tokens/ISO14443/04A2B3C4"},
+    {"GET", "/tokens/ISO14443/04A2B3C4"},
+    {"DELETE", "/tokens/ISO14443/04A2B3C4"},
+    {"GET", "/tokens?account_id=acct-1&status=Accepted&limit=10"},
+    {"POST", "/tokens:import"},
+    {"GET", "/token-audit?type=ISO14443&id_token=04A2B3C4"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -585,8 +591,9 @@ std::set<std::string> RouteWords() {
   std::set<std::string> words;
   const std::regex literal(R"re("((?:[^"\\\n]|\\.)*)")re");
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
-  for (const char* file : {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc",
-                           "rest_alerts.cc", "rest_log_uploads.cc", "dashboard_assets.cc"}) {
+  for (const char* file :
+       {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc", "rest_alerts.cc",
+        "rest_log_uploads.cc", "rest_tokens.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

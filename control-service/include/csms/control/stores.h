@@ -14,6 +14,7 @@
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 #include "csms/control/station_store.h"
+#include "csms/control/token_store.h"
 #include "csms/control/webhook_store.h"
 
 namespace csms::control {
@@ -34,7 +35,8 @@ struct ControlStores {
         webhooks(pool),
         device_model(pool),
         firmware(pool),
-        log_uploads(pool) {}
+        log_uploads(pool),
+        tokens(pool) {}
 
   RegistryStore registry;
   StationStore stations;
@@ -49,6 +51,7 @@ struct ControlStores {
   DeviceModelStore device_model;
   FirmwareJobStore firmware;
   LogUploadStore log_uploads;
+  TokenStore tokens;
 };
 
 }  // namespace csms::control

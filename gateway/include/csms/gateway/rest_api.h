@@ -17,6 +17,7 @@ class RestAlerts;
 class RestChargerData;
 class RestCommands;
 class RestLogUploads;
+class RestTokens;
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", "PATCH", ...
@@ -57,6 +58,9 @@ class RestApi {
     readyz_ = std::move(readyz);
   }
 
+  // The token routes (rest_tokens.h); the HTTP server streams POST /tokens:import through them.
+  RestTokens& tokens() { return *tokens_; }
+
   // {"status":"error","error":code,"message":message} with the given HTTP status.
   static HttpResponse Error(int status, const std::string& code, const std::string& message);
 
@@ -96,6 +100,8 @@ class RestApi {
   std::unique_ptr<RestAlerts> alerts_;
   // Log uploads (rest_log_uploads.h).
   std::unique_ptr<RestLogUploads> log_uploads_;
+  // Id tokens (rest_tokens.h).
+  std::unique_ptr<RestTokens> tokens_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };
