@@ -145,6 +145,8 @@ class AuthedStationEventService final : public v1::StationEventService::Callback
   CSMS_AUTHED_CALLBACK(RecordReportPart, v1::ReportPartRequest, v1::ReportResponse, Role::kService)
   CSMS_AUTHED_CALLBACK(RecordChargerEvents, v1::RecordChargerEventsRequest, v1::ReportResponse,
                        Role::kService)
+  CSMS_AUTHED_CALLBACK(AuthorizeToken, v1::AuthorizeTokenRequest, v1::AuthorizeTokenResponse,
+                       Role::kService)
 
  private:
   csms::control::StationEventServiceImpl& impl_;
@@ -176,6 +178,11 @@ int main(int argc, char** argv) {
            {"device-model-fetch-delay-ms", "CSMS_DEVICE_MODEL_FETCH_DELAY_MS", "2000",
             "how long after an Accepted boot its device model fetch waits (the boot's answer and "
             "first StatusNotifications go first)"},
+           {"unknown-tokens", "CSMS_UNKNOWN_TOKENS", "reject",
+            "reject: Authorize answers Unknown for an id token the token store does not know; "
+            "accept: admits it (free-vend sites), logged"},
+           {"authorization-cache-expiry", "CSMS_AUTHORIZATION_CACHE_EXPIRY", "86400",
+            "seconds a charger may trust an Accepted Authorize (cacheExpiryDateTime)"},
            {"event-retention-days", "CSMS_EVENT_RETENTION_DAYS", "90",
             "days each charger's event log is kept (whole days are dropped); 0: forever"},
            {"log-upload-token-ttl", "CSMS_LOG_UPLOAD_TOKEN_TTL", "86400",
@@ -218,6 +225,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int heartbeat_interval = PositiveInt(config, "heartbeat-interval");
+  if (config.Get("unknown-tokens") != "reject" && config.Get("unknown-tokens") != "accept") {
+    std::cerr << "--unknown-tokens must be reject or accept\n";
+    return 2;
+  }
   const int command_timeout = PositiveInt(config, "command-timeout");
   const int pool_size = PositiveInt(config, "db-pool-size");
   const int writers = PositiveInt(config, "db-writers");
@@ -307,6 +318,20 @@ int main(int argc, char** argv) {
                                                         &stores.credentials);
   station_events.set_device_model(&stores.device_model);
   station_events.set_log_uploads(&stores.log_uploads);
+  {
+    csms::control::StationEventServiceImpl::Authorization authorization;
+    authorization.tokens = &stores.tokens;
+    authorization.stations = &stores.stations;
+    authorization.remote_starts = &stores.remote_starts;
+    authorization.options.accept_unknown = config.Get("unknown-tokens") == "accept";
+    authorization.options.cache_expiry = std::chrono::duration_cast<std::chrono::seconds>(
+        PositiveSeconds(config, "authorization-cache-expiry"));
+    if (authorization.options.accept_unknown) {
+      CSMS_LOG(kWarn, kComponent)
+          << "--unknown-tokens accept: any id token the token store does not know is admitted";
+    }
+    station_events.set_authorization(authorization);
+  }
   csms::control::ControlServiceImpl control(stores, link, waiter,
                                             std::chrono::seconds(command_timeout), auth.get());
   control.set_password_grace(std::chrono::seconds(PositiveInt(config, "password-grace")));

@@ -23,6 +23,19 @@ int64_t RemoteStartStore::Create(const std::string& charger_id, int evse_id,
   });
 }
 
+bool RemoteStartStore::SentToken(const std::string& charger_id, const std::string& id_token,
+                                 std::chrono::seconds window) {
+  return pool_.Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction txn(conn);
+    return !txn.exec_params(
+                   "SELECT 1 FROM remote_starts WHERE charger_id = $1 AND lower(id_token) ="
+                   " lower($2) AND requested_at > now() - make_interval(secs => $3)"
+                   " AND transaction_id IS NULL AND status NOT IN ('Rejected', 'Failed') LIMIT 1",
+                   charger_id, id_token, static_cast<double>(window.count()))
+                .empty();
+  });
+}
+
 void RemoteStartStore::SetStatus(int64_t remote_start_id, const std::string& status) {
   // Once correlated (Started) a remote start keeps that status.
   pg::Transact(pool_, [&](pqxx::work& txn) {

@@ -116,6 +116,57 @@ StationEventServiceImpl::~StationEventServiceImpl() {
   for (auto& t : auth_threads_) t.join();
 }
 
+void StationEventServiceImpl::set_authorization(Authorization authorization, int threads) {
+  authorization_ = authorization;
+  authorizers_ = std::make_unique<WorkQueue>(threads);
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
+    grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokenRequest* request,
+    csms::control::v1::AuthorizeTokenResponse* response) {
+  grpc::Status invalid = RunRpc("AuthorizeToken", [&] {
+    RequireChargerId(request->charger_id());
+    if (request->type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
+  });
+  if (!invalid.ok()) return Finish(context, invalid);
+  if (!authorizers_ || authorization_.tokens == nullptr) {
+    return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no token store"));
+  }
+  auto* reactor = context->DefaultReactor();
+  // A flood must not queue unbounded work: shed it (the charger gets a CALLERROR and retries).
+  if (authorizers_->queued() >= 4096) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many Authorize"));
+    return reactor;
+  }
+  authorizers_->Submit([this, reactor, request, response] {
+    reactor->Finish(RunRpc("AuthorizeToken", [&] {
+      AuthorizeFacts facts;
+      facts.id_token = request->id_token();
+      facts.type = request->type();
+      facts.now = RealClock().Now();
+      if (facts.type != "NoAuthorization") {
+        facts.token = authorization_.tokens->Find(facts.type, facts.id_token);
+        if (facts.token && facts.token->has_stations() && authorization_.stations) {
+          facts.station_id = authorization_.stations->StationOf(request->charger_id());
+        }
+        if (!facts.token && facts.type == "Central" && authorization_.remote_starts) {
+          facts.central_token_sent = authorization_.remote_starts->SentToken(
+              request->charger_id(), facts.id_token, authorization_.remote_start_window);
+        }
+      }
+      const AuthorizeDecision decision = DecideAuthorization(facts, authorization_.options);
+      FillAuthorizeResponse(decision, response);
+      if (decision.status != "Accepted" || decision.admitted_unknown) {
+        CSMS_LOG(kInfo, kComponent)
+            << "charger " << log::Sanitize(request->charger_id()) << ": Authorize "
+            << log::Sanitize(facts.type) << " token: " << decision.status << " (" << decision.reason
+            << ")";
+      }
+    }));
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* StationEventServiceImpl::AuthenticateStation(
     grpc::CallbackServerContext* context,
     const csms::control::v1::AuthenticateStationRequest* request,

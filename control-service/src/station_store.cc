@@ -140,6 +140,15 @@ bool StationStore::Delete(const std::string& station_id) {
   });
 }
 
+std::string StationStore::StationOf(const std::string& charger_id) {
+  return pool_.Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction txn(conn);
+    auto rows = txn.exec_params("SELECT station_id FROM station_chargers WHERE charger_id = $1",
+                                charger_id);
+    return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+  });
+}
+
 std::string StationStore::AssignCharger(const std::string& charger_id,
                                         const std::string& station_id) {
   return pg::Transact(pool_, [&](pqxx::work& txn) {

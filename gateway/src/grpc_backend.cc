@@ -218,6 +218,16 @@ void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequ
       request, std::move(done));
 }
 
+void GrpcBackend::AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
+                                 Completion<control::v1::AuthorizeTokenResponse> done) {
+  IssueToControl<control::v1::AuthorizeTokenRequest, control::v1::AuthorizeTokenResponse>(
+      control_window_,
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->AuthorizeToken(ctx, req, resp, std::move(cb));
+      },
+      request, std::move(done));
+}
+
 void GrpcBackend::RecordReportPart(control::v1::ReportPartRequest part,
                                    Completion<control::v1::ReportResponse> done) {
   // Not retried here either: the charger sends the part again, and control applies it once.

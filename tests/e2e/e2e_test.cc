@@ -394,6 +394,8 @@ TEST_F(EndToEnd, SimulatorSeedDialectRemoteStartLimitStop) {
 // against the OCA 2.0.1 schemas while it runs boot, heartbeat, status, a full transaction,
 // remote start, a power limit and remote stop.
 TEST_F(EndToEnd, SchemaValidatingChargerSeesNoViolationInEitherDirection) {
+  // Its Authorize for user_123 must be Accepted: the token store knows the card.
+  ASSERT_EQ(HttpCall(stack_->http_port, "PUT", "/tokens/ISO14443/user_123", "{}").status / 100, 2);
   ChildProcess node;
   ASSERT_TRUE(
       node.Start("/usr/bin/env",

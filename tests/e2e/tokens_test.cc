@@ -4,14 +4,19 @@
 // reported by line number, and JSON lines.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "csms/control/v1/tokens.grpc.pb.h"
 #include "net_clients.h"
+#include "ocpp_payloads.h"
+#include "process.h"
 #include "shared_stack_test.h"
+#include "wait_until.h"
 
 namespace csms::testing {
 namespace {
@@ -243,6 +248,92 @@ TEST_F(Tokens, GrpcTokenService) {
   put.set_id_token(std::string(37, 'x'));
   grpc::ClientContext c3;
   EXPECT_EQ(stub->PutToken(&c3, put, &created).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Authorize answers from the token store (C01, C05-C10): through a raw WebSocket charger for
+// the exact answers, and through the schema-validating Node charger, which checks the richest
+// answer (group, language, personal message, cache expiry) against the OCA schema.
+TEST_F(Tokens, AuthorizeAnswersFromTheStore) {
+  const json tokens[] = {
+      {{"path", "ISO14443/AUTH-ACC"},
+       {"body",
+        {{"group", {{"id_token", "FLEET-A"}, {"type", "Central"}}},
+         {"language", "en"},
+         {"personal_message", "Welcome back"}}}},
+      {{"path", "ISO14443/AUTH-BLK"}, {"body", {{"status", "Blocked"}}}},
+      {{"path", "ISO14443/AUTH-EXP"}, {"body", {{"expires_at", "2020-01-01T00:00:00Z"}}}},
+      {{"path", "ISO14443/AUTH-STA"}, {"body", {{"stations", json::array({"S-NOWHERE"})}}}},
+      {{"path", "Central/FLEET-A"}, {"body", json::object()}},
+  };
+  for (const auto& t : tokens) {
+    auto r = Rest("PUT", "/tokens/" + t["path"].get<std::string>(), t["body"]);
+    ASSERT_EQ(r.status / 100, 2) << r.body;
+  }
+  WsClient charger;
+  ASSERT_TRUE(charger.Connect(stack_->ocpp_port, "/ocpp/authz_ws"));
+  ASSERT_EQ(charger.Call("BootNotification", BootPayload("SN-authz"))[2]["status"], "Accepted");
+  auto authorize = [&](const std::string& id, const std::string& type) {
+    json reply = charger.Call("Authorize", {{"idToken", {{"idToken", id}, {"type", type}}}});
+    EXPECT_EQ(reply[0], 3) << reply.dump();
+    return reply.size() > 2 ? reply[2]["idTokenInfo"] : json();
+  };
+  json accepted = authorize("auth-acc", "ISO14443");  // any case
+  EXPECT_EQ(accepted["status"], "Accepted") << accepted.dump();
+  EXPECT_TRUE(accepted["cacheExpiryDateTime"].is_string()) << accepted.dump();
+  EXPECT_EQ(accepted["groupIdToken"], (json{{"idToken", "FLEET-A"}, {"type", "Central"}}));
+  EXPECT_EQ(accepted["language1"], "en");
+  EXPECT_EQ(accepted["personalMessage"]["content"], "Welcome back");
+  EXPECT_EQ(accepted["personalMessage"]["format"], "UTF8");
+  EXPECT_EQ(authorize("AUTH-BLK", "ISO14443")["status"], "Blocked");
+  EXPECT_EQ(authorize("AUTH-EXP", "ISO14443")["status"], "Expired");
+  EXPECT_EQ(authorize("AUTH-STA", "ISO14443")["status"], "NotAtThisLocation");
+  EXPECT_EQ(authorize("AUTH-NOBODY", "ISO14443")["status"], "Unknown");
+  // Same value, another type: another token.
+  EXPECT_EQ(authorize("AUTH-ACC", "ISO15693")["status"], "Unknown");
+  // The group's own token (a fleet card stored as Central) is a token like any other.
+  EXPECT_EQ(authorize("FLEET-A", "Central")["status"], "Accepted");
+  // C02.FR.02: a charger that authorizes nobody.
+  json free = authorize("", "NoAuthorization");
+  EXPECT_EQ(free["status"], "Accepted") << free.dump();
+  // Blocking takes effect at the next Authorize.
+  ASSERT_EQ(Rest("PUT", "/tokens/ISO14443/AUTH-ACC", json{{"status", "Blocked"}}).status, 200);
+  EXPECT_EQ(authorize("AUTH-ACC", "ISO14443")["status"], "Blocked");
+  ASSERT_EQ(Rest("PUT", "/tokens/ISO14443/AUTH-ACC",
+                 tokens[0]["body"])  // accepted again, with its group and message
+                .status,
+            200);
+
+  auto node = std::make_unique<ChildProcess>();
+  ASSERT_TRUE(node->Start(
+      "/usr/bin/env",
+      {"node", CSMS_SCHEMA_CLIENT_DIR "/schema_client.js",
+       "ws://127.0.0.1:" + std::to_string(stack_->ocpp_port) + "/ocpp", "-", "authz_node", "serve"},
+      stack_->log_dir() + "/schema-client-authz_node.log"));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Rest("GET", "/chargers/authz_node").Json().value("connected", false);
+  })) << node->ReadLog();
+  for (const char* id : {"AUTH-ACC", "AUTH-BLK", "AUTH-NOBODY"}) {
+    const json payload = {{"idToken", {{"idToken", id}, {"type", "ISO14443"}}}};
+    const json send = {{"action", "Authorize"}, {"payload", payload}};
+    auto r = Rest("POST", "/chargers/authz_node/data-transfer",
+                  json{{"vendor_id", "com.csms.sim"}, {"message_id", "send"}, {"data", send}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  // Each answer, checked against the schema by the charger, is printed as {"sent","response"}.
+  std::vector<std::string> statuses;
+  ASSERT_TRUE(WaitUntil([&] {
+    statuses.clear();
+    std::istringstream log(node->ReadLog());
+    for (std::string line; std::getline(log, line);) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("sent", "") == "Authorize" && j.contains("response")) {
+        statuses.push_back(j["response"]["idTokenInfo"]["status"]);
+      }
+    }
+    return statuses.size() == 3;
+  })) << node->ReadLog();
+  EXPECT_EQ(statuses, (std::vector<std::string>{"Accepted", "Blocked", "Unknown"}));
+  EXPECT_EQ(node->Stop(SIGTERM), 0) << "a schema violation: " << node->ReadLog();
 }
 
 }  // namespace

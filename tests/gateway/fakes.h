@@ -75,6 +75,14 @@ class FakeBackend : public Backend {
     report_parts.push_back(std::move(part));
     report_part_done.push_back(std::move(done));
   }
+  void AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
+                      Completion<control::v1::AuthorizeTokenResponse> done) override {
+    authorizations.push_back(request);
+    if (authorize_status.empty()) return authorize_done.push_back(std::move(done));
+    control::v1::AuthorizeTokenResponse response;
+    response.set_status(authorize_status);
+    done(grpc::Status::OK, response);
+  }
   // Finishes the oldest RecordChargerEvents call not finished yet.
   void FinishEvents(const grpc::Status& status = grpc::Status::OK) {
     auto done = std::move(event_done.at(events_finished++));
@@ -97,6 +105,10 @@ class FakeBackend : public Backend {
   size_t events_finished = 0;
   std::vector<control::v1::ReportPartRequest> report_parts;
   std::vector<Completion<control::v1::ReportResponse>> report_part_done;
+  std::vector<control::v1::AuthorizeTokenRequest> authorizations;
+  // Answered at once with this status; "" keeps the completion in authorize_done.
+  std::string authorize_status = "Accepted";
+  std::vector<Completion<control::v1::AuthorizeTokenResponse>> authorize_done;
 };
 
 }  // namespace csms::gateway::testing

@@ -12,9 +12,40 @@ using ocpp::Frame;
 
 // ---- other handlers ------------------------------------------------------------------------
 
-TEST_F(CallRouterTest, AuthorizeAccepts) {
-  Send("a-1", "Authorize", json::parse(R"({"idToken":{"idToken":"A","type":"Local"}})"));
-  EXPECT_EQ(ExpectResult("a-1"), (json{{"idTokenInfo", {{"status", "Accepted"}}}}));
+TEST_F(CallRouterTest, AuthorizeAsksControlAndAnswersItsDecision) {
+  backend_.authorize_status = "";  // keep the completion
+  Send("a-1", "Authorize", json::parse(R"({"idToken":{"idToken":"A-1","type":"Local"}})"));
+  ASSERT_EQ(backend_.authorizations.size(), 1u);
+  EXPECT_EQ(backend_.authorizations[0].id_token(), "A-1");
+  EXPECT_EQ(backend_.authorizations[0].type(), "Local");
+  control::v1::AuthorizeTokenResponse decision;
+  decision.set_status("Blocked");
+  decision.set_group_id_token("FLEET");
+  decision.set_group_type("Central");
+  decision.set_language("en");
+  decision.set_personal_message("Call us");
+  backend_.authorize_done.at(0)(grpc::Status::OK, decision);
+  EXPECT_EQ(ExpectResult("a-1"),
+            (json{{"idTokenInfo",
+                   {{"status", "Blocked"},
+                    {"language1", "en"},
+                    {"groupIdToken", {{"idToken", "FLEET"}, {"type", "Central"}}},
+                    {"personalMessage",
+                     {{"format", "UTF8"}, {"language", "en"}, {"content", "Call us"}}}}}}));
+}
+
+TEST_F(CallRouterTest, AuthorizeIsNeverAcceptedWhenControlCannotDecide) {
+  backend_.authorize_status = "";
+  Send("a-3", "Authorize", json::parse(R"({"idToken":{"idToken":"A","type":"Local"}})"));
+  backend_.authorize_done.at(0)(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"),
+                                control::v1::AuthorizeTokenResponse());
+  ExpectError("a-3", "InternalError");
+}
+
+TEST_F(CallRouterTest, AuthorizeWithAStatusTheSchemaDoesNotKnowIsNoDecision) {
+  backend_.authorize_status = "Maybe";
+  Send("a-4", "Authorize", json::parse(R"({"idToken":{"idToken":"A","type":"Local"}})"));
+  ExpectError("a-4", "InternalError");
 }
 
 TEST_F(CallRouterTest, AuthorizeWithoutIdTokenIsOccurrenceConstraintViolation) {

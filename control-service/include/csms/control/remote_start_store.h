@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
@@ -40,6 +41,11 @@ class RemoteStartStore {
   void SetTransaction(int64_t remote_start_id, const std::string& transaction_id);
   // The transaction correlated with the remote start, "" while none.
   std::string TransactionOf(int64_t remote_start_id);
+  // Whether the CSMS sent `id_token` (case-insensitively) to the charger in a remote start
+  // within `window`: the Central token an operator's start carries, which the charger may
+  // Authorize before it starts (AuthorizeRemoteStart).
+  bool SentToken(const std::string& charger_id, const std::string& id_token,
+                 std::chrono::seconds window);
 
   // Correlation inside the registry's TransactionEvent batch (same transaction).
   // The chargers among `charger_ids` with a remote start still waiting for its transaction.

@@ -8,12 +8,16 @@
 #include <thread>
 #include <vector>
 
+#include "csms/control/authorization.h"
 #include "csms/control/charger_link_client.h"
 #include "csms/control/credential_store.h"
 #include "csms/control/decisions.h"
 #include "csms/control/device_model_store.h"
 #include "csms/control/log_upload_store.h"
 #include "csms/control/password_hash.h"
+#include "csms/control/remote_start_store.h"
+#include "csms/control/station_store.h"
+#include "csms/control/token_store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
 #include "csms/control/work_queue.h"
@@ -69,6 +73,10 @@ class StationEventServiceImpl final
       grpc::CallbackServerContext* context,
       const csms::control::v1::RecordChargerEventsRequest* request,
       csms::control::v1::ReportResponse* response) override;
+  // UNAVAILABLE until set_authorization.
+  grpc::ServerUnaryReactor* AuthorizeToken(
+      grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokenRequest* request,
+      csms::control::v1::AuthorizeTokenResponse* response) override;
   // UNAVAILABLE until set_device_model.
   grpc::ServerUnaryReactor* RecordReportPart(grpc::CallbackServerContext* context,
                                              const csms::control::v1::ReportPartRequest* request,
@@ -79,6 +87,17 @@ class StationEventServiceImpl final
   void set_device_model(DeviceModelStore* store, int writers = 2);
   // Where each gateway's --public-base-url (StationConnected) is kept for log upload URLs.
   void set_log_uploads(LogUploadStore* store) { log_uploads_ = store; }
+  // Where Authorize is decided: the token store, the charger's station and the CSMS's own remote
+  // starts, on `threads` threads of their own (lookups block on the database).
+  struct Authorization {
+    TokenStore* tokens = nullptr;
+    StationStore* stations = nullptr;
+    RemoteStartStore* remote_starts = nullptr;
+    AuthorizeOptions options;
+    // How long after a remote start its Central token is accepted from that charger.
+    std::chrono::seconds remote_start_window{120};
+  };
+  void set_authorization(Authorization authorization, int threads = 4);
   // Runs after a NotifyReport part completed its report (the device model fetcher's Wake: its
   // slot is free now).
   void set_on_report_complete(std::function<void()> callback) {
@@ -101,6 +120,8 @@ class StationEventServiceImpl final
   CredentialStore* store_;
   DeviceModelStore* device_model_ = nullptr;
   LogUploadStore* log_uploads_ = nullptr;
+  Authorization authorization_;
+  std::unique_ptr<WorkQueue> authorizers_;
   std::function<void()> on_report_complete_;
   // (gateway address, public base URL) pairs already stored by this replica.
   std::mutex gateway_urls_mu_;

@@ -37,6 +37,8 @@ class StationStore {
   bool Delete(const std::string& station_id);
   // Moves the charger to `station_id` ("" = off any station); returns its previous station.
   std::string AssignCharger(const std::string& charger_id, const std::string& station_id);
+  // The station the charger belongs to, "" for none.
+  std::string StationOf(const std::string& charger_id);
 
  private:
   pg::Pool& pool_;

@@ -44,6 +44,9 @@ class Backend {
   // device model (the charger gets its answer, and sends the next part, only then).
   virtual void RecordReportPart(control::v1::ReportPartRequest part,
                                 Completion<control::v1::ReportResponse> done) = 0;
+  // A charger's Authorize, decided by control from the token store.
+  virtual void AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
+                              Completion<control::v1::AuthorizeTokenResponse> done) = 0;
   // Checks a connecting charger's credentials against its provisioning. The default (for
   // backends without a registry) treats every charger as unprovisioned.
   virtual void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,

@@ -74,6 +74,8 @@ class GrpcBackend : public Backend {
                            Completion<control::v1::ReportResponse> done) override;
   void AuthenticateStation(const control::v1::AuthenticateStationRequest& request,
                            Completion<control::v1::AuthenticateStationResponse> done) override;
+  void AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
+                      Completion<control::v1::AuthorizeTokenResponse> done) override;
 
   // Sends what is batched and stops the background thread.
   void Stop();

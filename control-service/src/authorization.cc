@@ -1,0 +1,71 @@
+#include "csms/control/authorization.h"
+
+#include <algorithm>
+
+namespace csms::control {
+
+AuthorizeDecision DecideAuthorization(const AuthorizeFacts& facts,
+                                      const AuthorizeOptions& options) {
+  AuthorizeDecision d;
+  // C02.FR.02: a charger that authorizes nobody (free vend) says so with this type.
+  if (facts.type == "NoAuthorization") {
+    d.status = "Accepted";
+    d.reason = "NoAuthorization token";
+    return d;
+  }
+  if (!facts.token) {
+    if (facts.type == "Central" && facts.central_token_sent) {
+      d.status = "Accepted";
+      d.reason = "the CSMS's own remote start token";
+      return d;
+    }
+    if (options.accept_unknown) {
+      d.status = "Accepted";
+      d.admitted_unknown = true;
+      d.reason = "unknown token admitted (--unknown-tokens accept)";
+      return d;
+    }
+    d.status = "Unknown";
+    d.reason = "not in the token store";
+    return d;
+  }
+  const v1::Token& token = *facts.token;
+  if (token.has_group() && !token.group().id_token().empty()) d.group = token.group();
+  d.language = token.language();
+  d.personal_message = token.personal_message();
+  const bool expired = token.has_expires_at() && FromProto(token.expires_at()) <= facts.now;
+  if (token.status() != "Accepted") {
+    d.status = token.status();
+    d.reason = "stored status " + token.status();
+  } else if (expired) {
+    d.status = "Expired";
+    d.reason = "expired";
+  } else if (token.has_stations() &&
+             std::find(token.stations().station_ids().begin(), token.stations().station_ids().end(),
+                       facts.station_id) == token.stations().station_ids().end()) {
+    d.status = "NotAtThisLocation";
+    d.reason = facts.station_id.empty() ? "the charger belongs to no station"
+                                        : "not valid at station " + facts.station_id;
+  } else {
+    d.status = "Accepted";
+    d.reason = "accepted";
+    TimePoint until = facts.now + options.cache_expiry;
+    if (token.has_expires_at()) until = std::min(until, FromProto(token.expires_at()));
+    d.cache_expiry = until;
+  }
+  return d;
+}
+
+void FillAuthorizeResponse(const AuthorizeDecision& decision, v1::AuthorizeTokenResponse* out) {
+  out->set_status(decision.status);
+  if (decision.cache_expiry) *out->mutable_cache_expiry() = ToProto(*decision.cache_expiry);
+  if (decision.group) {
+    out->set_group_id_token(decision.group->id_token());
+    out->set_group_type(decision.group->type());
+  }
+  out->set_language(decision.language);
+  out->set_personal_message(decision.personal_message);
+  out->set_reason(decision.reason);
+}
+
+}  // namespace csms::control
