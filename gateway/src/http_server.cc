@@ -211,7 +211,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         upload_->token, [self = shared_from_this()](std::optional<HttpResponse> refused) {
           net::post(self->stream_.get_executor(), [self, refused = std::move(refused)]() mutable {
             if (refused) return self->Write(std::move(*refused), false);
-            self->ReadUploadBody();
+            self->ContinueThen(&HttpSession::ReadUploadSome);
           });
         });
   }
@@ -223,20 +223,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           false);
   }
 
-  void ReadUploadBody() {
+  // Sends "100 Continue" when the client waits for it before its body (curl does for large
+  // files), then `next`.
+  void ContinueThen(void (HttpSession::*next)()) {
     const auto& req = parser_->get();
     if (auto it = req.find(http::field::expect);
         it != req.end() && beast::iequals(it->value(), "100-continue")) {
-      // The client waits for this before it sends the body (curl does for large files).
       auto interim = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
       stream_.expires_after(kReadTimeout);
-      return net::async_write(stream_, net::buffer(*interim),
-                              [self = shared_from_this(), interim](beast::error_code ec, size_t) {
-                                if (ec) return self->Close();
-                                self->ReadUploadSome();
-                              });
+      return net::async_write(
+          stream_, net::buffer(*interim),
+          [self = shared_from_this(), interim, next](beast::error_code ec, size_t) {
+            if (ec) return self->Close();
+            ((*self).*next)();
+          });
     }
-    ReadUploadSome();
+    (this->*next)();
   }
 
   // A piece at a time, so the deadline is for silence, not for the whole file.
@@ -308,17 +310,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     parser_->body_limit(kMaxImportBytes);
     import_ = std::make_unique<TokenImport>(std::get<std::string>(format));
-    if (auto it = req.find(http::field::expect);
-        it != req.end() && beast::iequals(it->value(), "100-continue")) {
-      auto interim = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
-      stream_.expires_after(kReadTimeout);
-      return net::async_write(stream_, net::buffer(*interim),
-                              [self = shared_from_this(), interim](beast::error_code ec, size_t) {
-                                if (ec) return self->Close();
-                                self->PumpImport();
-                              });
-    }
-    PumpImport();
+    ContinueThen(&HttpSession::PumpImport);
   }
 
   void ImportTooLarge() {

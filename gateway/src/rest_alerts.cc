@@ -8,6 +8,7 @@
 #include "csms/common/grpc_async.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -20,10 +21,7 @@ constexpr std::chrono::milliseconds kQueryTimeout{5000};
 // A test waits for one attempt (control's --webhook-timeout, 10 s by default) and its record.
 constexpr std::chrono::milliseconds kTestTimeout{45000};
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
 HttpResponse FromStatus(const grpc::Status& status) {
   json details = json::parse(status.error_details(), nullptr, false);
@@ -67,9 +65,7 @@ HttpResponse BadRequest(const std::string& message) {
   return RestApi::Error(400, "bad_request", message);
 }
 
-json Time(bool set, const google::protobuf::Timestamp& t) {
-  return set ? json(FormatRfc3339(FromProto(t), /*millis=*/true)) : json(nullptr);
-}
+using rest::Time;
 
 json WebhookJson(const v1::Webhook& w) {
   json kinds = json::array(), ids = json::array();

@@ -15,6 +15,7 @@
 #include "csms/gateway/rest_alerts.h"
 #include "csms/gateway/rest_charger_data.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_log_uploads.h"
 #include "csms/gateway/rest_request.h"
 #include "csms/gateway/rest_tokens.h"
@@ -29,10 +30,7 @@ using std::chrono::milliseconds;
 constexpr milliseconds kCommandTimeout{35000};
 constexpr milliseconds kQueryTimeout{5000};
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
 HttpResponse FromGrpcError(const grpc::Status& status) {
   switch (status.error_code()) {
@@ -75,7 +73,7 @@ HttpResponse FromRestError(const RestError& error) {
   return RestApi::Error(error.status, error.code, error.message);
 }
 
-json TextOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+using rest::TextOrNull;
 
 json ChargerJson(const control::v1::Charger& c) {
   return json{

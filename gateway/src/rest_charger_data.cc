@@ -7,6 +7,7 @@
 #include "csms/common/grpc_async.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -20,10 +21,7 @@ constexpr std::chrono::milliseconds kQueryTimeout{5000};
 // command routes.
 constexpr std::chrono::milliseconds kLiveReadTimeout{35000};
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
 HttpResponse FromRestError(const RestError& error) {
   return RestApi::Error(error.status, error.code, error.message);
@@ -43,9 +41,7 @@ HttpResponse FromStatus(const grpc::Status& status) {
   return RestCommands::FromCommandStatus(status);
 }
 
-json Time(bool set, const google::protobuf::Timestamp& t) {
-  return set ? json(FormatRfc3339(FromProto(t), /*millis=*/true)) : json(nullptr);
-}
+using rest::Time;
 
 json EventJson(const v1::ChargerEvent& e) {
   json payload =

@@ -8,6 +8,7 @@
 #include "csms/common/api_auth.h"
 #include "csms/common/grpc_async.h"
 #include "csms/gateway/rest_charger_data.h"
+#include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -20,10 +21,7 @@ namespace v1 = control::v1;
 constexpr std::chrono::milliseconds kCommandTimeout{35000};
 constexpr std::chrono::milliseconds kQueryTimeout{5000};
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
 // A proto message as the REST body shows it: snake_case names, every field present.
 json ToJson(const google::protobuf::Message& message) {

@@ -7,6 +7,7 @@
 #include "csms/common/grpc_async.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_request.h"
 
 namespace csms::gateway {
@@ -22,16 +23,11 @@ constexpr std::chrono::milliseconds kQueryTimeout{5000};
 // upload cap is far below it).
 constexpr size_t kMaxDownloadBytes = 256 * 1024 * 1024;
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
-json Time(bool set, const google::protobuf::Timestamp& t) {
-  return set ? json(FormatRfc3339(FromProto(t), /*millis=*/true)) : json(nullptr);
-}
+using rest::Time;
 
-json TextOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+using rest::TextOrNull;
 
 std::optional<int64_t> ParseId(const std::string& text) {
   int64_t id = 0;

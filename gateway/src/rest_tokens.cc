@@ -6,6 +6,7 @@
 #include "csms/common/grpc_async.h"
 #include "csms/common/time_util.h"
 #include "csms/gateway/rest_commands.h"
+#include "csms/gateway/rest_json.h"
 
 namespace csms::gateway {
 namespace {
@@ -17,16 +18,11 @@ constexpr std::chrono::milliseconds kQueryTimeout{5000};
 // One batch is at most 1,000 lines in one transaction.
 constexpr std::chrono::milliseconds kImportBatchTimeout{60000};
 
-HttpResponse Json(int status, const json& body) {
-  return HttpResponse{status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                      "application/json"};
-}
+using rest::Json;
 
-json Time(bool set, const google::protobuf::Timestamp& t) {
-  return set ? json(FormatRfc3339(FromProto(t), /*millis=*/true)) : json(nullptr);
-}
+using rest::Time;
 
-json TextOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+using rest::TextOrNull;
 
 HttpResponse FromError(const RestError& e) { return RestApi::Error(e.status, e.code, e.message); }
 

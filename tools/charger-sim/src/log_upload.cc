@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include "csms/charger_sim/sim_util.h"
+
 namespace csms::sim {
 
 std::optional<HttpUrl> ParseHttpUrl(std::string_view url, std::string* error) {
@@ -28,59 +30,10 @@ std::optional<HttpUrl> ParseHttpUrl(std::string_view url, std::string* error) {
   size_t end = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, end);
   std::string_view target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-  if (authority.find('@') != std::string_view::npos) {
-    *error = "URL must not carry credentials";
-    return std::nullopt;
-  }
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      *error = "bad IPv6 address in URL";
-      return std::nullopt;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        *error = "bad port in URL";
-        return std::nullopt;
-      }
-      out.port = std::string(after.substr(1));
-      if (out.port.empty()) {
-        *error = "bad port in URL";
-        return std::nullopt;
-      }
-    }
-  } else {
-    size_t colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      out.port = std::string(authority.substr(colon + 1));
-      if (out.port.empty()) {
-        *error = "bad port in URL";
-        return std::nullopt;
-      }
-    }
-  }
-  if (out.host.empty()) {
-    *error = "URL has no host";
-    return std::nullopt;
-  }
-  if (out.port.empty()) out.port = out.tls ? "443" : "80";
-  if (out.port.size() > 5) {
-    *error = "bad port in URL";
-    return std::nullopt;
-  }
-  for (char c : out.port) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) {
-      *error = "bad port in URL";
-      return std::nullopt;
-    }
-  }
-  if (const int port = std::stoi(out.port); port < 1 || port > 65535) {
-    *error = "bad port in URL";
-    return std::nullopt;
-  }
+  auto host_port = ParseAuthority(authority, out.tls ? "443" : "80", error);
+  if (!host_port) return std::nullopt;
+  out.host = std::move(host_port->host);
+  out.port = std::move(host_port->port);
   out.target =
       target.empty() || target.front() == '?' ? "/" + std::string(target) : std::string(target);
   return out;

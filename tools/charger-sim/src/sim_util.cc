@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +13,56 @@
 #include <fstream>
 
 namespace csms::sim {
+
+std::optional<HostPort> ParseAuthority(std::string_view authority, std::string_view default_port,
+                                       std::string* error) {
+  if (authority.find('@') != std::string_view::npos) {
+    *error = "URL must not carry credentials";
+    return std::nullopt;
+  }
+  HostPort out;
+  std::string_view port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      *error = "bad IPv6 address in URL";
+      return std::nullopt;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        *error = "bad port in URL";
+        return std::nullopt;
+      }
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    size_t colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (out.host.empty()) {
+    *error = "URL has no host";
+    return std::nullopt;
+  }
+  const bool digits =
+      !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      });
+  if (has_port &&
+      (!digits || std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)) {
+    *error = "bad port in URL";
+    return std::nullopt;
+  }
+  out.port = has_port ? std::string(port) : std::string(default_port);
+  return out;
+}
 
 std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
   WsUrl out;
@@ -36,37 +87,10 @@ std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error) {
     *error = "URL must not carry credentials; use --password";
     return std::nullopt;
   }
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      *error = "bad IPv6 address in URL";
-      return std::nullopt;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        *error = "bad port in URL";
-        return std::nullopt;
-      }
-      out.port = std::string(after.substr(1));
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.empty()) {
-    *error = "URL has no host";
-    return std::nullopt;
-  }
-  if (out.port.empty()) out.port = out.tls ? "443" : "80";
-  for (char c : out.port) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) {
-      *error = "bad port in URL";
-      return std::nullopt;
-    }
-  }
+  auto host_port = ParseAuthority(authority, out.tls ? "443" : "80", error);
+  if (!host_port) return std::nullopt;
+  out.host = std::move(host_port->host);
+  out.port = std::move(host_port->port);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.path = std::string(path);
   return out;

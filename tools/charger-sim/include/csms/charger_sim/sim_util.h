@@ -15,6 +15,15 @@ struct WsUrl {
   bool tls = false;  // wss:// (OCPP security profiles 2 and 3)
 };
 
+// The host and port of a URL's authority: "host", "host:port" or "[IPv6]:port" (the port 1 to
+// 65535; `default_port` when none is given). nullopt (with the reason) for credentials
+// ("user@host"), no host or a bad port.
+struct HostPort {
+  std::string host, port;
+};
+std::optional<HostPort> ParseAuthority(std::string_view authority, std::string_view default_port,
+                                       std::string* error);
+
 // Reads "ws://host[:port][/path]" or "wss://...". Anything else gives nullopt (with the reason).
 std::optional<WsUrl> ParseWsUrl(std::string_view url, std::string* error);
 
