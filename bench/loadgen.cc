@@ -49,6 +49,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -164,6 +165,9 @@ struct Options {
   int report_variables = 200;           // variables per report
   int report_items_per_part = 50;       // reportData items per NotifyReport part
   double report_timeout_seconds = 900;  // storm: how long to wait for the reports after the boots
+  // Heartbeat mode: send Authorize for BENCH%08d (a random one below this) instead of
+  // Heartbeat (bench/run.sh token-import stores those ids); 0 = heartbeats.
+  int authorize_tokens = 0;
 };
 
 // The reportData of every NotifyReport part of one report, as `"reportData":[...]` (empty for
@@ -302,6 +306,7 @@ struct Stats {
   uint64_t connect_errors = 0;
   uint64_t boot_errors = 0;
   uint64_t call_errors = 0;       // CALLERROR replies
+  uint64_t not_accepted = 0;      // Authorize answered other than Accepted
   uint64_t unexpected = 0;        // frames that are neither our CALLRESULT nor our CALLERROR
   uint64_t closed = 0;            // connections lost before the end
   uint64_t stalled = 0;           // a CALL still unanswered after kStalledNs when the run stopped
@@ -792,6 +797,10 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
       if (now >= bench_.measure_start_ns() && now < bench_.measure_end_ns()) {
         ++stats_.calls;
         if (sent_was_ended_) ++stats_.transactions;
+        if (bench_.options().authorize_tokens > 0 &&
+            text.find(R"("status":"Accepted")") == std::string_view::npos) {
+          ++stats_.not_accepted;
+        }
         // A negative span would wrap to ~71 minutes as uint32; it can only come from this
         // program's own bookkeeping (seen once with remote starts interleaved), so it is
         // counted apart instead of poisoning the percentiles.
@@ -963,6 +972,13 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
     sent_was_ended_ = false;
     if (bench_.options().mode == Mode::kTransactions) {
       AppendTransactionEvent();
+    } else if (const int tokens = bench_.options().authorize_tokens; tokens > 0) {
+      char body[96];
+      int n =
+          std::snprintf(body, sizeof(body),
+                        R"(","Authorize",{"idToken":{"idToken":"BENCH%08u","type":"ISO14443"}}])",
+                        static_cast<unsigned>(random_() % static_cast<uint64_t>(tokens)));
+      wbuf_.append(body, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof(body) - 1))));
     } else {
       wbuf_.append(R"(","Heartbeat",{}])");
     }
@@ -1079,7 +1095,8 @@ class ConnectionImpl : public Connection, public std::enable_shared_from_this<Co
   websocket::response_type response_;
   beast::flat_buffer rbuf_;
   std::string wbuf_;
-  std::string expect_;  // `[3,"<id>"` of the outstanding CALL
+  std::string expect_;                               // `[3,"<id>"` of the outstanding CALL
+  std::minstd_rand random_{std::random_device{}()};  // which token an Authorize names
   uint64_t next_id_ = 1;
   int64_t start_ns_ = 0;
   int64_t tcp_done_ns_ = 0;
@@ -1453,6 +1470,7 @@ int Bench::Report(double setup_seconds) {
     total.connect_errors += s.connect_errors;
     total.boot_errors += s.boot_errors;
     total.call_errors += s.call_errors;
+    total.not_accepted += s.not_accepted;
     total.unexpected += s.unexpected;
     total.closed += s.closed;
     total.stalled += s.stalled;
@@ -1526,6 +1544,7 @@ int Bench::Report(double setup_seconds) {
       {"stalled", total.stalled},
       {"late", total.late},
       {"boot_pending", total.boot_pending},
+      {"authorize_not_accepted", total.not_accepted},
       {"negative_latency", total.negative_latency},
       {"rss", rss},
       // Connect start -> WebSocket open, per connection (TCP, TLS, the upgrade and the CSMS's
@@ -1698,6 +1717,9 @@ int main(int argc, char** argv) {
            "report as NotifyReport parts, each after the previous one's CALLRESULT; a storm then "
            "waits for every booted station's report"},
           {"report-variables", "", "200", "--answer-reports: variables in each report"},
+          {"authorize-range", "", "0",
+           "heartbeat mode: send Authorize for a random BENCH%08d below this instead of "
+           "Heartbeat (the ids bench/run.sh token-import stores); 0: heartbeats"},
           {"report-items-per-part", "", "50",
            "--answer-reports: reportData items per NotifyReport part"},
           {"report-timeout", "", "900",
@@ -1753,6 +1775,8 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--answer-reports must be 0 or 1");
     }
     options.report_variables = config.GetInt("report-variables");
+    options.authorize_tokens = config.GetInt("authorize-range");
+    if (options.authorize_tokens < 0) throw std::invalid_argument("--authorize-range must be >= 0");
     options.report_items_per_part = config.GetInt("report-items-per-part");
     options.report_timeout_seconds = config.GetDouble("report-timeout");
     if (options.report_variables < 0) {

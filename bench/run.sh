@@ -11,7 +11,8 @@
 # provisioned profile 1 chargers, twice: cold and warm password cache), and token-import (TOKENS,
 # default 1,000,000, generated CSV streamed by curl into POST /tokens:import; prints the time and
 # the peak RSS of the gateway and control), and report-10k-vars (1,000 chargers' heartbeats alone
-# and while one charger sends a 10,000-variable report; HB_RATE) (see README.md). A private PostgreSQL
+# and while one charger sends a 10,000-variable report; HB_RATE), and authorize-2k (TOKENS imported,
+# then AUTH_RATE Authorize/s from 1,000 stations, each for a random stored token) (see README.md). A private PostgreSQL
 # (fsync on) in a temp dir, billing, control and the gateway(s) start on free ports (the TLS
 # scenarios add the gateway's wss:// listener with certificates from tools/make-pki.sh in the temp
 # dir); csms-loadgen runs the scenario and prints its JSON result on stdout (summary on stderr). idle-50k and idle-100k run 3 and 6 gateway processes
@@ -45,12 +46,12 @@ load_pin=()
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | storm-10k-dm | idle-10k | \
     idle-50k | idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | \
-    idle-tls-10k | storm-auth | token-import | report-10k-vars) ;;
+    idle-tls-10k | storm-auth | token-import | report-10k-vars | authorize-2k) ;;
   *)
     echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|" \
       "storm-10k-dm|idle-10k|" \
       "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k|" \
-      "storm-auth|token-import|report-10k-vars" >&2
+      "storm-auth|token-import|report-10k-vars|authorize-2k" >&2
     exit 2
     ;;
 esac
@@ -566,6 +567,13 @@ else
       ;;
     report-10k-vars)
       report_10k_vars
+      ;;
+    authorize-2k)
+      # TOKENS (1,000,000) imported, then 1,000 stations send AUTH_RATE (2,000) Authorize/s,
+      # open loop, each for a random one of them.
+      token_import
+      run_loadgen --mode heartbeat --connections 1000 --rate "${AUTH_RATE:-2000}" \
+        --authorize-range "${TOKENS:-1000000}" --server-pid "$gateway_pid"
       ;;
     remote-start)
       # Sequential REST start/stop pairs while 1,000 chargers send 5,000 heartbeats/s.
