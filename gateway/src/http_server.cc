@@ -148,21 +148,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void OnHeader(beast::error_code ec) {
-    if (!ec && uploads_) {
-      std::string token, filename;
-      const std::string target(parser_->get().target());
-      if (ParseUploadPath(target.substr(0, target.find('?')), &token, &filename)) {
-        return StartUpload(std::move(token), std::move(filename));
-      }
-    }
-    if (!ec) {
-      const std::string target(parser_->get().target());
-      if (target.substr(0, target.find('?')) == kTokenImportPath &&
-          parser_->get().method() == http::verb::post) {
-        return StartImport();
-      }
-    }
     if (ec) return OnRead(ec);
+    // The two streamed routes; every other one reads its (small) body whole.
+    const beast::string_view target = parser_->get().target();
+    const std::string path(target.substr(0, target.find('?')));
+    std::string token, filename;
+    if (uploads_ && ParseUploadPath(path, &token, &filename)) {
+      return StartUpload(std::move(token), std::move(filename));
+    }
+    if (path == kTokenImportPath && parser_->get().method() == http::verb::post) {
+      return StartImport();
+    }
     if (auto length = parser_->content_length(); length && *length > kMaxBodyBytes) {
       return OnRead(http::error::body_limit);
     }

@@ -23,44 +23,6 @@ constexpr std::chrono::milliseconds kTestTimeout{45000};
 
 using rest::Json;
 
-HttpResponse FromStatus(const grpc::Status& status) {
-  json details = json::parse(status.error_details(), nullptr, false);
-  std::string error = details.is_object() ? details.value("error", "") : "";
-  static const std::pair<const char*, int> kCodes[] = {
-      {"bad_request", 400},  {"not_found", 404},   {"forbidden", 403},
-      {"unauthorized", 401}, {"unavailable", 503}, {"timeout", 504},
-  };
-  if (error.empty()) {
-    switch (status.error_code()) {
-      case grpc::StatusCode::INVALID_ARGUMENT:
-        error = "bad_request";
-        break;
-      case grpc::StatusCode::NOT_FOUND:
-        error = "not_found";
-        break;
-      case grpc::StatusCode::PERMISSION_DENIED:
-        error = "forbidden";
-        break;
-      case grpc::StatusCode::UNAUTHENTICATED:
-        error = "unauthorized";
-        break;
-      case grpc::StatusCode::UNAVAILABLE:
-        error = "unavailable";
-        break;
-      case grpc::StatusCode::DEADLINE_EXCEEDED:
-        error = "timeout";
-        break;
-      default:
-        error = "internal";
-    }
-  }
-  int code = 500;
-  for (const auto& [name, http] : kCodes) {
-    if (error == name) code = http;
-  }
-  return RestApi::Error(code, error, status.error_message());
-}
-
 HttpResponse BadRequest(const std::string& message) {
   return RestApi::Error(400, "bad_request", message);
 }
@@ -204,7 +166,7 @@ void Call(Start start, Request request, std::chrono::milliseconds timeout, const
       std::move(start), std::move(request), timeout,
       [render = std::move(render), respond = std::move(respond)](const grpc::Status& status,
                                                                  const Response& response) {
-        if (!status.ok()) return respond(FromStatus(status));
+        if (!status.ok()) return respond(RestCommands::FromCommandStatus(status));
         render(response);
       },
       RestCommands::OnBehalfOf(http));

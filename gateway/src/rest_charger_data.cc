@@ -27,20 +27,6 @@ HttpResponse FromRestError(const RestError& error) {
   return RestApi::Error(error.status, error.code, error.message);
 }
 
-// As the command routes answer; a status without their details (NOT_FOUND, INVALID_ARGUMENT)
-// still means what it says here: the charger is unknown, a parameter is bad.
-HttpResponse FromStatus(const grpc::Status& status) {
-  if (status.error_details().empty()) {
-    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-      return RestApi::Error(404, "unknown_charger", status.error_message());
-    }
-    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      return RestApi::Error(400, "bad_request", status.error_message());
-    }
-  }
-  return RestCommands::FromCommandStatus(status);
-}
-
 using rest::Time;
 
 json EventJson(const v1::ChargerEvent& e) {
@@ -181,7 +167,8 @@ void RestChargerData::ListEvents(const HttpRequest& http, const std::string& cha
       std::move(request), kQueryTimeout,
       [respond = std::move(respond)](const grpc::Status& status,
                                      const v1::ListChargerEventsResponse& response) {
-        if (!status.ok()) return respond(FromStatus(status));
+        if (!status.ok())
+          return respond(RestCommands::FromCommandStatus(status, "unknown_charger"));
         json events = json::array();
         for (const auto& e : response.events()) events.push_back(EventJson(e));
         respond(Json(200, json{{"events", std::move(events)},
@@ -231,7 +218,8 @@ void RestChargerData::ListVariables(const HttpRequest& http, const std::string& 
       std::move(request), timeout,
       [respond = std::move(respond), charger_id](const grpc::Status& status,
                                                  const v1::ListVariablesResponse& response) {
-        if (!status.ok()) return respond(FromStatus(status));
+        if (!status.ok())
+          return respond(RestCommands::FromCommandStatus(status, "unknown_charger"));
         const std::string source = response.source().empty() ? "stored" : response.source();
         json variables = json::array();
         for (const auto& v : response.variables()) {
@@ -266,7 +254,8 @@ void RestChargerData::ListFirmwareJobs(const HttpRequest& http, const std::strin
       std::move(request), kQueryTimeout,
       [respond = std::move(respond), charger_id](const grpc::Status& status,
                                                  const v1::ListFirmwareJobsResponse& response) {
-        if (!status.ok()) return respond(FromStatus(status));
+        if (!status.ok())
+          return respond(RestCommands::FromCommandStatus(status, "unknown_charger"));
         json jobs = json::array();
         for (const auto& j : response.jobs()) jobs.push_back(FirmwareJobJson(j));
         respond(Json(200, json{{"charger_id", charger_id}, {"jobs", std::move(jobs)}}));

@@ -60,12 +60,20 @@ int HttpStatusFor(const std::string& error) {
 
 }  // namespace
 
-HttpResponse RestCommands::FromCommandStatus(const grpc::Status& status) {
+HttpResponse RestCommands::FromCommandStatus(const grpc::Status& status,
+                                             const std::string& not_found) {
   json details = json::parse(status.error_details(), nullptr, false);
   std::string error = details.is_object() ? details.value("error", "") : "";
   if (error.empty()) {
-    // A status from somewhere else than the command API (control unreachable, deadline).
+    // A status without the command API's details (control unreachable, a deadline, a read
+    // method's plain status).
     switch (status.error_code()) {
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        error = "bad_request";
+        break;
+      case grpc::StatusCode::NOT_FOUND:
+        error = not_found;
+        break;
       case grpc::StatusCode::UNAVAILABLE:
         error = "unavailable";
         break;

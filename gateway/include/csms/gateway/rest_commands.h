@@ -32,7 +32,10 @@ class RestCommands {
               const std::string& query, Respond& respond);
 
   // The HTTP answer for a failed command call (status details carry the error code).
-  static HttpResponse FromCommandStatus(const grpc::Status& status);
+  // A status without the REST code in its details maps by its gRPC code; NOT_FOUND to
+  // `not_found` (what a missing thing is called on the caller's routes).
+  static HttpResponse FromCommandStatus(const grpc::Status& status,
+                                        const std::string& not_found = "not_found");
   // The gRPC metadata naming the operator's key and role to control (none in open mode).
   static std::vector<std::pair<std::string, std::string>> OnBehalfOf(const HttpRequest& http);
 
