@@ -3,6 +3,7 @@
 #include <chrono>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "csms/common/api_auth.h"
@@ -22,6 +23,7 @@
 #include "csms/control/event_listener.h"
 #include "csms/control/log_upload_service.h"
 #include "csms/control/maintenance.h"
+#include "csms/control/reservation_service.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
 #include "csms/control/token_service.h"
@@ -183,8 +185,14 @@ int main(int argc, char** argv) {
             "accept: admits it (free-vend sites), logged"},
            {"authorization-cache-expiry", "CSMS_AUTHORIZATION_CACHE_EXPIRY", "86400",
             "seconds a charger may trust an Accepted Authorize (cacheExpiryDateTime)"},
+           {"token-session-max-age", "CSMS_TOKEN_SESSION_MAX_AGE", "86400",
+            "seconds after which a transaction that never Ended stops counting towards its "
+            "token's concurrent transactions (ConcurrentTx)"},
            {"event-retention-days", "CSMS_EVENT_RETENTION_DAYS", "90",
             "days each charger's event log is kept (whole days are dropped); 0: forever"},
+           {"reservation-sweep-interval", "CSMS_RESERVATION_SWEEP_INTERVAL", "10",
+            "seconds between looks for reservations past their expires_at, which the CSMS then "
+            "releases (state expired) whether or not the charger reports it"},
            {"log-upload-token-ttl", "CSMS_LOG_UPLOAD_TOKEN_TTL", "86400",
             "seconds a log upload URL works after GetLog was sent"},
            {"log-upload-retention-days", "CSMS_LOG_UPLOAD_RETENTION_DAYS", "30",
@@ -318,6 +326,7 @@ int main(int argc, char** argv) {
                                                         &stores.credentials);
   station_events.set_device_model(&stores.device_model);
   station_events.set_log_uploads(&stores.log_uploads);
+  std::optional<csms::control::TokenSessionStore> token_sessions;
   {
     csms::control::StationEventServiceImpl::Authorization authorization;
     authorization.tokens = &stores.tokens;
@@ -330,6 +339,13 @@ int main(int argc, char** argv) {
       CSMS_LOG(kWarn, kComponent)
           << "--unknown-tokens accept: any id token the token store does not know is admitted";
     }
+    csms::control::TokenSessionStore::Options sessions;
+    sessions.authorize = authorization.options;
+    sessions.remote_start_window = authorization.remote_start_window;
+    sessions.session_max_age = std::chrono::duration_cast<std::chrono::seconds>(
+        PositiveSeconds(config, "token-session-max-age"));
+    token_sessions.emplace(pool, sessions);
+    authorization.token_sessions = &*token_sessions;
     station_events.set_authorization(authorization);
   }
   csms::control::ControlServiceImpl control(stores, link, waiter,
@@ -362,21 +378,30 @@ int main(int argc, char** argv) {
                                                          auth.get(), upload_options);
   // TokenService checks its callers itself, like LogUploadService.
   csms::control::TokenServiceImpl token_service(stores.tokens, auth.get());
+  // ReservationService checks its callers itself too; the sweep releases expired reservations.
+  csms::control::ReservationStore reservations(pool);
+  csms::control::ReservationServiceImpl::Options reservation_options;
+  reservation_options.call_timeout = std::chrono::seconds(command_timeout);
+  csms::control::ReservationServiceImpl reservation_service(
+      control.access(), reservations, control.sender(), auth.get(), reservation_options);
+  csms::control::ReservationSweep reservation_sweep(
+      reservations, PositiveSeconds(config, "reservation-sweep-interval"));
   AuthedControlService authed_control(control, *auth);
   AuthedStationEventService authed_station_events(station_events, *auth);
   // AlertService checks its callers itself (admin for webhooks), with or without keys.
-  std::vector<grpc::Service*> services{&control, &station_events, &alert_service,
-                                       &log_upload_service, &token_service};
+  std::vector<grpc::Service*> services{&control,       &station_events,
+                                       &alert_service, &log_upload_service,
+                                       &token_service, &reservation_service};
   if (auth->enabled()) {
-    services = {&authed_control, &authed_station_events, &alert_service, &log_upload_service,
-                &token_service};
+    services = {&authed_control,     &authed_station_events, &alert_service,
+                &log_upload_service, &token_service,         &reservation_service};
   }
-  auto server =
-      csms::StartGrpcServer(config.Get("grpc-listen"), services,
-                            {"csms.control.v1.ControlService",
-                             "csms.control.v1.StationEventService", "csms.control.v1.AlertService",
-                             "csms.control.v1.LogUploadService", "csms.control.v1.TokenService"},
-                            kComponent);
+  auto server = csms::StartGrpcServer(
+      config.Get("grpc-listen"), services,
+      {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
+       "csms.control.v1.AlertService", "csms.control.v1.LogUploadService",
+       "csms.control.v1.TokenService", "csms.control.v1.ReservationService"},
+      kComponent);
   if (!server) {
     signal_thread.detach();
     return 1;
@@ -385,7 +410,7 @@ int main(int argc, char** argv) {
   auto apply_health = csms::GrpcHealthApplier(
       server.get(), {"csms.control.v1.ControlService", "csms.control.v1.StationEventService",
                      "csms.control.v1.AlertService", "csms.control.v1.LogUploadService",
-                     "csms.control.v1.TokenService"});
+                     "csms.control.v1.TokenService", "csms.control.v1.ReservationService"});
   csms::HealthWatcher db_health(
       "database", csms::PostgresProbe(url, std::chrono::seconds(2)),
       [&](bool healthy) {

@@ -121,6 +121,11 @@ void FillSession(const SessionState& s, v1::Session* out) {
   out->set_event_count(s.event_count);
   out->set_clock_suspect(s.clock_suspect);
   out->set_meter_resets(static_cast<int32_t>(s.meter_resets));
+  out->set_id_token_type(s.id_token_type);
+  out->set_account_id(s.account_id);
+  out->set_authorization_status(s.authorization_status);
+  out->set_authorization_flagged(s.authorization_flagged);
+  out->set_authorization_reason(s.authorization_reason);
   if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
 }
 
@@ -174,6 +179,7 @@ void BillingService::RecordAsync(const TransactionEvent& received,
                       return done(StatusOf("RecordTransactionEvent", outcome.error));
                     response->set_duplicate(outcome.result->duplicate);
                     FillSession(outcome.result->session, response->mutable_session());
+                    response->set_id_token_info_json(outcome.result->id_token_info_json);
                     LogRecorded(*logged, *outcome.result);
                     done(grpc::Status::OK);
                   });
@@ -245,7 +251,8 @@ grpc::Status BillingService::ListSessions(grpc::ServerContext*,
   const int limit =
       request->limit() <= 0 ? kDefaultListLimit : std::min(request->limit(), kMaxListLimit);
   return Guarded("ListSessions", [&] {
-    for (const SessionState& session : store_.ListSessions(request->charger_id(), limit)) {
+    SessionFilter filter{request->charger_id(), request->account_id(), request->flagged_only()};
+    for (const SessionState& session : store_.ListSessions(filter, limit)) {
       FillSession(session, response->add_sessions());
     }
     return grpc::Status::OK;
@@ -266,7 +273,8 @@ grpc::Status BillingService::GetDailyStats(grpc::ServerContext*,
     const std::string to = request->to_date().empty() ? from : request->to_date();
     if (from > to) return InvalidArgument("from_date " + from + " is after to_date " + to);
     response->set_time_zone(store_.time_zone());
-    for (const DailyStats& row : store_.GetDailyStats(request->charger_id(), from, to)) {
+    for (const DailyStats& row :
+         store_.GetDailyStats(request->charger_id(), from, to, request->account_id())) {
       v1::DailyStats* out = response->add_stats();
       out->set_charger_id(row.charger_id);
       out->set_date(row.date);

@@ -37,6 +37,10 @@ const std::string& SessionColumns() {
       ", u.meter_start_explicit, u.meter_stop_wh, u.meter_stop_order, " +
       MicrosColumn("meter_stop_time") +
       ", u.started_seen, u.ended, u.clock_suspect, u.event_count, u.meter_resets,"
+      " coalesce(u.id_token_type, '') AS id_token_type,"
+      " coalesce(u.account_id, '') AS account_id,"
+      " coalesce(u.authorization_status, '') AS authorization_status,"
+      " u.authorization_flagged, coalesce(u.authorization_reason, '') AS authorization_reason,"
       " (u.energy_consumed * 1000)::bigint AS energy_wh,"
       " (u.cost * 100)::bigint AS cost_hundredths, u.currency, " +
       MicrosColumn("updated_at") + ", to_char(u.stats_date, 'YYYY-MM-DD') AS stats_date";
@@ -67,6 +71,11 @@ SessionState ReadSession(const pqxx::row& row) {
   s.station_id = row["station_id"].as<std::string>();
   s.user_id = row["user_id"].as<std::string>();
   s.user_id_at = ReadPosition(row["user_id_order"], row["user_id_time_us"]);
+  s.id_token_type = row["id_token_type"].as<std::string>();
+  s.account_id = row["account_id"].as<std::string>();
+  s.authorization_status = row["authorization_status"].as<std::string>();
+  s.authorization_flagged = row["authorization_flagged"].as<bool>();
+  s.authorization_reason = row["authorization_reason"].as<std::string>();
   s.start_time = ReadTime(row["start_time_us"]);
   s.end_time = ReadTime(row["end_time_us"]);
   s.stop_reason = row["stop_reason"].as<std::string>();
@@ -187,7 +196,8 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
   pg::ArrayLiteral charger, transaction, dedup, seq_no, order_key, type, trigger, charging_state,
       stopped_reason, event_time, received_at, register_wh, meter_start_wh, power_w,
       remote_start_id, evse_id, connector_id, id_token, id_token_type, offline, dialect,
-      station_cost, connection_id, raw_payload, clock_suspect;
+      station_cost, connection_id, raw_payload, clock_suspect, authorization_status, account_id,
+      authorization_flagged, authorization_reason, id_token_info;
   for (const TransactionEvent* event : events) {
     const TransactionEvent& e = *event;
     charger.Text(e.charger_id());
@@ -215,6 +225,14 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
     connection_id.OptText(NullIfEmpty(e.connection_id()));
     raw_payload.OptText(RawPayloadJson(e.raw_payload_json()));
     clock_suspect.Bool(ClockSuspect(e));
+    const ocpp::v1::IdTokenDecision& decision = e.id_token_decision();
+    authorization_status.OptText(NullIfEmpty(decision.status()));
+    account_id.OptText(NullIfEmpty(decision.account_id()));
+    authorization_flagged.Bool(decision.flagged());
+    authorization_reason.OptText(NullIfEmpty(decision.reason()));
+    id_token_info.OptText(decision.id_token_info_json().empty()
+                              ? Nullable()
+                              : RawPayloadJson(decision.id_token_info_json()));
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_insert_events",
@@ -222,12 +240,14 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       " event_type, trigger_reason, charging_state, stopped_reason, event_time, received_at,"
       " energy_register_wh, meter_start_wh, power_w, remote_start_id, evse_id, connector_id,"
       " id_token, id_token_type, offline, dialect, station_reported_cost, connection_id,"
-      " raw_payload, clock_suspect)"
+      " raw_payload, clock_suspect, authorization_status, account_id, authorization_flagged,"
+      " authorization_reason, id_token_info)"
       " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
       " $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[],"
       " $12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::integer[],"
       " $17::integer[], $18::text[], $19::text[], $20::boolean[], $21::text[], $22::float8[],"
-      " $23::text[], $24::jsonb[], $25::boolean[])"
+      " $23::text[], $24::jsonb[], $25::boolean[], $26::text[], $27::text[], $28::boolean[],"
+      " $29::text[], $30::jsonb[])"
       " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING"
       " RETURNING charger_id, transaction_id, dedup_key",
       charger.str(), transaction.str(), dedup.str(), seq_no.str(), order_key.str(), type.str(),
@@ -235,7 +255,8 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       received_at.str(), register_wh.str(), meter_start_wh.str(), power_w.str(),
       remote_start_id.str(), evse_id.str(), connector_id.str(), id_token.str(), id_token_type.str(),
       offline.str(), dialect.str(), station_cost.str(), connection_id.str(), raw_payload.str(),
-      clock_suspect.str());
+      clock_suspect.str(), authorization_status.str(), account_id.str(),
+      authorization_flagged.str(), authorization_reason.str(), id_token_info.str());
   std::set<EventKey> inserted;
   for (const pqxx::row& row : rows) {
     inserted.emplace(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
@@ -293,7 +314,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
   pg::ArrayLiteral charger, transaction, start_time, end_time, energy, cost, user_id, currency,
       stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,
       meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time, started_seen,
-      ended, event_count, clock_suspect, meter_resets;
+      ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,
+      authorization_status, authorization_flagged, authorization_reason;
   for (const auto& [key, work] : sessions) {
     const SessionState& s = work->state;
     const ReadingText meter_start = ToText(s.meter_start);
@@ -322,6 +344,11 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
     event_count.Int(s.event_count);
     clock_suspect.Bool(s.clock_suspect);
     meter_resets.Int(s.meter_resets);
+    id_token_type.OptText(NullIfEmpty(s.id_token_type));
+    account_id.OptText(NullIfEmpty(s.account_id));
+    authorization_status.OptText(NullIfEmpty(s.authorization_status));
+    authorization_flagged.Bool(s.authorization_flagged);
+    authorization_reason.OptText(NullIfEmpty(s.authorization_reason));
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_update_sessions",
@@ -334,17 +361,23 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " user_id_order = v.user_id_order, user_id_time = v.user_id_time,"
       " started_seen = v.started_seen, ended = v.ended, event_count = v.event_count,"
       " clock_suspect = v.clock_suspect, meter_resets = v.meter_resets,"
-      " stats_date = (coalesce(v.start_time, v.end_time) AT TIME ZONE $24)::date,"
+      " id_token_type = v.id_token_type, account_id = v.account_id,"
+      " authorization_status = v.authorization_status,"
+      " authorization_flagged = v.authorization_flagged,"
+      " authorization_reason = v.authorization_reason,"
+      " stats_date = (coalesce(v.start_time, v.end_time) AT TIME ZONE $29)::date,"
       " updated_at = now()"
       " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],"
       " $5::numeric[], $6::numeric[], $7::text[], $8::text[], $9::text[], $10::float8[],"
       " $11::bigint[], $12::timestamptz[], $13::boolean[], $14::float8[], $15::bigint[],"
       " $16::timestamptz[], $17::bigint[], $18::timestamptz[], $19::boolean[], $20::boolean[],"
-      " $21::integer[], $22::boolean[], $23::integer[])"
+      " $21::integer[], $22::boolean[], $23::integer[], $24::text[], $25::text[], $26::text[],"
+      " $27::boolean[], $28::text[])"
       " AS v(charger_id, transaction_id, start_time, end_time, energy, cost, user_id, currency,"
       " stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,"
       " meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time,"
-      " started_seen, ended, event_count, clock_suspect, meter_resets)"
+      " started_seen, ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,"
+      " authorization_status, authorization_flagged, authorization_reason)"
       " WHERE u.charger_id = v.charger_id AND u.transaction_id = v.transaction_id"
       " RETURNING " +
           SessionColumns(),
@@ -353,7 +386,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       meter_start_order.str(), meter_start_time.str(), meter_start_explicit.str(),
       meter_stop_wh.str(), meter_stop_order.str(), meter_stop_time.str(), user_id_order.str(),
       user_id_time.str(), started_seen.str(), ended.str(), event_count.str(), clock_suspect.str(),
-      meter_resets.str(), time_zone);
+      meter_resets.str(), id_token_type.str(), account_id.str(), authorization_status.str(),
+      authorization_flagged.str(), authorization_reason.str(), time_zone);
   std::map<SessionKey, pqxx::row> updated;
   for (const pqxx::row& row : rows) {
     updated.emplace(
@@ -421,6 +455,38 @@ void AddStats(const pqxx::row& row, int sign, std::map<StatsKey, StatsDelta>* de
   delta.sessions += sign;
   delta.energy_wh += sign * row["energy_wh"].as<int64_t>();
   delta.revenue_hundredths += sign * row["cost_hundredths"].as<int64_t>();
+}
+
+// The idTokenInfo stored with the first copy of each repeated event that carries a token: a
+// repeat is answered as the first copy was. Only repeats pay for this read.
+std::map<EventKey, std::string> StoredIdTokenInfo(
+    pqxx::work& txn, const std::vector<const TransactionEvent*>& events,
+    const std::vector<bool>& is_new) {
+  pg::ArrayLiteral chargers, transactions, dedups;
+  bool any = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (is_new[i] || events[i]->id_token_type().empty()) continue;
+    chargers.Text(events[i]->charger_id());
+    transactions.Text(events[i]->transaction_id());
+    dedups.Text(events[i]->dedup_key());
+    any = true;
+  }
+  std::map<EventKey, std::string> answers;
+  if (!any) return answers;
+  const pqxx::result rows = ExecPrepared(
+      txn, "billing_stored_id_token_info",
+      "SELECT e.charger_id, e.transaction_id, e.dedup_key, e.id_token_info::text"
+      " FROM transaction_events e"
+      " JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(charger_id, transaction_id, dedup)"
+      " ON e.charger_id = k.charger_id AND e.transaction_id = k.transaction_id"
+      " AND e.dedup_key = k.dedup WHERE e.id_token_info IS NOT NULL",
+      chargers.str(), transactions.str(), dedups.str());
+  for (const pqxx::row& row : rows) {
+    answers.emplace(
+        EventKey{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()},
+        row[3].as<std::string>());
+  }
+  return answers;
 }
 
 // One database transaction for the whole batch. Throws on any failure; nothing is then stored.
@@ -519,6 +585,7 @@ std::vector<RecordResult> WriteBatch(pqxx::connection& conn,
     ApplyStatsDeltas(txn, deltas);
   }
 
+  const std::map<EventKey, std::string> stored_answers = StoredIdTokenInfo(txn, events, is_new);
   std::vector<RecordResult> results(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const SessionWork& work = sessions[{events[i]->charger_id(), events[i]->transaction_id()}];
@@ -526,6 +593,12 @@ std::vector<RecordResult> WriteBatch(pqxx::connection& conn,
     if (!row) throw std::logic_error("stored event without a session row");
     results[i].duplicate = !is_new[i];
     results[i].session = ReadSession(*row);
+    if (is_new[i]) {
+      results[i].id_token_info_json = events[i]->id_token_decision().id_token_info_json();
+    } else if (auto stored = stored_answers.find(KeyOf(*events[i]));
+               stored != stored_answers.end()) {
+      results[i].id_token_info_json = stored->second;
+    }
   }
   txn.commit();
   return results;
@@ -590,14 +663,15 @@ std::optional<SessionState> LedgerStore::GetSession(const std::string& transacti
   });
 }
 
-std::vector<SessionState> LedgerStore::ListSessions(const std::string& charger_id, int limit) {
+std::vector<SessionState> LedgerStore::ListSessions(const SessionFilter& filter, int limit) {
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
-    const pqxx::result rows =
-        txn.exec_params("SELECT " + SessionColumns() +
-                            " FROM charger_usage_log u WHERE ($1 = '' OR charger_id = $1)"
-                            " ORDER BY start_time DESC NULLS LAST, id DESC LIMIT $2",
-                        charger_id, limit);
+    const pqxx::result rows = txn.exec_params(
+        "SELECT " + SessionColumns() +
+            " FROM charger_usage_log u WHERE ($1 = '' OR charger_id = $1)"
+            " AND ($2 = '' OR account_id = $2) AND (NOT $3 OR authorization_flagged)"
+            " ORDER BY start_time DESC NULLS LAST, id DESC LIMIT $4",
+        filter.charger_id, filter.account_id, filter.flagged_only, limit);
     std::vector<SessionState> sessions;
     sessions.reserve(rows.size());
     for (const pqxx::row& row : rows) sessions.push_back(ReadSession(row));
@@ -606,15 +680,29 @@ std::vector<SessionState> LedgerStore::ListSessions(const std::string& charger_i
 }
 
 std::vector<DailyStats> LedgerStore::GetDailyStats(const std::string& charger_id,
-                                                   const std::string& from, const std::string& to) {
+                                                   const std::string& from, const std::string& to,
+                                                   const std::string& account_id) {
   return pool_.Run([&](pqxx::connection& conn) {
     pqxx::read_transaction txn(conn);
-    const pqxx::result rows = txn.exec_params(
-        "SELECT charger_id, to_char(date, 'YYYY-MM-DD') AS date, sessions, total_energy,"
-        " total_revenue FROM daily_charger_stats"
-        " WHERE date BETWEEN $1::date AND $2::date AND ($3 = '' OR charger_id = $3)"
-        " ORDER BY date, charger_id",
-        from, to, charger_id);
+    // An account's figures are summed from its ended sessions (the same ones, dated the same
+    // way, that daily_charger_stats counts); the network's come from the maintained totals.
+    const pqxx::result rows =
+        account_id.empty()
+            ? txn.exec_params(
+                  "SELECT charger_id, to_char(date, 'YYYY-MM-DD') AS date, sessions,"
+                  " total_energy, total_revenue FROM daily_charger_stats"
+                  " WHERE date BETWEEN $1::date AND $2::date AND ($3 = '' OR charger_id = $3)"
+                  " ORDER BY date, charger_id",
+                  from, to, charger_id)
+            : txn.exec_params(
+                  "SELECT charger_id, to_char(stats_date, 'YYYY-MM-DD') AS date,"
+                  " count(*) AS sessions, sum(energy_consumed) AS total_energy,"
+                  " sum(cost) AS total_revenue FROM charger_usage_log"
+                  " WHERE account_id = $4 AND ended"
+                  " AND stats_date BETWEEN $1::date AND $2::date"
+                  " AND ($3 = '' OR charger_id = $3)"
+                  " GROUP BY charger_id, stats_date ORDER BY stats_date, charger_id",
+                  from, to, charger_id, account_id);
     std::vector<DailyStats> stats;
     stats.reserve(rows.size());
     for (const pqxx::row& row : rows) {

@@ -131,11 +131,18 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) 
   }
 
   // The token of the earliest event that carries one: the start authorization, not the stop.
-  if (!event.id_token().empty() &&
+  // (A NoAuthorization token has an empty value: its type says it was there.)
+  if ((!event.id_token().empty() || !event.id_token_type().empty()) &&
       (!session->user_id_at ||
        std::tie(at, event.id_token()) < std::tie(*session->user_id_at, session->user_id))) {
     session->user_id = event.id_token();
     session->user_id_at = at;
+    const ocpp::v1::IdTokenDecision& decision = event.id_token_decision();
+    session->id_token_type = event.id_token_type();
+    session->account_id = decision.account_id();
+    session->authorization_status = decision.status();
+    session->authorization_flagged = decision.flagged();
+    session->authorization_reason = decision.reason();
   }
 
   // An explicit Transaction.Begin reading beats any register inferred as the first one.

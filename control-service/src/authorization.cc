@@ -22,14 +22,17 @@ AuthorizeDecision DecideAuthorization(const AuthorizeFacts& facts,
     if (options.accept_unknown) {
       d.status = "Accepted";
       d.admitted_unknown = true;
+      d.flagged = true;
       d.reason = "unknown token admitted (--unknown-tokens accept)";
       return d;
     }
     d.status = "Unknown";
+    d.flagged = true;
     d.reason = "not in the token store";
     return d;
   }
   const v1::Token& token = *facts.token;
+  d.account_id = token.account_id();
   if (token.has_group() && !token.group().id_token().empty()) d.group = token.group();
   d.language = token.language();
   d.personal_message = token.personal_message();
@@ -53,6 +56,27 @@ AuthorizeDecision DecideAuthorization(const AuthorizeFacts& facts,
     if (token.has_expires_at()) until = std::min(until, FromProto(token.expires_at()));
     d.cache_expiry = until;
   }
+  d.flagged = d.status != "Accepted";
+  return d;
+}
+
+AuthorizeDecision DecideTransactionToken(const AuthorizeFacts& facts,
+                                         const TransactionTokenFacts& transaction,
+                                         const AuthorizeOptions& options) {
+  AuthorizeDecision d = DecideAuthorization(facts, options);
+  if (transaction.first_status) {
+    if (*transaction.first_status != d.status) {
+      d.reason = "as first decided for this transaction (now " + d.status + ": " + d.reason + ")";
+    }
+    d.status = *transaction.first_status;
+  } else if (transaction.authorizes_session && d.status == "Accepted" && facts.token &&
+             transaction.active_sessions >= std::max(1, facts.token->max_concurrent())) {
+    d.status = "ConcurrentTx";
+    d.reason = "the token already runs " + std::to_string(transaction.active_sessions) +
+               " transaction(s), its maximum";
+  }
+  if (d.status != "Accepted") d.cache_expiry.reset();
+  d.flagged = d.admitted_unknown || d.status != "Accepted";
   return d;
 }
 
@@ -66,6 +90,8 @@ void FillAuthorizeResponse(const AuthorizeDecision& decision, v1::AuthorizeToken
   out->set_language(decision.language);
   out->set_personal_message(decision.personal_message);
   out->set_reason(decision.reason);
+  out->set_account_id(decision.account_id);
+  out->set_flagged(decision.flagged);
 }
 
 }  // namespace csms::control

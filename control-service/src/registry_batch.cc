@@ -15,6 +15,7 @@
 #include "csms/control/log_upload_store.h"
 #include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
+#include "csms/control/reservation_store.h"
 
 // RegistryStore::ApplyBatch: the gateways' reports, many in one transaction.
 namespace csms::control {
@@ -572,6 +573,17 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       FirmwareJobStore::ApplyBoots(txn, firmware_boots);
       alerts.Add(FirmwareJobStore::ApplyStatuses(txn, events));
       LogUploadStore::ApplyStatuses(txn, events);
+    }
+    {
+      // A TransactionEvent with reservationId uses that reservation (H01, reservation_store.h).
+      std::vector<ReservationUse> uses;
+      for (const WriteOp* op : ops) {
+        auto* t = std::get_if<TransactionEventOp>(op);
+        if (t == nullptr || !t->report.event().has_reservation_id()) continue;
+        const auto& ev = t->report.event();
+        uses.push_back({ev.charger_id(), ev.reservation_id(), ev.transaction_id()});
+      }
+      ReservationStore::ApplyUses(txn, uses);
     }
     alerts.EventsStored(EventLogStore::Insert(txn, events));
     alerts.Raise(txn, received_at);

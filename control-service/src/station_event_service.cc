@@ -140,6 +140,20 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
   }
   authorizers_->Submit([this, reactor, request, response] {
     reactor->Finish(RunRpc("AuthorizeToken", [&] {
+      if (request->has_transaction() && authorization_.token_sessions) {
+        const AuthorizeDecision decision = authorization_.token_sessions->Decide(
+            request->charger_id(), request->id_token(), request->type(), request->transaction(),
+            RealClock().Now());
+        FillAuthorizeResponse(decision, response);
+        if (decision.flagged) {
+          CSMS_LOG(kInfo, kComponent)
+              << "charger " << log::Sanitize(request->charger_id()) << ": transaction "
+              << log::Sanitize(request->transaction().transaction_id(), 40) << " "
+              << log::Sanitize(request->type()) << " token: " << decision.status << " ("
+              << decision.reason << ")";
+        }
+        return;
+      }
       AuthorizeFacts facts;
       facts.id_token = request->id_token();
       facts.type = request->type();

@@ -93,10 +93,14 @@ grpc::ServerUnaryReactor* TokenServiceImpl::ListTokens(grpc::CallbackServerConte
     if (!request->status().empty() && !IsTokenStatus(request->status())) {
       BadRequest("status '" + request->status() + "' is not Accepted, Blocked, Expired or Invalid");
     }
+    const auto prefix_length = Utf8Length(request->id_prefix());
+    if (!prefix_length || *prefix_length > kMaxIdTokenLength) {
+      BadRequest("id_prefix must be valid UTF-8 of at most 36 characters");
+    }
     TokenStore::Page page;
     try {
       page = store_.List(request->account_id(), request->status(), PageSize(request->limit()),
-                         request->cursor());
+                         request->cursor(), request->id_prefix());
     } catch (const std::invalid_argument&) {
       BadRequest("cursor is not one this list gave");
     }

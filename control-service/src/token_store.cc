@@ -114,14 +114,20 @@ TokenStore::PutResult TokenStore::Put(const TokenRecord& token, const std::strin
 }
 
 std::optional<v1::Token> TokenStore::Find(const std::string& type, const std::string& id_token) {
-  return pool_.Run([&](pqxx::connection& conn) -> std::optional<v1::Token> {
+  return pool_.Run([&](pqxx::connection& conn) {
     pqxx::nontransaction txn(conn);
-    auto rows = txn.exec_params(std::string("SELECT ") + kTokenColumns +
-                                    " FROM tokens WHERE type = $1 AND id_key = lower($2)",
-                                type, id_token);
-    if (rows.empty()) return std::nullopt;
-    return TokenFromRow(rows[0]);
+    return FindIn(txn, type, id_token, /*lock=*/false);
   });
+}
+
+std::optional<v1::Token> TokenStore::FindIn(pqxx::transaction_base& txn, const std::string& type,
+                                            const std::string& id_token, bool lock) {
+  auto rows = txn.exec_params(std::string("SELECT ") + kTokenColumns +
+                                  " FROM tokens WHERE type = $1 AND id_key = lower($2)" +
+                                  (lock ? " FOR UPDATE" : ""),
+                              type, id_token);
+  if (rows.empty()) return std::nullopt;
+  return TokenFromRow(rows[0]);
 }
 
 std::optional<v1::Token> TokenStore::Delete(const std::string& type, const std::string& id_token,
@@ -142,8 +148,21 @@ std::optional<v1::Token> TokenStore::Delete(const std::string& type, const std::
   });
 }
 
+bool TokenStore::CodePointOrder(pqxx::connection& conn) {
+  int known = code_point_order_.load();
+  if (known < 0) {
+    // By behaviour rather than by locale name (C, POSIX, C.UTF-8, an ICU or libc locale):
+    // linguistic collations put 'a' before 'B', ignore punctuation and sort 'é' by its letter.
+    pqxx::nontransaction txn(conn);
+    known = txn.exec1("SELECT 'a' > 'B' AND '-z' < '.' AND 'é' > 'f'")[0].as<bool>() ? 1 : 0;
+    code_point_order_.store(known);
+  }
+  return known == 1;
+}
+
 TokenStore::Page TokenStore::List(const std::string& account_id, const std::string& status,
-                                  int limit, const std::string& cursor) {
+                                  int limit, const std::string& cursor,
+                                  const std::string& id_prefix) {
   std::optional<std::string> after_type, after_key;
   if (!cursor.empty()) {
     auto [type, key] = ParseKeyCursor(cursor);
@@ -151,15 +170,26 @@ TokenStore::Page TokenStore::List(const std::string& account_id, const std::stri
     after_key = key;
   }
   return pool_.Run([&](pqxx::connection& conn) {
+    // A prefix is always checked with starts_with. Where text sorts by code point it is also the
+    // key range [prefix, prefix || U+10FFFF) within each type, which the primary key (type,
+    // id_key) or tokens_by_status serves: one index descent per type. (An id with U+10FFFF, a
+    // noncharacter, right after the prefix is not found.)
+    std::string prefix_clause = " AND ($6 = '' OR starts_with(id_key, lower($6)))";
+    if (!id_prefix.empty() && CodePointOrder(conn)) {
+      prefix_clause +=
+          " AND type = ANY(ARRAY['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode',"
+          " 'Local', 'MacAddress', 'NoAuthorization']) AND id_key >= lower($6)"
+          " AND id_key < lower($6) || chr(1114111)";
+    }
     pqxx::read_transaction txn(conn);
     Page page;
     std::string last_type, last_key;
     for (const auto& row : txn.exec_params(
              std::string("SELECT ") + kTokenColumns +
                  " FROM tokens WHERE ($1 = '' OR account_id = $1) AND ($2 = '' OR status = $2)"
-                 " AND ($3::text IS NULL OR (type, id_key) > ($3::text, $4::text))"
-                 " ORDER BY type, id_key LIMIT $5",
-             account_id, status, after_type, after_key, limit + 1)) {
+                 " AND ($3::text IS NULL OR (type, id_key) > ($3::text, $4::text))" +
+                 prefix_clause + " ORDER BY type, id_key LIMIT $5",
+             account_id, status, after_type, after_key, limit + 1, id_prefix)) {
       if (static_cast<int>(page.tokens.size()) == limit) {
         page.next_cursor = KeyCursor(last_type, last_key);
         break;

@@ -1,7 +1,8 @@
 // The operator's live view: stations on a map coloured by their chargers' state, a panel per
 // station with each charger's figures and controls, and daily statistics. Live data comes from
 // the gateway's Server-Sent Events (/events); commands go to the REST API. Each charger also has
-// a page of its own (#/chargers/<id>, charger.js); the token and fetch helpers are in api.js.
+// a page of its own (#/chargers/<id>, charger.js), the id tokens one too (#/tokens, tokens.js);
+// the API token and fetch helpers are in api.js.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import './style.css';
@@ -12,6 +13,7 @@ import {
   chargerHref, chargerIdFromHash,
 } from './api.js';
 import { showChargerPage, hideChargerPage, chargerPageUpdate } from './charger.js';
+import { showTokensPage, hideTokensPage, isTokensHash } from './tokens.js';
 
 const state = {
   chargers: new Map(),  // charger_id -> live charger JSON
@@ -350,17 +352,28 @@ async function loadStats() {
 }
 
 // ---- pages --------------------------------------------------------------------------------
-// The map (#, or any other address) and a charger's page (#/chargers/<id>), in one document: the
-// live feed keeps running under both.
+// The map (#, or any other address), a charger's page (#/chargers/<id>) and the tokens page
+// (#/tokens, tokens.js), in one document: the live feed keeps running under all of them.
 
 const mapPage = [...document.querySelectorAll('[data-page="map"]')];
 function route() {
-  const id = chargerIdFromHash(location.hash);
-  for (const section of mapPage) section.hidden = id !== null;
-  if (id !== null) {
+  const tokens = isTokensHash(location.hash);
+  const id = tokens ? null : chargerIdFromHash(location.hash);
+  for (const section of mapPage) section.hidden = id !== null || tokens;
+  const current = tokens ? 'tokens' : id !== null ? 'charger' : 'map';
+  for (const a of document.querySelectorAll('.top-nav a')) {
+    if (a.dataset.nav === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (tokens) {
+    hideChargerPage();
+    showTokensPage();
+  } else if (id !== null) {
+    hideTokensPage();
     showChargerPage(id, (cid) => state.chargers.get(cid));
   } else {
     hideChargerPage();
+    hideTokensPage();
     map.invalidateSize();  // it was hidden: Leaflet measures again
   }
 }

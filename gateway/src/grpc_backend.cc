@@ -23,6 +23,7 @@ constexpr size_t kMaxReportsPerCall = 1000;
 GrpcBackend::GrpcBackend(std::shared_ptr<grpc::Channel> control,
                          std::shared_ptr<grpc::Channel> billing)
     : control_(control::v1::StationEventService::NewStub(control)),
+      reservations_(control::v1::ReservationService::NewStub(control)),
       billing_(billing::v1::BillingService::NewStub(billing)),
       background_([this] { BackgroundLoop(); }) {}
 
@@ -224,6 +225,19 @@ void GrpcBackend::AuthorizeToken(const control::v1::AuthorizeTokenRequest& reque
       control_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->AuthorizeToken(ctx, req, resp, std::move(cb));
+      },
+      request, std::move(done));
+}
+
+void GrpcBackend::RecordReservationStatus(
+    const control::v1::RecordReservationStatusRequest& request,
+    Completion<control::v1::RecordReservationStatusResponse> done) {
+  // Not retried here: the charger retries the message it got no answer to.
+  IssueToControl<control::v1::RecordReservationStatusRequest,
+                 control::v1::RecordReservationStatusResponse>(
+      control_window_,
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        reservations_->async()->RecordReservationStatus(ctx, req, resp, std::move(cb));
       },
       request, std::move(done));
 }

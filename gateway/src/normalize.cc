@@ -128,7 +128,9 @@ void NormalizeStandard(const PayloadCheck& p, TransactionEvent* event) {
   event->set_offline(p.OptionalBool("offline").value_or(false));
   p.OptionalInt("numberOfPhasesUsed");
   p.OptionalInt("cableMaxCurrent");
-  p.OptionalInt("reservationId");
+  if (auto reservation = p.OptionalInt32("reservationId")) {
+    event->set_reservation_id(*reservation);
+  }
   if (auto evse = p.OptionalObject("evse")) {
     event->set_evse_id(evse->RequiredInt32("id"));
     event->set_connector_id(evse->OptionalInt32("connectorId").value_or(0));

@@ -1,5 +1,6 @@
 #include "csms/gateway/rest_api.h"
 
+#include <charconv>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "csms/gateway/rest_json.h"
 #include "csms/gateway/rest_log_uploads.h"
 #include "csms/gateway/rest_request.h"
+#include "csms/gateway/rest_reservations.h"
 #include "csms/gateway/rest_tokens.h"
 
 namespace csms::gateway {
@@ -111,6 +113,16 @@ json SessionJson(const billing::v1::Session& s) {
       {"stop_reason", s.stop_reason().empty() ? json(nullptr) : json(s.stop_reason())}};
   if (s.has_meter_start_wh()) j["meter_start_wh"] = s.meter_start_wh();
   if (s.has_meter_stop_wh()) j["meter_stop_wh"] = s.meter_stop_wh();
+  // The token that authorized the session and the CSMS's decision on it (issue 14).
+  j["id_token_type"] = s.id_token_type().empty() ? json(nullptr) : json(s.id_token_type());
+  j["account_id"] = s.account_id().empty() ? json(nullptr) : json(s.account_id());
+  j["authorization"] =
+      s.authorization_status().empty() && !s.authorization_flagged()
+          ? json(nullptr)
+          : json{{"status", s.authorization_status()},
+                 {"flagged", s.authorization_flagged()},
+                 {"reason", s.authorization_reason().empty() ? json(nullptr)
+                                                             : json(s.authorization_reason())}};
   return j;
 }
 
@@ -136,7 +148,8 @@ RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::C
       charger_data_(std::make_unique<RestChargerData>(control)),
       alerts_(std::make_unique<RestAlerts>(control)),
       log_uploads_(std::make_unique<RestLogUploads>(control)),
-      tokens_(std::make_unique<RestTokens>(control)) {}
+      tokens_(std::make_unique<RestTokens>(control)),
+      reservations_(std::make_unique<RestReservations>(control)) {}
 
 RestApi::~RestApi() = default;
 
@@ -189,6 +202,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   if (alerts_->Handle(request, parts, query, respond)) return;
   if (log_uploads_->Handle(request, parts, query, respond)) return;
   if (tokens_->Handle(request, parts, query, respond)) return;
+  if (reservations_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");
@@ -228,9 +242,34 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
                                  : wrong_method("PATCH");
       }
       if (parts[2] == "sessions") {
-        return method == "GET" ? ListSessions(id, std::move(respond)) : wrong_method("GET");
+        billing::v1::ListSessionsRequest list;
+        list.set_charger_id(id);
+        return method == "GET" ? ListSessions(std::move(list), std::move(respond))
+                               : wrong_method("GET");
       }
     }
+  }
+  if (parts.size() == 1 && parts[0] == "sessions") {
+    if (method != "GET") return wrong_method("GET");
+    // GET /sessions?charger_id=&account_id=&flagged=true&limit=
+    auto params = ParseQuery(query);
+    billing::v1::ListSessionsRequest list;
+    list.set_charger_id(params["charger_id"]);
+    list.set_account_id(params["account_id"]);
+    const std::string& flagged = params["flagged"];
+    if (flagged != "" && flagged != "true" && flagged != "false") {
+      return respond(Error(400, "bad_request", "flagged must be true or false"));
+    }
+    list.set_flagged_only(flagged == "true");
+    if (const std::string& limit = params["limit"]; !limit.empty()) {
+      int value = 0;
+      const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), value);
+      if (ec != std::errc() || end != limit.data() + limit.size() || value < 1 || value > 1000) {
+        return respond(Error(400, "bad_request", "limit must be an integer from 1 to 1000"));
+      }
+      list.set_limit(value);
+    }
+    return ListSessions(std::move(list), std::move(respond));
   }
   if (parts.size() == 2 && parts[0] == "sessions") {
     return method == "GET"
@@ -602,9 +641,7 @@ void RestApi::GetSession(const std::string& transaction_id, const std::string& c
       Reply<billing::v1::Session>(std::move(respond), SessionJson));
 }
 
-void RestApi::ListSessions(const std::string& charger_id, Respond respond) {
-  billing::v1::ListSessionsRequest request;
-  request.set_charger_id(charger_id);
+void RestApi::ListSessions(billing::v1::ListSessionsRequest request, Respond respond) {
   CallUnaryAsync<billing::v1::ListSessionsRequest, billing::v1::ListSessionsResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         billing_->async()->ListSessions(ctx, req, resp, std::move(cb));
@@ -623,6 +660,7 @@ void RestApi::GetDailyStats(const std::string& query, Respond respond) {
   auto params = ParseQuery(query);
   billing::v1::GetDailyStatsRequest request;
   request.set_charger_id(params["charger_id"]);
+  request.set_account_id(params["account_id"]);
   request.set_from_date(!params["date"].empty() ? params["date"] : params["from"]);
   request.set_to_date(!params["date"].empty() ? params["date"] : params["to"]);
   CallUnaryAsync<billing::v1::GetDailyStatsRequest, billing::v1::GetDailyStatsResponse>(

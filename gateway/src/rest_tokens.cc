@@ -326,6 +326,7 @@ void RestTokens::List(const HttpRequest& http, const std::string& query, Respond
   request.set_cursor(params["cursor"]);
   request.set_account_id(params["account_id"]);
   request.set_status(params["status"]);
+  request.set_id_prefix(params["id_prefix"]);
   CallUnaryAsync<v1::ListTokensRequest, v1::ListTokensResponse>(
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->ListTokens(ctx, req, resp, std::move(cb));

@@ -409,7 +409,7 @@ TEST(BillingMigrationTwoTest, FlagsSuspectEventsStoredBeforeIt) {
         "  '2026-11-23T10:00:00Z')");
     txn.commit();
   }
-  EXPECT_EQ(ApplyMigrations(conn), 1);
+  EXPECT_EQ(ApplyMigrations(conn), 2);  // 0002 and 0003
   pqxx::read_transaction txn(conn);
   EXPECT_EQ(txn.exec1("SELECT count(*) FROM transaction_events WHERE clock_suspect")[0].as<int>(),
             1);

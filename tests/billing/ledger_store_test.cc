@@ -27,7 +27,7 @@ TEST(BillingMigrationsTest, SecondRunAppliesNothing) {
   csms::testing::TestDatabase db;
   CSMS_REQUIRE_DATABASE(db);
   pqxx::connection conn(db.url());
-  EXPECT_EQ(ApplyMigrations(conn), 2);
+  EXPECT_EQ(ApplyMigrations(conn), 3);
   EXPECT_EQ(ApplyMigrations(conn), 0);
   EXPECT_EQ(CountRows(db.url(), "charger_usage_log"), 0);
 }
@@ -48,7 +48,7 @@ TEST(BillingMigrationsTest, TwoReplicasAtOnceApplyEachVersionOnce) {
     });
   }
   for (auto& replica : replicas) replica.join();
-  EXPECT_EQ(applied, 2);
+  EXPECT_EQ(applied, 3);
   EXPECT_EQ(CountRows(db.url(), "daily_charger_stats"), 0);
   EXPECT_EQ(CountRows(db.url(), "transaction_events"), 0);
 }
@@ -304,11 +304,11 @@ TEST_F(LedgerStoreTest, ListSessionsNewestFirstWithLimit) {
     store.Record(MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, i == 1 ? "other" : "cp1",
                            "tx" + std::to_string(i), 0, t + hours(i)));
   }
-  const auto all = store.ListSessions("", 10);
+  const auto all = store.ListSessions({}, 10);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].transaction_id, "tx2");
   EXPECT_EQ(all[2].transaction_id, "tx0");
-  const auto cp1 = store.ListSessions("cp1", 1);
+  const auto cp1 = store.ListSessions({.charger_id = "cp1"}, 1);
   ASSERT_EQ(cp1.size(), 1u);
   EXPECT_EQ(cp1[0].transaction_id, "tx2");
 }

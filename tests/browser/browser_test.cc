@@ -1,7 +1,8 @@
 // The dashboard in a real browser: the stack, three simulated chargers at two stations, and
 // dashboard_check.js driving Debian's headless Chromium. Keeps build/test-output/dashboard.png.
 // And one charger's page (charger_page_check.js) against a charger whose device model the stack
-// fetched after its boot; keeps build/test-output/charger-page.png.
+// fetched after its boot; keeps build/test-output/charger-page.png. And the tokens page
+// (tokens_page_check.js) on a stack of its own; keeps build/test-output/tokens-page.png.
 // API keys are on: the page is given its token in the URL fragment, as scripts/run.sh prints it.
 #include <gtest/gtest.h>
 
@@ -153,6 +154,48 @@ TEST(ChargerPageInBrowser, ShowsOneChargerAndSendsItCommands) {
                  {"node", CSMS_BROWSER_TEST_DIR "/charger_page_check.js",
                   "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot, operate, id},
                  stack.log_dir() + "/charger_page_check.log"));
+  int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
+  EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();
+  std::cout << node.ReadLog();
+  ASSERT_TRUE(std::filesystem::exists(screenshot));
+  EXPECT_GT(std::filesystem::file_size(screenshot), 20000u);
+}
+
+TEST(TokensPageInBrowser, SearchesBlocksUnblocksAndSetsExpiry) {
+  TestDatabase db;
+  CSMS_REQUIRE_DATABASE(db);
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium"))
+      << "Debian's chromium is required (scripts/install-deps.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists(CSMS_BROWSER_TEST_DIR "/node_modules/playwright-core"))
+      << "run: npm ci --prefix tests/browser (scripts/test.sh does)";
+
+  // Changing a token needs the operate role; the read token's Block is refused, and the page
+  // says so. No chargers: the script seeds the tokens over REST.
+  const std::string keys_dir = TestOutputDir() + "/browser-tokens-page-keys";
+  std::filesystem::create_directories(keys_dir);
+  const std::string service = auth::MintToken(), operate = auth::MintToken(),
+                    read = auth::MintToken();
+  std::ofstream(keys_dir + "/api-keys")
+      << auth::KeyLine("gateway", auth::Role::kService, service) << "\n"
+      << auth::KeyLine("ops", auth::Role::kOperate, operate) << "\n"
+      << auth::KeyLine("viewer", auth::Role::kRead, read) << "\n";
+  std::ofstream(keys_dir + "/service-token") << service << "\n";
+  Stack::Options options;
+  options.name = "browser_tokens_page";
+  options.database_url = db.url();
+  options.env = {{"CSMS_API_KEYS_FILE", keys_dir + "/api-keys"},
+                 {"CSMS_SERVICE_TOKEN_FILE", keys_dir + "/service-token"}};
+  Stack stack(options);
+  ASSERT_TRUE(stack.Start()) << stack.Logs();
+
+  const std::string screenshot = TestOutputDir() + "/tokens-page.png";
+  std::filesystem::remove(screenshot);
+  ChildProcess node;
+  ASSERT_TRUE(
+      node.Start("/usr/bin/env",
+                 {"node", CSMS_BROWSER_TEST_DIR "/tokens_page_check.js",
+                  "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot, operate, read},
+                 stack.log_dir() + "/tokens_page_check.log"));
   int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
   EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << stack.Logs();
   std::cout << node.ReadLog();

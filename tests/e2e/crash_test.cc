@@ -248,6 +248,8 @@ TEST_F(CrashTest, KillingEachServiceLosesAndDoubleCountsNothing) {
 TEST_F(CrashTest, OutboxAcknowledgesWhileBillingIsDownAndDeliversLater) {
   WsClient charger;
   ASSERT_TRUE(charger.Connect(stack_->ocpp_port, "/ocpp/outbox_01"));
+  // The token the events carry (StandardTxEvent's Central user_123) is a known one.
+  ASSERT_EQ(HttpCall(stack_->http_port, "PUT", "/tokens/Central/user_123", "{}").status / 100, 2);
   ASSERT_EQ(charger.Call("BootNotification", BootPayload())[2]["status"], "Accepted");
   ASSERT_EQ(stack_->billing().Stop(SIGKILL), 128 + SIGKILL);
   const std::string tx = "tx-outbox-1";

@@ -177,6 +177,8 @@ TEST_F(EndToEnd, HeartbeatBeforeBootIsRefusedWithSecurityError) {
 TEST_F(EndToEnd, StandardTransactionIsBilledAndIdempotent) {
   auto charger = BootedCharger("e2e_tx_01");
   const std::string tx = "tx-std-0001";
+  // The token the events carry (StandardTxEvent's Central user_123) is a known one.
+  ASSERT_EQ(HttpCall(stack_->http_port, "PUT", "/tokens/Central/user_123", "{}").status / 100, 2);
   // 16:30Z is 01:30 the next day in Asia/Seoul, the billing time zone of this stack.
   json started = charger->Call("TransactionEvent",
                                StandardTxEvent("Started", tx, 0, "2026-11-23T16:30:00Z", 1000));

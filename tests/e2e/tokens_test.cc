@@ -1,7 +1,7 @@
-// Issue #14, the token store: PUT (201 / 200), GET in any case, list filters and paging, DELETE,
-// bad input (an id over 36 characters, an unknown type, unknown fields), the audit log, and
-// streamed bulk imports through the real gateway and control: 20,000 CSV lines with bad ones
-// reported by line number, and JSON lines.
+// Issue #14, the token store: PUT (201 / 200), GET in any case, list filters (an id prefix too)
+// and paging, DELETE, bad input (an id over 36 characters, an unknown type, unknown fields), the
+// audit log, and streamed bulk imports through the real gateway and control: 20,000 CSV lines
+// with bad ones reported by line number, and JSON lines.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -140,6 +140,46 @@ TEST_F(Tokens, ListsFilterAndPage) {
   ASSERT_EQ(blocked.status, 200);
   ASSERT_EQ(blocked.Json()["tokens"].size(), 1u);
   EXPECT_EQ(blocked.Json()["tokens"][0]["id_token"], "LIST06");
+}
+
+TEST_F(Tokens, ListsByIdPrefix) {
+  // Across types, in any case, with the other filters and paging; an exact id is its own prefix.
+  for (const auto& [type, id] :
+       std::vector<std::pair<std::string, std::string>>{{"ISO14443", "AB12CD01"},
+                                                        {"ISO14443", "ab12cd02"},
+                                                        {"Central", "Ab12-central"},
+                                                        {"ISO14443", "AB13CD03"},
+                                                        {"Central", "ab1"},
+                                                        {"KeyCode", "zz-ab12"}}) {
+    json body{{"account_id", "acct-prefix"}};
+    if (id == "ab12cd02") body["status"] = "Blocked";
+    ASSERT_EQ(Rest("PUT", "/tokens/" + type + "/" + id, body).status, 201) << id;
+  }
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    std::string cursor;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto r = Rest("GET",
+                    "/tokens?" + query + "&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) break;
+      const json page = r.Json();
+      for (const auto& t : page["tokens"]) out.push_back(t["id_token"]);
+      const json& next = page["next_cursor"];
+      if (next.is_null()) break;
+      cursor = next.get<std::string>();
+    }
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(ids("id_prefix=aB12"), (Ids{"Ab12-central", "AB12CD01", "ab12cd02"}));
+  EXPECT_EQ(ids("id_prefix=AB1"), (Ids{"ab1", "Ab12-central", "AB12CD01", "ab12cd02", "AB13CD03"}));
+  EXPECT_EQ(ids("id_prefix=ab12cd02"), (Ids{"ab12cd02"}));
+  EXPECT_EQ(ids("id_prefix=AB12&status=Blocked"), (Ids{"ab12cd02"}));
+  EXPECT_EQ(ids("id_prefix=AB12&account_id=acct-other"), Ids{});
+  EXPECT_EQ(ids("id_prefix=ab12-%25"), Ids{});  // no pattern characters
+  EXPECT_EQ(ids("id_prefix=nothing-like-it"), Ids{});
+  EXPECT_EQ(Rest("GET", "/tokens?id_prefix=" + std::string(37, 'a')).status, 400);
 }
 
 TEST_F(Tokens, ImportsTwentyThousandCsvLinesReportingTheBadOnes) {

@@ -83,6 +83,15 @@ class FakeBackend : public Backend {
     response.set_status(authorize_status);
     done(grpc::Status::OK, response);
   }
+  void RecordReservationStatus(
+      const control::v1::RecordReservationStatusRequest& request,
+      Completion<control::v1::RecordReservationStatusResponse> done) override {
+    reservation_statuses.push_back(request);
+    if (!answer_reservation_statuses) return reservation_status_done.push_back(std::move(done));
+    control::v1::RecordReservationStatusResponse response;
+    response.set_known(true);
+    done(grpc::Status::OK, response);
+  }
   // Finishes the oldest RecordChargerEvents call not finished yet.
   void FinishEvents(const grpc::Status& status = grpc::Status::OK) {
     auto done = std::move(event_done.at(events_finished++));
@@ -109,6 +118,10 @@ class FakeBackend : public Backend {
   // Answered at once with this status; "" keeps the completion in authorize_done.
   std::string authorize_status = "Accepted";
   std::vector<Completion<control::v1::AuthorizeTokenResponse>> authorize_done;
+  std::vector<control::v1::RecordReservationStatusRequest> reservation_statuses;
+  // Stored (OK) at once; false keeps the completion in reservation_status_done.
+  bool answer_reservation_statuses = true;
+  std::vector<Completion<control::v1::RecordReservationStatusResponse>> reservation_status_done;
 };
 
 }  // namespace csms::gateway::testing

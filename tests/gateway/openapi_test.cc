@@ -87,6 +87,7 @@ constexpr Route kServedRoutes[] = {
     {"POST", "/chargers/CS001/stop"},
     {"PATCH", "/chargers/CS001/power"},
     {"GET", "/chargers/CS001/sessions"},
+    {"GET", "/sessions?account_id=acct-1&flagged=true&limit=5"},
     {"GET", "/sessions/tx-1?charger_id=CS001"},
     {"GET", "/stats/daily?date=2026-01-01"},
     {"POST", "/chargers/CS001/ocpp/Reset"},
@@ -127,6 +128,9 @@ constexpr Route kServedRoutes[] = {
     {"GET", "/tokens?account_id=acct-1&status=Accepted&limit=10"},
     {"POST", "/tokens:import"},
     {"GET", "/token-audit?type=ISO14443&id_token=04A2B3C4"},
+    {"POST", "/chargers/CS001/reservations"},
+    {"DELETE", "/chargers/CS001/reservations/7"},
+    {"GET", "/reservations?charger_id=CS001&active=true&limit=10"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -593,7 +597,7 @@ std::set<std::string> RouteWords() {
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
   for (const char* file :
        {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc", "rest_alerts.cc",
-        "rest_log_uploads.cc", "rest_tokens.cc", "dashboard_assets.cc"}) {
+        "rest_log_uploads.cc", "rest_tokens.cc", "rest_reservations.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

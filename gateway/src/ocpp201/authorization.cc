@@ -3,15 +3,13 @@
 // cache an Accepted answer.
 #include "csms/common/log.h"
 #include "csms/gateway/ocpp201/blocks.h"
+#include "csms/gateway/ocpp201/id_token_info.h"
 #include "csms/ocpp/v201/authorize.h"
 
 namespace csms::gateway::ocpp201 {
-namespace {
-
 namespace v201 = ocpp::v201;
 namespace ec = ocpp::error_code;
 
-// Control's decision as OCPP's IdTokenInfo; nullopt when it is not one the schema allows.
 std::optional<v201::IdTokenInfo> IdTokenInfoFrom(const control::v1::AuthorizeTokenResponse& d) {
   v201::IdTokenInfo info;
   if (!v201::FromString(d.status(), info.status)) return std::nullopt;
@@ -33,8 +31,6 @@ std::optional<v201::IdTokenInfo> IdTokenInfoFrom(const control::v1::AuthorizeTok
   }
   return info;
 }
-
-}  // namespace
 
 void AddAuthorizationRoutes(RouteTable& routes, const BlockContext& ctx) {
   routes.Add<v201::AuthorizeRequest>([&ctx](const auto& call, auto respond) {

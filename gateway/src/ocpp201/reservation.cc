@@ -1,4 +1,7 @@
-// H: reservation. Status updates are acknowledged and logged until reservations are stored.
+// H: reservation. ReservationStatusUpdate (H04: Expired, Removed) is stored by control before
+// the charger is answered; if control cannot store it, the charger gets InternalError and sends
+// it again. Reservations themselves are made and cancelled through control's ReservationService
+// (ReserveNow, CancelReservation), and used by the TransactionEvent that carries reservationId.
 #include "csms/gateway/ocpp201/blocks.h"
 #include "csms/ocpp/v201/reservation_status_update.h"
 
@@ -6,12 +9,26 @@ namespace csms::gateway::ocpp201 {
 
 namespace v201 = ocpp::v201;
 
-void AddReservationRoutes(RouteTable& routes, const BlockContext&) {
-  routes.Add<v201::ReservationStatusUpdateRequest>([](const auto& call, auto respond) {
+void AddReservationRoutes(RouteTable& routes, const BlockContext& ctx) {
+  routes.Add<v201::ReservationStatusUpdateRequest>([&ctx](const auto& call, auto respond) {
+    const std::string status(v201::ToString(call.request.reservation_update_status));
     LogNotification(*call.station, call.message_id, "ReservationStatusUpdate",
-                    "reservation " + std::to_string(call.request.reservation_id) + " " +
-                        std::string(v201::ToString(call.request.reservation_update_status)));
-    respond.Ok({});
+                    "reservation " + std::to_string(call.request.reservation_id) + " " + status);
+    control::v1::RecordReservationStatusRequest request;
+    request.set_charger_id(call.station->charger_id);
+    request.set_connection_id(call.station->connection_id);
+    request.set_reservation_id(call.request.reservation_id);
+    request.set_status(status);
+    *request.mutable_received_at() = ToProto(ctx.clock.Now());
+    ctx.backend.RecordReservationStatus(
+        request,
+        [respond, charger_id = call.station->charger_id](
+            const grpc::Status& stored, const control::v1::RecordReservationStatusResponse&) {
+          if (stored.ok()) return respond.Ok({});
+          respond.Error(ocpp::error_code::kInternalError,
+                        NotStored(charger_id, respond.message_id(), "ReservationStatusUpdate",
+                                  stored, "reservation store"));
+        });
   });
 }
 

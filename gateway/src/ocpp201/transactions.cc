@@ -6,6 +6,7 @@
 #include "csms/gateway/call_router.h"
 #include "csms/gateway/normalize.h"
 #include "csms/gateway/ocpp201/blocks.h"
+#include "csms/gateway/ocpp201/id_token_info.h"
 #include "csms/ocpp/v201/transaction_event.h"
 
 namespace csms::gateway::ocpp201 {
@@ -16,17 +17,38 @@ namespace ec = ocpp::error_code;
 using Respond = Responder<v201::TransactionEventResponse>;
 
 // totalCost on Ended (when billing priced it) and idTokenInfo whenever the request carried an
-// idToken.
+// idToken: the one stored with the event's first copy (`id_token_info_json`), so a repeated event
+// gets the first answer.
 v201::TransactionEventResponse Answer(const ocpp::v1::TransactionEvent& event,
-                                      const billing::v1::Session* session) {
+                                      const billing::v1::Session* session,
+                                      const std::string& id_token_info_json) {
   v201::TransactionEventResponse answer;
   if (session != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
     answer.total_cost = session->cost();
   }
-  if (!event.id_token().empty()) {
-    answer.id_token_info.emplace().status = v201::AuthorizationStatusEnum::kAccepted;
+  if (!event.id_token_type().empty()) {
+    const std::string& stored = id_token_info_json.empty()
+                                    ? event.id_token_decision().id_token_info_json()
+                                    : id_token_info_json;
+    try {
+      answer.id_token_info = nlohmann::json::parse(stored).get<v201::IdTokenInfo>();
+    } catch (const std::exception&) {
+      // Only an event stored before decisions were kept has none: it was answered Accepted then.
+      answer.id_token_info.emplace().status = v201::AuthorizationStatusEnum::kAccepted;
+    }
   }
   return answer;
+}
+
+// The decision the charger is answered and billing stores with the event.
+void SetDecision(const control::v1::AuthorizeTokenResponse& d, const v201::IdTokenInfo& info,
+                 ocpp::v1::TransactionEvent* event) {
+  ocpp::v1::IdTokenDecision* decision = event->mutable_id_token_decision();
+  decision->set_status(d.status());
+  decision->set_account_id(d.account_id());
+  decision->set_flagged(d.flagged());
+  decision->set_reason(d.reason());
+  decision->set_id_token_info_json(nlohmann::json(info).dump());
 }
 
 constexpr const char* kNotStored = "the event could not be stored durably right now; please retry";
@@ -35,15 +57,62 @@ void QueueInOutbox(Outbox& outbox, const ocpp::v1::TransactionEvent& event, Resp
   outbox.Append(event, [event, respond](bool durable) {
     if (!durable) return respond.Error(ec::kInternalError, kNotStored);
     // Stored on this gateway's disk; billing gets it when it is back (and prices it then).
-    respond.Ok(Answer(event, nullptr));
+    respond.Ok(Answer(event, nullptr, ""));
   });
 }
 
+void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent event,
+                           Respond respond);
+
+// A token in the event is decided by control first (E05, ConcurrentTx, the first decision of
+// the transaction's token kept), then the event is stored with the decision. When control
+// cannot decide, the event is still stored and answered Accepted, flagged for review: losing a
+// transaction costs more than a short unchecked session, and the charger already authorized it.
 void OnTransactionEvent(const BlockContext& ctx, const RawCall& call, Respond respond) {
   const auto& station = call.station;
   ocpp::v1::TransactionEvent event =
       NormalizeTransactionEvent(call.frame.payload, station->charger_id, station->connection_id,
                                 ctx.clock.Now(), ctx.options.strict);
+  if (event.id_token_type().empty()) return StoreTransactionEvent(ctx, std::move(event), respond);
+  control::v1::AuthorizeTokenRequest request;
+  request.set_charger_id(event.charger_id());
+  request.set_id_token(event.id_token());
+  request.set_type(event.id_token_type());
+  control::v1::TransactionTokenContext* context = request.mutable_transaction();
+  context->set_transaction_id(event.transaction_id());
+  context->set_event_type(event.event_type());
+  context->set_evse_id(event.evse_id());
+  if (event.has_remote_start_id()) context->set_remote_start_id(event.remote_start_id());
+  *context->mutable_timestamp() = event.timestamp();
+  ctx.backend.AuthorizeToken(request, [&ctx, event = std::move(event), respond](
+                                          const grpc::Status& status,
+                                          const control::v1::AuthorizeTokenResponse& d) mutable {
+    std::optional<v201::IdTokenInfo> info;
+    if (status.ok()) info = IdTokenInfoFrom(d);
+    if (info) {
+      SetDecision(d, *info, &event);
+    } else {
+      const std::string why =
+          status.ok()
+              ? "control answered status " + log::Sanitize(d.status(), 40)
+              : "control unreachable: " + std::to_string(static_cast<int>(status.error_code())) +
+                    " " + log::Sanitize(status.error_message(), 200);
+      CSMS_LOG_WITH(kWarn, "gateway",
+                    (log::Fields{event.charger_id(), respond.message_id(), "TransactionEvent"}))
+          << "token of transaction " << log::Sanitize(event.transaction_id(), 40) << " of "
+          << event.charger_id() << " not checked (" << why << "); accepted and flagged";
+      control::v1::AuthorizeTokenResponse unchecked;
+      unchecked.set_status("Accepted");
+      unchecked.set_flagged(true);
+      unchecked.set_reason("not checked (" + why + ")");
+      SetDecision(unchecked, *IdTokenInfoFrom(unchecked), &event);
+    }
+    StoreTransactionEvent(ctx, std::move(event), std::move(respond));
+  });
+}
+
+void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent event,
+                           Respond respond) {
   // Events already waiting in the outbox go first: a new one queues behind them, in order.
   if (ctx.outbox != nullptr && ctx.outbox->HasBacklog()) {
     return QueueInOutbox(*ctx.outbox, event, std::move(respond));
@@ -66,7 +135,7 @@ void OnTransactionEvent(const BlockContext& ctx, const RawCall& call, Respond re
           return respond.Error(ec::kInternalError, kNotStored);
         }
         ctx.backend.ReportTransactionEvent(MakeTransactionReport(event, stored));
-        respond.Ok(Answer(event, &stored.session()));
+        respond.Ok(Answer(event, &stored.session(), stored.id_token_info_json()));
       });
 }
 

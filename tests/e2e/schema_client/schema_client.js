@@ -31,6 +31,11 @@
 //   LOG_SIZE_BYTES     otherwise this many bytes of generated text (default 65536; the same
 //                      bytes as the simulator's GeneratedLog); 0 without LOG_FILE = no log,
 //                      GetLog is Rejected
+// ReserveNow (H01) is Accepted and held, unless its idToken is RESERVE-OCCUPIED, RESERVE-FAULTED,
+// RESERVE-REJECTED or RESERVE-UNAVAILABLE (any case), which is answered with that status;
+// CancelReservation (H02) is Accepted for a reservation held (which is dropped), else Rejected.
+// Nothing else follows either (a test sends ReservationStatusUpdate and TransactionEvents with
+// reservationId through the "send" hook below).
 // Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
 // schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
@@ -191,6 +196,18 @@ client.handle('RequestStartTransaction', ({ params }) => {
   const tx = `node-remote-${Date.now()}`;
   activeTx = tx;
   setTimeout(async () => {
+    // AuthCtrlr.AuthorizeRemoteStart: the token is authorized like a local one before the start
+    // (F01.FR.02); anything but Accepted, and no transaction starts.
+    if (state.authorizeRemoteStart === 'true') {
+      try {
+        const auth = await send('Authorize', { idToken: params.idToken });
+        if (!auth || auth.idTokenInfo.status !== 'Accepted') {
+          log(`remote start ${tx} not authorized: ${JSON.stringify(auth)}`);
+          activeTx = null;
+          return;
+        }
+      } catch (e) { fail(`remote start Authorize: ${e.message}`); activeTx = null; return; }
+    }
     seqNo = 0;
     if (serving) await statusNotification();
     try {
@@ -776,6 +793,17 @@ client.handle('GetTransactionStatus', ({ params }) => {
 });
 
 client.handle('ClearCache', () => ({ status: 'Accepted' }));
+
+// Reservations (see the top of the file): held by id, for CancelReservation.
+const reservations = new Map();
+client.handle('ReserveNow', ({ params }) => {
+  const refused = /^RESERVE-(OCCUPIED|FAULTED|REJECTED|UNAVAILABLE)$/i.exec(params.idToken.idToken);
+  if (refused) return { status: refused[1][0] + refused[1].slice(1).toLowerCase() };
+  reservations.set(params.id, params);
+  return { status: 'Accepted' };
+});
+client.handle('CancelReservation', ({ params }) =>
+  ({ status: reservations.delete(params.reservationId) ? 'Accepted' : 'Rejected' }));
 
 // Test hooks (vendor com.csms.sim): "echo" answers with its data; "send" makes this charger send
 // the CALL {"action": ..., "payload": ...} right after answering (strictly validated both ways,

@@ -14,6 +14,16 @@ namespace csms::billing {
 struct RecordResult {
   bool duplicate = false;  // the event was stored before; nothing changed
   SessionState session;
+  // The idTokenInfo the charger is answered: the event's own decision, or for a repeat the one
+  // stored with its first copy ("" when it carried none).
+  std::string id_token_info_json;
+};
+
+// Which sessions ListSessions returns; "" and false are no filter.
+struct SessionFilter {
+  std::string charger_id;
+  std::string account_id;
+  bool flagged_only = false;  // authorization_flagged sessions only
 };
 
 // What became of one event of a batch: its result, or what it threw.
@@ -51,11 +61,12 @@ class LedgerStore {
   // session with that id is returned.
   std::optional<SessionState> GetSession(const std::string& transaction_id,
                                          const std::string& charger_id = "");
-  // Newest first; all chargers when charger_id is empty.
-  std::vector<SessionState> ListSessions(const std::string& charger_id, int limit);
-  // Dates from..to (YYYY-MM-DD, inclusive), by date then charger; all chargers when empty.
+  // Newest first.
+  std::vector<SessionState> ListSessions(const SessionFilter& filter, int limit);
+  // Dates from..to (YYYY-MM-DD, inclusive), by date then charger; all chargers when empty;
+  // only the sessions of `account_id` when it is not empty.
   std::vector<DailyStats> GetDailyStats(const std::string& charger_id, const std::string& from,
-                                        const std::string& to);
+                                        const std::string& to, const std::string& account_id = "");
   // The date (YYYY-MM-DD) that `t` falls on in the billing time zone.
   std::string LocalDate(TimePoint t);
 

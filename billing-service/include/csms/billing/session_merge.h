@@ -75,6 +75,9 @@ struct SessionState {
   std::string station_id;
   std::string user_id;
   std::optional<Position> user_id_at;  // the event the user_id came from
+  // The same event's token type and the CSMS's decision on the token (id_token_decision).
+  std::string id_token_type, account_id, authorization_status, authorization_reason;
+  bool authorization_flagged = false;
   std::optional<TimePoint> start_time;
   std::optional<TimePoint> end_time;
   std::string stop_reason;

@@ -38,10 +38,30 @@ struct AuthorizeDecision {
   std::optional<v1::TokenGroup> group;
   std::string language, personal_message;
   bool admitted_unknown = false;  // Accepted only because of --unknown-tokens accept
+  std::string account_id;         // the stored token's customer account
+  // A session on this decision deserves an operator's look: not Accepted, or admitted unknown.
+  bool flagged = false;
   std::string reason;
 };
 
 AuthorizeDecision DecideAuthorization(const AuthorizeFacts& facts, const AuthorizeOptions& options);
+
+// What a TransactionEvent's token adds to the facts (E05, ConcurrentTx).
+struct TransactionTokenFacts {
+  // The event brings the transaction's first token and the transaction has not ended: the
+  // token authorizes the session, so its concurrent transactions count.
+  bool authorizes_session = false;
+  // The token's other transactions that still count (not Ended, connector not Available since,
+  // not older than the age limit).
+  int64_t active_sessions = 0;
+  // The status decided when this token first came in this transaction: kept, so that a
+  // repeated or later event gets the same answer.
+  std::optional<std::string> first_status;
+};
+
+AuthorizeDecision DecideTransactionToken(const AuthorizeFacts& facts,
+                                         const TransactionTokenFacts& transaction,
+                                         const AuthorizeOptions& options);
 
 // The decision as the gateway answers it.
 void FillAuthorizeResponse(const AuthorizeDecision& decision, v1::AuthorizeTokenResponse* out);

@@ -17,6 +17,7 @@
 #include "csms/control/password_hash.h"
 #include "csms/control/remote_start_store.h"
 #include "csms/control/station_store.h"
+#include "csms/control/token_session_store.h"
 #include "csms/control/token_store.h"
 #include "csms/control/v1/control.grpc.pb.h"
 #include "csms/control/waiter.h"
@@ -93,6 +94,8 @@ class StationEventServiceImpl final
     TokenStore* tokens = nullptr;
     StationStore* stations = nullptr;
     RemoteStartStore* remote_starts = nullptr;
+    // TransactionEvents' tokens (E05, ConcurrentTx); null: decided like Authorize.
+    TokenSessionStore* token_sessions = nullptr;
     AuthorizeOptions options;
     // How long after a remote start its Central token is accepted from that charger.
     std::chrono::seconds remote_start_window{120};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ class TokenStore {
   PutResult Put(const TokenRecord& token, const std::string& actor);
   // The token, matched case-insensitively: one indexed SELECT (the Authorize hot path).
   std::optional<v1::Token> Find(const std::string& type, const std::string& id_token);
+  // Find inside the caller's transaction; `lock` takes the row FOR UPDATE (serializes decisions
+  // that count the token's concurrent transactions).
+  static std::optional<v1::Token> FindIn(pqxx::transaction_base& txn, const std::string& type,
+                                         const std::string& id_token, bool lock);
   // Deletes the token, leaves its tombstone and audits it; nullopt when there was none.
   std::optional<v1::Token> Delete(const std::string& type, const std::string& id_token,
                                   const std::string& actor);
@@ -34,10 +39,11 @@ class TokenStore {
     std::vector<v1::Token> tokens;
     std::string next_cursor;
   };
-  // By (type, id_token); "" filters are no filter. Throws std::invalid_argument for a bad
-  // cursor.
+  // By (type, id_token); "" filters are no filter. `id_prefix`: only ids that start with it,
+  // case-insensitively (an index range where the database sorts text by code point, as C and
+  // C.UTF-8 do). Throws std::invalid_argument for a bad cursor.
   Page List(const std::string& account_id, const std::string& status, int limit,
-            const std::string& cursor);
+            const std::string& cursor, const std::string& id_prefix = "");
 
   struct ImportLine {
     int64_t line = 0;
@@ -60,7 +66,12 @@ class TokenStore {
   int64_t LastChangeSeq();
 
  private:
+  // Whether the database compares text by code point, so a prefix is an index range: -1 not
+  // known yet.
+  bool CodePointOrder(pqxx::connection& conn);
+
   pg::Pool& pool_;
+  std::atomic<int> code_point_order_{-1};
 };
 
 }  // namespace csms::control

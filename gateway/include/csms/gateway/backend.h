@@ -9,6 +9,7 @@
 #include "csms/billing/v1/billing.pb.h"
 #include "csms/common/time_util.h"
 #include "csms/control/v1/control.pb.h"
+#include "csms/control/v1/reservations.pb.h"
 #include "csms/ocpp/v1/events.pb.h"
 
 namespace csms::gateway {
@@ -54,6 +55,11 @@ class Backend {
     (void)request;
     done(grpc::Status::OK, control::v1::AuthenticateStationResponse());
   }
+  // Durable: completes OK only once control has stored the charger's ReservationStatusUpdate
+  // (H04); the charger is answered after that, or refused and retries.
+  virtual void RecordReservationStatus(
+      const control::v1::RecordReservationStatusRequest& request,
+      Completion<control::v1::RecordReservationStatusResponse> done) = 0;
 };
 
 }  // namespace csms::gateway

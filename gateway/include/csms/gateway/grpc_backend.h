@@ -11,6 +11,7 @@
 
 #include "csms/billing/v1/billing.grpc.pb.h"
 #include "csms/control/v1/control.grpc.pb.h"
+#include "csms/control/v1/reservations.grpc.pb.h"
 #include "csms/gateway/backend.h"
 
 namespace csms::gateway {
@@ -76,6 +77,9 @@ class GrpcBackend : public Backend {
                            Completion<control::v1::AuthenticateStationResponse> done) override;
   void AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
                       Completion<control::v1::AuthorizeTokenResponse> done) override;
+  void RecordReservationStatus(
+      const control::v1::RecordReservationStatusRequest& request,
+      Completion<control::v1::RecordReservationStatusResponse> done) override;
 
   // Sends what is batched and stops the background thread.
   void Stop();
@@ -126,6 +130,7 @@ class GrpcBackend : public Backend {
   void FlushLastSeen();
 
   std::unique_ptr<control::v1::StationEventService::Stub> control_;
+  std::unique_ptr<control::v1::ReservationService::Stub> reservations_;
   std::unique_ptr<billing::v1::BillingService::Stub> billing_;
 
   std::mutex mu_;

@@ -17,6 +17,7 @@ class RestAlerts;
 class RestChargerData;
 class RestCommands;
 class RestLogUploads;
+class RestReservations;
 class RestTokens;
 
 struct HttpRequest {
@@ -73,7 +74,7 @@ class RestApi {
   void ListChargers(Respond respond);
   void GetSession(const std::string& transaction_id, const std::string& charger_id,
                   Respond respond);
-  void ListSessions(const std::string& charger_id, Respond respond);
+  void ListSessions(billing::v1::ListSessionsRequest request, Respond respond);
   void GetDailyStats(const std::string& query, Respond respond);
   void ListStations(Respond respond);
   void GetStation(const std::string& station_id, Respond respond);
@@ -102,6 +103,8 @@ class RestApi {
   std::unique_ptr<RestLogUploads> log_uploads_;
   // Id tokens (rest_tokens.h).
   std::unique_ptr<RestTokens> tokens_;
+  // Reservations (rest_reservations.h).
+  std::unique_ptr<RestReservations> reservations_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };
