@@ -21,6 +21,7 @@
 #include "csms/control/control_service.h"
 #include "csms/control/device_model_fetcher.h"
 #include "csms/control/event_listener.h"
+#include "csms/control/local_list_sync.h"
 #include "csms/control/log_upload_service.h"
 #include "csms/control/maintenance.h"
 #include "csms/control/reservation_service.h"
@@ -185,6 +186,15 @@ int main(int argc, char** argv) {
             "accept: admits it (free-vend sites), logged"},
            {"authorization-cache-expiry", "CSMS_AUTHORIZATION_CACHE_EXPIRY", "86400",
             "seconds a charger may trust an Accepted Authorize (cacheExpiryDateTime)"},
+           {"local-list-workers", "CSMS_LOCAL_LIST_WORKERS", "2",
+            "chargers whose local authorization list this replica updates at once; 0: never "
+            "send local lists or ClearCache"},
+           {"local-list-max-entries", "CSMS_LOCAL_LIST_MAX_ENTRIES", "1000",
+            "tokens in a charger's local list when its device model gives no "
+            "LocalAuthListCtrlr.Entries maximum"},
+           {"local-list-poll", "CSMS_LOCAL_LIST_POLL", "5",
+            "seconds between looks for local lists and caches to update (a completed device "
+            "model report looks at once)"},
            {"token-session-max-age", "CSMS_TOKEN_SESSION_MAX_AGE", "86400",
             "seconds after which a transaction that never Ended stops counting towards its "
             "token's concurrent transactions (ConcurrentTx)"},
@@ -363,7 +373,18 @@ int main(int argc, char** argv) {
   fetch_options.concurrency = fetch_concurrency;
   fetch_options.call_timeout = std::chrono::seconds(command_timeout);
   csms::control::DeviceModelFetcher fetcher(pool, stores.registry, control.sender(), fetch_options);
-  station_events.set_on_report_complete([&fetcher] { fetcher.Wake(); });
+  // Local authorization lists and cache clears (D01, D02, C11), in step with the token store.
+  csms::control::LocalListSync::Options list_options;
+  list_options.workers = std::max(0, config.GetInt("local-list-workers"));
+  list_options.default_max_entries = PositiveInt(config, "local-list-max-entries");
+  list_options.poll = PositiveSeconds(config, "local-list-poll");
+  list_options.call_timeout = std::chrono::seconds(command_timeout);
+  csms::control::LocalListSync local_lists(pool, stores.registry, control.sender(), list_options);
+  // A completed report frees a fetch slot, and may be the device model that enables a list.
+  station_events.set_on_report_complete([&fetcher, &local_lists] {
+    fetcher.Wake();
+    local_lists.Wake();
+  });
   csms::control::CommandApi commands(control.access(), control.sender(), stores.command_log,
                                      stores.message_limits, *auth,
                                      std::chrono::seconds(command_timeout));

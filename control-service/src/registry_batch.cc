@@ -111,6 +111,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     std::map<std::string, ChargerState> chargers;
     std::map<TxKey, TxState> txs;
     std::map<ConnectorKey, ConnectorState> connectors;
+    // Every Available report (not only the newest): it frees the token sessions of its EVSE
+    // that started before it, even when the next driver's Occupied follows in the same batch.
+    std::vector<std::pair<const StatusOp*, int64_t>> available;
 
     // Boot decisions of provisioned chargers: approved or not.
     const std::map<std::string, bool> approvals = CredentialStore::Approvals(txn, boot_ids);
@@ -321,6 +324,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         if (!current) continue;
         ConnectorState& conn = connectors[{s->charger_id, s->evse_id, s->connector_id}];
         const int64_t at = EpochMs(s->at);
+        if (s->status == "Available") available.emplace_back(s, at);
         if (conn.exists && conn.time_ms > at) continue;
         alerts.StatusStored(s->charger_id, s->evse_id, s->connector_id, s->status, s->at,
                             conn.exists ? std::optional(conn.status) : std::nullopt,
@@ -535,6 +539,21 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
             " WHERE connectors.status_time <= EXCLUDED.status_time",
             ids.str(), evses.str(), conns.str(), statuses.str(), times.str());
       }
+    }
+    if (!available.empty()) {
+      // The token sessions these reports end (ConcurrentTx counts them no more).
+      ArrayLiteral ids, evses, times;
+      for (const auto& [report, at] : available) {
+        ids.Text(report->charger_id);
+        evses.Int(report->evse_id);
+        times.Text(TimestampTextMs(at));
+      }
+      txn.exec_params0(
+          "UPDATE token_sessions s SET freed_at = u.t"
+          " FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u (c, e, t)"
+          " WHERE s.charger_id = u.c AND s.evse_id = u.e AND s.evse_id > 0"
+          " AND s.started_at < u.t AND s.freed_at IS NULL",
+          ids.str(), evses.str(), times.str());
     }
     {
       std::vector<FetchRequest> fetches;

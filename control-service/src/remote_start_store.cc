@@ -51,11 +51,16 @@ bool RemoteStartStore::SentTokenFor(pqxx::transaction_base& txn, const std::stri
                    *remote_start_id, charger_id, id_token, transaction_id)
                 .empty();
   }
+  // Two index-friendly halves: one waiting for its transaction (remote_starts_pending), or the
+  // one the charger already named this transaction in its answer (remote_starts_by_transaction).
   return !txn.exec_params(
                  "SELECT 1 FROM remote_starts WHERE charger_id = $1"
-                 " AND lower(id_token) = lower($2)"
+                 " AND transaction_id IS NULL AND lower(id_token) = lower($2)"
                  " AND requested_at > now() - make_interval(secs => $3)"
-                 " AND (transaction_id IS NULL OR transaction_id = $4)"
+                 " AND status NOT IN ('Rejected', 'Failed')"
+                 " UNION ALL SELECT 1 FROM remote_starts WHERE charger_id = $1"
+                 " AND transaction_id = $4 AND lower(id_token) = lower($2)"
+                 " AND requested_at > now() - make_interval(secs => $3)"
                  " AND status NOT IN ('Rejected', 'Failed') LIMIT 1",
                  charger_id, id_token, static_cast<double>(window.count()), transaction_id)
               .empty();

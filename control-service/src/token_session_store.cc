@@ -16,7 +16,8 @@ std::string StationOf(pqxx::transaction_base& txn, const std::string& charger_id
 }
 
 // The token's other transactions that still count: not Ended (control's transactions table),
-// their connector not reported Available since they started, and decided within the age limit.
+// not freed (their connector reported Available since they started, registry_batch.cc), and
+// decided within the age limit.
 int64_t ActiveSessions(pqxx::transaction_base& txn, const std::string& type,
                        const std::string& id_token, const std::string& charger_id,
                        const std::string& transaction_id, std::chrono::seconds max_age) {
@@ -28,9 +29,7 @@ int64_t ActiveSessions(pqxx::transaction_base& txn, const std::string& type,
           " AND s.decided_at > now() - make_interval(secs => $5)"
           " AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.charger_id = s.charger_id"
           "   AND t.transaction_id = s.transaction_id AND t.ended)"
-          " AND NOT EXISTS (SELECT 1 FROM connectors c WHERE c.charger_id = s.charger_id"
-          "   AND s.evse_id > 0 AND c.evse_id = s.evse_id AND c.status = 'Available'"
-          "   AND c.status_time > s.started_at)",
+          " AND s.freed_at IS NULL",
           type, id_token, charger_id, transaction_id, static_cast<double>(max_age.count()))[0]
       .as<int64_t>();
 }
@@ -89,6 +88,12 @@ AuthorizeDecision TokenSessionStore::Decide(const std::string& charger_id,
           " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
           charger_id, context.transaction_id(), type, id_token, context.evse_id(),
           pg::TimestampText(started), decision.status);
+      // Local lists keep the most recently used tokens when they cannot hold them all.
+      if (facts.token && decision.status == "Accepted") {
+        txn.exec_params0(
+            "UPDATE tokens SET last_used_at = now() WHERE type = $1 AND id_key = lower($2)", type,
+            id_token);
+      }
     }
     return decision;
   });

@@ -1,7 +1,7 @@
 // One charger's page (#/chargers/<id>): what it is and whether it is online, its stored device
 // model (searchable), its event log, the commands sent to it, its latest firmware job, its log
-// uploads, and buttons for reset, availability, unlock and trigger. Everything from the API is
-// shown as text through el(); nothing is written as HTML.
+// uploads, its reservations (list, reserve, cancel), and buttons for reset, availability, unlock
+// and trigger. Everything from the API is shown as text through el(); nothing is written as HTML.
 import {
   apiFetch, call, el, ApiError, chargerState, STATE_LABEL, ago, fmtTime, securityText,
 } from './api.js';
@@ -565,6 +565,173 @@ function commandsPanel(id, afterCommand) {
     result);
 }
 
+// ---- reservations -------------------------------------------------------------------------
+
+// OCPP 2.0.1 IdTokenEnumType.
+const TOKEN_TYPES = ['ISO14443', 'ISO15693', 'Central', 'eMAID', 'KeyCode', 'Local', 'MacAddress',
+                     'NoAuthorization'];
+// What DELETE may still cancel (the CSMS's open states; `failed`: no answer, the charger may hold it).
+const CANCELLABLE = new Set(['requested', 'active', 'failed']);
+const RESERVATION_STATES = new Set(['requested', 'active', 'rejected', 'failed', 'cancelled', 'expired',
+                                    'removed', 'used']);
+const RESERVATION_MINUTES = 30;
+
+// A Date as a datetime-local input's value (local time, to the minute).
+function localInputValue(date) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T` +
+         `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+// The charger's EVSE ids, from its connectors in the live feed (GET /chargers/{id} has none).
+function evseIds(charger) {
+  const connectors = charger && Array.isArray(charger.connectors) ? charger.connectors : [];
+  return [...new Set(connectors.map((c) => Number(c.evse_id)).filter((n) => Number.isInteger(n) && n > 0))]
+    .sort((a, b) => a - b);
+}
+
+function reservationsSection(id, live) {
+  const reserveResult = statusLine('reserve-result');
+  const cancelResult = statusLine('cancel-result');
+  let onlyActive = false;
+
+  // The list: all (newest first) or only the open ones (requested, active).
+  const scope = [['all', 'All'], ['active', 'Active only']].map(([key, text]) => {
+    const chip = el('button', { type: 'button', class: 'chip', 'data-scope': key,
+                                'aria-pressed': String(key === 'all') }, text);
+    chip.addEventListener('click', () => {
+      onlyActive = key === 'active';
+      for (const c of scope) c.setAttribute('aria-pressed', String(c === chip));
+      list.reload();
+    });
+    return chip;
+  });
+  const list = pagedTable({
+    role: 'reservations',
+    columns: ['ID', 'EVSE', 'Token', 'Expires', 'State', 'Transaction', 'Requested', ''],
+    empty: 'No reservations.',
+    async fetchPage(cursor) {
+      const r = await getJson(`/reservations${query({ charger_id: id, active: onlyActive ? 'true' : undefined,
+                                                       limit: 20, cursor })}`);
+      return { items: r.reservations || [], next: r.next_cursor };
+    },
+    row(r) {
+      const state = String(r.state || '');
+      let cancel = null;
+      if (CANCELLABLE.has(state)) {
+        cancel = el('button', { type: 'button', 'data-role': 'cancel-reservation' }, 'Cancel');
+        cancel.addEventListener('click', () => cancelReservation(r, cancel));
+      }
+      const group = r.group && typeof r.group === 'object' ? `group ${r.group.type} ${r.group.id_token}` : null;
+      return el('tr', { 'data-reservation-id': r.reservation_id, 'data-state': state },
+        el('td', {}, String(r.reservation_id)),
+        el('td', { 'data-role': 'evse' }, r.evse_id == null ? 'any' : String(r.evse_id)),
+        el('td', { class: 'resv-token', 'data-role': 'token' },
+           el('span', { class: 'sub', 'data-role': 'token-type' }, r.token_type), ' ',
+           el('span', { class: 'resv-id-token', 'data-role': 'id-token' }, r.id_token),
+           group ? el('span', { class: 'sub' }, ` (${group})`) : null),
+        el('td', { class: 'time', title: r.expires_at || null }, fmtTime(r.expires_at)),
+        el('td', { 'data-role': 'state', title: r.detail || null },
+           el('span', { class: `resv-state${RESERVATION_STATES.has(state) ? ` resv-${state}` : ''}` },
+              state || '—'),
+           r.charger_status && r.charger_status !== 'Accepted'
+             ? el('span', { class: 'sub' }, ` (${r.charger_status})`) : null),
+        el('td', { 'data-role': 'transaction' }, r.transaction_id || '—'),
+        el('td', { class: 'time', title: r.requested_by ? `by ${r.requested_by}` : null }, fmtTime(r.created_at)),
+        el('td', {}, cancel));
+    },
+  });
+
+  async function cancelReservation(r, button) {
+    if (!window.confirm(`Cancel reservation ${r.reservation_id} on ${id}?`)) return;
+    button.disabled = true;
+    delete cancelResult.dataset.outcome;
+    setStatus(cancelResult, `Cancelling reservation ${r.reservation_id}…`);
+    try {
+      const answer = await call('DELETE', `${base(id)}/reservations/${encodeURIComponent(r.reservation_id)}`);
+      setStatus(cancelResult, answerText(`Cancel reservation ${r.reservation_id}`, answer));
+      cancelResult.dataset.outcome = 'answered';
+    } catch (e) {
+      setStatus(cancelResult, `Cancel reservation ${r.reservation_id} failed: ${e.message}`, true);
+      cancelResult.dataset.outcome = 'failed';
+    } finally {
+      button.disabled = false;
+      list.reload();
+    }
+  }
+
+  // The form: EVSE (or any), id token, its type, expiry (now + 30 min unless changed).
+  const evse = el('select', { id: 'cp-resv-evse', 'data-role': 'reserve-evse' },
+    el('option', { value: '' }, 'any'));
+  const idToken = el('input', { type: 'text', id: 'cp-resv-token', 'data-role': 'reserve-token',
+                                maxlength: '36', autocomplete: 'off', spellcheck: 'false',
+                                placeholder: 'e.g. 04A2B3C4D5E6F7' });
+  const tokenType = el('select', { id: 'cp-resv-type', 'data-role': 'reserve-type' },
+    TOKEN_TYPES.map((t) => el('option', { value: t }, t)));
+  const expires = el('input', { type: 'datetime-local', id: 'cp-resv-expires', 'data-role': 'reserve-expires',
+                                value: localInputValue(new Date(Date.now() + RESERVATION_MINUTES * 60000)) });
+  const submit = el('button', { type: 'submit' }, 'Reserve');
+  const field = (input, label) => el('label', { for: input.id }, label, input);
+  // As with the other forms, no role check here: the gateway's 403 for a token below operate is
+  // shown as the answer. No min on the expiry either: the gateway says what is wrong with it.
+  const form = el('form', { class: 'cp-form', 'data-role': 'reserve-form', novalidate: true },
+    field(evse, 'EVSE'), field(idToken, 'ID token'), field(tokenType, 'Token type'),
+    field(expires, 'Expires'), el('p', { class: 'sub' }, 'Needs an operate token.'), submit);
+
+  function setEvses(ids) {
+    const have = [...evse.options].map((o) => o.value).filter(Boolean).map(Number);
+    const all = [...new Set([...have, ...ids])].sort((a, b) => a - b);
+    if (all.length === have.length) return;
+    const chosen = evse.value;
+    evse.replaceChildren(el('option', { value: '' }, 'any'),
+      ...all.map((n) => el('option', { value: String(n) }, `EVSE ${n}`)));
+    evse.value = chosen;
+  }
+  // EVSEs are only added: one the feed stops listing may still be worth a try (the API says).
+  const loadEvses = () => setEvses(evseIds(live(id)));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    delete reserveResult.dataset.outcome;
+    const at = expires.value ? new Date(expires.value) : null;
+    if (!at || Number.isNaN(at.getTime())) {
+      setStatus(reserveResult, 'Reserve failed: choose when the reservation expires', true);
+      reserveResult.dataset.outcome = 'failed';
+      return;
+    }
+    const body = { id_token: idToken.value.trim(), token_type: tokenType.value,
+                   expires_at: at.toISOString() };
+    if (evse.value !== '') body.evse_id = Number(evse.value);
+    const what = `${body.evse_id !== undefined ? `EVSE ${body.evse_id}` : 'any EVSE'}`;
+    submit.disabled = true;
+    setStatus(reserveResult, `Reserving ${what}…`);
+    try {
+      const r = await call('POST', `${base(id)}/reservations`, body);
+      reserveResult.dataset.reservationId = String(r.reservation_id ?? '');
+      setStatus(reserveResult, answerText(`Reservation ${r.reservation_id} (${what})`, r));
+      reserveResult.dataset.outcome = 'answered';
+    } catch (err) {
+      delete reserveResult.dataset.reservationId;
+      setStatus(reserveResult, `Reserve ${what} failed: ${err.message}`, true);
+      reserveResult.dataset.outcome = 'failed';
+    } finally {
+      submit.disabled = false;
+      list.reload();
+    }
+  });
+
+  const refresh = el('button', { type: 'button', class: 'refresh' }, 'Refresh');
+  refresh.addEventListener('click', () => { loadEvses(); list.reload(); });
+  return {
+    node: section('reservations', 'Reservations',
+      el('div', { class: 'chips', role: 'group', 'aria-label': 'Which reservations' }, scope, refresh),
+      list.node, cancelResult,
+      el('details', { class: 'cp-details', open: true }, el('summary', {}, 'Reserve…'), form), reserveResult),
+    reload() { loadEvses(); return list.reload(); },
+    refresh() { loadEvses(); return list.refresh(); },
+  };
+}
+
 // ---- the page -----------------------------------------------------------------------------
 
 export function showChargerPage(id, live) {
@@ -577,6 +744,7 @@ export function showChargerPage(id, live) {
   const commands = commandsSection(id);
   const firmware = firmwareSection(id, header);
   const uploads = uploadsSection(id);
+  const reservations = reservationsSection(id, live);
   // After a command: its row in the command log at once, what it caused in the event log soon.
   const afterCommand = () => {
     commands.reload();
@@ -594,8 +762,9 @@ export function showChargerPage(id, live) {
     header.node,
     commandsPanel(id, afterCommand),
     el('div', { class: 'cp-grid' },
-      deviceModel.node, firmware.node, events.node, commands.node, uploads.node));
-  for (const wide of [events, commands, uploads]) wide.node.classList.add('wide');
+      deviceModel.node, firmware.node, reservations.node, events.node, commands.node,
+      uploads.node));
+  for (const wide of [reservations, events, commands, uploads]) wide.node.classList.add('wide');
   root.dataset.chargerId = id;
   root.hidden = false;
   document.title = `CSMS · ${id}`;
@@ -607,6 +776,7 @@ export function showChargerPage(id, live) {
   commands.reload();
   firmware.reload();
   uploads.reload();
+  reservations.reload();
   pollTimer = setInterval(() => {
     // Not while the tab is hidden, nor while the page asks for a token (every refused request
     // counts against this address's failed authentications).
@@ -616,6 +786,7 @@ export function showChargerPage(id, live) {
     commands.refresh();
     firmware.reload();
     uploads.refresh();
+    reservations.refresh();
   }, POLL_MS);
 }
 

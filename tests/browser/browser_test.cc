@@ -2,13 +2,17 @@
 // dashboard_check.js driving Debian's headless Chromium. Keeps build/test-output/dashboard.png.
 // And one charger's page (charger_page_check.js) against a charger whose device model the stack
 // fetched after its boot; keeps build/test-output/charger-page.png. And the tokens page
-// (tokens_page_check.js) on a stack of its own; keeps build/test-output/tokens-page.png.
+// (tokens_page_check.js) on a stack of its own; keeps build/test-output/tokens-page.png. And the
+// charger page's reservations (charger_reservations_check.js) against the schema-validating Node
+// charger, which answers ReserveNow and CancelReservation; keeps
+// build/test-output/charger-reservations.png.
 // API keys are on: the page is given its token in the URL fragment, as scripts/run.sh prints it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <signal.h>
 #include <thread>
 
 #include "csms/common/api_auth.h"
@@ -201,6 +205,71 @@ TEST(TokensPageInBrowser, SearchesBlocksUnblocksAndSetsExpiry) {
   std::cout << node.ReadLog();
   ASSERT_TRUE(std::filesystem::exists(screenshot));
   EXPECT_GT(std::filesystem::file_size(screenshot), 20000u);
+}
+
+TEST(ChargerReservationsInBrowser, ReservesListsAndCancels) {
+  TestDatabase db;
+  CSMS_REQUIRE_DATABASE(db);
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/chromium"))
+      << "Debian's chromium is required (scripts/install-deps.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists(CSMS_BROWSER_TEST_DIR "/node_modules/playwright-core"))
+      << "run: npm ci --prefix tests/browser (scripts/test.sh does)";
+  ASSERT_TRUE(std::filesystem::exists(CSMS_SCHEMA_CLIENT_DIR "/node_modules/ocpp-rpc"))
+      << "run: npm ci --prefix tests/e2e/schema_client (scripts/test.sh does)";
+
+  // Reserving and cancelling need the operate role; the read token's Reserve is refused, and the
+  // page says so.
+  const std::string keys_dir = TestOutputDir() + "/browser-reservations-keys";
+  std::filesystem::create_directories(keys_dir);
+  const std::string service = auth::MintToken(), operate = auth::MintToken(),
+                    read = auth::MintToken();
+  std::ofstream(keys_dir + "/api-keys")
+      << auth::KeyLine("gateway", auth::Role::kService, service) << "\n"
+      << auth::KeyLine("ops", auth::Role::kOperate, operate) << "\n"
+      << auth::KeyLine("viewer", auth::Role::kRead, read) << "\n";
+  std::ofstream(keys_dir + "/service-token") << service << "\n";
+  Stack::Options options;
+  options.name = "browser_reservations";
+  options.database_url = db.url();
+  options.env = {{"CSMS_API_KEYS_FILE", keys_dir + "/api-keys"},
+                 {"CSMS_SERVICE_TOKEN_FILE", keys_dir + "/service-token"}};
+  Stack stack(options);
+  ASSERT_TRUE(stack.Start()) << stack.Logs();
+
+  auto rest = [&](const std::string& method, const std::string& target, const std::string& body) {
+    return HttpCall(stack.http_port, method, target, body, seconds(10),
+                    {{"Authorization", "Bearer " + operate}});
+  };
+  // The C++ simulator does not answer ReserveNow; the Node charger in serve mode does (Accepted
+  // and held, or the refusal its RESERVE-<STATUS> tokens name), with EVSE 1 connector 1.
+  const std::string id = "emart_jeju_resv";
+  ChildProcess charger;
+  ASSERT_TRUE(charger.Start(
+      "/usr/bin/env",
+      {"node", CSMS_SCHEMA_CLIENT_DIR "/schema_client.js",
+       "ws://127.0.0.1:" + std::to_string(stack.ocpp_port) + "/ocpp", "-", id, "serve"},
+      stack.log_dir() + "/schema-client-" + id + ".log"));
+  bool up = false;
+  for (int i = 0; i < 150 && !up; ++i) {
+    up = rest("GET", "/chargers/" + id, "").Json().value("status", "") == "Available";
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(up) << id << " did not come up\n" << charger.ReadLog() << "\n" << stack.Logs();
+
+  const std::string screenshot = TestOutputDir() + "/charger-reservations.png";
+  std::filesystem::remove(screenshot);
+  ChildProcess node;
+  ASSERT_TRUE(node.Start("/usr/bin/env",
+                         {"node", CSMS_BROWSER_TEST_DIR "/charger_reservations_check.js",
+                          "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot,
+                          operate, read, id},
+                         stack.log_dir() + "/charger_reservations_check.log"));
+  int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
+  EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << charger.ReadLog() << "\n" << stack.Logs();
+  std::cout << node.ReadLog();
+  ASSERT_TRUE(std::filesystem::exists(screenshot));
+  EXPECT_GT(std::filesystem::file_size(screenshot), 20000u);
+  EXPECT_EQ(charger.Stop(SIGTERM), 0) << "a schema violation: " << charger.ReadLog();
 }
 
 }  // namespace

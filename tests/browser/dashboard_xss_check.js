@@ -72,7 +72,8 @@ const stats = {
 };
 
 // The charger page (#/chargers/<id>) of the hostile charger: every string of its device model,
-// event log, command log, firmware job, log uploads and command answers holds HTML too.
+// event log, command log, firmware job, log uploads, reservations and command answers holds HTML
+// too.
 const now = new Date().toISOString();
 const chargerApi = {
   charger: { charger_id: hostileCharger.charger_id, status: hostileCharger.status, current_power: 0,
@@ -144,6 +145,17 @@ const chargerApi = {
                 download_path: `javascript:window.__xss='download-path'` }],
     next_cursor: null,
   },
+  reservations: {
+    reservations: [{ reservation_id: 12, charger_id: hostileCharger.charger_id, evse_id: null,
+                     id_token: `${html('resv-token')}`, token_type: `Central${html('resv-type')}`,
+                     group: { id_token: `${html('resv-group')}`, type: 'Central' },
+                     expires_at: now, state: `active${html('resv-state')}`,
+                     charger_status: `Occupied${html('resv-status')}`,
+                     transaction_id: `tx${html('resv-tx')}`, requested_by: `ops${html('resv-by')}`,
+                     detail: `${html('resv-detail')}`, created_at: now, updated_at: now,
+                     ended_at: null }],
+    next_cursor: null,
+  },
   trigger: { status: 'success', response: { status: `Accepted${html('trigger-status')}`,
                                             reason_code: `${html('trigger-reason')}`,
                                             additional_info: '' } },
@@ -208,6 +220,10 @@ async function main() {
                         'text/event-stream');
         case '/chargers': return fulfil(route, JSON.stringify(snapshot.chargers), 'application/json');
         case '/stats/daily': return fulfil(route, JSON.stringify(stats), 'application/json');
+        case '/reservations':  // the charger page's reservations: the hostile charger's only
+          return fulfil(route, JSON.stringify(
+            url.searchParams.get('charger_id') === hostileCharger.charger_id
+              ? chargerApi.reservations : { reservations: [], next_cursor: null }), 'application/json');
       }
       // /chargers/<id>[/<what>]: the hostile charger's page; the other charger has no log
       // uploads (404, as a gateway without that API answers).
@@ -281,7 +297,7 @@ async function main() {
     // The hostile charger's page, opened from its card's link.
     await page.click(`article.charger[data-charger-id="${CSS_escape(hostileCharger.charger_id)}"] a[data-role="charger-link"]`);
     await page.waitForSelector('#charger-page:not([hidden]) [data-role="charger-id"]', { timeout: 5000 });
-    for (const role of ['variables', 'events', 'commands', 'uploads']) {
+    for (const role of ['variables', 'events', 'commands', 'uploads', 'reservations']) {
       await page.waitForSelector(`#charger-page table[data-role="${role}"] tbody tr`, { timeout: 5000 });
     }
     await page.waitForSelector('#charger-page ol.timeline li', { timeout: 5000 });
@@ -305,6 +321,7 @@ async function main() {
         commands: text('#charger-page table[data-role="commands"] tbody td'),
         firmware: document.querySelector('#charger-page [data-role="firmware-job"]').textContent,
         uploads: text('#charger-page table[data-role="uploads"] tbody td'),
+        reservations: text('#charger-page table[data-role="reservations"] tbody td'),
         answer: document.querySelector('#charger-page [data-role="command-result"]').textContent,
         links: [...document.querySelectorAll('#charger-page a[href]')].map((a) => a.getAttribute('href')),
       };
@@ -333,6 +350,13 @@ async function main() {
            cp.firmware.includes(chargerApi.firmwareEvents.events[0].type),
            `firmware job ${cp.firmware}`);
     has(cp.uploads, chargerApi.uploads.uploads[0].filename, 'upload filename');
+    const resv = chargerApi.reservations.reservations[0];
+    has(cp.reservations, resv.id_token, 'reservation id token');
+    has(cp.reservations, resv.token_type, 'reservation token type');
+    has(cp.reservations, resv.state, 'reservation state');
+    has(cp.reservations, resv.charger_status, 'reservation charger status');
+    has(cp.reservations, resv.transaction_id, 'reservation transaction id');
+    has(cp.reservations, resv.group.id_token, 'reservation group');
     expect(cp.answer.includes(chargerApi.trigger.response.status), `answer ${cp.answer}`);
     expect(cp.links.every((h) => h.startsWith('#')), `links from API data: ${cp.links.join(' ')}`);
 

@@ -8,12 +8,14 @@
 #include <atomic>
 #include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "csms/common/pg_sql.h"
 #include "csms/control/migrations.h"
+#include "csms/control/registry_store.h"
 #include "csms/control/remote_start_store.h"
 #include "csms/control/token_session_store.h"
 #include "csms/control/token_store.h"
@@ -65,6 +67,13 @@ class TokenSessionStoreTest : public ::testing::Test {
 
   void MakeStore(TokenSessionStore::Options options) {
     store_ = std::make_unique<TokenSessionStore>(*pool_, options);
+  }
+  // A status report as control applies it (a StatusNotification through the registry batch).
+  void Report(const std::string& charger, int evse, const std::string& status,
+              const std::string& at) {
+    RegistryStore registry(*pool_);
+    const WriteOp op = StatusOp{charger, "", evse, 1, status, *ParseRfc3339(at)};
+    registry.ApplyBatch({&op});
   }
 
   void PutToken(const std::string& id, int max_concurrent = 1,
@@ -187,7 +196,7 @@ TEST_F(TokenSessionStoreTest, RepeatedOrLaterEventsOfATransactionGetItsFirstStat
 TEST_F(TokenSessionStoreTest, WhatFreesTheSlotCaseTable) {
   struct Case {
     const char* name;
-    const char* change;  // SQL; $C is the case's charger
+    const char* change;  // SQL ($C is the case's charger), or "report <evse> <status> <time>"
     std::string second;  // tx-b's status
   };
   const Case cases[] = {
@@ -202,24 +211,18 @@ TEST_F(TokenSessionStoreTest, WhatFreesTheSlotCaseTable) {
        "INSERT INTO transactions (charger_id, transaction_id, ended)"
        " VALUES ('$C-other', 'tx-a', true)",
        "ConcurrentTx"},
-      {"connector Available after the start",
-       "INSERT INTO connectors VALUES ('$C', 1, 1, 'Available', '2026-12-07T09:05:00Z')",
+      {"connector Available after the start", "report 1 Available 2026-12-07T09:05:00Z",
        "Accepted"},
-      {"connector Available before the start",
-       "INSERT INTO connectors VALUES ('$C', 1, 1, 'Available', '2026-12-07T08:55:00Z')",
+      {"connector Available before the start", "report 1 Available 2026-12-07T08:55:00Z",
        "ConcurrentTx"},
-      {"connector Available at the start itself",
-       "INSERT INTO connectors VALUES ('$C', 1, 1, 'Available', '2026-12-07T09:00:00Z')",
+      {"connector Available at the start itself", "report 1 Available 2026-12-07T09:00:00Z",
        "ConcurrentTx"},
-      {"connector Occupied after the start",
-       "INSERT INTO connectors VALUES ('$C', 1, 1, 'Occupied', '2026-12-07T09:05:00Z')",
+      {"connector Occupied after the start", "report 1 Occupied 2026-12-07T09:05:00Z",
        "ConcurrentTx"},
-      {"another EVSE Available after the start",
-       "INSERT INTO connectors VALUES ('$C', 2, 1, 'Available', '2026-12-07T09:05:00Z')",
+      {"another EVSE Available after the start", "report 2 Available 2026-12-07T09:05:00Z",
        "ConcurrentTx"},
       {"another charger's EVSE 1 Available after the start",
-       "INSERT INTO connectors VALUES ('$C-other', 1, 1, 'Available', '2026-12-07T09:05:00Z')",
-       "ConcurrentTx"},
+       "report-other 1 Available 2026-12-07T09:05:00Z", "ConcurrentTx"},
       {"decided longer ago than the age limit",
        "UPDATE token_sessions SET decided_at = now() - interval '25 hours'"
        " WHERE charger_id = '$C'",
@@ -236,12 +239,40 @@ TEST_F(TokenSessionStoreTest, WhatFreesTheSlotCaseTable) {
     PutToken(token, 1);
     ASSERT_EQ(StatusOf(charger, token, Context("tx-a", kStart, 1)), "Accepted") << c.name;
     std::string sql = c.change;
-    for (size_t at; (at = sql.find("$C")) != std::string::npos;) sql.replace(at, 2, charger);
-    Exec(sql);
+    if (sql.rfind("report", 0) == 0) {
+      std::istringstream words(sql);
+      std::string verb, status, at;
+      int evse = 0;
+      words >> verb >> evse >> status >> at;
+      Report(verb == "report-other" ? charger + "-other" : charger, evse, status, at);
+    } else {
+      for (size_t at; (at = sql.find("$C")) != std::string::npos;) sql.replace(at, 2, charger);
+      Exec(sql);
+    }
     EXPECT_EQ(StatusOf(charger, token, Context("tx-b", kStart, 2, "2026-12-07T09:10:00Z")),
               c.second)
         << c.name;
   }
+}
+
+// A transaction that never Ended stays freed once its connector was reported Available, also
+// after the next driver plugs in there (connectors keeps only the newest status; the freeing is
+// recorded on the session), and an Available followed by Occupied in one batch frees it too.
+TEST_F(TokenSessionStoreTest, ConnectorAvailableSinceStaysFreedWhenOccupiedAgain) {
+  PutToken("TOK-STALE", 1);
+  ASSERT_EQ(StatusOf("cs1", "TOK-STALE", Context("tx-stale", kStart, 1)), "Accepted");
+  // The stale transaction's connector becomes Available: the slot is free.
+  Report("cs1", 1, "Available", "2026-12-07T09:05:00Z");
+  ASSERT_EQ(StatusOf("cs2", "TOK-STALE", Context("tx-probe", kStart, 1, "2026-12-07T09:06:00Z")),
+            "Accepted");
+  Exec(
+      "INSERT INTO transactions (charger_id, transaction_id, ended)"
+      " VALUES ('cs2', 'tx-probe', true)");
+  // Another driver plugs in at that connector (control upserts the latest status).
+  Report("cs1", 1, "Occupied", "2026-12-07T09:10:00Z");
+  EXPECT_EQ(StatusOf("cs2", "TOK-STALE", Context("tx-next", kStart, 1, "2026-12-07T09:15:00Z")),
+            "Accepted")
+      << "the stale transaction counts again once its connector is no longer Available";
 }
 
 TEST_F(TokenSessionStoreTest, AgeLimitFreesTheSlotAndPurgeDeletesTheRow) {
@@ -419,6 +450,31 @@ TEST_F(TokenSessionStoreTest, TwoDecisionsAtOnceNeverBothTakeTheLastSlot) {
         << "round " << round << ": " << status[0] << ", " << status[1];
   }
   EXPECT_EQ(Count("SELECT count(*) FROM token_sessions WHERE status = 'Accepted'"), 20);
+}
+
+// The serialization the race above relies on, made visible: a decision that counts the token's
+// transactions waits while another transaction holds the token's row; one that does not count
+// (a later token of a recorded transaction) does not wait.
+TEST_F(TokenSessionStoreTest, CountingDecisionWaitsForTheTokensRowLock) {
+  PutToken("TOK-LOCK", 1);
+  ASSERT_EQ(StatusOf("cs1", "TOK-OTHER", Context("tx-other")), "Unknown");  // recorded
+  pqxx::connection holder(db_.url());
+  pqxx::work lock(holder);
+  lock.exec1("SELECT 1 FROM tokens WHERE id_key = 'tok-lock' FOR UPDATE");
+  std::atomic<bool> done{false};
+  std::string status;
+  std::thread decide([&] {
+    status = StatusOf("cs1", "TOK-LOCK", Context("tx-1"));
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(done.load()) << "decided without waiting for the token's row lock";
+  // Not authorizing a session: no lock taken, no wait.
+  EXPECT_EQ(StatusOf("cs1", "TOK-LOCK", Context("tx-other", TRANSACTION_EVENT_TYPE_UPDATED)),
+            "Accepted");
+  lock.abort();
+  decide.join();
+  EXPECT_EQ(status, "Accepted");
 }
 
 }  // namespace

@@ -20,22 +20,23 @@ using Respond = Responder<v201::TransactionEventResponse>;
 // idToken: the one stored with the event's first copy (`id_token_info_json`), so a repeated event
 // gets the first answer.
 v201::TransactionEventResponse Answer(const ocpp::v1::TransactionEvent& event,
-                                      const billing::v1::Session* session,
-                                      const std::string& id_token_info_json) {
+                                      const billing::v1::RecordTransactionEventResponse* stored) {
   v201::TransactionEventResponse answer;
-  if (session != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
-    answer.total_cost = session->cost();
+  if (stored != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
+    answer.total_cost = stored->session().cost();
   }
-  if (!event.id_token_type().empty()) {
-    const std::string& stored = id_token_info_json.empty()
-                                    ? event.id_token_decision().id_token_info_json()
-                                    : id_token_info_json;
-    try {
-      answer.id_token_info = nlohmann::json::parse(stored).get<v201::IdTokenInfo>();
-    } catch (const std::exception&) {
-      // Only an event stored before decisions were kept has none: it was answered Accepted then.
-      answer.id_token_info.emplace().status = v201::AuthorizationStatusEnum::kAccepted;
-    }
+  if (event.id_token_type().empty()) return answer;
+  std::string info = event.id_token_decision().id_token_info_json();
+  if (stored != nullptr && stored->duplicate()) {
+    // A repeat gets the first copy's answer; a copy stored before decisions were kept was
+    // answered Accepted.
+    info = stored->id_token_info_json().empty() ? R"({"status":"Accepted"})"
+                                                : stored->id_token_info_json();
+  }
+  try {
+    answer.id_token_info = nlohmann::json::parse(info).get<v201::IdTokenInfo>();
+  } catch (const std::exception&) {
+    answer.id_token_info.emplace().status = v201::AuthorizationStatusEnum::kAccepted;
   }
   return answer;
 }
@@ -57,7 +58,7 @@ void QueueInOutbox(Outbox& outbox, const ocpp::v1::TransactionEvent& event, Resp
   outbox.Append(event, [event, respond](bool durable) {
     if (!durable) return respond.Error(ec::kInternalError, kNotStored);
     // Stored on this gateway's disk; billing gets it when it is back (and prices it then).
-    respond.Ok(Answer(event, nullptr, ""));
+    respond.Ok(Answer(event, nullptr));
   });
 }
 
@@ -135,7 +136,7 @@ void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent e
           return respond.Error(ec::kInternalError, kNotStored);
         }
         ctx.backend.ReportTransactionEvent(MakeTransactionReport(event, stored));
-        respond.Ok(Answer(event, &stored.session(), stored.id_token_info_json()));
+        respond.Ok(Answer(event, &stored));
       });
 }
 

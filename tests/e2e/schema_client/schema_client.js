@@ -36,6 +36,37 @@
 // CancelReservation (H02) is Accepted for a reservation held (which is dropped), else Rejected.
 // Nothing else follows either (a test sends ReservationStatusUpdate and TransactionEvents with
 // reservationId through the "send" hook below).
+// DataTransfer vendorId "com.csms.sim" (test hooks): messageId "echo" answers Accepted with its
+// data; "send" {action, payload} sends that CALL after answering (see the hook); "reset-local-list"
+// empties the local list and sets its version to 0, as a factory reset would (Accepted);
+// "set-local-list-version" with data {"version": n} keeps the entries and sets the version, as if
+// someone else had updated the list (Accepted; Rejected for a bad version);
+// "local-list" answers Accepted with data {"version": n, "entries": [{"idToken", "type",
+// "status"}, ...]} (sorted by idToken, then type, in plain string order as std::string compares;
+// the version as stored, even while disabled).
+// Other messageIds: UnknownMessageId; other vendors: UnknownVendorId.
+// Local authorization list (D01 SendLocalList, D02 GetLocalListVersion) and authorization cache,
+// configured by the environment (an empty value counts as unset):
+//   LOCAL_LIST_ENABLED            LocalAuthListCtrlr.Enabled at start, true or false (default
+//                                 false). Only when it is set does the device model report
+//                                 LocalAuthListCtrlr (Available, Enabled, Entries with maxLimit,
+//                                 ItemsPerMessage, BytesPerMessage); unset, the model stays the
+//                                 simulator's
+//   LOCAL_LIST_CAPACITY           Entries maxLimit: most tokens the list holds (default 100)
+//   LOCAL_LIST_ITEMS_PER_MESSAGE  ItemsPerMessage (default 50)
+//   LOCAL_LIST_BYTES_PER_MESSAGE  BytesPerMessage (default 8192; the UTF-8 bytes of the request
+//                                 payload serialised without whitespace)
+//   AUTH_CACHE_ENABLED            AuthCacheCtrlr.Enabled at start (default true); only when set is
+//                                 AuthCacheCtrlr (Available, Enabled) reported
+// SendLocalList answers as a station: Failed when the list is disabled, versionNumber <= 0, more
+// entries than ItemsPerMessage, more bytes than BytesPerMessage, the same idToken+type twice, a
+// Full entry without idTokenInfo or a result over capacity (the list is then unchanged);
+// VersionMismatch for a Differential not above the current version; else Accepted (Full replaces
+// the list, Differential adds/replaces entries with idTokenInfo and deletes those without) and
+// the version becomes versionNumber. idToken compares case-insensitively, type exactly.
+// GetLocalListVersion answers the version (0 with no list or while disabled; disabling keeps the
+// list). ClearCache is Rejected while AuthCacheCtrlr.Enabled is false, else Accepted (no cache
+// is kept). Each of these commands is an {"action",...} line on stdout like any other.
 // Everything else (progress, failures) goes to stderr. The exit code is 0 unless a message broke a
 // schema, the CSMS refused one of ours, or the connection was lost.
 'use strict';
@@ -75,6 +106,40 @@ if (logUpload.file) {
     process.exit(2);
   }
 }
+
+// The local authorization list and the authorization cache (see the top of the file).
+const envSet = (name) => process.env[name] !== undefined && process.env[name] !== '';
+function envBoolean(name, fallback) {
+  if (!envSet(name)) return fallback;
+  const v = process.env[name];
+  if (v !== 'true' && v !== 'false') {
+    console.error(`${name} must be true or false`);
+    process.exit(2);
+  }
+  return v;
+}
+function envCount(name, fallback, least) {
+  if (!envSet(name)) return fallback;
+  const n = Number(process.env[name]);
+  if (!/^\d+$/.test(process.env[name]) || !Number.isSafeInteger(n) || n < least) {
+    console.error(`${name} must be an integer >= ${least}`);
+    process.exit(2);
+  }
+  return n;
+}
+const localList = {
+  reported: envSet('LOCAL_LIST_ENABLED'),  // LocalAuthListCtrlr in the device model
+  enabled: envBoolean('LOCAL_LIST_ENABLED', 'false'),
+  capacity: envCount('LOCAL_LIST_CAPACITY', 100, 0),
+  itemsPerMessage: envCount('LOCAL_LIST_ITEMS_PER_MESSAGE', 50, 1),
+  bytesPerMessage: envCount('LOCAL_LIST_BYTES_PER_MESSAGE', 8192, 1),
+  version: 0,
+  entries: new Map(),  // tokenKey -> { idToken: IdTokenType, idTokenInfo }
+};
+const authCache = {
+  reported: envSet('AUTH_CACHE_ENABLED'),  // AuthCacheCtrlr in the device model
+  enabled: envBoolean('AUTH_CACHE_ENABLED', 'true'),
+};
 
 const failures = [];
 const fail = (what) => { failures.push(what); console.error('FAIL:', what); };
@@ -327,6 +392,25 @@ const model = [
     attributes: { Actual: { mutability: RW, persistent: true,
       get: () => String(state.txUpdatedInterval),
       set: (v) => { state.txUpdatedInterval = Number(v); } } } },
+  ...(localList.reported ? [
+    available(['LocalAuthListCtrlr']),
+    { component: ['LocalAuthListCtrlr'], variable: ['Enabled'], type: 'boolean',
+      attributes: { Actual: { mutability: RW, persistent: true, get: () => localList.enabled,
+        set: (v) => { localList.enabled = v; } } } },
+    { component: ['LocalAuthListCtrlr'], variable: ['Entries'], dataType: 'integer',
+      max: localList.capacity,
+      attributes: { Actual: { mutability: RO, get: () => String(localList.entries.size) } } },
+    { component: ['LocalAuthListCtrlr'], variable: ['ItemsPerMessage'], dataType: 'integer',
+      attributes: constant(String(localList.itemsPerMessage)) },
+    { component: ['LocalAuthListCtrlr'], variable: ['BytesPerMessage'], dataType: 'integer',
+      attributes: constant(String(localList.bytesPerMessage)) },
+  ] : []),
+  ...(authCache.reported ? [
+    available(['AuthCacheCtrlr']),
+    { component: ['AuthCacheCtrlr'], variable: ['Enabled'], type: 'boolean',
+      attributes: { Actual: { mutability: RW, persistent: true, get: () => authCache.enabled,
+        set: (v) => { authCache.enabled = v; } } } },
+  ] : []),
 ];
 
 const same = (a, b) => (a === undefined && b === undefined) ||
@@ -792,7 +876,97 @@ client.handle('GetTransactionStatus', ({ params }) => {
   return answer;
 });
 
-client.handle('ClearCache', () => ({ status: 'Accepted' }));
+// C11: this client keeps no cache, so there is nothing to clear; refused while disabled.
+client.handle('ClearCache', () => {
+  if (authCache.enabled === 'false') {
+    log('ClearCache Rejected (AuthCacheCtrlr.Enabled is false)');
+    return { status: 'Rejected', statusInfo: { reasonCode: 'Disabled',
+                                               additionalInfo: 'AuthCacheCtrlr.Enabled is false' } };
+  }
+  log('ClearCache Accepted (authorization cache cleared)');
+  return { status: 'Accepted' };
+});
+
+// ---- Local authorization list (D01, D02; see the top of the file) ------------------------------
+
+// idToken compares case-insensitively, type exactly.
+const tokenKey = ({ idToken, type }) => `${idToken.toLowerCase()}\u0000${type}`;
+
+function sendLocalList(params) {
+  const refuse = (status, reasonCode, additionalInfo) => {
+    log(`SendLocalList version ${params.versionNumber} ${params.updateType}: ${status} ` +
+        `(${additionalInfo})`);
+    return { status, statusInfo: { reasonCode, additionalInfo } };
+  };
+  const items = params.localAuthorizationList || [];
+  if (localList.enabled !== 'true') {
+    return refuse('Failed', 'Disabled', 'LocalAuthListCtrlr.Enabled is not true');
+  }
+  if (!(params.versionNumber > 0)) {
+    return refuse('Failed', 'InvalidVersion', 'versionNumber must be > 0 (D01.FR.18)');
+  }
+  if (items.length > localList.itemsPerMessage) {
+    return refuse('Failed', 'TooManyItems', `${items.length} entries; ` +
+                  `LocalAuthListCtrlr.ItemsPerMessage is ${localList.itemsPerMessage}`);
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(params));
+  if (bytes > localList.bytesPerMessage) {
+    return refuse('Failed', 'TooManyBytes', `${bytes} bytes; ` +
+                  `LocalAuthListCtrlr.BytesPerMessage is ${localList.bytesPerMessage}`);
+  }
+  const keys = new Set();
+  for (const item of items) {
+    const key = tokenKey(item.idToken);
+    if (keys.has(key)) {
+      return refuse('Failed', 'DuplicateToken',
+                    `${item.idToken.idToken} (${item.idToken.type}) more than once`);
+    }
+    keys.add(key);
+  }
+  let next;
+  if (params.updateType === 'Full') {
+    const missing = items.find((item) => !item.idTokenInfo);
+    if (missing) {
+      return refuse('Failed', 'MissingIdTokenInfo',
+                    `${missing.idToken.idToken} (${missing.idToken.type}) has no idTokenInfo`);
+    }
+    next = new Map(items.map((item) => [tokenKey(item.idToken), item]));
+  } else {
+    if (params.versionNumber <= localList.version) {
+      return refuse('VersionMismatch', 'VersionMismatch', `differential version ` +
+                    `${params.versionNumber} is not above the current ${localList.version}`);
+    }
+    next = new Map(localList.entries);
+    for (const item of items) {
+      if (item.idTokenInfo) next.set(tokenKey(item.idToken), item);
+      else next.delete(tokenKey(item.idToken));
+    }
+  }
+  if (next.size > localList.capacity) {
+    return refuse('Failed', 'ListFull', `${next.size} entries; LocalAuthListCtrlr.Entries ` +
+                  `maxLimit is ${localList.capacity}`);
+  }
+  localList.entries = next;
+  localList.version = params.versionNumber;
+  log(`SendLocalList ${params.updateType} Accepted: version ${localList.version}, ` +
+      `${next.size} entries`);
+  return { status: 'Accepted' };
+}
+
+client.handle('SendLocalList', ({ params }) => sendLocalList(params));
+
+client.handle('GetLocalListVersion', () =>
+  ({ versionNumber: localList.enabled === 'true' ? localList.version : 0 }));
+
+// The "local-list" hook's view of the list.
+function localListData() {
+  const entries = [...localList.entries.values()]
+    .map(({ idToken, idTokenInfo }) => ({ idToken: idToken.idToken, type: idToken.type,
+                                          status: idTokenInfo.status }))
+    .sort((a, b) => (a.idToken < b.idToken ? -1 : a.idToken > b.idToken ? 1
+      : a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  return { version: localList.version, entries };
+}
 
 // Reservations (see the top of the file): held by id, for CancelReservation.
 const reservations = new Map();
@@ -805,8 +979,9 @@ client.handle('ReserveNow', ({ params }) => {
 client.handle('CancelReservation', ({ params }) =>
   ({ status: reservations.delete(params.reservationId) ? 'Accepted' : 'Rejected' }));
 
-// Test hooks (vendor com.csms.sim): "echo" answers with its data; "send" makes this charger send
-// the CALL {"action": ..., "payload": ...} right after answering (strictly validated both ways,
+// Test hooks (vendor com.csms.sim; "reset-local-list" and "local-list": see the top of the file):
+// "echo" answers with its data; "send" makes this charger send the CALL
+// {"action": ..., "payload": ...} right after answering (strictly validated both ways,
 // like everything else), and prints {"sent": action, "response"|"error": ...} on stdout, so a
 // test can make it report what a real station reports (security events, firmware progress...).
 client.handle('DataTransfer', ({ params }) => {
@@ -825,6 +1000,20 @@ client.handle('DataTransfer', ({ params }) => {
     });
     return { status: 'Accepted' };
   }
+  if (params.messageId === 'reset-local-list') {  // as a factory reset
+    localList.entries = new Map();
+    localList.version = 0;
+    log('local list reset: no entries, version 0');
+    return { status: 'Accepted' };
+  }
+  if (params.messageId === 'set-local-list-version') {  // a list changed behind the CSMS's back
+    const version = params.data && params.data.version;
+    if (!Number.isSafeInteger(version) || version < 0) return { status: 'Rejected' };
+    localList.version = version;
+    log(`local list version set to ${version}`);
+    return { status: 'Accepted' };
+  }
+  if (params.messageId === 'local-list') return { status: 'Accepted', data: localListData() };
   if (params.messageId !== 'echo') return { status: 'UnknownMessageId' };
   return { status: 'Accepted', ...('data' in params ? { data: params.data } : {}) };
 });
