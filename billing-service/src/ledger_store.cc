@@ -13,6 +13,8 @@
 namespace csms::billing {
 namespace {
 
+using pg::ExecPrepared;
+
 using ocpp::v1::TransactionEvent;
 
 // Advisory locks on (class, key) pairs live apart from single-key locks such as the one the
@@ -168,15 +170,6 @@ Nullable RawPayloadJson(const std::string& raw) {
   if (raw.empty()) return std::nullopt;
   if (nlohmann::json::accept(raw)) return raw;
   return nlohmann::json(raw).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Defines the statement on this connection (a no-op once defined; pqxx prepares it on first
-// use) and runs it.
-template <typename... Args>
-pqxx::result ExecPrepared(pqxx::work& txn, const char* name, const std::string& sql,
-                          Args&&... args) {
-  txn.conn().prepare(name, sql);
-  return txn.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 struct SessionKey {

@@ -36,36 +36,6 @@ bool RemoteStartStore::SentToken(const std::string& charger_id, const std::strin
   });
 }
 
-bool RemoteStartStore::SentTokenFor(pqxx::transaction_base& txn, const std::string& charger_id,
-                                    const std::string& id_token,
-                                    std::optional<int64_t> remote_start_id,
-                                    const std::string& transaction_id,
-                                    std::chrono::seconds window) {
-  if (remote_start_id) {
-    // Named by the charger: that start, whenever the event comes (an offline backlog may be late).
-    return !txn.exec_params(
-                   "SELECT 1 FROM remote_starts WHERE remote_start_id = $1"
-                   " AND charger_id = $2 AND lower(id_token) = lower($3)"
-                   " AND status NOT IN ('Rejected', 'Failed')"
-                   " AND (transaction_id IS NULL OR transaction_id = $4)",
-                   *remote_start_id, charger_id, id_token, transaction_id)
-                .empty();
-  }
-  // Two index-friendly halves: one waiting for its transaction (remote_starts_pending), or the
-  // one the charger already named this transaction in its answer (remote_starts_by_transaction).
-  return !txn.exec_params(
-                 "SELECT 1 FROM remote_starts WHERE charger_id = $1"
-                 " AND transaction_id IS NULL AND lower(id_token) = lower($2)"
-                 " AND requested_at > now() - make_interval(secs => $3)"
-                 " AND status NOT IN ('Rejected', 'Failed')"
-                 " UNION ALL SELECT 1 FROM remote_starts WHERE charger_id = $1"
-                 " AND transaction_id = $4 AND lower(id_token) = lower($2)"
-                 " AND requested_at > now() - make_interval(secs => $3)"
-                 " AND status NOT IN ('Rejected', 'Failed') LIMIT 1",
-                 charger_id, id_token, static_cast<double>(window.count()), transaction_id)
-              .empty();
-}
-
 void RemoteStartStore::SetStatus(int64_t remote_start_id, const std::string& status) {
   // Once correlated (Started) a remote start keeps that status.
   pg::Transact(pool_, [&](pqxx::work& txn) {

@@ -9,28 +9,22 @@ namespace {
 
 using ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
 
-std::string StationOf(pqxx::transaction_base& txn, const std::string& charger_id) {
-  auto rows =
-      txn.exec_params("SELECT station_id FROM station_chargers WHERE charger_id = $1", charger_id);
-  return rows.empty() ? std::string() : rows[0][0].as<std::string>();
-}
-
 // The token's other transactions that still count: not Ended (control's transactions table),
 // not freed (their connector reported Available since they started, registry_batch.cc), and
 // decided within the age limit.
 int64_t ActiveSessions(pqxx::transaction_base& txn, const std::string& type,
                        const std::string& id_token, const std::string& charger_id,
                        const std::string& transaction_id, std::chrono::seconds max_age) {
-  return txn
-      .exec_params1(
-          "SELECT count(*) FROM token_sessions s"
-          " WHERE s.type = $1 AND s.id_key = lower($2) AND s.status = 'Accepted'"
-          " AND NOT (s.charger_id = $3 AND s.transaction_id = $4)"
-          " AND s.decided_at > now() - make_interval(secs => $5)"
-          " AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.charger_id = s.charger_id"
-          "   AND t.transaction_id = s.transaction_id AND t.ended)"
-          " AND s.freed_at IS NULL",
-          type, id_token, charger_id, transaction_id, static_cast<double>(max_age.count()))[0]
+  return pg::ExecPrepared(
+             txn, "token_session_active",
+             "SELECT count(*) FROM token_sessions s"
+             " WHERE s.type = $1 AND s.id_key = lower($2) AND s.status = 'Accepted'"
+             " AND NOT (s.charger_id = $3 AND s.transaction_id = $4)"
+             " AND s.decided_at > now() - make_interval(secs => $5)"
+             " AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.charger_id = s.charger_id"
+             "   AND t.transaction_id = s.transaction_id AND t.ended)"
+             " AND s.freed_at IS NULL",
+             type, id_token, charger_id, transaction_id, static_cast<double>(max_age.count()))[0][0]
       .as<int64_t>();
 }
 
@@ -45,56 +39,93 @@ AuthorizeDecision TokenSessionStore::Decide(const std::string& charger_id,
   if (now_ms >= due && next_purge_ms_.compare_exchange_strong(due, now_ms + 3'600'000)) {
     PurgeExpired();
   }
-  return pg::Transact(pool_, [&](pqxx::work& txn) {
+  return pool_.Run([&](pqxx::connection& conn) {
     AuthorizeFacts facts;
     facts.id_token = id_token;
     facts.type = type;
     facts.now = now;
     TransactionTokenFacts transaction;
-
-    const pqxx::result first = txn.exec_params(
-        "SELECT status, type = $3 AND id_key = lower($4) AS same_token FROM token_sessions"
-        " WHERE charger_id = $1 AND transaction_id = $2",
-        charger_id, context.transaction_id(), type, id_token);
-    const bool recorded = !first.empty();
-    if (recorded && first[0]["same_token"].as<bool>()) {
-      transaction.first_status = first[0]["status"].as<std::string>();
+    {
+      // Every fact in one round trip, without a transaction of its own (no commit to wait for):
+      // the transaction's recorded token, the stored token, the charger's station (only for a
+      // token limited to stations) and, for an unknown Central token, the CSMS's own remote
+      // start (by remoteStartId, else within the window: remote_start_store.cc's rule).
+      pqxx::nontransaction read(conn);
+      static const std::string kFacts =
+          std::string(
+              "SELECT s.status AS first_status, (s.type = $3 AND s.id_key = lower($4)) AS"
+              " same_token, t.*, CASE WHEN t.stations_json IS NOT NULL THEN (SELECT station_id FROM"
+              " station_chargers WHERE charger_id = $1) END AS station_id,"
+              " CASE WHEN t.id_key IS NOT NULL OR $3 <> 'Central' THEN false"
+              "  WHEN $5::bigint IS NOT NULL THEN EXISTS (SELECT 1 FROM remote_starts r"
+              "   WHERE r.remote_start_id = $5 AND r.charger_id = $1"
+              "   AND lower(r.id_token) = lower($4) AND r.status NOT IN ('Rejected', 'Failed')"
+              "   AND (r.transaction_id IS NULL OR r.transaction_id = $2))"
+              "  ELSE EXISTS (SELECT 1 FROM remote_starts r WHERE r.charger_id = $1"
+              "   AND r.transaction_id IS NULL AND lower(r.id_token) = lower($4)"
+              "   AND r.requested_at > now() - make_interval(secs => $6)"
+              "   AND r.status NOT IN ('Rejected', 'Failed'))"
+              "  OR EXISTS (SELECT 1 FROM remote_starts r WHERE r.charger_id = $1"
+              "   AND r.transaction_id = $2 AND lower(r.id_token) = lower($4)"
+              "   AND r.requested_at > now() - make_interval(secs => $6)"
+              "   AND r.status NOT IN ('Rejected', 'Failed')) END AS central_sent"
+              " FROM (SELECT 1) AS one"
+              " LEFT JOIN token_sessions s ON s.charger_id = $1 AND s.transaction_id = $2"
+              " LEFT JOIN LATERAL (SELECT ") +
+          TokenStore::Columns() +
+          " FROM tokens WHERE type = $3 AND id_key = lower($4) AND $3 <> 'NoAuthorization')"
+          " AS t ON true";
+      const pqxx::row row = pg::ExecPrepared(
+          read, "token_session_facts", kFacts, charger_id, context.transaction_id(), type, id_token,
+          context.has_remote_start_id() ? std::optional(context.remote_start_id()) : std::nullopt,
+          static_cast<double>(options_.remote_start_window.count()))[0];
+      const bool recorded = !row["first_status"].is_null();
+      if (recorded && row["same_token"].as<bool>()) {
+        transaction.first_status = row["first_status"].as<std::string>();
+      }
+      // The first token of a transaction that has not ended authorizes it; another token later
+      // (a stop by a group member, C09) is decided on its own and not recorded.
+      transaction.authorizes_session =
+          !recorded && context.event_type() != TRANSACTION_EVENT_TYPE_ENDED;
+      if (!row["id_key"].is_null()) facts.token = TokenStore::FromRow(row);
+      if (!row["station_id"].is_null()) facts.station_id = row["station_id"].as<std::string>();
+      facts.central_token_sent = row["central_sent"].as<bool>();
     }
-    // The first token of a transaction that has not ended authorizes it; another token later
-    // (a stop by a group member, C09) is decided on its own and not recorded.
-    transaction.authorizes_session =
-        !recorded && context.event_type() != TRANSACTION_EVENT_TYPE_ENDED;
-
-    if (type != "NoAuthorization") {
-      facts.token = TokenStore::FindIn(txn, type, id_token, transaction.authorizes_session);
-      if (facts.token && facts.token->has_stations()) facts.station_id = StationOf(txn, charger_id);
-      if (!facts.token && type == "Central") {
-        facts.central_token_sent = RemoteStartStore::SentTokenFor(
-            txn, charger_id, id_token,
-            context.has_remote_start_id() ? std::optional(context.remote_start_id()) : std::nullopt,
-            context.transaction_id(), options_.remote_start_window);
-      }
-      if (transaction.authorizes_session && facts.token) {
-        transaction.active_sessions = ActiveSessions(
-            txn, type, id_token, charger_id, context.transaction_id(), options_.session_max_age);
-      }
+    // Only a stored token has concurrent transactions to count (max_concurrent) and a session to
+    // record; every other decision (unknown, NoAuthorization, the CSMS's own Central token) is
+    // read-only, and billing keeps it with the event.
+    if (!transaction.authorizes_session || !facts.token) {
+      return DecideTransactionToken(facts, transaction, options_.authorize);
+    }
+    pqxx::work txn(conn);
+    // Billing stores the decision durably with the event; this row only counts concurrent
+    // transactions and keeps later answers the same. Its commit need not wait for the WAL flush
+    // (a crash forgets at most the last few, which are then decided again).
+    txn.exec0("SET LOCAL synchronous_commit = off");
+    // Again under the token's row lock: decisions that count its transactions go one at a time.
+    facts.token = TokenStore::FindIn(txn, type, id_token, /*lock=*/true);
+    if (facts.token) {
+      transaction.active_sessions = ActiveSessions(
+          txn, type, id_token, charger_id, context.transaction_id(), options_.session_max_age);
     }
     AuthorizeDecision decision = DecideTransactionToken(facts, transaction, options_.authorize);
-    if (transaction.authorizes_session) {
+    if (facts.token) {
       const TimePoint started = context.has_timestamp() ? FromProto(context.timestamp()) : now;
-      txn.exec_params0(
-          "INSERT INTO token_sessions (charger_id, transaction_id, type, id_key, evse_id,"
-          " started_at, status) VALUES ($1, $2, $3, lower($4), $5, $6, $7)"
-          " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
-          charger_id, context.transaction_id(), type, id_token, context.evse_id(),
-          pg::TimestampText(started), decision.status);
+      pg::ExecPrepared(txn, "token_session_insert",
+                       "INSERT INTO token_sessions (charger_id, transaction_id, type, id_key,"
+                       " evse_id, started_at, status) VALUES ($1, $2, $3, lower($4), $5, $6, $7)"
+                       " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
+                       charger_id, context.transaction_id(), type, id_token, context.evse_id(),
+                       pg::TimestampText(started), decision.status);
       // Local lists keep the most recently used tokens when they cannot hold them all.
-      if (facts.token && decision.status == "Accepted") {
-        txn.exec_params0(
-            "UPDATE tokens SET last_used_at = now() WHERE type = $1 AND id_key = lower($2)", type,
-            id_token);
+      if (decision.status == "Accepted") {
+        pg::ExecPrepared(txn, "token_mark_used",
+                         "UPDATE tokens SET last_used_at = now() WHERE type = $1"
+                         " AND id_key = lower($2)",
+                         type, id_token);
       }
     }
+    txn.commit();
     return decision;
   });
 }

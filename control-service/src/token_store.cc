@@ -120,12 +120,18 @@ std::optional<v1::Token> TokenStore::Find(const std::string& type, const std::st
   });
 }
 
+const char* TokenStore::Columns() { return kTokenColumns; }
+
+v1::Token TokenStore::FromRow(const pqxx::row& row) { return TokenFromRow(row); }
+
 std::optional<v1::Token> TokenStore::FindIn(pqxx::transaction_base& txn, const std::string& type,
                                             const std::string& id_token, bool lock) {
-  auto rows = txn.exec_params(std::string("SELECT ") + kTokenColumns +
-                                  " FROM tokens WHERE type = $1 AND id_key = lower($2)" +
-                                  (lock ? " FOR UPDATE" : ""),
-                              type, id_token);
+  // Prepared: the Authorize and TransactionEvent hot paths.
+  static const std::string kFind = std::string("SELECT ") + kTokenColumns +
+                                   " FROM tokens WHERE type = $1 AND id_key = lower($2)";
+  static const std::string kFindLocked = kFind + " FOR UPDATE";
+  auto rows = lock ? pg::ExecPrepared(txn, "token_find_locked", kFindLocked, type, id_token)
+                   : pg::ExecPrepared(txn, "token_find", kFind, type, id_token);
   if (rows.empty()) return std::nullopt;
   return TokenFromRow(rows[0]);
 }

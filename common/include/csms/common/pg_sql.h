@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "csms/common/pg.h"
 #include "csms/common/time_util.h"
@@ -27,6 +28,15 @@ auto Transact(Pool& pool, Fn&& fn) {
       return result;
     }
   });
+}
+
+// Defines the statement `name` on this connection (a no-op once defined; pqxx prepares it on
+// first use) and runs it: hot statements are parsed and planned once per connection.
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& txn, const char* name, const std::string& sql,
+                          Args&&... args) {
+  txn.conn().prepare(name, sql);
+  return txn.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 // Timestamps go to PostgreSQL as RFC 3339 text with milliseconds (the precision they are stored

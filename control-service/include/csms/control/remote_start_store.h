@@ -47,13 +47,6 @@ class RemoteStartStore {
   bool SentToken(const std::string& charger_id, const std::string& id_token,
                  std::chrono::seconds window);
 
-  // SentToken for a TransactionEvent of `transaction_id`, inside the caller's transaction: the
-  // remote start named by `remote_start_id` when the event carries one, else any within
-  // `window` not yet correlated with another transaction.
-  static bool SentTokenFor(pqxx::transaction_base& txn, const std::string& charger_id,
-                           const std::string& id_token, std::optional<int64_t> remote_start_id,
-                           const std::string& transaction_id, std::chrono::seconds window);
-
   // Correlation inside the registry's TransactionEvent batch (same transaction).
   // The chargers among `charger_ids` with a remote start still waiting for its transaction.
   static std::set<std::string> Waiting(pqxx::transaction_base& txn,

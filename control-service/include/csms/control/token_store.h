@@ -29,6 +29,9 @@ class TokenStore {
   std::optional<v1::Token> Find(const std::string& type, const std::string& id_token);
   // Find inside the caller's transaction; `lock` takes the row FOR UPDATE (serializes decisions
   // that count the token's concurrent transactions).
+  // The column list FromRow reads (for a caller's own query: `SELECT <Columns()> FROM tokens`).
+  static const char* Columns();
+  static v1::Token FromRow(const pqxx::row& row);
   static std::optional<v1::Token> FindIn(pqxx::transaction_base& txn, const std::string& type,
                                          const std::string& id_token, bool lock);
   // Deletes the token, leaves its tombstone and audits it; nullopt when there was none.
