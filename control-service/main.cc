@@ -150,6 +150,8 @@ class AuthedStationEventService final : public v1::StationEventService::Callback
                        Role::kService)
   CSMS_AUTHED_CALLBACK(AuthorizeToken, v1::AuthorizeTokenRequest, v1::AuthorizeTokenResponse,
                        Role::kService)
+  CSMS_AUTHED_CALLBACK(AuthorizeTokens, v1::AuthorizeTokensRequest, v1::AuthorizeTokensResponse,
+                       Role::kService)
 
  private:
   csms::control::StationEventServiceImpl& impl_;

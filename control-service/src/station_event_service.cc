@@ -121,6 +121,48 @@ void StationEventServiceImpl::set_authorization(Authorization authorization, int
   authorizers_ = std::make_unique<WorkQueue>(threads);
 }
 
+void StationEventServiceImpl::Decide(const csms::control::v1::AuthorizeTokenRequest& request,
+                                     csms::control::v1::AuthorizeTokenResponse* response) {
+  RequireChargerId(request.charger_id());
+  if (request.type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
+  if (request.has_transaction() && authorization_.token_sessions) {
+    const AuthorizeDecision decision = authorization_.token_sessions->Decide(
+        request.charger_id(), request.id_token(), request.type(), request.transaction(),
+        RealClock().Now());
+    FillAuthorizeResponse(decision, response);
+    if (decision.flagged) {
+      CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request.charger_id())
+                                  << ": transaction "
+                                  << log::Sanitize(request.transaction().transaction_id(), 40)
+                                  << " " << log::Sanitize(request.type())
+                                  << " token: " << decision.status << " (" << decision.reason
+                                  << ")";
+    }
+    return;
+  }
+  AuthorizeFacts facts;
+  facts.id_token = request.id_token();
+  facts.type = request.type();
+  facts.now = RealClock().Now();
+  if (facts.type != "NoAuthorization") {
+    facts.token = authorization_.tokens->Find(facts.type, facts.id_token);
+    if (facts.token && facts.token->has_stations() && authorization_.stations) {
+      facts.station_id = authorization_.stations->StationOf(request.charger_id());
+    }
+    if (!facts.token && facts.type == "Central" && authorization_.remote_starts) {
+      facts.central_token_sent = authorization_.remote_starts->SentToken(
+          request.charger_id(), facts.id_token, authorization_.remote_start_window);
+    }
+  }
+  const AuthorizeDecision decision = DecideAuthorization(facts, authorization_.options);
+  FillAuthorizeResponse(decision, response);
+  if (decision.status != "Accepted" || decision.admitted_unknown) {
+    CSMS_LOG(kInfo, kComponent) << "charger " << log::Sanitize(request.charger_id())
+                                << ": Authorize " << log::Sanitize(facts.type)
+                                << " token: " << decision.status << " (" << decision.reason << ")";
+  }
+}
+
 grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
     grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokenRequest* request,
     csms::control::v1::AuthorizeTokenResponse* response) {
@@ -139,44 +181,35 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
     return reactor;
   }
   authorizers_->Submit([this, reactor, request, response] {
-    reactor->Finish(RunRpc("AuthorizeToken", [&] {
-      if (request->has_transaction() && authorization_.token_sessions) {
-        const AuthorizeDecision decision = authorization_.token_sessions->Decide(
-            request->charger_id(), request->id_token(), request->type(), request->transaction(),
-            RealClock().Now());
-        FillAuthorizeResponse(decision, response);
-        if (decision.flagged) {
-          CSMS_LOG(kInfo, kComponent)
-              << "charger " << log::Sanitize(request->charger_id()) << ": transaction "
-              << log::Sanitize(request->transaction().transaction_id(), 40) << " "
-              << log::Sanitize(request->type()) << " token: " << decision.status << " ("
-              << decision.reason << ")";
-        }
-        return;
+    reactor->Finish(RunRpc("AuthorizeToken", [&] { Decide(*request, response); }));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeTokens(
+    grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokensRequest* request,
+    csms::control::v1::AuthorizeTokensResponse* response) {
+  if (!authorizers_ || authorization_.tokens == nullptr) {
+    return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no token store"));
+  }
+  auto* reactor = context->DefaultReactor();
+  if (authorizers_->queued() >= 4096) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many Authorize"));
+    return reactor;
+  }
+  // One task for the batch: its decisions one after the other, each with its own result.
+  authorizers_->Submit([this, reactor, request, response] {
+    for (const auto& one : request->requests()) {
+      auto* result = response->add_results();
+      const grpc::Status status =
+          RunRpc("AuthorizeTokens", [&] { Decide(one, result->mutable_response()); });
+      if (!status.ok()) {
+        result->set_code(status.error_code());
+        result->set_message(status.error_message());
+        result->clear_response();
       }
-      AuthorizeFacts facts;
-      facts.id_token = request->id_token();
-      facts.type = request->type();
-      facts.now = RealClock().Now();
-      if (facts.type != "NoAuthorization") {
-        facts.token = authorization_.tokens->Find(facts.type, facts.id_token);
-        if (facts.token && facts.token->has_stations() && authorization_.stations) {
-          facts.station_id = authorization_.stations->StationOf(request->charger_id());
-        }
-        if (!facts.token && facts.type == "Central" && authorization_.remote_starts) {
-          facts.central_token_sent = authorization_.remote_starts->SentToken(
-              request->charger_id(), facts.id_token, authorization_.remote_start_window);
-        }
-      }
-      const AuthorizeDecision decision = DecideAuthorization(facts, authorization_.options);
-      FillAuthorizeResponse(decision, response);
-      if (decision.status != "Accepted" || decision.admitted_unknown) {
-        CSMS_LOG(kInfo, kComponent)
-            << "charger " << log::Sanitize(request->charger_id()) << ": Authorize "
-            << log::Sanitize(facts.type) << " token: " << decision.status << " (" << decision.reason
-            << ")";
-      }
-    }));
+    }
+    reactor->Finish(grpc::Status::OK);
   });
   return reactor;
 }

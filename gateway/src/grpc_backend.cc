@@ -221,12 +221,102 @@ void GrpcBackend::AuthenticateStation(const control::v1::AuthenticateStationRequ
 
 void GrpcBackend::AuthorizeToken(const control::v1::AuthorizeTokenRequest& request,
                                  Completion<control::v1::AuthorizeTokenResponse> done) {
+  if (request.has_transaction()) {
+    // One per TransactionEvent with a token: batched under load, like the events themselves.
+    {
+      std::lock_guard lock(mu_);
+      queued_decisions_.push_back({request, std::move(done)});
+    }
+    return PumpDecisions();
+  }
+  SendDecisionUnary({request, std::move(done)});
+}
+
+void GrpcBackend::SendDecisionUnary(PendingDecision pending) {
   IssueToControl<control::v1::AuthorizeTokenRequest, control::v1::AuthorizeTokenResponse>(
       control_window_,
       [this](auto* ctx, auto* req, auto* resp, auto cb) {
         control_->async()->AuthorizeToken(ctx, req, resp, std::move(cb));
       },
-      request, std::move(done));
+      std::move(pending.request), std::move(pending.done));
+}
+
+void GrpcBackend::PumpDecisions() {
+  for (;;) {
+    std::vector<PendingDecision> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (queued_decisions_.empty() || decision_calls_in_flight_ >= kMaxCallsInFlight) return;
+      const size_t n = std::min(queued_decisions_.size(), kMaxEventsPerCall);
+      batch.assign(std::make_move_iterator(queued_decisions_.begin()),
+                   std::make_move_iterator(queued_decisions_.begin() + n));
+      queued_decisions_.erase(queued_decisions_.begin(), queued_decisions_.begin() + n);
+      ++decision_calls_in_flight_;
+    }
+    SendDecisionBatch(std::move(batch));
+  }
+}
+
+void GrpcBackend::SendDecisionBatch(std::vector<PendingDecision> decisions) {
+  auto finish_slot = [this] {
+    {
+      std::lock_guard lock(mu_);
+      --decision_calls_in_flight_;
+    }
+    PumpDecisions();
+  };
+  if (!decision_batches_) {
+    for (auto& pending : decisions) SendDecisionUnary(std::move(pending));
+    return finish_slot();
+  }
+  if (decisions.size() == 1) {
+    // Alone: the plain call, holding the slot until it is answered (so that, once the slots
+    // are busy, the next decisions wait and leave together).
+    PendingDecision pending = std::move(decisions.front());
+    pending.done = [done = std::move(pending.done), finish_slot](
+                       const grpc::Status& status, const control::v1::AuthorizeTokenResponse& r) {
+      done(status, r);
+      finish_slot();
+    };
+    return SendDecisionUnary(std::move(pending));
+  }
+  control::v1::AuthorizeTokensRequest request;
+  for (const auto& pending : decisions) *request.add_requests() = pending.request;
+  auto shared = std::make_shared<std::vector<PendingDecision>>(std::move(decisions));
+  Issue<control::v1::AuthorizeTokensRequest, control::v1::AuthorizeTokensResponse>(
+      [this](auto* ctx, auto* req, auto* resp, auto cb) {
+        control_->async()->AuthorizeTokens(ctx, req, resp, std::move(cb));
+      },
+      std::move(request), kControlTimeout,
+      [this, shared, finish_slot](const grpc::Status& status,
+                                  const control::v1::AuthorizeTokensResponse& response) {
+        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          CSMS_LOG(kWarn, "gateway") << "control has no AuthorizeTokens; sending one call per "
+                                        "decision from now on";
+          decision_batches_ = false;
+          for (auto& pending : *shared) SendDecisionUnary(std::move(pending));
+          return finish_slot();
+        }
+        const control::v1::AuthorizeTokenResponse empty;
+        for (size_t i = 0; i < shared->size(); ++i) {
+          auto& pending = (*shared)[i];
+          if (!status.ok()) {
+            pending.done(status, empty);
+          } else if (i >= static_cast<size_t>(response.results_size())) {
+            pending.done(grpc::Status(grpc::StatusCode::INTERNAL,
+                                      "control answered fewer results than decisions"),
+                         empty);
+          } else if (const auto& result = response.results(static_cast<int>(i));
+                     result.code() != 0) {
+            pending.done(
+                grpc::Status(static_cast<grpc::StatusCode>(result.code()), result.message()),
+                empty);
+          } else {
+            pending.done(grpc::Status::OK, result.response());
+          }
+        }
+        finish_slot();
+      });
 }
 
 void GrpcBackend::RecordReservationStatus(

@@ -169,6 +169,47 @@ class FakeControl final : public cv1::StationEventService::Service {
     return grpc::Status::OK;
   }
 
+  // Token decisions: the reason echoes the id token; odd-numbered tokens ("tok-1", "tok-3", ...)
+  // are refused. Unary calls wait while decisions are held.
+  grpc::Status AuthorizeToken(grpc::ServerContext*, const cv1::AuthorizeTokenRequest* request,
+                              cv1::AuthorizeTokenResponse* response) override {
+    {
+      std::unique_lock lock(mu);
+      ++decision_unary_calls;
+      cv.wait(lock, [&] { return !hold_decisions; });
+    }
+    return Decide(*request, response);
+  }
+  grpc::Status AuthorizeTokens(grpc::ServerContext*, const cv1::AuthorizeTokensRequest* request,
+                               cv1::AuthorizeTokensResponse* response) override {
+    if (!batch_rpc_) return {grpc::StatusCode::UNIMPLEMENTED, "old control"};
+    {
+      std::lock_guard lock(mu);
+      ++decision_batch_calls;
+      largest_decision_batch = std::max(largest_decision_batch, request->requests_size());
+    }
+    for (const auto& one : request->requests()) {
+      auto* result = response->add_results();
+      const grpc::Status status = Decide(one, result->mutable_response());
+      result->set_code(status.error_code());
+      result->set_message(status.error_message());
+    }
+    return grpc::Status::OK;
+  }
+  static grpc::Status Decide(const cv1::AuthorizeTokenRequest& request,
+                             cv1::AuthorizeTokenResponse* response) {
+    const int n = std::stoi(request.id_token().substr(4));
+    if (n % 2 == 1) return {grpc::StatusCode::INVALID_ARGUMENT, "odd " + request.id_token()};
+    response->set_status("Accepted");
+    response->set_reason(request.id_token() + "/" + request.transaction().transaction_id());
+    return grpc::Status::OK;
+  }
+  void ReleaseDecisions() {
+    std::lock_guard lock(mu);
+    hold_decisions = false;
+    cv.notify_all();
+  }
+
   // Waits until `count` reports of any kind were stored.
   bool WaitForReports(size_t count) {
     std::unique_lock lock(mu);
@@ -186,6 +227,10 @@ class FakeControl final : public cv1::StationEventService::Service {
   int event_log_calls = 0;
   grpc::Status event_log_status = grpc::Status::OK;
   std::vector<std::string> charger_events;  // charger:kind:type
+  bool hold_decisions = false;
+  int decision_unary_calls = 0;
+  int decision_batch_calls = 0;
+  int largest_decision_batch = 0;
 
  private:
   const bool batch_rpc_;
@@ -272,6 +317,50 @@ TEST_P(GrpcBackendTest, EveryEventGetsItsOwnResultWhetherBatchedOrNot) {
     EXPECT_GT(billing_->largest_batch, 1);
   } else {
     EXPECT_EQ(billing_->unary_calls, kEvents);  // fell back to one call per event
+  }
+}
+
+// TransactionEvents' token decisions leave in AuthorizeTokens batches once the call slots are
+// busy (or one call each against a control without it), and each gets its own result.
+TEST_P(GrpcBackendTest, TransactionTokenDecisionsAreBatchedWithTheirOwnResults) {
+  {
+    std::lock_guard lock(control_->mu);
+    control_->hold_decisions = true;
+  }
+  constexpr int kDecisions = 200;
+  std::vector<std::promise<std::pair<grpc::StatusCode, std::string>>> promises(kDecisions);
+  for (int i = 0; i < kDecisions; ++i) {
+    cv1::AuthorizeTokenRequest request;
+    request.set_charger_id("cp1");
+    request.set_id_token("tok-" + std::to_string(i));
+    request.set_type("ISO14443");
+    request.mutable_transaction()->set_transaction_id("tx-" + std::to_string(i));
+    backend_->AuthorizeToken(
+        request, [&promises, i](const grpc::Status& status, const cv1::AuthorizeTokenResponse& r) {
+          promises[i].set_value({status.error_code(), r.reason()});
+        });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  control_->ReleaseDecisions();
+  for (int i = 0; i < kDecisions; ++i) {
+    auto future = promises[i].get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready) << i;
+    const auto [code, reason] = future.get();
+    if (i % 2 == 1) {
+      EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT) << i;
+    } else {
+      EXPECT_EQ(code, grpc::StatusCode::OK) << i;
+      EXPECT_EQ(reason, "tok-" + std::to_string(i) + "/tx-" + std::to_string(i))
+          << "results must not be shuffled between decisions";
+    }
+  }
+  std::lock_guard lock(control_->mu);
+  if (GetParam()) {
+    EXPECT_GT(control_->largest_decision_batch, 1);
+    EXPECT_LT(control_->decision_batch_calls + control_->decision_unary_calls, kDecisions / 2)
+        << "decisions held back must leave together";
+  } else {
+    EXPECT_EQ(control_->decision_unary_calls, kDecisions);  // one call per decision
   }
 }
 

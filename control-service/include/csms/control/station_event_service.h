@@ -78,6 +78,10 @@ class StationEventServiceImpl final
   grpc::ServerUnaryReactor* AuthorizeToken(
       grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokenRequest* request,
       csms::control::v1::AuthorizeTokenResponse* response) override;
+  grpc::ServerUnaryReactor* AuthorizeTokens(
+      grpc::CallbackServerContext* context,
+      const csms::control::v1::AuthorizeTokensRequest* request,
+      csms::control::v1::AuthorizeTokensResponse* response) override;
   // UNAVAILABLE until set_device_model.
   grpc::ServerUnaryReactor* RecordReportPart(grpc::CallbackServerContext* context,
                                              const csms::control::v1::ReportPartRequest* request,
@@ -109,6 +113,9 @@ class StationEventServiceImpl final
 
  private:
   void RememberGatewayUrl(const std::string& gateway_address, const std::string& url);
+  // One Authorize or TransactionEvent token decision; throws RpcError for a bad request.
+  void Decide(const csms::control::v1::AuthorizeTokenRequest& request,
+              csms::control::v1::AuthorizeTokenResponse* response);
   // A provisioned charger's refused login goes into its event log (CsmsSecurityEvent).
   void RecordRefusal(const csms::control::v1::AuthenticateStationRequest& request,
                      const StationAuthDecision& decision);

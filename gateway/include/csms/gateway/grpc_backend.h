@@ -89,6 +89,10 @@ class GrpcBackend : public Backend {
     ocpp::v1::TransactionEvent event;
     Completion<billing::v1::RecordTransactionEventResponse> done;
   };
+  struct PendingDecision {
+    control::v1::AuthorizeTokenRequest request;
+    Completion<control::v1::AuthorizeTokenResponse> done;
+  };
   // Reports that a ReportBatch call failed to deliver, waiting for their next attempt.
   struct ReportRetry {
     std::vector<control::v1::Report> reports;
@@ -115,6 +119,10 @@ class GrpcBackend : public Backend {
   // One unary call per item, for services that predate the batch RPCs.
   void SendReportUnary(const control::v1::Report& report);
   void SendEventUnary(PendingEvent pending);
+  // TransactionEvents' token decisions, batched like the events (AuthorizeTokens).
+  void PumpDecisions();
+  void SendDecisionBatch(std::vector<PendingDecision> decisions);
+  void SendDecisionUnary(PendingDecision pending);
 
   // A fire-and-forget report: `send` issues it once and calls back with the result.
   struct Report {
@@ -145,7 +153,10 @@ class GrpcBackend : public Backend {
   int report_calls_in_flight_ = 0;
   std::vector<PendingEvent> queued_events_;
   int event_calls_in_flight_ = 0;
-  std::atomic<bool> control_batches_{true};  // false once control answered UNIMPLEMENTED
+  std::vector<PendingDecision> queued_decisions_;
+  int decision_calls_in_flight_ = 0;
+  std::atomic<bool> decision_batches_{true};  // false once control answered UNIMPLEMENTED
+  std::atomic<bool> control_batches_{true};   // false once control answered UNIMPLEMENTED
   std::atomic<bool> billing_batches_{true};
   std::unordered_map<std::string, control::v1::LastSeen> last_seen_;
   bool stopping_ = false;
