@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <type_traits>
 
 #include "csms/common/grpc_async.h"
 #include "csms/common/log.h"
@@ -18,6 +19,40 @@ constexpr size_t kMaxRetryQueue = 100000;
 constexpr int kMaxCallsInFlight = 4;
 constexpr size_t kMaxEventsPerCall = 256;
 constexpr size_t kMaxReportsPerCall = 1000;
+
+// The next batch of `queue` when a call slot is free (then counted in `in_flight`); empty
+// otherwise. Call with the backend's mutex held.
+template <typename Pending>
+std::vector<Pending> TakeBatch(std::vector<Pending>& queue, int& in_flight) {
+  std::vector<Pending> batch;
+  if (queue.empty() || in_flight >= kMaxCallsInFlight) return batch;
+  const size_t n = std::min(queue.size(), kMaxEventsPerCall);
+  batch.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.begin() + n));
+  queue.erase(queue.begin(), queue.begin() + n);
+  ++in_flight;
+  return batch;
+}
+
+// Hands each item of a batch call its own result: the call's error to all, else result i (its
+// code and message, or its response) to item i. `short_answer` names a reply with too few.
+template <typename Pending, typename BatchResponse>
+void DeliverResults(std::vector<Pending>& items, const grpc::Status& status,
+                    const BatchResponse& response, const char* short_answer) {
+  const std::decay_t<decltype(response.results(0).response())> empty;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& pending = items[i];
+    if (!status.ok()) {
+      pending.done(status, empty);
+    } else if (i >= static_cast<size_t>(response.results_size())) {
+      pending.done(grpc::Status(grpc::StatusCode::INTERNAL, short_answer), empty);
+    } else if (const auto& result = response.results(static_cast<int>(i)); result.code() != 0) {
+      pending.done(grpc::Status(static_cast<grpc::StatusCode>(result.code()), result.message()),
+                   empty);
+    } else {
+      pending.done(grpc::Status::OK, result.response());
+    }
+  }
+}
 }  // namespace
 
 GrpcBackend::GrpcBackend(std::shared_ptr<grpc::Channel> control,
@@ -246,13 +281,9 @@ void GrpcBackend::PumpDecisions() {
     std::vector<PendingDecision> batch;
     {
       std::lock_guard lock(mu_);
-      if (queued_decisions_.empty() || decision_calls_in_flight_ >= kMaxCallsInFlight) return;
-      const size_t n = std::min(queued_decisions_.size(), kMaxEventsPerCall);
-      batch.assign(std::make_move_iterator(queued_decisions_.begin()),
-                   std::make_move_iterator(queued_decisions_.begin() + n));
-      queued_decisions_.erase(queued_decisions_.begin(), queued_decisions_.begin() + n);
-      ++decision_calls_in_flight_;
+      batch = TakeBatch(queued_decisions_, decision_calls_in_flight_);
     }
+    if (batch.empty()) return;
     SendDecisionBatch(std::move(batch));
   }
 }
@@ -297,24 +328,7 @@ void GrpcBackend::SendDecisionBatch(std::vector<PendingDecision> decisions) {
           for (auto& pending : *shared) SendDecisionUnary(std::move(pending));
           return finish_slot();
         }
-        const control::v1::AuthorizeTokenResponse empty;
-        for (size_t i = 0; i < shared->size(); ++i) {
-          auto& pending = (*shared)[i];
-          if (!status.ok()) {
-            pending.done(status, empty);
-          } else if (i >= static_cast<size_t>(response.results_size())) {
-            pending.done(grpc::Status(grpc::StatusCode::INTERNAL,
-                                      "control answered fewer results than decisions"),
-                         empty);
-          } else if (const auto& result = response.results(static_cast<int>(i));
-                     result.code() != 0) {
-            pending.done(
-                grpc::Status(static_cast<grpc::StatusCode>(result.code()), result.message()),
-                empty);
-          } else {
-            pending.done(grpc::Status::OK, result.response());
-          }
-        }
+        DeliverResults(*shared, status, response, "control answered fewer results than decisions");
         finish_slot();
       });
 }
@@ -387,13 +401,9 @@ void GrpcBackend::PumpEvents() {
     std::vector<PendingEvent> batch;
     {
       std::lock_guard lock(mu_);
-      if (queued_events_.empty() || event_calls_in_flight_ >= kMaxCallsInFlight) return;
-      const size_t n = std::min(queued_events_.size(), kMaxEventsPerCall);
-      batch.assign(std::make_move_iterator(queued_events_.begin()),
-                   std::make_move_iterator(queued_events_.begin() + n));
-      queued_events_.erase(queued_events_.begin(), queued_events_.begin() + n);
-      ++event_calls_in_flight_;
+      batch = TakeBatch(queued_events_, event_calls_in_flight_);
     }
+    if (batch.empty()) return;
     SendEventBatch(std::move(batch));
   }
 }
@@ -427,24 +437,7 @@ void GrpcBackend::SendEventBatch(std::vector<PendingEvent> events) {
           for (auto& pending : *shared) SendEventUnary(std::move(pending));
           return finish_slot();
         }
-        const billing::v1::RecordTransactionEventResponse empty;
-        for (size_t i = 0; i < shared->size(); ++i) {
-          auto& pending = (*shared)[i];
-          if (!status.ok()) {
-            pending.done(status, empty);
-          } else if (i >= static_cast<size_t>(response.results_size())) {
-            pending.done(grpc::Status(grpc::StatusCode::INTERNAL,
-                                      "billing answered fewer results than events"),
-                         empty);
-          } else if (const auto& result = response.results(static_cast<int>(i));
-                     result.code() != 0) {
-            pending.done(
-                grpc::Status(static_cast<grpc::StatusCode>(result.code()), result.message()),
-                empty);
-          } else {
-            pending.done(grpc::Status::OK, result.response());
-          }
-        }
+        DeliverResults(*shared, status, response, "billing answered fewer results than events");
         finish_slot();
       });
 }

@@ -8,11 +8,11 @@
 // build/test-output/charger-reservations.png.
 // API keys are on: the page is given its token in the URL fragment, as scripts/run.sh prints it.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <signal.h>
 #include <thread>
 
 #include "csms/common/api_auth.h"
@@ -259,11 +259,11 @@ TEST(ChargerReservationsInBrowser, ReservesListsAndCancels) {
   const std::string screenshot = TestOutputDir() + "/charger-reservations.png";
   std::filesystem::remove(screenshot);
   ChildProcess node;
-  ASSERT_TRUE(node.Start("/usr/bin/env",
-                         {"node", CSMS_BROWSER_TEST_DIR "/charger_reservations_check.js",
-                          "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot,
-                          operate, read, id},
-                         stack.log_dir() + "/charger_reservations_check.log"));
+  ASSERT_TRUE(node.Start(
+      "/usr/bin/env",
+      {"node", CSMS_BROWSER_TEST_DIR "/charger_reservations_check.js",
+       "http://127.0.0.1:" + std::to_string(stack.http_port), screenshot, operate, read, id},
+      stack.log_dir() + "/charger_reservations_check.log"));
   int code = node.Stop(0, seconds(120));  // signal 0: wait for it to finish
   EXPECT_EQ(code, 0) << node.ReadLog() << "\n" << charger.ReadLog() << "\n" << stack.Logs();
   std::cout << node.ReadLog();
