@@ -198,8 +198,16 @@ async function main() {
     await page.waitForSelector(
       `article.charger[data-charger-id="emart_jeju_01"][data-state="charging"]`,
       { timeout: FOLLOW_MS });
-    const tx = await page.textContent(
-      'article.charger[data-charger-id="emart_jeju_01"] [data-role="transaction"]');
+    // The status (charging) and the transaction reach the feed as separate events; the
+    // transaction's may come a moment later (its token is decided before it is stored).
+    const txSelector =
+      'article.charger[data-charger-id="emart_jeju_01"] [data-role="transaction"]';
+    const showsTx = async () =>
+      (await page.textContent(txSelector)).trim() === started.transaction_id;
+    for (const deadline = Date.now() + FOLLOW_MS; !(await showsTx()) && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const tx = await page.textContent(txSelector);
     if (tx.trim() !== started.transaction_id) {
       throw new Error(`panel shows transaction ${tx}, expected ${started.transaction_id}`);
     }
