@@ -23,6 +23,7 @@
 #include "csms/control/event_listener.h"
 #include "csms/control/station_event_service.h"
 #include "csms/control/stores.h"
+#include "csms/control/token_session_store.h"
 #include "csms/control/waiter.h"
 #include "csms/control/write_batcher.h"
 #include "csms/gateway/v1/charger_link.grpc.pb.h"
@@ -1246,6 +1247,54 @@ TEST_F(ControlIntegrationTest, ReportBatchAppliesReportsInOrder) {
   grpc::ClientContext last;
   ASSERT_TRUE(events_->ReportBatch(&last, gone, &response).ok());
   EXPECT_FALSE(MustGet("CP-B").connected());
+}
+
+// The gateway's batch of token decisions over gRPC: one result per request, in order; a bad
+// request fails alone; TransactionEvents' tokens (read together) are decided as one by one.
+TEST_F(ControlIntegrationTest, AuthorizeTokensAnswersEachRequestInOrder) {
+  TokenSessionStore sessions(*pool_, TokenSessionStore::Options{});
+  events_service_->set_authorization(
+      {&stores_->tokens, &stores_->stations, &stores_->remote_starts, &sessions});
+  TokenRecord token;
+  token.type = "ISO14443";
+  token.id_token = "CARD-1";
+  token.account_id = "acct-1";
+  stores_->tokens.Put(token, "test");
+  csms::control::v1::AuthorizeTokensRequest request;
+  auto add = [&](const std::string& charger, const std::string& id_token, const std::string& type,
+                 const std::string& transaction_id) {
+    auto* one = request.add_requests();
+    one->set_charger_id(charger);
+    one->set_id_token(id_token);
+    one->set_type(type);
+    if (!transaction_id.empty()) {
+      one->mutable_transaction()->set_transaction_id(transaction_id);
+      one->mutable_transaction()->set_event_type(ocpp::v1::TRANSACTION_EVENT_TYPE_STARTED);
+      one->mutable_transaction()->set_evse_id(1);
+    }
+  };
+  add("CP-1", "card-1", "ISO14443", "tx-1");
+  add("CP-1", "card-1", "ISO14443", "");  // an Authorize: no transaction
+  add("CP-1", "x", "", "tx-bad");         // no type
+  add("CP-2", "CARD-1", "ISO14443", "tx-2");
+  add("CP-2", "nobody", "ISO14443", "tx-3");
+  add("", "card-1", "ISO14443", "tx-4");  // no charger
+  csms::control::v1::AuthorizeTokensResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(events_->AuthorizeTokens(&context, request, &response).ok());
+  ASSERT_EQ(response.results_size(), 6);
+  auto status = [&](int i) {
+    const auto& r = response.results(i);
+    return r.code() != 0 ? "code " + std::to_string(r.code()) : r.response().status();
+  };
+  EXPECT_EQ(status(0), "Accepted");
+  EXPECT_EQ(response.results(0).response().account_id(), "acct-1");
+  EXPECT_EQ(status(1), "Accepted");
+  EXPECT_EQ(status(2), "code 3");
+  EXPECT_EQ(status(3), "ConcurrentTx");
+  EXPECT_EQ(status(4), "Unknown");
+  EXPECT_EQ(status(5), "code 3");
+  EXPECT_FALSE(response.results(2).message().empty());
 }
 
 }  // namespace

@@ -90,7 +90,17 @@ class TokenSessionStoreTest : public ::testing::Test {
   AuthorizeDecision Decide(const std::string& charger, const std::string& id_token,
                            const v1::TransactionTokenContext& context,
                            const std::string& type = "ISO14443") {
-    return store_->Decide(charger, id_token, type, context, Now());
+    return store_->Decide(Request(charger, id_token, context, type), Now());
+  }
+  static v1::AuthorizeTokenRequest Request(const std::string& charger, const std::string& id_token,
+                                           const v1::TransactionTokenContext& context,
+                                           const std::string& type = "ISO14443") {
+    v1::AuthorizeTokenRequest request;
+    request.set_charger_id(charger);
+    request.set_id_token(id_token);
+    request.set_type(type);
+    *request.mutable_transaction() = context;
+    return request;
   }
   std::string StatusOf(const std::string& charger, const std::string& id_token,
                        const v1::TransactionTokenContext& context,
@@ -478,6 +488,53 @@ TEST_F(TokenSessionStoreTest, CountingDecisionWaitsForTheTokensRowLock) {
   lock.abort();
   decide.join();
   EXPECT_EQ(status, "Accepted");
+}
+
+// A gateway's batch: the facts of all its requests in one statement, in order, then each decided
+// as it would be alone; two first events of a one-at-a-time token in the same batch still count
+// each other (the second is decided after the first is recorded).
+TEST_F(TokenSessionStoreTest, ABatchIsDecidedAsOneByOne) {
+  PutToken("TOK-B1", 1, "Accepted", "acct-b");
+  PutToken("TOK-BLK", 1, "Blocked");
+  ASSERT_EQ(StatusOf("cs1", "TOK-B1", Context("tx-old")), "Accepted");  // recorded earlier
+  const int64_t start = remote_starts_->Create("cs3", 1, "OP-B");
+  v1::TransactionTokenContext named = Context("tx-c");
+  named.set_remote_start_id(start);
+  const std::vector<v1::AuthorizeTokenRequest> requests = {
+      Request("cs1", "tok-b1", Context("tx-old", TRANSACTION_EVENT_TYPE_UPDATED)),  // its first
+      Request("cs2", "TOK-B1", Context("tx-new")),                                  // a second
+      Request("cs1", "NOBODY", Context("tx-u")),
+      Request("cs1", "TOK-BLK", Context("tx-b")),
+      Request("cs3", "op-b", named, "Central"),
+      Request("cs1", "", Context("tx-free"), "NoAuthorization"),
+  };
+  std::vector<const v1::AuthorizeTokenRequest*> batch;
+  for (const auto& r : requests) batch.push_back(&r);
+  std::vector<TokenSessionStore::Facts> facts = store_->ReadFacts(batch, Now());
+  ASSERT_EQ(facts.size(), requests.size());
+  EXPECT_EQ(facts[0].transaction.first_status, "Accepted");
+  EXPECT_FALSE(facts[0].transaction.authorizes_session);
+  EXPECT_TRUE(facts[1].transaction.authorizes_session);
+  ASSERT_TRUE(facts[1].authorize.token.has_value());
+  EXPECT_FALSE(facts[2].authorize.token.has_value());
+  EXPECT_TRUE(facts[4].authorize.central_token_sent);
+  std::vector<std::string> statuses;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    statuses.push_back(store_->DecideOn(requests[i], std::move(facts[i]), Now()).status);
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"Accepted", "ConcurrentTx", "Unknown", "Blocked",
+                                                "Accepted", "Accepted"}));
+  EXPECT_EQ(Row("cs2", "tx-new"), "ISO14443|tok-b1|1|ConcurrentTx");
+  EXPECT_EQ(Row("cs1", "tx-b"), "ISO14443|tok-blk|1|Blocked");
+  EXPECT_EQ(Row("cs1", "tx-u"), "");
+  // Two first events of the same one-at-a-time token in one batch: the second is ConcurrentTx.
+  PutToken("TOK-PAIR", 1);
+  const std::vector<v1::AuthorizeTokenRequest> pair = {Request("cs1", "TOK-PAIR", Context("p-1")),
+                                                       Request("cs2", "TOK-PAIR", Context("p-2"))};
+  facts = store_->ReadFacts({&pair[0], &pair[1]}, Now());
+  EXPECT_EQ(store_->DecideOn(pair[0], facts[0], Now()).status, "Accepted");
+  EXPECT_EQ(store_->DecideOn(pair[1], facts[1], Now()).status, "ConcurrentTx");
+  EXPECT_TRUE(store_->ReadFacts({}, Now()).empty());
 }
 
 }  // namespace

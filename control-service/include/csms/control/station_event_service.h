@@ -116,6 +116,13 @@ class StationEventServiceImpl final
   // One Authorize or TransactionEvent token decision; throws RpcError for a bad request.
   void Decide(const csms::control::v1::AuthorizeTokenRequest& request,
               csms::control::v1::AuthorizeTokenResponse* response);
+  // A batch of decisions, each with its own result; TransactionEvents' tokens share one read.
+  void DecideAll(const csms::control::v1::AuthorizeTokensRequest& request,
+                 csms::control::v1::AuthorizeTokensResponse* response);
+  // A TransactionEvent token's decision as answered (and logged when flagged).
+  void AnswerTransactionToken(const csms::control::v1::AuthorizeTokenRequest& request,
+                              const AuthorizeDecision& decision,
+                              csms::control::v1::AuthorizeTokenResponse* response);
   // A provisioned charger's refused login goes into its event log (CsmsSecurityEvent).
   void RecordRefusal(const csms::control::v1::AuthenticateStationRequest& request,
                      const StationAuthDecision& decision);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "csms/common/pg.h"
 #include "csms/control/authorization.h"
@@ -27,12 +28,26 @@ class TokenSessionStore {
 
   TokenSessionStore(pg::Pool& pool, Options options) : pool_(pool), options_(options) {}
 
-  // Decides `type`/`id_token` for the transaction in `context` on `charger_id`, in one database
-  // transaction. The event that brings a transaction's first token records the decision (and,
-  // when it is accepted, counts the token's concurrent transactions under the token's row lock).
-  AuthorizeDecision Decide(const std::string& charger_id, const std::string& id_token,
-                           const std::string& type, const v1::TransactionTokenContext& context,
-                           TimePoint now);
+  // What the database knows about one request's token and transaction (ReadFacts).
+  struct Facts {
+    AuthorizeFacts authorize;
+    TransactionTokenFacts transaction;
+  };
+
+  // The facts of every request (each with a transaction context) in one statement: a batch of
+  // TransactionEvents' tokens costs one round trip, whatever its size. Throws on a database
+  // error (the whole batch failed).
+  std::vector<Facts> ReadFacts(const std::vector<const v1::AuthorizeTokenRequest*>& requests,
+                               TimePoint now);
+
+  // Decides one request on its facts. The event that brings a transaction's first stored token
+  // records the decision in a transaction of its own (and, when it is accepted, counts the
+  // token's concurrent transactions under the token's row lock); every other decision is made
+  // on the facts alone. Throws on a database error (this request failed).
+  AuthorizeDecision DecideOn(const v1::AuthorizeTokenRequest& request, Facts facts, TimePoint now);
+
+  // ReadFacts and DecideOn for one request.
+  AuthorizeDecision Decide(const v1::AuthorizeTokenRequest& request, TimePoint now);
 
   // Deletes rows past the age limit; returns how many. Decide runs it at most once an hour
   // (rows past the limit no longer count, so a late purge only costs space).
