@@ -26,6 +26,10 @@
 # DM_FETCH_DELAY_MS (default control's, 2000), REPORT_VARIABLES (200), REPORT_ITEMS_PER_PART (50),
 # REPORT_TIMEOUT (900 s),
 # LOADGEN (another csms-loadgen, e.g. to load two builds with the same one), PIN_SUT and PIN_LOAD.
+# serve and serve-peer start a stack (this CSMS, or the Node peer of PEER_DIR, default
+# ../shared/bench, with a PostgreSQL of its own), print one JSON line with its URL and process
+# ids, and keep it up until SIGTERM: bench/one-core-tx.py drives other load generators at them.
+# PG_STAT_STATEMENTS=1 loads pg_stat_statements into the private PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,12 +50,13 @@ load_pin=()
 case "$scenario" in
   trivial | heartbeat-1k | latency-5k | transactions | storm-10k | storm-10k-dm | idle-10k | \
     idle-50k | idle-100k | remote-start | trivial-tls | heartbeat-tls-1k | storm-tls-2k | \
-    idle-tls-10k | storm-auth | token-import | report-10k-vars | authorize-2k) ;;
+    idle-tls-10k | storm-auth | token-import | report-10k-vars | authorize-2k | serve | \
+    serve-peer) ;;
   *)
     echo "usage: bench/run.sh trivial|heartbeat-1k|latency-5k|transactions|storm-10k|" \
       "storm-10k-dm|idle-10k|" \
       "idle-50k|idle-100k|remote-start|trivial-tls|heartbeat-tls-1k|storm-tls-2k|idle-tls-10k|" \
-      "storm-auth|token-import|report-10k-vars|authorize-2k" >&2
+      "storm-auth|token-import|report-10k-vars|authorize-2k|serve|serve-peer" >&2
     exit 2
     ;;
 esac
@@ -116,21 +121,32 @@ start() {  # start <name> <binary> [flags...]; the pid goes to pids[] and $last_
   pids+=("$last_pid")
 }
 
-start_stack() {  # start_stack [gateways]
-  local gateways=${1:-1}
-  local pg_port billing_port control_port link_port
+# A private PostgreSQL (fsync and synchronous_commit on, as in production) with the database
+# csms; sets $db (its URL), $pg_port and $pg_pid (the postmaster).
+start_pg() {
   pg_port=$(free_port)
-  billing_port=$(free_port)
-  control_port=$(free_port)
   mkdir -p "$tmp/pg"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$tmp" "$tmp/pg"
   as_pg_owner "$pg_bin/initdb" -D "$tmp/pg" -U postgres -A trust >/dev/null
   as_pg_owner "${sut_pin[@]}" "$pg_bin/pg_ctl" -D "$tmp/pg" -l "$tmp/postgres.log" -w \
-    -o "-p $pg_port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" \
+    -o "-p $pg_port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 \
+      ${PG_STAT_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements}" \
     start >/dev/null
   pg_started=1
   psql -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE csms"
+  if [[ -n "${PG_STAT_STATEMENTS:-}" ]]; then
+    psql -h 127.0.0.1 -p "$pg_port" -U postgres -d csms -qc "CREATE EXTENSION pg_stat_statements"
+  fi
   db="host=127.0.0.1 port=$pg_port user=postgres dbname=csms"
+  pg_pid=$(head -1 "$tmp/pg/postmaster.pid")
+}
+
+start_stack() {  # start_stack [gateways]
+  local gateways=${1:-1}
+  local billing_port control_port link_port
+  start_pg
+  billing_port=$(free_port)
+  control_port=$(free_port)
   start billing "$build/billing-service/csms-billing" --grpc-listen "127.0.0.1:$billing_port" \
     --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
   billing_pid=$last_pid
@@ -475,7 +491,41 @@ PY
 
 status=0
 [[ $tls -eq 1 ]] && make_pki
-if [[ "$scenario" == trivial ]]; then
+# serve / serve-peer: the stack's description on stdout, then up until SIGTERM or SIGINT.
+serve_until_stopped() {  # serve_until_stopped <json>
+  echo "$1"
+  trap 'exit 0' TERM INT
+  sleep infinity &
+  wait $!
+}
+
+# The Node peer (ocpp-rpc strict + pg): copied out of the read-only PEER_DIR once per build
+# directory, its packages installed there from the lock file.
+start_node_peer() {
+  local peer_dir="${PEER_DIR:-$root/../shared/bench}" dest="$build/bench/peer"
+  if [[ ! -d "$dest/node-peer/node_modules" ]]; then
+    mkdir -p "$dest"
+    cp -r "$peer_dir/node-peer" "$peer_dir/schema.sql" "$dest/"
+    chmod -R u+w "$dest"
+    npm ci --silent --no-audit --no-fund --prefix "$dest/node-peer" >&2
+  fi
+  start_pg
+  local port
+  port=$(free_port)
+  DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/csms" \
+    start node-peer node "$dest/node-peer/server.mjs" --port "$port"
+  wait_port "$port" node-peer
+  url="ws://127.0.0.1:$port"
+  peer_pid=$last_pid
+}
+
+if [[ "$scenario" == serve-peer ]]; then
+  start_node_peer
+  serve_until_stopped "{\"url\":\"$url\",\"server_pids\":[$peer_pid],\"pg_pid\":$pg_pid,\"db\":\"$db\"}"
+elif [[ "$scenario" == serve ]]; then
+  start_stack
+  serve_until_stopped "{\"url\":\"$url\",\"server_pids\":[$gateway_pid,$control_pid,$billing_pid],\"names\":[\"gateway\",\"control\",\"billing\"],\"pg_pid\":$pg_pid,\"db\":\"$db\"}"
+elif [[ "$scenario" == trivial ]]; then
   ocpp_port=$(free_port)
   start trivial "$build/bench/csms-bench-trivial" "$ocpp_port"
   wait_port "$ocpp_port" trivial
