@@ -5,7 +5,7 @@ The set-up of ../shared/bench/README.md: each system with its own PostgreSQL (fs
 synchronous_commit on) pinned to core PIN_SUT (default 0), the shared C load generator
 (ocpp-load, built from PEER_DIR/ocpp-load.c) pinned to core PIN_LOAD (default 1), 1,000 stations,
 `--mix tx` (Started, K x Updated, Ended). Runs interleave peer, ours, ours, peer (ROUNDS pairs of
-that pattern, default 1) so that drift of the machine cancels. Per run: paced RATE (default 1,000)
+that pattern, default 1) so that drift of the machine cancels; SYSTEMS=ours runs one side only. Per run: paced RATE (default 1,000)
 TransactionEvents/s, then closed loop, each DURATION seconds (default 15).
 
 Prints one JSON line per run (raw figures) and a summary: events/s, p50/p99, CPU per process and
@@ -37,6 +37,8 @@ RATE = float(os.environ.get("RATE", "1000"))
 DURATION = float(os.environ.get("DURATION", "15"))
 ROUNDS = int(os.environ.get("ROUNDS", "1"))
 TX_UPDATES = os.environ.get("TX_UPDATES", "2")
+# SYSTEMS=ours (or peer) runs one side only, e.g. to try a change quickly; ratios need both.
+SYSTEMS = os.environ.get("SYSTEMS", "peer,ours").split(",")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -192,7 +194,7 @@ def summarize(runs, fsync):
 def main():
     loadgen = build_load_generator()
     fsync = fsync_rate()
-    order = ["peer", "ours", "ours", "peer"] * ROUNDS
+    order = [s for s in ["peer", "ours", "ours", "peer"] * ROUNDS if s in SYSTEMS]
     runs = []
     for i, system in enumerate(order):
         log(f"one-core-tx: run {i + 1}/{len(order)}: {system}")

@@ -27,18 +27,18 @@ using pg::EpochMs;
 using pg::TimestampTextMs;
 
 // A charger row as the batch sees it: read under FOR UPDATE, then changed in memory op by op.
+// Its live transaction is not here: reads derive it from the transactions table
+// (registry_store.cc), so a TransactionEvent writes one row, its transaction's, and never the
+// charger's.
 struct ChargerState {
   bool exists = false;  // locked row, or created by this batch
-  bool create = false;  // insert at write-back (first created by a TransactionEvent)
   std::string registration_status, vendor, model, serial_number, firmware_version;
   bool connected = false;
   std::string connection_id, gateway_address;
   std::optional<int64_t> connected_at_ms;
-  std::optional<std::string> active_transaction_id, charging_state;
-  double current_power_w = 0, energy_kwh = 0;
   std::optional<int64_t> seen_ms;  // last_seen becomes greatest(last_seen, seen_ms)
   // Column groups this batch changed; the others are left as they are in the row.
-  bool dirty_boot = false, dirty_connection = false, dirty_live = false;
+  bool dirty_boot = false, dirty_connection = false;
   void Seen(int64_t ms) { seen_ms = seen_ms ? std::max(*seen_ms, ms) : ms; }
 };
 
@@ -77,7 +77,7 @@ TimePoint EventTime(const csms::ocpp::v1::TransactionEvent& ev) {
 std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
   // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
   // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
-  std::set<std::string> create_ids, charger_ids, boot_ids;
+  std::set<std::string> create_ids, charger_ids, boot_ids, transaction_charger_ids;
   std::map<TxKey, int64_t> tx_first_ms;
   std::set<ConnectorKey> connector_keys;
   bool any_seed_event = false;
@@ -98,7 +98,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       for (const auto& e : l->entries) charger_ids.insert(e.charger_id);
     } else if (auto* t = std::get_if<TransactionEventOp>(op)) {
       const auto& ev = t->report.event();
-      charger_ids.insert(ev.charger_id());
+      transaction_charger_ids.insert(ev.charger_id());
       const int64_t ms = EpochMs(EventTime(ev));
       auto [it, fresh] = tx_first_ms.try_emplace({ev.charger_id(), ev.transaction_id()}, ms);
       if (!fresh) it->second = std::min(it->second, ms);
@@ -120,7 +120,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     // Chargers whose whole model is stored already (a plain reboot then fetches nothing).
     std::set<std::string> complete_models;
     if (fetch_enabled_ && !boot_ids.empty()) {
-      for (const auto& row : txn.exec_params(
+      for (const auto& row : pg::ExecPrepared(
+               txn, "registry_complete_models",
                "SELECT DISTINCT charger_id FROM device_model_reports WHERE"
                " charger_id = ANY($1::text[]) AND scope = 'FullInventory' AND status = 'Complete'",
                pg::TextArray(boot_ids))) {
@@ -130,18 +131,24 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     std::map<std::string, std::string> fetch_reasons;  // the last boot of a charger decides
 
     if (!create_ids.empty()) {
-      txn.exec_params0(
+      pg::ExecPrepared(
+          txn, "registry_create_chargers",
           "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
           " ORDER BY id ON CONFLICT DO NOTHING",
           pg::TextArray(create_ids));
     }
-    for (const auto& row : txn.exec_params(
-             "SELECT charger_id, registration_status, vendor, model, serial_number,"
-             " firmware_version, connected, connection_id, gateway_address,"
-             " floor(extract(epoch from connected_at) * 1000)::bigint AS connected_at_ms,"
-             " active_transaction_id, charging_state, current_power_w, energy_kwh"
-             " FROM chargers WHERE charger_id = ANY($1::text[]) ORDER BY charger_id FOR UPDATE",
-             pg::TextArray(charger_ids))) {
+    const pqxx::result charger_rows =
+        charger_ids.empty()
+            ? pqxx::result()
+            : pg::ExecPrepared(
+                  txn, "registry_load_chargers",
+                  "SELECT charger_id, registration_status, vendor, model, serial_number,"
+                  " firmware_version, connected, connection_id, gateway_address,"
+                  " floor(extract(epoch from connected_at) * 1000)::bigint AS connected_at_ms"
+                  " FROM chargers WHERE charger_id = ANY($1::text[]) ORDER BY charger_id"
+                  " FOR UPDATE",
+                  pg::TextArray(charger_ids));
+    for (const auto& row : charger_rows) {
       ChargerState& c = chargers[row["charger_id"].as<std::string>()];
       c.exists = true;
       c.registration_status = row["registration_status"].as<std::string>();
@@ -154,13 +161,6 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       c.gateway_address = row["gateway_address"].as<std::string>();
       if (!row["connected_at_ms"].is_null())
         c.connected_at_ms = row["connected_at_ms"].as<int64_t>();
-      if (!row["active_transaction_id"].is_null()) {
-        c.active_transaction_id = row["active_transaction_id"].as<std::string>();
-      }
-      if (!row["charging_state"].is_null())
-        c.charging_state = row["charging_state"].as<std::string>();
-      c.current_power_w = row["current_power_w"].as<double>();
-      c.energy_kwh = row["energy_kwh"].as<double>();
     }
 
     if (!tx_first_ms.empty()) {
@@ -170,15 +170,22 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         tx_ids.Text(key.second);
         times.Text(TimestampTextMs(ms));
       }
-      for (const auto& row :
-           txn.exec_params("INSERT INTO transactions (charger_id, transaction_id, started_at)"
-                           " SELECT c, t, s FROM unnest($1::text[], $2::text[], $3::timestamptz[])"
-                           " AS u (c, t, s) ORDER BY c, t ON CONFLICT DO NOTHING"
-                           " RETURNING charger_id, transaction_id",
-                           ids.str(), tx_ids.str(), times.str())) {
+      for (const auto& row : pg::ExecPrepared(
+               txn, "registry_insert_transactions",
+               // A charger first known by its transaction (its connection's report
+               // has not reached control) gets its row too.
+               "WITH ins AS (INSERT INTO transactions (charger_id, transaction_id,"
+               " started_at) SELECT c, t, s FROM unnest($1::text[], $2::text[],"
+               " $3::timestamptz[]) AS u (c, t, s) ORDER BY c, t ON CONFLICT DO NOTHING"
+               " RETURNING charger_id, transaction_id), created AS (INSERT INTO"
+               " chargers (charger_id) SELECT DISTINCT charger_id FROM ins"
+               " ORDER BY 1 ON CONFLICT DO NOTHING)"
+               " SELECT charger_id, transaction_id FROM ins",
+               ids.str(), tx_ids.str(), times.str())) {
         txs[{row[0].as<std::string>(), row[1].as<std::string>()}].inserted = true;
       }
-      for (const auto& row : txn.exec_params(
+      for (const auto& row : pg::ExecPrepared(
+               txn, "registry_load_transactions",
                "SELECT t.charger_id, t.transaction_id, t.remote_start_id, t.evse_id,"
                " t.charging_state, t.ended, t.last_order_key, t.power_w, t.energy_kwh, t.cost,"
                " t.currency, t.stop_reason FROM transactions t"
@@ -210,7 +217,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         evses.Int(evse);
         conns.Int(conn);
       }
-      for (const auto& row : txn.exec_params(
+      for (const auto& row : pg::ExecPrepared(
+               txn, "registry_load_connectors",
                "SELECT c.charger_id, c.evse_id, c.connector_id, c.status,"
                " floor(extract(epoch from c.status_time) * 1000)::bigint AS time_ms"
                " FROM connectors c JOIN unnest($1::text[], $2::int[], $3::int[]) AS u (id, e, n)"
@@ -228,7 +236,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     // Chargers that may have a remote start waiting for a seed-dialect Started (rare): only for
     // them is the per-event correlation statement worth running.
     const std::set<std::string> pending_starts =
-        any_seed_event ? RemoteStartStore::Waiting(txn, charger_ids) : std::set<std::string>();
+        any_seed_event ? RemoteStartStore::Waiting(txn, transaction_charger_ids)
+                       : std::set<std::string>();
 
     // Remote starts named by their event are claimed in one statement; the queue is flushed
     // before a seed-dialect correlation so both see the claims in event order.
@@ -376,25 +385,6 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
           }
         }
 
-        // The charger's live state follows its newest transaction.
-        ChargerState& ch = chargers[ev.charger_id()];
-        if (was_ended || is_ended) {
-          if (ch.exists && ch.active_transaction_id == ev.transaction_id()) {
-            ch.active_transaction_id.reset();
-            ch.charging_state.reset();
-            ch.current_power_w = 0;
-            ch.energy_kwh = 0;
-            ch.dirty_live = true;
-          }
-        } else if (applies) {
-          if (!ch.exists) ch.exists = ch.create = true;
-          ch.active_transaction_id = ev.transaction_id();
-          ch.charging_state = state.empty() ? std::nullopt : std::optional<std::string>(state);
-          ch.current_power_w = power_w;
-          ch.energy_kwh = report.energy_consumed_kwh();
-          ch.dirty_live = true;
-        }
-
         if (ev.has_remote_start_id()) {
           claims.push_back({ev.charger_id(), ev.remote_start_id(), ev.transaction_id()});
         } else if (inserted && !has_remote_start && !ev.offline() &&
@@ -412,29 +402,18 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     flush_claims();
 
     // Write back, one statement per table.
-    std::vector<const std::string*> created;
-    for (const auto& [id, c] : chargers) {
-      if (c.create) created.push_back(&id);
-    }
-    if (!created.empty()) {
-      txn.exec_params0(
-          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
-          " ON CONFLICT DO NOTHING",
-          ArrayOf(created, [](ArrayLiteral& a, const std::string* id) { a.Text(*id); }));
-    }
     {
-      ArrayLiteral ids, boot, conn, live, reg, vendor, model, serial, firmware, connected,
-          connection_id, gateway, connected_at, active, state, power, energy, seen;
+      ArrayLiteral ids, boot, conn, reg, vendor, model, serial, firmware, connected, connection_id,
+          gateway, connected_at, seen;
       bool any = false;
       for (const auto& [id, c] : chargers) {
-        if (!c.exists || !(c.dirty_boot || c.dirty_connection || c.dirty_live || c.seen_ms)) {
+        if (!c.exists || !(c.dirty_boot || c.dirty_connection || c.seen_ms)) {
           continue;
         }
         any = true;
         ids.Text(id);
         boot.Bool(c.dirty_boot);
         conn.Bool(c.dirty_connection);
-        live.Bool(c.dirty_live);
         reg.Text(c.registration_status);
         vendor.Text(c.vendor);
         model.Text(c.model);
@@ -444,14 +423,11 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         connection_id.Text(c.connection_id);
         gateway.Text(c.gateway_address);
         connected_at.OptTimeMs(c.connected_at_ms);
-        active.OptText(c.active_transaction_id);
-        state.OptText(c.charging_state);
-        power.Double(c.current_power_w);
-        energy.Double(c.energy_kwh);
         seen.OptTimeMs(c.seen_ms);
       }
       if (any) {
-        txn.exec_params0(
+        pg::ExecPrepared(
+            txn, "registry_update_chargers",
             "UPDATE chargers c SET"
             " registration_status = CASE WHEN v.boot THEN v.reg ELSE c.registration_status END,"
             " vendor = CASE WHEN v.boot THEN v.vendor ELSE c.vendor END,"
@@ -462,23 +438,16 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
             " connection_id = CASE WHEN v.conn THEN v.connection_id ELSE c.connection_id END,"
             " gateway_address = CASE WHEN v.conn THEN v.gateway ELSE c.gateway_address END,"
             " connected_at = CASE WHEN v.conn THEN v.connected_at ELSE c.connected_at END,"
-            " active_transaction_id ="
-            "   CASE WHEN v.live THEN v.active ELSE c.active_transaction_id END,"
-            " charging_state = CASE WHEN v.live THEN v.state ELSE c.charging_state END,"
-            " current_power_w = CASE WHEN v.live THEN v.power ELSE c.current_power_w END,"
-            " energy_kwh = CASE WHEN v.live THEN v.energy ELSE c.energy_kwh END,"
             " last_seen = greatest(c.last_seen, v.seen),"
-            " updated_at = CASE WHEN v.boot OR v.conn OR v.live THEN now() ELSE c.updated_at END"
-            " FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::text[], $6::text[],"
-            "  $7::text[], $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[],"
-            "  $13::timestamptz[], $14::text[], $15::text[], $16::float8[], $17::float8[],"
-            "  $18::timestamptz[]) AS v (id, boot, conn, live, reg, vendor, model, serial,"
-            "  firmware, connected, connection_id, gateway, connected_at, active, state, power,"
-            "  energy, seen)"
+            " updated_at = CASE WHEN v.boot OR v.conn THEN now() ELSE c.updated_at END"
+            " FROM unnest($1::text[], $2::bool[], $3::bool[], $4::text[], $5::text[], $6::text[],"
+            "  $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::timestamptz[],"
+            "  $13::timestamptz[]) AS v (id, boot, conn, reg, vendor, model, serial, firmware,"
+            "  connected, connection_id, gateway, connected_at, seen)"
             " WHERE c.charger_id = v.id",
-            ids.str(), boot.str(), conn.str(), live.str(), reg.str(), vendor.str(), model.str(),
-            serial.str(), firmware.str(), connected.str(), connection_id.str(), gateway.str(),
-            connected_at.str(), active.str(), state.str(), power.str(), energy.str(), seen.str());
+            ids.str(), boot.str(), conn.str(), reg.str(), vendor.str(), model.str(), serial.str(),
+            firmware.str(), connected.str(), connection_id.str(), gateway.str(), connected_at.str(),
+            seen.str());
       }
     }
     if (!txs.empty()) {
@@ -500,7 +469,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         reason.Text(t.stop_reason);
         started.Text(TimestampTextMs(t.started_ms));
       }
-      txn.exec_params0(
+      pg::ExecPrepared(
+          txn, "registry_update_transactions",
           "UPDATE transactions t SET remote_start_id = v.rs, evse_id = v.evse,"
           " started_at = least(t.started_at, v.started), charging_state = v.state,"
           " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
@@ -530,7 +500,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       }
       // The guard also covers a row another replica inserted after this batch looked.
       if (any) {
-        txn.exec_params0(
+        pg::ExecPrepared(
+            txn, "registry_upsert_connectors",
             "INSERT INTO connectors (charger_id, evse_id, connector_id, status, status_time)"
             " SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::text[],"
             "  $5::timestamptz[])"
@@ -548,12 +519,12 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         evses.Int(report->evse_id);
         times.Text(TimestampTextMs(at));
       }
-      txn.exec_params0(
-          "UPDATE token_sessions s SET freed_at = u.t"
-          " FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u (c, e, t)"
-          " WHERE s.charger_id = u.c AND s.evse_id = u.e AND s.evse_id > 0"
-          " AND s.started_at < u.t AND s.freed_at IS NULL",
-          ids.str(), evses.str(), times.str());
+      pg::ExecPrepared(txn, "registry_free_token_sessions",
+                       "UPDATE token_sessions s SET freed_at = u.t"
+                       " FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u (c, e, t)"
+                       " WHERE s.charger_id = u.c AND s.evse_id = u.e AND s.evse_id > 0"
+                       " AND s.started_at < u.t AND s.freed_at IS NULL",
+                       ids.str(), evses.str(), times.str());
     }
     {
       std::vector<FetchRequest> fetches;
@@ -575,7 +546,8 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         statuses.Text(*r.status);
       }
       // WITH ORDINALITY keeps the log's ids in arrival order.
-      txn.exec_params0(
+      pg::ExecPrepared(
+          txn, "registry_boot_log",
           "INSERT INTO boot_log (charger_id, connection_id, reason, vendor, model, serial_number,"
           " firmware_version, decided_status)"
           " SELECT id, conn, reason, vendor, model, serial, firmware, status"

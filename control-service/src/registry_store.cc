@@ -15,12 +15,20 @@ using pg::OptionalTime;
 const char* const kChargerColumns =
     "charger_id, vendor, model, serial_number, firmware_version, registration_status, connected,"
     " connection_id, gateway_address, extract(epoch from last_seen) AS last_seen,"
-    " coalesce(active_transaction_id, '') AS active_transaction_id,"
-    " coalesce(charging_state, '') AS charging_state, current_power_w, energy_kwh,"
+    " coalesce(live.transaction_id, '') AS active_transaction_id,"
+    " coalesce(live.charging_state, '') AS charging_state,"
+    " coalesce(live.power_w, 0) AS current_power_w, coalesce(live.energy_kwh, 0) AS energy_kwh,"
     " charging_limit_w, coalesce((SELECT s.station_id FROM station_chargers s"
     "  WHERE s.charger_id = chargers.charger_id), '') AS station_id,"
     " (SELECT k.security_profile FROM charger_credentials k"
     "  WHERE k.charger_id = chargers.charger_id) AS security_profile";
+
+// The charger and its live transaction: the most recently started one that has not ended
+// (migration 0016's index), derived here so that TransactionEvents never write the charger's row.
+const char* const kChargerFrom =
+    " FROM chargers LEFT JOIN LATERAL (SELECT t.transaction_id, t.charging_state, t.power_w,"
+    "  t.energy_kwh FROM transactions t WHERE t.charger_id = chargers.charger_id AND NOT t.ended"
+    "  ORDER BY t.started_at DESC NULLS LAST, t.transaction_id DESC LIMIT 1) AS live ON true";
 
 const char* const kConnectorColumns =
     "charger_id, evse_id, connector_id, status, extract(epoch from status_time) AS status_time";
@@ -98,7 +106,7 @@ std::optional<ChargerRecord> RegistryStore::FindCharger(const std::string& charg
   return pool_.Run([&](pqxx::connection& conn) -> std::optional<ChargerRecord> {
     pqxx::read_transaction txn(conn);
     pqxx::result rows = txn.exec_params(
-        std::string("SELECT ") + kChargerColumns + " FROM chargers WHERE charger_id = $1",
+        std::string("SELECT ") + kChargerColumns + kChargerFrom + " WHERE chargers.charger_id = $1",
         charger_id);
     if (rows.empty()) return std::nullopt;
     ChargerRecord charger = ReadCharger(rows[0]);
@@ -118,8 +126,8 @@ std::vector<ChargerRecord> RegistryStore::ListChargers() {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(conn);
     std::vector<ChargerRecord> chargers;
     std::map<std::string, size_t> index;
-    for (const auto& row : txn.exec(std::string("SELECT ") + kChargerColumns +
-                                    " FROM chargers ORDER BY charger_id")) {
+    for (const auto& row : txn.exec(std::string("SELECT ") + kChargerColumns + kChargerFrom +
+                                    " ORDER BY chargers.charger_id")) {
       index[row["charger_id"].as<std::string>()] = chargers.size();
       chargers.push_back(ReadCharger(row));
     }

@@ -68,7 +68,8 @@ std::string RemoteStartStore::TransactionOf(int64_t remote_start_id) {
 std::set<std::string> RemoteStartStore::Waiting(pqxx::transaction_base& txn,
                                                 const std::set<std::string>& charger_ids) {
   std::set<std::string> waiting;
-  for (const auto& row : txn.exec_params(
+  for (const auto& row : pg::ExecPrepared(
+           txn, "remote_starts_waiting",
            "SELECT DISTINCT charger_id FROM remote_starts WHERE charger_id = ANY($1::text[])"
            " AND transaction_id IS NULL AND status IN ('Requested', 'Accepted')"
            " AND requested_at > now() - $2 * interval '1 second'",
@@ -89,7 +90,8 @@ void RemoteStartStore::Claim(pqxx::transaction_base& txn,
     rs_ids.Int(c.remote_start_id);
     tx_ids.Text(c.transaction_id);
   }
-  txn.exec_params0(
+  pg::ExecPrepared(
+      txn, "remote_starts_claim",
       "UPDATE remote_starts r SET transaction_id = u.tx, status = 'Started'"
       " FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u (c, id, tx)"
       " WHERE r.remote_start_id = u.id AND r.charger_id = u.c AND r.transaction_id IS NULL",
