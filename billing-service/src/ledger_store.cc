@@ -486,13 +486,9 @@ std::map<EventKey, std::string> StoredIdTokenInfo(
 std::vector<RecordResult> WriteBatch(pqxx::connection& conn,
                                      const std::vector<const TransactionEvent*>& events,
                                      const Tariff& tariff, const std::string& time_zone) {
-  // A generic plan made while the tables were small (a hash join over a sequential scan) would
-  // stay cached as they grow; plan each batch for its own size instead. Set once per session:
-  // pqxx remembers it and replays it when it reconnects.
-  if (conn.get_variable("plan_cache_mode") != "force_custom_plan") {
-    conn.set_variable("plan_cache_mode", "force_custom_plan");
-  }
   pqxx::work txn(conn);
+  // Every statement of the batch finds its rows by key: planned once per connection, by index.
+  pg::UseKeyLookupPlans(txn);
 
   // The first copy of each event is the candidate; later copies in the batch are duplicates.
   std::map<EventKey, const TransactionEvent*> candidates;

@@ -6,6 +6,10 @@
 
 namespace csms::pg {
 
+void UseKeyLookupPlans(pqxx::transaction_base& txn) {
+  txn.exec("SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan");
+}
+
 std::string TimestampText(TimePoint t) { return FormatRfc3339(t, /*millis=*/true); }
 
 std::string TimestampTextMs(int64_t epoch_ms) {

@@ -107,6 +107,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
   }
 
   return pg::Transact(pool_, [&](pqxx::work& txn) {
+    pg::UseKeyLookupPlans(txn);  // every statement below finds its rows by key
     std::vector<WriteResult> results(ops.size());
     std::map<std::string, ChargerState> chargers;
     std::map<TxKey, TxState> txs;

@@ -39,6 +39,14 @@ pqxx::result ExecPrepared(pqxx::transaction_base& txn, const char* name, const s
   return txn.exec_prepared(name, std::forward<Args>(args)...);
 }
 
+// For a transaction whose statements all find their rows by key (the hot write paths): each
+// prepared statement is planned once per connection, and never as a sequential scan. PostgreSQL's
+// default re-plans a statement on every run while its own plan looks cheaper (costly for the
+// batch statements' dozens of arrays), and a generic plan made while a new database's tables
+// were a page or two is a hash join over a sequential scan that then reads the whole growing
+// table on every run, until autovacuum's first ANALYZE. One round trip; ends with the transaction.
+void UseKeyLookupPlans(pqxx::transaction_base& txn);
+
 // Timestamps go to PostgreSQL as RFC 3339 text with milliseconds (the precision they are stored
 // and compared with) and come back as epoch seconds (extract(epoch from ...)).
 std::string TimestampText(TimePoint t);
