@@ -15,6 +15,7 @@
 #include "csms/common/metrics.h"
 #include "csms/common/metrics_http.h"
 #include "csms/common/pg.h"
+#include "csms/common/pg_sql.h"
 #include "csms/control/alert_service.h"
 #include "csms/control/alert_sweep.h"
 #include "csms/control/charger_link_client.h"
@@ -34,6 +35,9 @@
 #include "csms/control/write_batcher.h"
 
 namespace {
+
+// Threads (and decision pool connections) deciding Authorize and TransactionEvents' tokens.
+constexpr int kAuthorizerThreads = 4;
 
 constexpr const char* kComponent = "control";
 
@@ -303,6 +307,9 @@ int main(int argc, char** argv) {
   }
 
   csms::pg::Pool pool(url, pool_size);
+  // TransactionEvents' token decisions: key lookups only, on connections of their own that plan
+  // each statement once (pg::KeyLookupSettings); one per authorizer thread.
+  csms::pg::Pool decision_pool(url, kAuthorizerThreads, csms::pg::KeyLookupSettings());
   csms::control::ControlStores stores(pool);
   csms::control::WriteBatcher batcher(stores.registry, writers);
   csms::control::Maintenance::Options upkeep;
@@ -356,9 +363,9 @@ int main(int argc, char** argv) {
     sessions.remote_start_window = authorization.remote_start_window;
     sessions.session_max_age = std::chrono::duration_cast<std::chrono::seconds>(
         PositiveSeconds(config, "token-session-max-age"));
-    token_sessions.emplace(pool, sessions);
+    token_sessions.emplace(decision_pool, sessions);
     authorization.token_sessions = &*token_sessions;
-    station_events.set_authorization(authorization);
+    station_events.set_authorization(authorization, kAuthorizerThreads);
   }
   csms::control::ControlServiceImpl control(stores, link, waiter,
                                             std::chrono::seconds(command_timeout), auth.get());

@@ -128,7 +128,8 @@ std::unique_ptr<pqxx::connection> ConnectWithRetry(const std::string& url,
   return nullptr;
 }
 
-Pool::Pool(std::string url, int size) : url_(std::move(url)) {
+Pool::Pool(std::string url, int size, SessionSettings settings)
+    : url_(std::move(url)), settings_(std::move(settings)) {
   auto& registry = metrics::Registry::Default();
   wait_seconds_ =
       &registry
@@ -168,6 +169,7 @@ pqxx::connection& Pool::Ensure(Slot* slot) {
   if (!slot->conn || !slot->conn->is_open()) {
     try {
       slot->conn = std::make_unique<pqxx::connection>(url_);
+      for (const auto& [name, value] : settings_) slot->conn->set_variable(name, value);
     } catch (const pqxx::broken_connection&) {
       throw;
     } catch (const std::exception& e) {

@@ -6,8 +6,16 @@
 
 namespace csms::pg {
 
+SessionSettings KeyLookupSettings() {
+  return {{"enable_seqscan", "off"}, {"plan_cache_mode", "force_generic_plan"}};
+}
+
 void UseKeyLookupPlans(pqxx::transaction_base& txn) {
-  txn.exec("SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan");
+  std::string sql;
+  for (const auto& [name, value] : KeyLookupSettings()) {
+    sql += "SET LOCAL " + name + " = " + value + "; ";
+  }
+  txn.exec(sql);
 }
 
 std::string TimestampText(TimePoint t) { return FormatRfc3339(t, /*millis=*/true); }

@@ -53,7 +53,8 @@ std::vector<TokenSessionStore::Facts> TokenSessionStore::ReadFacts(
   // Per request, every fact at once: the transaction's recorded token, the stored token, the
   // charger's station (only for a token limited to stations) and, for an unknown Central token,
   // the CSMS's own remote start (by remoteStartId, else within the window: remote_start_store.cc's
-  // rule). A transaction that writes nothing: its commit waits for no WAL flush.
+  // rule). No transaction of its own, and a generic plan made once per connection: the store's
+  // pool has pg::KeyLookupSettings (token_session_store.h).
   static const std::string kFacts =
       std::string(
           "SELECT s.status AS first_status, (s.type = q.type AND s.id_key = lower(q.id_token))"
@@ -81,8 +82,8 @@ std::vector<TokenSessionStore::Facts> TokenSessionStore::ReadFacts(
       " FROM tokens WHERE type = q.type AND id_key = lower(q.id_token)"
       "  AND q.type <> 'NoAuthorization') AS t ON true"
       " ORDER BY q.n";
-  const pqxx::result rows = pg::Transact(pool_, [&](pqxx::work& read) {
-    pg::UseKeyLookupPlans(read);
+  const pqxx::result rows = pool_.Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction read(conn);
     return pg::ExecPrepared(read, "token_session_facts_batch", kFacts, chargers.str(),
                             transactions.str(), types.str(), id_tokens.str(), remote_starts.str(),
                             static_cast<double>(options_.remote_start_window.count()));
@@ -132,7 +133,6 @@ AuthorizeDecision TokenSessionStore::DecideOn(const v1::AuthorizeTokenRequest& r
     // transactions and keeps later answers the same. Its commit need not wait for the WAL flush
     // (a crash forgets at most the last few, which are then decided again).
     txn.exec0("SET LOCAL synchronous_commit = off");
-    pg::UseKeyLookupPlans(txn);
     // Again under the token's row lock: decisions that count its transactions go one at a time.
     AuthorizeFacts authorize = facts.authorize;
     TransactionTokenFacts transaction = facts.transaction;

@@ -59,7 +59,7 @@ class TokenSessionStoreTest : public ::testing::Test {
       pqxx::connection conn(db_.url());
       pg::ApplyMigrations(conn, "control", ControlMigrations());
     }
-    pool_ = std::make_unique<pg::Pool>(db_.url(), 4);
+    pool_ = std::make_unique<pg::Pool>(db_.url(), 4, pg::KeyLookupSettings());  // as in main.cc
     tokens_ = std::make_unique<TokenStore>(*pool_);
     remote_starts_ = std::make_unique<RemoteStartStore>(*pool_);
     MakeStore(TokenSessionStore::Options{});

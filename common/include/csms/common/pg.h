@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "csms/common/metrics.h"
@@ -66,11 +67,14 @@ std::unique_ptr<pqxx::connection> ConnectWithRetry(const std::string& url,
                                                    const std::atomic<bool>& stop,
                                                    const char* component);
 
+// Session settings (name, value) a pool applies to each connection it opens.
+using SessionSettings = std::vector<std::pair<std::string, std::string>>;
+
 // A fixed-size pool of connections. pqxx connections are not thread-safe; each request borrows
-// one. A connection found broken is reopened on its next use.
+// one. A connection found broken is reopened on its next use (with `settings` again).
 class Pool {
  public:
-  Pool(std::string url, int size);
+  Pool(std::string url, int size, SessionSettings settings = {});
 
   // Runs fn with a borrowed connection. On a broken connection it reconnects and retries once;
   // if the database stays unreachable it throws pqxx::broken_connection.
@@ -88,6 +92,7 @@ class Pool {
   pqxx::connection& Ensure(Slot* slot);
 
   std::string url_;
+  SessionSettings settings_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Slot>> slots_;

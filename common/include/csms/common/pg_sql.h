@@ -46,6 +46,8 @@ pqxx::result ExecPrepared(pqxx::transaction_base& txn, const char* name, const s
 // were a page or two is a hash join over a sequential scan that then reads the whole growing
 // table on every run, until autovacuum's first ANALYZE. One round trip; ends with the transaction.
 void UseKeyLookupPlans(pqxx::transaction_base& txn);
+// The same for every statement of a pool that serves only such lookups (Pool's settings).
+SessionSettings KeyLookupSettings();
 
 // Timestamps go to PostgreSQL as RFC 3339 text with milliseconds (the precision they are stored
 // and compared with) and come back as epoch seconds (extract(epoch from ...)).

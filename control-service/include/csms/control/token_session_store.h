@@ -26,6 +26,8 @@ class TokenSessionStore {
     std::chrono::seconds remote_start_window{120};
   };
 
+  // `pool` serves only these decisions, with pg::KeyLookupSettings(): each statement is planned
+  // once per connection (the facts statement takes half a millisecond to plan).
   TokenSessionStore(pg::Pool& pool, Options options) : pool_(pool), options_(options) {}
 
   // What the database knows about one request's token and transaction (ReadFacts).
