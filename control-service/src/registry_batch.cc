@@ -77,10 +77,11 @@ TimePoint EventTime(const csms::ocpp::v1::TransactionEvent& ev) {
 std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
   // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
   // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
-  std::set<std::string> create_ids, charger_ids, boot_ids, transaction_charger_ids;
+  std::set<std::string> create_ids, charger_ids, boot_ids;
   std::map<TxKey, int64_t> tx_first_ms;
   std::set<ConnectorKey> connector_keys;
-  bool any_seed_event = false;
+  // Chargers with events that do not name their remote start (the seed's dialect).
+  std::set<std::string> seed_event_chargers;
   for (const WriteOp* op : ops) {
     if (auto* c = std::get_if<ConnectOp>(op)) {
       create_ids.insert(c->charger_id);
@@ -98,11 +99,10 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       for (const auto& e : l->entries) charger_ids.insert(e.charger_id);
     } else if (auto* t = std::get_if<TransactionEventOp>(op)) {
       const auto& ev = t->report.event();
-      transaction_charger_ids.insert(ev.charger_id());
       const int64_t ms = EpochMs(EventTime(ev));
       auto [it, fresh] = tx_first_ms.try_emplace({ev.charger_id(), ev.transaction_id()}, ms);
       if (!fresh) it->second = std::min(it->second, ms);
-      if (!ev.has_remote_start_id() && !ev.offline()) any_seed_event = true;
+      if (!ev.has_remote_start_id() && !ev.offline()) seed_event_chargers.insert(ev.charger_id());
     }
   }
 
@@ -235,10 +235,17 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     }
 
     // Chargers that may have a remote start waiting for a seed-dialect Started (rare): only for
-    // them is the per-event correlation statement worth running.
+    // them is the per-event correlation statement worth running. Only the first event of a
+    // transaction this batch inserted can be that Started: batches of later events skip the look.
+    std::set<std::string> new_seed_chargers;
+    for (const auto& [key, t] : txs) {
+      if (t.inserted && seed_event_chargers.count(key.first) > 0) {
+        new_seed_chargers.insert(key.first);
+      }
+    }
     const std::set<std::string> pending_starts =
-        any_seed_event ? RemoteStartStore::Waiting(txn, transaction_charger_ids)
-                       : std::set<std::string>();
+        new_seed_chargers.empty() ? std::set<std::string>()
+                                  : RemoteStartStore::Waiting(txn, new_seed_chargers);
 
     // Remote starts named by their event are claimed in one statement; the queue is flushed
     // before a seed-dialect correlation so both see the claims in event order.
@@ -253,7 +260,6 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       const std::string* status;
     };
     std::vector<BootRow> boot_rows;
-    bool any_transaction_event = false;
     // For the event log: what ChargerEventsOps carry and the status history.
     std::vector<const v1::ChargerEvent*> events;
     std::deque<v1::ChargerEvent> history;
@@ -353,7 +359,6 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
           }
         }
       } else if (auto* t = std::get_if<TransactionEventOp>(ops[i])) {
-        any_transaction_event = true;
         const auto& report = t->report;
         const auto& ev = report.event();
         const bool is_ended = ev.event_type() == csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
@@ -470,19 +475,25 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         reason.Text(t.stop_reason);
         started.Text(TimestampTextMs(t.started_ms));
       }
+      // Commands waiting for a transaction's events (EventWaiter) hear of them at commit.
       pg::ExecPrepared(
           txn, "registry_update_transactions",
-          "UPDATE transactions t SET remote_start_id = v.rs, evse_id = v.evse,"
-          " started_at = least(t.started_at, v.started), charging_state = v.state,"
-          " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
-          " last_order_key = v.ord, ended = v.ended, ended_at = coalesce(t.ended_at, v.ended_at),"
-          " stop_reason = v.reason, updated_at = now()"
-          " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
-          "  $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::bigint[], $11::bool[],"
-          "  $12::timestamptz[], $13::text[], $14::timestamptz[])"
-          " AS v (id, tx, rs, evse, state, power, energy, cost, currency, ord, ended, ended_at,"
-          "  reason, started)"
-          " WHERE t.charger_id = v.id AND t.transaction_id = v.tx",
+          std::string(
+              "WITH updated AS (UPDATE transactions t SET remote_start_id = v.rs,"
+              " evse_id = v.evse,"
+              " started_at = least(t.started_at, v.started), charging_state = v.state,"
+              " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
+              " last_order_key = v.ord, ended = v.ended, ended_at = coalesce(t.ended_at, "
+              "v.ended_at),"
+              " stop_reason = v.reason, updated_at = now()"
+              " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
+              "  $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::bigint[], $11::bool[],"
+              "  $12::timestamptz[], $13::text[], $14::timestamptz[])"
+              " AS v (id, tx, rs, evse, state, power, energy, cost, currency, ord, ended, ended_at,"
+              "  reason, started)"
+              " WHERE t.charger_id = v.id AND t.transaction_id = v.tx RETURNING 1)"
+              " SELECT pg_notify('") +
+              kTransactionEventChannel + "', '')",
           ids.str(), tx_ids.str(), rs.str(), evse.str(), state.str(), power.str(), energy.str(),
           cost.str(), currency.str(), order.str(), ended.str(), ended_at.str(), reason.str(),
           started.str());
@@ -579,9 +590,6 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     }
     alerts.EventsStored(EventLogStore::Insert(txn, events));
     alerts.Raise(txn, received_at);
-    if (any_transaction_event) {
-      txn.exec0(std::string("NOTIFY ") + kTransactionEventChannel);
-    }
     return results;
   });
 }

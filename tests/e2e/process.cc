@@ -17,6 +17,17 @@
 #include <thread>
 
 namespace csms::testing {
+namespace {
+
+// A peer that goes away while a test writes to it (a stopped service, a dropped connection) is an
+// error that test reports (EPIPE), not a signal that kills the whole test binary with every test
+// after it. Children get the default back (ChildProcess::Start).
+const bool kSigpipeIgnored = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+}  // namespace
 
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) Stop(SIGKILL, std::chrono::seconds(2));
@@ -39,6 +50,7 @@ bool ChildProcess::Start(const std::string& binary, const std::vector<std::strin
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
+    signal(SIGPIPE, SIG_DFL);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(binary.c_str()));
