@@ -11,11 +11,14 @@ SessionSettings KeyLookupSettings() {
 }
 
 void UseKeyLookupPlans(pqxx::transaction_base& txn) {
-  std::string sql;
-  for (const auto& [name, value] : KeyLookupSettings()) {
-    sql += "SET LOCAL " + name + " = " + value + "; ";
-  }
-  txn.exec(sql);
+  static const std::string kSet = [] {
+    std::string sql;
+    for (const auto& [name, value] : KeyLookupSettings()) {
+      sql.append("SET LOCAL ").append(name).append(" = ").append(value).append("; ");
+    }
+    return sql;
+  }();
+  txn.exec(kSet);
 }
 
 std::string TimestampText(TimePoint t) { return FormatRfc3339(t, /*millis=*/true); }

@@ -476,16 +476,14 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         started.Text(TimestampTextMs(t.started_ms));
       }
       // Commands waiting for a transaction's events (EventWaiter) hear of them at commit.
-      pg::ExecPrepared(
-          txn, "registry_update_transactions",
+      static const std::string kUpdate =
           std::string(
               "WITH updated AS (UPDATE transactions t SET remote_start_id = v.rs,"
-              " evse_id = v.evse,"
-              " started_at = least(t.started_at, v.started), charging_state = v.state,"
-              " power_w = v.power, energy_kwh = v.energy, cost = v.cost, currency = v.currency,"
-              " last_order_key = v.ord, ended = v.ended, ended_at = coalesce(t.ended_at, "
-              "v.ended_at),"
-              " stop_reason = v.reason, updated_at = now()"
+              " evse_id = v.evse, started_at = least(t.started_at, v.started),"
+              " charging_state = v.state, power_w = v.power, energy_kwh = v.energy,"
+              " cost = v.cost, currency = v.currency, last_order_key = v.ord, ended = v.ended,"
+              " ended_at = coalesce(t.ended_at, v.ended_at), stop_reason = v.reason,"
+              " updated_at = now()"
               " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
               "  $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::bigint[], $11::bool[],"
               "  $12::timestamptz[], $13::text[], $14::timestamptz[])"
@@ -493,10 +491,11 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
               "  reason, started)"
               " WHERE t.charger_id = v.id AND t.transaction_id = v.tx RETURNING 1)"
               " SELECT pg_notify('") +
-              kTransactionEventChannel + "', '')",
-          ids.str(), tx_ids.str(), rs.str(), evse.str(), state.str(), power.str(), energy.str(),
-          cost.str(), currency.str(), order.str(), ended.str(), ended_at.str(), reason.str(),
-          started.str());
+          kTransactionEventChannel + "', '')";
+      pg::ExecPrepared(txn, "registry_update_transactions", kUpdate, ids.str(), tx_ids.str(),
+                       rs.str(), evse.str(), state.str(), power.str(), energy.str(), cost.str(),
+                       currency.str(), order.str(), ended.str(), ended_at.str(), reason.str(),
+                       started.str());
     }
     {
       ArrayLiteral ids, evses, conns, statuses, times;

@@ -21,6 +21,12 @@ void RequireChargerId(const std::string& charger_id) {
   }
 }
 
+// What every Authorize or TransactionEvent token question must name.
+void RequireAuthorizeRequest(const csms::control::v1::AuthorizeTokenRequest& request) {
+  RequireChargerId(request.charger_id());
+  if (request.type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
+}
+
 // A gateway that leaves a timestamp out means "now".
 TimePoint TimeOrNow(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return RealClock().Now();
@@ -136,8 +142,7 @@ void StationEventServiceImpl::AnswerTransactionToken(
 
 void StationEventServiceImpl::Decide(const csms::control::v1::AuthorizeTokenRequest& request,
                                      csms::control::v1::AuthorizeTokenResponse* response) {
-  RequireChargerId(request.charger_id());
-  if (request.type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
+  RequireAuthorizeRequest(request);
   if (request.has_transaction() && authorization_.token_sessions) {
     AnswerTransactionToken(
         request, authorization_.token_sessions->Decide(request, RealClock().Now()), response);
@@ -169,11 +174,24 @@ void StationEventServiceImpl::Decide(const csms::control::v1::AuthorizeTokenRequ
 grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
     grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokenRequest* request,
     csms::control::v1::AuthorizeTokenResponse* response) {
-  grpc::Status invalid = RunRpc("AuthorizeToken", [&] {
-    RequireChargerId(request->charger_id());
-    if (request->type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
-  });
+  grpc::Status invalid = RunRpc("AuthorizeToken", [&] { RequireAuthorizeRequest(*request); });
   if (!invalid.ok()) return Finish(context, invalid);
+  return SubmitAuthorization(context, [this, request, response] {
+    return RunRpc("AuthorizeToken", [&] { Decide(*request, response); });
+  });
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeTokens(
+    grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokensRequest* request,
+    csms::control::v1::AuthorizeTokensResponse* response) {
+  return SubmitAuthorization(context, [this, request, response] {
+    DecideAll(*request, response);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* StationEventServiceImpl::SubmitAuthorization(
+    grpc::CallbackServerContext* context, std::function<grpc::Status()> decide) {
   if (!authorizers_ || authorization_.tokens == nullptr) {
     return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no token store"));
   }
@@ -183,27 +201,7 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeToken(
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many Authorize"));
     return reactor;
   }
-  authorizers_->Submit([this, reactor, request, response] {
-    reactor->Finish(RunRpc("AuthorizeToken", [&] { Decide(*request, response); }));
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* StationEventServiceImpl::AuthorizeTokens(
-    grpc::CallbackServerContext* context, const csms::control::v1::AuthorizeTokensRequest* request,
-    csms::control::v1::AuthorizeTokensResponse* response) {
-  if (!authorizers_ || authorization_.tokens == nullptr) {
-    return Finish(context, grpc::Status(grpc::StatusCode::UNAVAILABLE, "no token store"));
-  }
-  auto* reactor = context->DefaultReactor();
-  if (authorizers_->queued() >= 4096) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many Authorize"));
-    return reactor;
-  }
-  authorizers_->Submit([this, reactor, request, response] {
-    DecideAll(*request, response);
-    reactor->Finish(grpc::Status::OK);
-  });
+  authorizers_->Submit([reactor, decide = std::move(decide)] { reactor->Finish(decide()); });
   return reactor;
 }
 
@@ -226,10 +224,7 @@ void StationEventServiceImpl::DecideAll(const csms::control::v1::AuthorizeTokens
       if (!status.ok()) fail(result, status);
       continue;
     }
-    const grpc::Status valid = RunRpc("AuthorizeTokens", [&] {
-      RequireChargerId(one.charger_id());
-      if (one.type().empty()) throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, "no type");
-    });
+    const grpc::Status valid = RunRpc("AuthorizeTokens", [&] { RequireAuthorizeRequest(one); });
     if (!valid.ok()) {
       fail(result, valid);
       continue;

@@ -36,6 +36,20 @@ std::vector<Pending> TakeBatch(std::vector<Pending>& queue, int& in_flight) {
   return batch;
 }
 
+// Sends batches of `queue` (TakeBatch) while call slots are free.
+template <typename Pending, typename Send>
+void PumpBatches(std::mutex& mu, std::vector<Pending>& queue, int& in_flight, Send send) {
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      std::lock_guard lock(mu);
+      batch = TakeBatch(queue, in_flight);
+    }
+    if (batch.empty()) return;
+    send(std::move(batch));
+  }
+}
+
 // Hands each item of a batch call its own result: the call's error to all, else result i (its
 // code and message, or its response) to item i. `short_answer` names a reply with too few.
 template <typename Pending, typename BatchResponse>
@@ -280,15 +294,8 @@ void GrpcBackend::SendDecisionUnary(PendingDecision pending) {
 }
 
 void GrpcBackend::PumpDecisions() {
-  for (;;) {
-    std::vector<PendingDecision> batch;
-    {
-      std::lock_guard lock(mu_);
-      batch = TakeBatch(queued_decisions_, decision_calls_in_flight_);
-    }
-    if (batch.empty()) return;
-    SendDecisionBatch(std::move(batch));
-  }
+  PumpBatches(mu_, queued_decisions_, decision_calls_in_flight_,
+              [this](std::vector<PendingDecision> batch) { SendDecisionBatch(std::move(batch)); });
 }
 
 void GrpcBackend::SendDecisionBatch(std::vector<PendingDecision> decisions) {
@@ -400,15 +407,8 @@ void GrpcBackend::RecordTransactionEvent(
 }
 
 void GrpcBackend::PumpEvents() {
-  for (;;) {
-    std::vector<PendingEvent> batch;
-    {
-      std::lock_guard lock(mu_);
-      batch = TakeBatch(queued_events_, event_calls_in_flight_);
-    }
-    if (batch.empty()) return;
-    SendEventBatch(std::move(batch));
-  }
+  PumpBatches(mu_, queued_events_, event_calls_in_flight_,
+              [this](std::vector<PendingEvent> batch) { SendEventBatch(std::move(batch)); });
 }
 
 void GrpcBackend::SendEventBatch(std::vector<PendingEvent> events) {

@@ -116,6 +116,9 @@ class StationEventServiceImpl final
   // One Authorize or TransactionEvent token decision; throws RpcError for a bad request.
   void Decide(const csms::control::v1::AuthorizeTokenRequest& request,
               csms::control::v1::AuthorizeTokenResponse* response);
+  // Runs `decide` on an authorizer thread and finishes the call with its status; sheds a flood.
+  grpc::ServerUnaryReactor* SubmitAuthorization(grpc::CallbackServerContext* context,
+                                                std::function<grpc::Status()> decide);
   // A batch of decisions, each with its own result; TransactionEvents' tokens share one read.
   void DecideAll(const csms::control::v1::AuthorizeTokensRequest& request,
                  csms::control::v1::AuthorizeTokensResponse* response);
