@@ -95,6 +95,35 @@ def cpu_seconds(pid, tree=False):
     return total / TICK
 
 
+def context_switches(pid, tree=False):
+    """Context switches of every thread of `pid` (and, with tree, of its children)."""
+    pids = [pid]
+    if tree:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            pids.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass
+    total = 0
+    for p in pids:
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt")):
+                            total += int(line.split()[1])
+            except (OSError, ValueError):
+                pass
+    return total
+
+
 class Stack:
     """bench/run.sh serve or serve-peer, up until stopped."""
 
@@ -140,10 +169,13 @@ def run_load(loadgen, stack, mode, label):
     time.sleep(settle + warmup + 1.0)
     span = max(DURATION - 2.0, 1.0)
     pids = stack.info["server_pids"]
-    before = [cpu_seconds(p) for p in pids] + [cpu_seconds(stack.info["pg_pid"], tree=True)]
+    pg = stack.info["pg_pid"]
+    switches_before = [context_switches(p) for p in pids] + [context_switches(pg, tree=True)]
+    before = [cpu_seconds(p) for p in pids] + [cpu_seconds(pg, tree=True)]
     t0 = time.monotonic()
     time.sleep(span)
-    after = [cpu_seconds(p) for p in pids] + [cpu_seconds(stack.info["pg_pid"], tree=True)]
+    after = [cpu_seconds(p) for p in pids] + [cpu_seconds(pg, tree=True)]
+    switches_after = [context_switches(p) for p in pids] + [context_switches(pg, tree=True)]
     elapsed = time.monotonic() - t0
     proc.wait()
     with open(out) as f:
@@ -152,12 +184,16 @@ def run_load(loadgen, stack, mode, label):
     cores = {name: (a - b) / elapsed for name, a, b in zip(stack.names + ["postgres"], after, before)}
     rate = result["throughput_per_s"]
     total = sum(cores.values())
+    # Context switches per event: on one core each is a hand-off between threads or processes.
+    switches = {name: round((a - b) / elapsed / rate, 2) if rate else None
+                for name, a, b in zip(stack.names + ["postgres"], switches_after, switches_before)}
     return {
         "system": label.split("-")[0], "mode": mode, "events_per_s": rate,
         "p50_ms": result["latency_ms"]["p50"], "p99_ms": result["latency_ms"]["p99"],
         "errors": result["errors_total"], "callerrors": result["callerror_codes"],
         "cores": {k: round(v, 3) for k, v in cores.items()}, "total_cores": round(total, 3),
         "us_per_event": round(total / rate * 1e6, 1) if rate else None,
+        "switches_per_event": switches,
         # ocpp-load's own figure over its whole window, servers + PostgreSQL, as a cross-check.
         "loadgen_sut_cores": round(result["server"]["cpu_util_window"] +
                                    result["db"]["cpu_util_window"], 3),

@@ -494,9 +494,11 @@ status=0
 # serve / serve-peer: the stack's description on stdout, then up until SIGTERM or SIGINT.
 serve_until_stopped() {  # serve_until_stopped <json>
   echo "$1"
-  trap 'exit 0' TERM INT
-  sleep infinity &
-  wait $!
+  # The sleeper must not outlive the stack, nor hold the caller's stdout pipe open.
+  sleep infinity >/dev/null &
+  local sleeper=$!
+  trap "kill $sleeper 2>/dev/null; exit 0" TERM INT
+  wait $sleeper
 }
 
 # The Node peer (ocpp-rpc strict + pg): copied out of the read-only PEER_DIR once per build

@@ -16,6 +16,7 @@
 #include "csms/common/log.h"
 #include "csms/common/metrics.h"
 #include "csms/common/metrics_http.h"
+#include "csms/common/pg_sql.h"
 
 namespace {
 
@@ -89,9 +90,11 @@ int main(int argc, char** argv) {
           {"price-per-kwh", "CSMS_PRICE_PER_KWH", "150", "tariff, currency units per kWh"},
           {"currency", "CSMS_CURRENCY", "KRW", "ISO 4217 currency of the tariff"},
           {"timezone", "CSMS_TIMEZONE", "UTC", "time zone of the daily statistics' dates"},
-          {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+          {"db-pool-size", "CSMS_DB_POOL_SIZE", "8",
+           "PostgreSQL connections for reads (each writer has one more of its own)"},
           {"writers", "CSMS_BILLING_WRITERS", "4",
-           "transaction events stored concurrently in group commits (at most --db-pool-size)"},
+           "transaction events stored concurrently in group commits, each on a connection of its "
+           "own (at most --db-pool-size)"},
           {"max-batch", "CSMS_BILLING_MAX_BATCH", "256",
            "transaction events per group commit at most"},
           {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9102",
@@ -168,7 +171,11 @@ int main(int argc, char** argv) {
   if (const auto exit_code = PrepareDatabase(url, time_zone, stopping)) return *exit_code;
 
   csms::pg::Pool pool(url, pool_size);
+  // The ledger's batches on connections of their own that plan each statement once
+  // (pg::KeyLookupSettings), one per writer.
+  csms::pg::Pool batch_pool(url, batching.writers, csms::pg::KeyLookupSettings());
   csms::billing::LedgerStore store(pool, *tariff, time_zone);
+  store.set_batch_pool(&batch_pool);
   csms::RealClock clock;
   csms::billing::BillingService service(store, clock, batching);
   AuthedBillingService authed(service, *auth);

@@ -236,9 +236,10 @@ int main(int argc, char** argv) {
             "charger_offline (a heartbeat a little late is not an outage)"},
            {"alert-retention-days", "CSMS_ALERT_RETENTION_DAYS", "30",
             "days alerts and their delivery log are kept once delivered"},
-           {"db-pool-size", "CSMS_DB_POOL_SIZE", "8", "PostgreSQL connections"},
+           {"db-pool-size", "CSMS_DB_POOL_SIZE", "8",
+            "PostgreSQL connections (the writers and the token decisions have their own)"},
            {"db-writers", "CSMS_DB_WRITERS", "2",
-            "threads that group-commit the gateways' reports (each holds one pooled connection)"},
+            "threads that group-commit the gateways' reports, each on a connection of its own"},
            {"metrics-listen", "CSMS_METRICS_LISTEN", "0.0.0.0:9101",
             "HTTP address for /metrics, /healthz and /readyz (empty: off)"},
            {"service-token-file", "CSMS_SERVICE_TOKEN_FILE", "",
@@ -311,6 +312,9 @@ int main(int argc, char** argv) {
   // each statement once (pg::KeyLookupSettings); one per authorizer thread.
   csms::pg::Pool decision_pool(url, kAuthorizerThreads, csms::pg::KeyLookupSettings());
   csms::control::ControlStores stores(pool);
+  // The registry's batches likewise, one connection per writer.
+  csms::pg::Pool batch_pool(url, writers, csms::pg::KeyLookupSettings());
+  stores.registry.set_batch_pool(&batch_pool);
   csms::control::WriteBatcher batcher(stores.registry, writers);
   csms::control::Maintenance::Options upkeep;
   upkeep.event_retention =

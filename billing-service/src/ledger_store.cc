@@ -483,12 +483,12 @@ std::map<EventKey, std::string> StoredIdTokenInfo(
 }
 
 // One database transaction for the whole batch. Throws on any failure; nothing is then stored.
-std::vector<RecordResult> WriteBatch(pqxx::connection& conn,
+std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& conn,
                                      const std::vector<const TransactionEvent*>& events,
                                      const Tariff& tariff, const std::string& time_zone) {
   pqxx::work txn(conn);
   // Every statement of the batch finds its rows by key: planned once per connection, by index.
-  pg::UseKeyLookupPlans(txn);
+  pg::UseKeyLookupPlans(txn, pool);
 
   // The first copy of each event is the candidate; later copies in the batch are duplicates.
   std::map<EventKey, const TransactionEvent*> candidates;
@@ -606,8 +606,10 @@ std::vector<RecordOutcome> LedgerStore::RecordBatch(
     std::vector<RecordResult> results;
     for (int attempt = 1;; ++attempt) {
       try {
-        results = pool_.Run(
-            [&](pqxx::connection& conn) { return WriteBatch(conn, events, tariff_, time_zone_); });
+        pg::Pool& pool = batch_pool_ != nullptr ? *batch_pool_ : pool_;
+        results = pool.Run([&](pqxx::connection& conn) {
+          return WriteBatch(pool, conn, events, tariff_, time_zone_);
+        });
         break;
       } catch (const pqxx::transaction_rollback&) {
         // Deadlock or serialization failure: nothing was stored, so the batch can run again.

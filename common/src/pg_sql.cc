@@ -21,6 +21,11 @@ void UseKeyLookupPlans(pqxx::transaction_base& txn) {
   txn.exec(kSet);
 }
 
+void UseKeyLookupPlans(pqxx::transaction_base& txn, const Pool& pool) {
+  static const SessionSettings kKeyLookups = KeyLookupSettings();
+  if (pool.settings() != kKeyLookups) UseKeyLookupPlans(txn);
+}
+
 std::string TimestampText(TimePoint t) { return FormatRfc3339(t, /*millis=*/true); }
 
 std::string TimestampTextMs(int64_t epoch_ms) {

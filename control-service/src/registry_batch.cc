@@ -106,8 +106,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     }
   }
 
-  return pg::Transact(pool_, [&](pqxx::work& txn) {
-    pg::UseKeyLookupPlans(txn);  // every statement below finds its rows by key
+  pg::Pool& pool = batch_pool_ != nullptr ? *batch_pool_ : pool_;
+  return pg::Transact(pool, [&](pqxx::work& txn) {
+    pg::UseKeyLookupPlans(txn, pool);  // every statement below finds its rows by key
     std::vector<WriteResult> results(ops.size());
     std::map<std::string, ChargerState> chargers;
     std::map<TxKey, TxState> txs;

@@ -70,11 +70,16 @@ class LedgerStore {
   // The date (YYYY-MM-DD) that `t` falls on in the billing time zone.
   std::string LocalDate(TimePoint t);
 
+  // Batches (RecordBatch) run on `pool` from now on: connections of their own, best with
+  // pg::KeyLookupSettings (then a batch saves the round trip that sets them).
+  void set_batch_pool(pg::Pool* pool) { batch_pool_ = pool; }
+
   const Tariff& tariff() const { return tariff_; }
   const std::string& time_zone() const { return time_zone_; }
 
  private:
   pg::Pool& pool_;
+  pg::Pool* batch_pool_ = nullptr;
   const Tariff tariff_;
   const std::string time_zone_;
 };

@@ -82,6 +82,8 @@ class Pool {
   auto Run(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>()));
 
   const std::string& url() const { return url_; }
+  // Set on each of its connections when it opens.
+  const SessionSettings& settings() const { return settings_; }
 
  private:
   struct Slot {

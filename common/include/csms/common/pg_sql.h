@@ -48,6 +48,8 @@ pqxx::result ExecPrepared(pqxx::transaction_base& txn, const char* name, const s
 void UseKeyLookupPlans(pqxx::transaction_base& txn);
 // The same for every statement of a pool that serves only such lookups (Pool's settings).
 SessionSettings KeyLookupSettings();
+// UseKeyLookupPlans unless `pool`'s sessions plan that way already (then no round trip).
+void UseKeyLookupPlans(pqxx::transaction_base& txn, const Pool& pool);
 
 // Timestamps go to PostgreSQL as RFC 3339 text with milliseconds (the precision they are stored
 // and compared with) and come back as epoch seconds (extract(epoch from ...)).

@@ -134,6 +134,10 @@ class RegistryStore {
 
   using ConnectOutcome = csms::control::ConnectOutcome;
 
+  // Batches (ApplyBatch) run on `pool` from now on: connections of their own, best with
+  // pg::KeyLookupSettings (then a batch saves the round trip that sets them).
+  void set_batch_pool(pg::Pool* pool) { batch_pool_ = pool; }
+
   // Applies `ops` in one transaction (rows locked in a fixed order, set-based statements) and
   // returns one result per op. Throws when the transaction fails; then nothing was applied.
   std::vector<WriteResult> ApplyBatch(const std::vector<const WriteOp*>& ops);
@@ -168,6 +172,7 @@ class RegistryStore {
 
  private:
   pg::Pool& pool_;
+  pg::Pool* batch_pool_ = nullptr;
   bool fetch_enabled_ = false;
   std::chrono::milliseconds fetch_delay_{0};
 };

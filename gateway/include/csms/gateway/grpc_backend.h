@@ -50,8 +50,9 @@ class CallWindow {
 // reports to control and TransactionEvents to billing are batched adaptively: a call goes out at
 // once while fewer than a few calls are in flight (no added latency when quiet); otherwise
 // items wait for the next free slot and leave together in one ReportBatch /
-// RecordTransactionEvents call. Against a service without the batch RPC (a rolling update) it
-// falls back to one call per item.
+// RecordTransactionEvents call. Reports, which no charger waits for, also leave at most once per
+// short interval under load, so their batches are bigger still. Against a service without the batch
+// RPC (a rolling update) it falls back to one call per item.
 class GrpcBackend : public Backend {
  public:
   GrpcBackend(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::Channel> billing);
@@ -151,6 +152,10 @@ class GrpcBackend : public Backend {
   // would drop the first status of every reconnect.
   std::unordered_map<std::string, std::vector<control::v1::Report>> held_reports_;
   int report_calls_in_flight_ = 0;
+  // The earliest time the next report batch may leave, and whether the background thread owes
+  // a send at that time (kReportBatchInterval in grpc_backend.cc).
+  std::chrono::steady_clock::time_point next_report_batch_;
+  bool report_batch_scheduled_ = false;
   std::vector<PendingEvent> queued_events_;
   int event_calls_in_flight_ = 0;
   std::vector<PendingDecision> queued_decisions_;
