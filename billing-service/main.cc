@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
           {"database-url", "DATABASE_URL", "",
            "libpq connection string or URI; empty: the PG* environment variables"},
           {"price-per-kwh", "CSMS_PRICE_PER_KWH", "150", "tariff, currency units per kWh"},
+          {"max-evse-power-kw", "CSMS_MAX_EVSE_POWER_KW", "500",
+           "most power an EVSE delivers: a register rise above it (over the time between two "
+           "readings, plus 60 s) is not billed and the session needs review; 0: no check"},
           {"currency", "CSMS_CURRENCY", "KRW", "ISO 4217 currency of the tariff"},
           {"timezone", "CSMS_TIMEZONE", "UTC", "time zone of the daily statistics' dates"},
           {"db-pool-size", "CSMS_DB_POOL_SIZE", "8",
@@ -109,7 +112,9 @@ int main(int argc, char** argv) {
   std::optional<csms::billing::Tariff> tariff;
   int pool_size = 0;
   csms::billing::EventBatcher::Options batching;
+  csms::billing::MeterLimits limits;
   try {
+    limits.max_power_w = config.GetDouble("max-evse-power-kw") * 1000;
     tariff = csms::billing::MakeTariff(config.GetDouble("price-per-kwh"), config.Get("currency"));
     pool_size = config.GetInt("db-pool-size");
     batching.writers = config.GetInt("writers");
@@ -120,6 +125,10 @@ int main(int argc, char** argv) {
   }
   if (!tariff || tariff->currency.empty()) {
     std::cerr << "--price-per-kwh must be a number from 0 to 1000000 and --currency non-empty\n";
+    return 2;
+  }
+  if (!(limits.max_power_w >= 0) || limits.max_power_w > 1e9) {
+    std::cerr << "--max-evse-power-kw must be a number from 0 to 1000000\n";
     return 2;
   }
   if (pool_size < 1) {
@@ -176,6 +185,7 @@ int main(int argc, char** argv) {
   csms::pg::Pool batch_pool(url, batching.writers, csms::pg::KeyLookupSettings());
   csms::billing::LedgerStore store(pool, *tariff, time_zone);
   store.set_batch_pool(&batch_pool);
+  store.set_meter_limits(limits);
   csms::RealClock clock;
   csms::billing::BillingService service(store, clock, batching);
   AuthedBillingService authed(service, *auth);

@@ -126,6 +126,9 @@ void FillSession(const SessionState& s, v1::Session* out) {
   out->set_authorization_status(s.authorization_status);
   out->set_authorization_flagged(s.authorization_flagged);
   out->set_authorization_reason(s.authorization_reason);
+  out->set_implausible_readings(static_cast<int32_t>(s.implausible_readings));
+  out->set_needs_review(s.needs_review);
+  out->set_review_reason(s.review_reason);
   if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
 }
 
@@ -180,6 +183,7 @@ void BillingService::RecordAsync(const TransactionEvent& received,
                     response->set_duplicate(outcome.result->duplicate);
                     FillSession(outcome.result->session, response->mutable_session());
                     response->set_id_token_info_json(outcome.result->id_token_info_json);
+                    response->set_review_raised(outcome.result->review_raised);
                     LogRecorded(*logged, *outcome.result);
                     done(grpc::Status::OK);
                   });
@@ -251,7 +255,8 @@ grpc::Status BillingService::ListSessions(grpc::ServerContext*,
   const int limit =
       request->limit() <= 0 ? kDefaultListLimit : std::min(request->limit(), kMaxListLimit);
   return Guarded("ListSessions", [&] {
-    SessionFilter filter{request->charger_id(), request->account_id(), request->flagged_only()};
+    SessionFilter filter{request->charger_id(), request->account_id(), request->flagged_only(),
+                         request->review_only()};
     for (const SessionState& session : store_.ListSessions(filter, limit)) {
       FillSession(session, response->add_sessions());
     }

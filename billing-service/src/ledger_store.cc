@@ -39,6 +39,8 @@ const std::string& SessionColumns() {
       ", u.meter_start_explicit, u.meter_stop_wh, u.meter_stop_order, " +
       MicrosColumn("meter_stop_time") +
       ", u.started_seen, u.ended, u.clock_suspect, u.event_count, u.meter_resets,"
+      " u.implausible_readings, u.needs_review, coalesce(u.review_reason, '') AS review_reason,"
+      " u.interval_wh,"
       " coalesce(u.id_token_type, '') AS id_token_type,"
       " coalesce(u.account_id, '') AS account_id,"
       " coalesce(u.authorization_status, '') AS authorization_status,"
@@ -90,6 +92,10 @@ SessionState ReadSession(const pqxx::row& row) {
   s.event_count = row["event_count"].as<int64_t>();
   s.energy_wh = row["energy_wh"].as<int64_t>();
   s.meter_resets = row["meter_resets"].as<int64_t>();
+  s.implausible_readings = row["implausible_readings"].as<int64_t>();
+  s.needs_review = row["needs_review"].as<bool>();
+  s.review_reason = row["review_reason"].as<std::string>();
+  s.interval_wh = row["interval_wh"].as<double>();
   s.cost_hundredths = row["cost_hundredths"].as<int64_t>();
   s.currency = row["currency"].as<std::string>();
   s.updated_at = ReadTime(row["updated_at_us"]);
@@ -190,7 +196,7 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       stopped_reason, event_time, received_at, register_wh, meter_start_wh, power_w,
       remote_start_id, evse_id, connector_id, id_token, id_token_type, offline, dialect,
       station_cost, connection_id, raw_payload, clock_suspect, authorization_status, account_id,
-      authorization_flagged, authorization_reason, id_token_info;
+      authorization_flagged, authorization_reason, id_token_info, energy_interval_wh;
   for (const TransactionEvent* event : events) {
     const TransactionEvent& e = *event;
     charger.Text(e.charger_id());
@@ -226,6 +232,7 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
     id_token_info.OptText(decision.id_token_info_json().empty()
                               ? Nullable()
                               : RawPayloadJson(decision.id_token_info_json()));
+    energy_interval_wh.OptText(TextIf(e.has_energy_interval_wh(), e.energy_interval_wh()));
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_insert_events",
@@ -234,13 +241,13 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       " energy_register_wh, meter_start_wh, power_w, remote_start_id, evse_id, connector_id,"
       " id_token, id_token_type, offline, dialect, station_reported_cost, connection_id,"
       " raw_payload, clock_suspect, authorization_status, account_id, authorization_flagged,"
-      " authorization_reason, id_token_info)"
+      " authorization_reason, id_token_info, energy_interval_wh)"
       " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
       " $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[],"
       " $12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::integer[],"
       " $17::integer[], $18::text[], $19::text[], $20::boolean[], $21::text[], $22::float8[],"
       " $23::text[], $24::jsonb[], $25::boolean[], $26::text[], $27::text[], $28::boolean[],"
-      " $29::text[], $30::jsonb[])"
+      " $29::text[], $30::jsonb[], $31::float8[])"
       " ON CONFLICT (charger_id, transaction_id, dedup_key) DO NOTHING"
       " RETURNING charger_id, transaction_id, dedup_key",
       charger.str(), transaction.str(), dedup.str(), seq_no.str(), order_key.str(), type.str(),
@@ -249,7 +256,8 @@ std::set<EventKey> InsertEvents(pqxx::work& txn,
       remote_start_id.str(), evse_id.str(), connector_id.str(), id_token.str(), id_token_type.str(),
       offline.str(), dialect.str(), station_cost.str(), connection_id.str(), raw_payload.str(),
       clock_suspect.str(), authorization_status.str(), account_id.str(),
-      authorization_flagged.str(), authorization_reason.str(), id_token_info.str());
+      authorization_flagged.str(), authorization_reason.str(), id_token_info.str(),
+      energy_interval_wh.str());
   std::set<EventKey> inserted;
   for (const pqxx::row& row : rows) {
     inserted.emplace(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
@@ -308,7 +316,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,
       meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time, started_seen,
       ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,
-      authorization_status, authorization_flagged, authorization_reason;
+      authorization_status, authorization_flagged, authorization_reason, implausible_readings,
+      needs_review, review_reason, interval_wh;
   for (const auto& [key, work] : sessions) {
     const SessionState& s = work->state;
     const ReadingText meter_start = ToText(s.meter_start);
@@ -342,6 +351,10 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
     authorization_status.OptText(NullIfEmpty(s.authorization_status));
     authorization_flagged.Bool(s.authorization_flagged);
     authorization_reason.OptText(NullIfEmpty(s.authorization_reason));
+    implausible_readings.Int(s.implausible_readings);
+    needs_review.Bool(s.needs_review);
+    review_reason.OptText(NullIfEmpty(s.review_reason));
+    interval_wh.Double(s.interval_wh);
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_update_sessions",
@@ -358,6 +371,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " authorization_status = v.authorization_status,"
       " authorization_flagged = v.authorization_flagged,"
       " authorization_reason = v.authorization_reason,"
+      " implausible_readings = v.implausible_readings, needs_review = v.needs_review,"
+      " review_reason = v.review_reason, interval_wh = v.interval_wh,"
       " stats_date = (coalesce(v.start_time, v.end_time) AT TIME ZONE $29)::date,"
       " updated_at = now()"
       " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],"
@@ -365,12 +380,13 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " $11::bigint[], $12::timestamptz[], $13::boolean[], $14::float8[], $15::bigint[],"
       " $16::timestamptz[], $17::bigint[], $18::timestamptz[], $19::boolean[], $20::boolean[],"
       " $21::integer[], $22::boolean[], $23::integer[], $24::text[], $25::text[], $26::text[],"
-      " $27::boolean[], $28::text[])"
+      " $27::boolean[], $28::text[], $30::integer[], $31::boolean[], $32::text[], $33::float8[])"
       " AS v(charger_id, transaction_id, start_time, end_time, energy, cost, user_id, currency,"
       " stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,"
       " meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time,"
       " started_seen, ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,"
-      " authorization_status, authorization_flagged, authorization_reason)"
+      " authorization_status, authorization_flagged, authorization_reason,"
+      " implausible_readings, needs_review, review_reason, interval_wh)"
       " WHERE u.charger_id = v.charger_id AND u.transaction_id = v.transaction_id"
       " RETURNING " +
           SessionColumns(),
@@ -380,7 +396,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       meter_stop_wh.str(), meter_stop_order.str(), meter_stop_time.str(), user_id_order.str(),
       user_id_time.str(), started_seen.str(), ended.str(), event_count.str(), clock_suspect.str(),
       meter_resets.str(), id_token_type.str(), account_id.str(), authorization_status.str(),
-      authorization_flagged.str(), authorization_reason.str(), time_zone);
+      authorization_flagged.str(), authorization_reason.str(), time_zone,
+      implausible_readings.str(), needs_review.str(), review_reason.str(), interval_wh.str());
   std::map<SessionKey, pqxx::row> updated;
   for (const pqxx::row& row : rows) {
     updated.emplace(
@@ -485,7 +502,8 @@ std::map<EventKey, std::string> StoredIdTokenInfo(
 // One database transaction for the whole batch. Throws on any failure; nothing is then stored.
 std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& conn,
                                      const std::vector<const TransactionEvent*>& events,
-                                     const Tariff& tariff, const std::string& time_zone) {
+                                     const Tariff& tariff, const std::string& time_zone,
+                                     const MeterLimits& limits) {
   pqxx::work txn(conn);
   // Every statement of the batch finds its rows by key: planned once per connection, by index.
   pg::UseKeyLookupPlans(txn, pool);
@@ -547,7 +565,7 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
     work->state = ReadSession(*work->before);
     for (const TransactionEvent* event : work->new_events) {
       if (work->settled) {
-        work->settled = MergeAndSettle(*event, tariff, &work->state);
+        work->settled = MergeAndSettle(*event, tariff, &work->state, limits);
       } else {
         MergeEvent(*event, &work->state);
       }
@@ -557,7 +575,7 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
   if (!unsettled.empty()) {
     auto readings = LoadReadings(txn, unsettled);
     for (auto& [key, work] : unsettled) {
-      SettleEnergy(std::move(readings[key]), tariff, &work->state);
+      SettleEnergy(std::move(readings[key]), tariff, &work->state, limits);
     }
   }
 
@@ -576,8 +594,14 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
 
   const std::map<EventKey, std::string> stored_answers = StoredIdTokenInfo(txn, events, is_new);
   std::vector<RecordResult> results(events.size());
+  std::set<SessionKey> review_raised;  // sessions whose review one event of the batch raised
   for (size_t i = 0; i < events.size(); ++i) {
-    const SessionWork& work = sessions[{events[i]->charger_id(), events[i]->transaction_id()}];
+    const SessionKey key{events[i]->charger_id(), events[i]->transaction_id()};
+    SessionWork& work = sessions[key];
+    if (is_new[i] && work.after && work.after->at("needs_review").as<bool>() &&
+        !work.before->at("needs_review").as<bool>() && review_raised.insert(key).second) {
+      results[i].review_raised = true;
+    }
     const std::optional<pqxx::row>& row = work.after ? work.after : work.before;
     if (!row) throw std::logic_error("stored event without a session row");
     results[i].duplicate = !is_new[i];
@@ -608,7 +632,7 @@ std::vector<RecordOutcome> LedgerStore::RecordBatch(
       try {
         pg::Pool& pool = batch_pool_ != nullptr ? *batch_pool_ : pool_;
         results = pool.Run([&](pqxx::connection& conn) {
-          return WriteBatch(pool, conn, events, tariff_, time_zone_);
+          return WriteBatch(pool, conn, events, tariff_, time_zone_, limits_);
         });
         break;
       } catch (const pqxx::transaction_rollback&) {
@@ -661,8 +685,9 @@ std::vector<SessionState> LedgerStore::ListSessions(const SessionFilter& filter,
         "SELECT " + SessionColumns() +
             " FROM charger_usage_log u WHERE ($1 = '' OR charger_id = $1)"
             " AND ($2 = '' OR account_id = $2) AND (NOT $3 OR authorization_flagged)"
+            " AND (NOT $5 OR needs_review)"
             " ORDER BY start_time DESC NULLS LAST, id DESC LIMIT $4",
-        filter.charger_id, filter.account_id, filter.flagged_only, limit);
+        filter.charger_id, filter.account_id, filter.flagged_only, limit, filter.review_only);
     std::vector<SessionState> sessions;
     sessions.reserve(rows.size());
     for (const pqxx::row& row : rows) sessions.push_back(ReadSession(row));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <tuple>
 
 namespace csms::billing {
@@ -28,9 +29,39 @@ int64_t RoundEnergy(double total) {
   return total >= static_cast<double>(kMaxEnergyWh) ? kMaxEnergyWh : std::llround(total);
 }
 
-std::optional<double> BeginWh(const SessionState& session) {
+std::optional<MeterReading> Begin(const SessionState& session) {
   if (!session.meter_start_explicit || !session.meter_start) return std::nullopt;
-  return session.meter_start->wh;
+  return session.meter_start;
+}
+
+std::string DescribeRise(const MeterReading& from, const MeterReading& to,
+                         const MeterLimits& limits) {
+  const double seconds = std::chrono::duration<double>(to.at.time - from.at.time).count();
+  std::string text = "the energy register rose from " + std::to_string(std::llround(from.wh)) +
+                     " to " + std::to_string(std::llround(to.wh)) + " Wh in " +
+                     std::to_string(std::llround(std::max(seconds, 0.0))) + " s";
+  if (seconds > 0) {
+    text += " (" + std::to_string(std::llround((to.wh - from.wh) * 3.6 / seconds)) + " kW)";
+  }
+  return text + ", more than " + std::to_string(std::llround(limits.max_power_w / 1000)) +
+         " kW can deliver; not billed, billing goes on from " +
+         std::to_string(std::llround(to.wh)) + " Wh";
+}
+
+void SetReview(int64_t implausible, const std::string& first, SessionState* session) {
+  session->implausible_readings = implausible;
+  session->needs_review = implausible > 0;
+  session->review_reason.clear();
+  if (implausible == 1) session->review_reason = first;
+  if (implausible > 1) {
+    session->review_reason =
+        std::to_string(implausible) + " implausible register readings; the first: " + first;
+  }
+}
+
+// A meter that reports only Energy.Active.Import.Interval: the session's energy is their sum.
+void UseIntervalsWithoutRegisters(SessionState* session) {
+  if (!session->meter_stop) session->energy_wh = RoundEnergy(session->interval_wh);
 }
 
 void Price(const Tariff& tariff, SessionState* session) {
@@ -40,38 +71,68 @@ void Price(const Tariff& tariff, SessionState* session) {
 
 }  // namespace
 
+int CurrencyDigits(const std::string& currency) {
+  static const std::set<std::string> kNone = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                              "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                                              "VND", "VUV", "XAF", "XOF", "XPF"};
+  static const std::set<std::string> kThree = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"};
+  if (kNone.count(currency) > 0) return 0;
+  if (kThree.count(currency) > 0) return 3;
+  return 2;
+}
+
 std::optional<Tariff> MakeTariff(double price_per_kwh, std::string currency) {
   if (!std::isfinite(price_per_kwh) || price_per_kwh < 0 || price_per_kwh > kMaxPricePerKwh) {
     return std::nullopt;
   }
-  return Tariff{std::llround(price_per_kwh * 1e6), std::move(currency)};
+  const int digits = std::min(CurrencyDigits(currency), 2);
+  return Tariff{std::llround(price_per_kwh * 1e6), std::move(currency), digits};
 }
 
 int64_t CostHundredths(int64_t energy_wh, const Tariff& tariff) {
-  // Wh × (millionths per kWh) = 10^-9 currency units; one hundredth is 10^7 of those.
-  constexpr __int128 kPerHundredth = 10'000'000;
+  // Wh × (millionths per kWh) = 10^-9 currency units; the minor unit is 10^(9 - digits) of
+  // those, and one hundredth 10^7.
+  __int128 per_minor_unit = 1'000'000'000;
+  for (int i = 0; i < tariff.minor_unit_digits; ++i) per_minor_unit /= 10;
   const __int128 nano_units = static_cast<__int128>(energy_wh) * tariff.price_micros_per_kwh;
-  return static_cast<int64_t>((nano_units + kPerHundredth / 2) / kPerHundredth);
+  const __int128 minor_units = (nano_units + per_minor_unit / 2) / per_minor_unit;
+  return static_cast<int64_t>(minor_units * (per_minor_unit / 10'000'000));
 }
 
-RegisterEnergy EnergyFromRegisters(std::optional<double> begin_wh,
-                                   std::vector<MeterReading> readings) {
+bool PlausibleRise(const MeterReading& from, const MeterReading& to, const MeterLimits& limits) {
+  if (!(limits.max_power_w > 0) || to.wh <= from.wh || from.at.time == TimePoint{}) return true;
+  const double seconds =
+      std::max(std::chrono::duration<double>(to.at.time - from.at.time).count(), 0.0) +
+      static_cast<double>(kReadingTimeSlack.count());
+  return to.wh - from.wh <= limits.max_power_w * seconds / 3600;
+}
+
+RegisterEnergy EnergyFromRegisters(std::optional<MeterReading> begin,
+                                   std::vector<MeterReading> readings, const MeterLimits& limits) {
   std::sort(readings.begin(), readings.end(), Before);
   RegisterEnergy energy;
   double total = 0;
-  std::optional<double> segment_first = begin_wh;
-  std::optional<double> previous = begin_wh;
+  std::optional<double> segment_first;
+  std::optional<MeterReading> previous = begin;
+  if (begin) segment_first = begin->wh;
   for (const MeterReading& reading : readings) {
-    if (previous && reading.wh < *previous) {
+    if (previous && reading.wh < previous->wh) {
       // The register went down: close the segment with what it had metered, start afresh.
-      total += *previous - *segment_first;
+      total += previous->wh - *segment_first;
       segment_first = reading.wh;
       ++energy.resets;
+    } else if (previous && !PlausibleRise(*previous, reading, limits)) {
+      // Not energy: close the segment before the jump, go on from this reading.
+      total += previous->wh - *segment_first;
+      segment_first = reading.wh;
+      if (energy.implausible++ == 0) {
+        energy.first_implausible = DescribeRise(*previous, reading, limits);
+      }
     }
     if (!segment_first) segment_first = reading.wh;
-    previous = reading.wh;
+    previous = reading;
   }
-  if (previous) total += *previous - *segment_first;
+  if (previous) total += previous->wh - *segment_first;
   // Each segment's last minus first, not the sum of every step, so that a monotonic series
   // gives exactly last minus first, free of floating-point drift.
   energy.wh = RoundEnergy(total);
@@ -147,11 +208,17 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) 
 
   // An explicit Transaction.Begin reading beats any register inferred as the first one.
   if (event.has_meter_start_wh()) {
-    const MeterReading begin{event.meter_start_wh(), at};
+    const Position begin_at{event.order_key(), event.has_meter_start_time()
+                                                   ? FromProto(event.meter_start_time())
+                                                   : at.time};
+    const MeterReading begin{event.meter_start_wh(), begin_at};
     if (!session->meter_start_explicit || Before(begin, *session->meter_start)) {
       session->meter_start = begin;
       session->meter_start_explicit = true;
     }
+  }
+  if (event.has_energy_interval_wh() && event.energy_interval_wh() > 0) {
+    session->interval_wh += event.energy_interval_wh();
   }
   if (const std::optional<MeterReading> reading = RegisterReading(event)) {
     if (!session->meter_start_explicit &&
@@ -172,39 +239,50 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) 
   }
 }
 
-void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session) {
-  const RegisterEnergy energy = EnergyFromRegisters(BeginWh(*session), std::move(readings));
+void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session,
+                  const MeterLimits& limits) {
+  const RegisterEnergy energy = EnergyFromRegisters(Begin(*session), std::move(readings), limits);
   session->energy_wh = energy.wh;
   session->meter_resets = energy.resets;
+  SetReview(energy.implausible, energy.first_implausible, session);
+  UseIntervalsWithoutRegisters(session);
   Price(tariff, session);
 }
 
 bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
-                    SessionState* session) {
-  const std::optional<double> begin_before = BeginWh(*session);
+                    SessionState* session, const MeterLimits& limits) {
+  const std::optional<MeterReading> begin_before = Begin(*session);
   const std::optional<MeterReading> last_before = session->meter_stop;
-  const bool had_resets = session->meter_resets != 0;
+  const bool one_segment = session->meter_resets == 0 && session->implausible_readings == 0;
   MergeEvent(event, session);
-  const std::optional<double> begin = BeginWh(*session);
+  const std::optional<MeterReading> begin = Begin(*session);
   const std::optional<MeterReading> reading = RegisterReading(event);
   if (!last_before) {
     // No reading before this event: this one (if any) is all there is.
     std::vector<MeterReading> readings;
     if (reading) readings.push_back(*reading);
-    SettleEnergy(std::move(readings), tariff, session);
+    SettleEnergy(std::move(readings), tariff, session, limits);
     return true;
   }
   // Later readings keep the begin value; one that changes it reprices every segment.
-  if (begin != begin_before) return false;
+  const auto wh_of = [](const std::optional<MeterReading>& r) {
+    return r ? std::optional<double>(r->wh) : std::nullopt;
+  };
+  if (wh_of(begin) != wh_of(begin_before) ||
+      (begin && begin_before && begin->at != begin_before->at)) {
+    return false;
+  }
   if (reading) {
     // Appending to the end of a single rising segment moves its last value only.
-    if (had_resets || !Before(*last_before, *reading) || reading->wh < last_before->wh) {
+    if (!one_segment || !Before(*last_before, *reading) || reading->wh < last_before->wh ||
+        !PlausibleRise(*last_before, *reading, limits)) {
       return false;
     }
     // Without resets the segment starts at the begin value or, without one, the first reading.
-    const double first = begin ? *begin : session->meter_start->wh;
+    const double first = begin ? begin->wh : session->meter_start->wh;
     session->energy_wh = RoundEnergy(reading->wh - first);
   }
+  UseIntervalsWithoutRegisters(session);
   Price(tariff, session);
   return true;
 }

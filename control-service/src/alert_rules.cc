@@ -25,6 +25,7 @@ constexpr KindName kKinds[] = {
     {AlertKind::kChargerOffline, "charger_offline", true},
     {AlertKind::kChargerOnline, "charger_online", true},
     {AlertKind::kFirmwareFailed, "firmware_failed", true},
+    {AlertKind::kSessionNeedsReview, "session_needs_review", true},
     {AlertKind::kWebhookTest, "webhook_test", false},
 };
 
@@ -97,6 +98,23 @@ std::optional<AlertDraft> SecurityEventAlert(const v1::ChargerEvent& event, int6
     d.data["tech_info"] = d.data["payload"]["techInfo"];
   }
   if (!event.client_address().empty()) d.data["client_address"] = event.client_address();
+  return d;
+}
+
+std::optional<AlertDraft> SessionNeedsReviewAlert(const v1::TransactionEventReport& report,
+                                                  TimePoint at) {
+  if (!report.review_raised()) return std::nullopt;
+  const auto& event = report.event();
+  AlertDraft d;
+  d.kind = AlertKind::kSessionNeedsReview;
+  d.charger_id = event.charger_id();
+  d.occurred_at = at;
+  d.data = {{"transaction_id", event.transaction_id()},
+            {"evse_id", event.evse_id()},
+            {"reason", report.review_reason()},
+            {"energy_consumed", report.energy_consumed_kwh()},
+            {"cost", report.total_cost()},
+            {"currency", report.currency()}};
   return d;
 }
 

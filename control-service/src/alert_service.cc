@@ -43,7 +43,7 @@ std::vector<std::string> CheckKinds(const List& kinds) {
   if (kinds.empty()) {
     BadRequest(
         "kinds must name at least one of connector_faulted, security_event, "
-        "charger_offline, charger_online, firmware_failed");
+        "charger_offline, charger_online, firmware_failed, session_needs_review");
   }
   const auto& known = SubscribableAlertKinds();
   std::vector<std::string> out;

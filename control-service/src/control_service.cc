@@ -398,6 +398,21 @@ void FillCharger(const ChargerRecord& record, bool live, csms::control::v1::Char
     *connector->mutable_updated_at() = ToProto(c.status_time);
   }
   if (record.charging_limit_w) out->set_charging_limit_kw(*record.charging_limit_w / 1000.0);
+  std::vector<int> connector_evses;
+  std::vector<std::string> connector_statuses;
+  for (const auto& c : record.connectors) {
+    connector_evses.push_back(c.evse_id);
+    connector_statuses.push_back(c.status);
+  }
+  for (const EvseView& view :
+       DeriveEvseViews(live, connector_evses, connector_statuses, record.live_transactions)) {
+    auto* evse = out->add_evses();
+    evse->set_evse_id(view.evse_id);
+    evse->set_status(view.status);
+    evse->set_current_power_kw(view.power_w / 1000.0);
+    evse->set_energy_accumulated_kwh(view.energy_kwh);
+    evse->set_transaction_id(view.transaction_id);
+  }
   out->set_station_id(record.station_id);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 
 #include "csms/control/credential_store.h"
 
@@ -45,6 +46,41 @@ std::string DeriveChargerStatus(const StatusInputs& in) {
     }
   }
   return "Unknown";
+}
+
+std::vector<EvseView> DeriveEvseViews(bool connected, const std::vector<int>& connector_evses,
+                                      const std::vector<std::string>& connector_statuses,
+                                      const std::vector<LiveTransaction>& live) {
+  std::map<int, StatusInputs> inputs;
+  std::map<int, const LiveTransaction*> running;
+  for (size_t i = 0; i < connector_evses.size() && i < connector_statuses.size(); ++i) {
+    if (connector_evses[i] > 0) {
+      inputs[connector_evses[i]].connector_statuses.push_back(connector_statuses[i]);
+    }
+  }
+  for (const LiveTransaction& t : live) {
+    if (t.evse_id > 0) inputs[t.evse_id];
+  }
+  for (const LiveTransaction& t : live) {
+    const int evse = t.evse_id > 0 ? t.evse_id : inputs.size() == 1 ? inputs.begin()->first : 0;
+    if (evse > 0) running.try_emplace(evse, &t);  // the first is the newest
+  }
+  std::vector<EvseView> views;
+  for (auto& [evse_id, in] : inputs) {
+    EvseView view;
+    view.evse_id = evse_id;
+    in.connected = connected;
+    if (auto it = running.find(evse_id); it != running.end()) {
+      in.has_active_transaction = true;
+      in.charging_state = it->second->charging_state;
+      view.transaction_id = it->second->transaction_id;
+      view.power_w = it->second->power_w;
+      view.energy_kwh = it->second->energy_kwh;
+    }
+    view.status = DeriveChargerStatus(in);
+    views.push_back(std::move(view));
+  }
+  return views;
 }
 
 BootDecision DecideBoot(std::string_view /*charger_id*/, int heartbeat_interval_seconds) {

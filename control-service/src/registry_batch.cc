@@ -362,6 +362,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
       } else if (auto* t = std::get_if<TransactionEventOp>(ops[i])) {
         const auto& report = t->report;
         const auto& ev = report.event();
+        if (auto alert = SessionNeedsReviewAlert(report, received_at)) {
+          alerts.Add({std::move(*alert)});
+        }
         const bool is_ended = ev.event_type() == csms::ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
         TxState& tx = txs.at({ev.charger_id(), ev.transaction_id()});
         const bool inserted = tx.inserted && !tx.first_event_seen;

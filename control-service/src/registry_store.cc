@@ -55,6 +55,18 @@ ChargerRecord ReadCharger(const pqxx::row& row) {
   return c;
 }
 
+// Unended transactions, newest first per charger (migration 0016's index).
+const char* const kLiveColumns =
+    "charger_id, transaction_id, evse_id, charging_state, power_w, energy_kwh";
+const char* const kLiveOrder =
+    " ORDER BY charger_id, started_at DESC NULLS LAST, transaction_id DESC";
+
+LiveTransaction ReadLive(const pqxx::row& row) {
+  return {row["transaction_id"].as<std::string>(), row["evse_id"].as<int>(),
+          row["charging_state"].as<std::string>(), row["power_w"].as<double>(),
+          row["energy_kwh"].as<double>()};
+}
+
 ConnectorRecord ReadConnector(const pqxx::row& row) {
   return {row["evse_id"].as<int>(), row["connector_id"].as<int>(), row["status"].as<std::string>(),
           FromEpochSeconds(row["status_time"].as<double>())};
@@ -116,13 +128,19 @@ std::optional<ChargerRecord> RegistryStore::FindCharger(const std::string& charg
                                            charger_id)) {
       charger.connectors.push_back(ReadConnector(row));
     }
+    for (const auto& row :
+         txn.exec_params(std::string("SELECT ") + kLiveColumns +
+                             " FROM transactions WHERE charger_id = $1 AND NOT ended" + kLiveOrder,
+                         charger_id)) {
+      charger.live_transactions.push_back(ReadLive(row));
+    }
     return charger;
   });
 }
 
 std::vector<ChargerRecord> RegistryStore::ListChargers() {
   return pool_.Run([&](pqxx::connection& conn) {
-    // One snapshot for both queries, so connectors match their chargers.
+    // One snapshot for the three queries, so connectors and transactions match their chargers.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(conn);
     std::vector<ChargerRecord> chargers;
     std::map<std::string, size_t> index;
@@ -136,6 +154,11 @@ std::vector<ChargerRecord> RegistryStore::ListChargers() {
                   " FROM connectors ORDER BY charger_id, evse_id, connector_id")) {
       auto it = index.find(row["charger_id"].as<std::string>());
       if (it != index.end()) chargers[it->second].connectors.push_back(ReadConnector(row));
+    }
+    for (const auto& row : txn.exec(std::string("SELECT ") + kLiveColumns +
+                                    " FROM transactions WHERE NOT ended" + kLiveOrder)) {
+      auto it = index.find(row["charger_id"].as<std::string>());
+      if (it != index.end()) chargers[it->second].live_transactions.push_back(ReadLive(row));
     }
     return chargers;
   });

@@ -17,6 +17,10 @@ control::v1::TransactionEventReport MakeTransactionReport(
   report.set_energy_consumed_kwh(response.session().energy_consumed_kwh());
   report.set_total_cost(response.session().cost());
   report.set_currency(response.session().currency());
+  if (response.review_raised()) {
+    report.set_review_raised(true);
+    report.set_review_reason(response.session().review_reason());
+  }
   return report;
 }
 

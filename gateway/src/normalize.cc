@@ -1,8 +1,10 @@
 #include "csms/gateway/normalize.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "csms/common/ocpp_frame.h"
 #include "csms/gateway/payload_check.h"
@@ -38,6 +40,7 @@ const std::initializer_list<std::string_view> kContexts = {
 
 constexpr const char* kEnergyRegister = "Energy.Active.Import.Register";
 constexpr const char* kActivePower = "Power.Active.Import";
+constexpr const char* kEnergyInterval = "Energy.Active.Import.Interval";
 // Seed-dialect Ended events have no seqNo; they sort after every Updated.
 constexpr int64_t kSeedEndedOrder = int64_t{1} << 31;
 
@@ -69,10 +72,44 @@ double UnitScale(const std::optional<PayloadCheck>& unit_of_measure) {
   return scale;
 }
 
-// Reads standard meterValue[].sampledValue[]: the latest total (phase-less) energy register and
-// active power, and a Transaction.Begin register as the meter start.
+// One measurand in one meterValue: the phase-less value, or else the sum of the phases. Meters
+// that report only per-phase registers are billed from the sum of L1, L2 and L3 (or of L1-N,
+// L2-N and L3-N when that is how they report); a neutral or line-to-line value never adds in.
+struct PhasedValue {
+  std::optional<double> total;
+  std::map<std::string, double> phases;
+
+  void Add(const std::optional<std::string>& phase, double value) {
+    if (!phase) {
+      total = value;
+    } else {
+      phases[*phase] = value;
+    }
+  }
+  std::optional<double> Value() const {
+    if (total) return total;
+    for (const auto& set : {std::array<const char*, 3>{"L1", "L2", "L3"},
+                            std::array<const char*, 3>{"L1-N", "L2-N", "L3-N"}}) {
+      double sum = 0;
+      bool any = false;
+      for (const char* phase : set) {
+        if (auto it = phases.find(phase); it != phases.end()) {
+          sum += it->second;
+          any = true;
+        }
+      }
+      if (any) return sum;
+    }
+    return std::nullopt;
+  }
+};
+
+// Reads standard meterValue[].sampledValue[] at the outlet: the latest energy register and active
+// power, a Transaction.Begin register as the meter start (with its own time), and the sum of
+// Energy.Active.Import.Interval values (each the energy of its own interval).
 void ReadStandardMeterValues(const json& meter_values, TransactionEvent* event) {
   std::optional<TimePoint> energy_time, power_time;
+  std::optional<double> interval_sum;
   for (size_t i = 0; i < meter_values.size(); ++i) {
     PayloadCheck meter(meter_values[i], "meterValue[" + std::to_string(i) + "]");
     TimePoint sample_time = meter.RequiredTime("timestamp");
@@ -81,6 +118,7 @@ void ReadStandardMeterValues(const json& meter_values, TransactionEvent* event) 
       PayloadCheck::Fail(ec::kOccurrenceConstraintViolation,
                          meter.PathOf("sampledValue") + " is required");
     }
+    PhasedValue begin, energy, power, interval;
     for (size_t j = 0; j < samples->size(); ++j) {
       PayloadCheck sample((*samples)[j], meter.PathOf("sampledValue[" + std::to_string(j) + "]"));
       auto value = sample.OptionalNumber("value");
@@ -90,24 +128,34 @@ void ReadStandardMeterValues(const json& meter_values, TransactionEvent* event) 
       }
       std::string measurand = sample.OptionalString("measurand", 64).value_or(kEnergyRegister);
       std::string context = sample.OptionalEnum("context", kContexts).value_or("Sample.Periodic");
-      bool per_phase = sample.Find("phase") != nullptr;
+      std::optional<std::string> phase = sample.OptionalString("phase", 8);
       std::string location = sample.OptionalString("location", 16).value_or("Outlet");
-      if (per_phase || location != "Outlet") continue;  // never add phases into a total
+      if (location != "Outlet") continue;  // EV, cable, inlet or body: not what the EVSE delivers
       double scaled = *value * UnitScale(sample.OptionalObject("unitOfMeasure"));
       if (measurand == kEnergyRegister) {
-        if (context == "Transaction.Begin") event->set_meter_start_wh(scaled);
-        if (!energy_time || sample_time >= *energy_time) {
-          energy_time = sample_time;
-          event->set_energy_register_wh(scaled);
-        }
+        if (context == "Transaction.Begin") begin.Add(phase, scaled);
+        energy.Add(phase, scaled);
       } else if (measurand == kActivePower) {
-        if (!power_time || sample_time >= *power_time) {
-          power_time = sample_time;
-          event->set_power_w(scaled);
-        }
+        power.Add(phase, scaled);
+      } else if (measurand == kEnergyInterval) {
+        interval.Add(phase, scaled);
       }
     }
+    if (auto wh = begin.Value()) {
+      event->set_meter_start_wh(*wh);
+      *event->mutable_meter_start_time() = ToProto(sample_time);
+    }
+    if (auto wh = energy.Value(); wh && (!energy_time || sample_time >= *energy_time)) {
+      energy_time = sample_time;
+      event->set_energy_register_wh(*wh);
+    }
+    if (auto w = power.Value(); w && (!power_time || sample_time >= *power_time)) {
+      power_time = sample_time;
+      event->set_power_w(*w);
+    }
+    if (auto wh = interval.Value()) interval_sum = interval_sum.value_or(0) + *wh;
   }
+  if (interval_sum) event->set_energy_interval_wh(*interval_sum);
 }
 
 void NormalizeStandard(const PayloadCheck& p, TransactionEvent* event) {
@@ -176,6 +224,8 @@ void NormalizeSeed(const PayloadCheck& p, TransactionEvent* event) {
     }
   }
   event->set_meter_start_wh(0.0);
+  // The session's energy counts from this 0 Wh, taken at a start the dialect never times.
+  *event->mutable_meter_start_time() = ToProto(TimePoint{});
   if (event->charging_state().empty() &&
       event->event_type() != ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
     event->set_charging_state("Charging");

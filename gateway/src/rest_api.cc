@@ -78,6 +78,15 @@ HttpResponse FromRestError(const RestError& error) {
 using rest::TextOrNull;
 
 json ChargerJson(const control::v1::Charger& c) {
+  json evses = json::array();
+  for (const auto& e : c.evses()) {
+    evses.push_back({{"evse_id", e.evse_id()},
+                     {"status", e.status()},
+                     {"current_power", Kilo(e.current_power_kw())},
+                     {"energy_accumulated", Kilo(e.energy_accumulated_kwh())},
+                     {"transaction_id",
+                      e.transaction_id().empty() ? json(nullptr) : json(e.transaction_id())}});
+  }
   return json{
       {"charger_id", c.charger_id()},
       {"status", c.status()},
@@ -94,7 +103,9 @@ json ChargerJson(const control::v1::Charger& c) {
       {"last_seen",
        c.has_last_seen() ? json(FormatRfc3339(FromProto(c.last_seen()))) : json(nullptr)},
       {"station_id", TextOrNull(c.station_id())},
-      {"security_profile", c.has_security_profile() ? json(c.security_profile()) : json(nullptr)}};
+      {"security_profile", c.has_security_profile() ? json(c.security_profile()) : json(nullptr)},
+      // Each EVSE (issue 16): the fields above describe the most recently started transaction.
+      {"evses", std::move(evses)}};
 }
 
 json SessionJson(const billing::v1::Session& s) {
@@ -123,6 +134,10 @@ json SessionJson(const billing::v1::Session& s) {
                  {"flagged", s.authorization_flagged()},
                  {"reason", s.authorization_reason().empty() ? json(nullptr)
                                                              : json(s.authorization_reason())}};
+  // Readings billing did not bill (issue 16) and whether an operator should look.
+  j["implausible_readings"] = s.implausible_readings();
+  j["needs_review"] = s.needs_review();
+  j["review_reason"] = s.review_reason().empty() ? json(nullptr) : json(s.review_reason());
   return j;
 }
 
@@ -251,7 +266,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   }
   if (parts.size() == 1 && parts[0] == "sessions") {
     if (method != "GET") return wrong_method("GET");
-    // GET /sessions?charger_id=&account_id=&flagged=true&limit=
+    // GET /sessions?charger_id=&account_id=&flagged=true&review=true&limit=
     auto params = ParseQuery(query);
     billing::v1::ListSessionsRequest list;
     list.set_charger_id(params["charger_id"]);
@@ -261,6 +276,11 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
       return respond(Error(400, "bad_request", "flagged must be true or false"));
     }
     list.set_flagged_only(flagged == "true");
+    const std::string& review = params["review"];
+    if (review != "" && review != "true" && review != "false") {
+      return respond(Error(400, "bad_request", "review must be true or false"));
+    }
+    list.set_review_only(review == "true");
     if (const std::string& limit = params["limit"]; !limit.empty()) {
       int value = 0;
       const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), value);

@@ -190,6 +190,7 @@ TEST_F(ArrivalTest, EndedWithoutStartedIsBilledFromItsTransactionBegin) {
   auto ended = MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "orphan", 7,
                          At("2026-11-23T10:30:00Z"), 26'500);
   ended.set_meter_start_wh(1000);
+  *ended.mutable_meter_start_time() = ToProto(At("2026-11-23T10:00:00Z"));  // its own sample time
   const SessionState s = Record(ended).session;
   EXPECT_FALSE(s.started_seen);
   EXPECT_TRUE(s.ended);
@@ -409,7 +410,8 @@ TEST(BillingMigrationTwoTest, FlagsSuspectEventsStoredBeforeIt) {
         "  '2026-11-23T10:00:00Z')");
     txn.commit();
   }
-  EXPECT_EQ(ApplyMigrations(conn), 2);  // 0002 and 0003
+  // 0002 and every later one.
+  EXPECT_EQ(ApplyMigrations(conn), static_cast<int>(BillingMigrations().size()) - 1);
   pqxx::read_transaction txn(conn);
   EXPECT_EQ(txn.exec1("SELECT count(*) FROM transaction_events WHERE clock_suspect")[0].as<int>(),
             1);

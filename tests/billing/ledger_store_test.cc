@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "billing_test_util.h"
@@ -27,7 +28,7 @@ TEST(BillingMigrationsTest, SecondRunAppliesNothing) {
   csms::testing::TestDatabase db;
   CSMS_REQUIRE_DATABASE(db);
   pqxx::connection conn(db.url());
-  EXPECT_EQ(ApplyMigrations(conn), 3);
+  EXPECT_EQ(ApplyMigrations(conn), static_cast<int>(BillingMigrations().size()));
   EXPECT_EQ(ApplyMigrations(conn), 0);
   EXPECT_EQ(CountRows(db.url(), "charger_usage_log"), 0);
 }
@@ -48,7 +49,7 @@ TEST(BillingMigrationsTest, TwoReplicasAtOnceApplyEachVersionOnce) {
     });
   }
   for (auto& replica : replicas) replica.join();
-  EXPECT_EQ(applied, 3);
+  EXPECT_EQ(applied, static_cast<int>(BillingMigrations().size()));
   EXPECT_EQ(CountRows(db.url(), "daily_charger_stats"), 0);
   EXPECT_EQ(CountRows(db.url(), "transaction_events"), 0);
 }
@@ -160,7 +161,10 @@ TEST_F(LedgerStoreTest, EndedWithoutStartedIsStored) {
   LedgerStore store = Store();
   auto ended = MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", "orphan", 7,
                          At("2026-11-23T10:30:00Z"), 26'500);
-  ended.set_meter_start_wh(1000);  // Transaction.Begin sample carried in Ended
+  ended.set_meter_start_wh(1000);
+  *ended.mutable_meter_start_time() =
+      ToProto(At("2026-11-23T10:00:00Z"));  // its own sample time  // Transaction.Begin sample
+                                            // carried in Ended
   ended.set_stopped_reason("EVDisconnected");
   const RecordResult result = store.Record(ended);
 
@@ -318,6 +322,79 @@ TEST_F(LedgerStoreTest, KnowsTimeZones) {
   EXPECT_TRUE(IsKnownTimeZone(conn, "Asia/Seoul"));
   EXPECT_TRUE(IsKnownTimeZone(conn, "UTC"));
   EXPECT_FALSE(IsKnownTimeZone(conn, "Mars/Olympus_Mons"));
+}
+
+}  // namespace
+}  // namespace csms::billing
+
+namespace csms::billing {
+namespace {
+
+// Issue 16: a placeholder Transaction.Begin of 0 followed by the lifetime register is not billed;
+// the session is billed from the first plausible reading and listed for review. The same
+// through the batch path (one batch holding the whole session) and event by event.
+TEST_F(LedgerStoreTest, ALifetimeRegisterAfterAPlaceholderBeginIsNotBilled) {
+  LedgerStore store = Store();
+  const TimePoint t = At("2026-12-07T10:00:00Z");
+  auto placeholder_session = [&](const std::string& tx) {
+    std::vector<TransactionEvent> events = {
+        MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", tx, 0, t),
+        MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp1", tx, 1, t + std::chrono::seconds(1),
+                  12'345'000),
+        MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", tx, 2, t + std::chrono::seconds(2),
+                  12'345'500)};
+    events[0].set_meter_start_wh(0);
+    return events;
+  };
+  const RecordResult one_by_one = RecordAll(store, placeholder_session("tx-each"));
+  const std::vector<TransactionEvent> batch = placeholder_session("tx-batch");
+  std::vector<const TransactionEvent*> pointers;
+  for (const auto& e : batch) pointers.push_back(&e);
+  const std::vector<RecordOutcome> batched = store.RecordBatch(pointers);
+  ASSERT_TRUE(batched.back().result);
+  RecordAll(store, SeedSession("cp1", "tx-fine", t));
+
+  for (const SessionState& s : {one_by_one.session, batched.back().result->session}) {
+    EXPECT_EQ(s.energy_wh, 500);
+    EXPECT_EQ(s.cost_hundredths, 7500);  // 0.5 kWh × 150 KRW
+    EXPECT_EQ(s.implausible_readings, 1);
+    EXPECT_TRUE(s.needs_review);
+    EXPECT_EQ(s.review_reason,
+              "the energy register rose from 0 to 12345000 Wh in 1 s (44442000 kW), more than "
+              "500 kW can deliver; not billed, billing goes on from 12345000 Wh");
+  }
+  SessionFilter review;
+  review.review_only = true;
+  std::vector<std::string> listed;
+  for (const auto& s : store.ListSessions(review, 10)) listed.push_back(s.transaction_id);
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{"tx-batch", "tx-each"}));
+  EXPECT_EQ(store.ListSessions({}, 10).size(), 3u);
+  // The daily statistics are the sum of the sessions as billed.
+  const auto stats = store.GetDailyStats("cp1", "2026-12-07", "2026-12-07");
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].sessions, 3);
+  EXPECT_DOUBLE_EQ(stats[0].total_energy_kwh, 0.5 + 0.5 + 25.5);
+}
+
+// A meter that reports only Energy.Active.Import.Interval is billed their sum, and a repeated
+// event adds nothing twice.
+TEST_F(LedgerStoreTest, IntervalOnlyMetersAreBilledTheSumOfTheirIntervals) {
+  LedgerStore store = Store();
+  const TimePoint t = At("2026-12-07T10:00:00Z");
+  std::vector<TransactionEvent> events;
+  for (int seq = 0; seq < 4; ++seq) {
+    auto type = seq == 0   ? TRANSACTION_EVENT_TYPE_STARTED
+                : seq == 3 ? TRANSACTION_EVENT_TYPE_ENDED
+                           : TRANSACTION_EVENT_TYPE_UPDATED;
+    events.push_back(MakeEvent(type, "cp1", "tx-int", seq, t + std::chrono::minutes(15 * seq)));
+    if (seq > 0) events.back().set_energy_interval_wh(2500.4);
+  }
+  RecordAll(store, events);
+  const RecordResult again = store.Record(events[2]);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.session.energy_wh, 7501);  // 3 × 2500.4, rounded once
+  EXPECT_FALSE(again.session.needs_review);
 }
 
 }  // namespace

@@ -28,8 +28,9 @@ SessionState MergeAll(const std::vector<TransactionEvent>& events) {
   return session;
 }
 
+// Ten minutes apart per order step: real charging power, well below MeterLimits.
 MeterReading Reading(double wh, int64_t order) {
-  return {wh, {order, At("2026-11-23T10:00:00Z") + minutes(order)}};
+  return {wh, {order, At("2026-11-23T10:00:00Z") + minutes(10 * order)}};
 }
 
 TEST(CostTest, SeedFigures) {
@@ -42,8 +43,33 @@ TEST(CostTest, RoundsHalfUpToHundredths) {
   EXPECT_EQ(CostHundredths(15, cents), 1);  // 0.00525 → 0.01
   EXPECT_EQ(CostHundredths(14, cents), 0);  // 0.0049 → 0.00
   EXPECT_EQ(CostHundredths(1000, cents), 35);
-  EXPECT_EQ(CostHundredths(1, kKrw150), 15);  // 0.15
   EXPECT_EQ(CostHundredths(0, kKrw150), 0);
+}
+
+// Rounded once, to the currency's minor unit (issue 16): KRW has none.
+TEST(CostTest, RoundsToTheCurrencysMinorUnit) {
+  struct Case {
+    int64_t energy_wh;
+    double price;
+    const char* currency;
+    int64_t hundredths;
+  };
+  for (const Case& c : std::vector<Case>{
+           {1757, 150, "KRW", 26'400},  // 263.55 -> 264
+           {1753, 150, "KRW", 26'300},  // 262.95 -> 263
+           {1, 150, "KRW", 0},          // 0.15 -> 0
+           {3333, 150, "KRW", 50'000},  // 499.95 -> 500
+           {1757, 150, "JPY", 26'400},
+           {1757, 0.35, "EUR", 61},    // 0.61495 -> 0.61
+           {1757, 0.3528, "EUR", 62},  // 0.6198696 -> 0.62
+           {1000, 0.1234, "KWD", 12},  // 3 decimals, kept to hundredths
+       }) {
+    EXPECT_EQ(CostHundredths(c.energy_wh, *MakeTariff(c.price, c.currency)), c.hundredths)
+        << c.energy_wh << " Wh at " << c.price << " " << c.currency;
+  }
+  EXPECT_EQ(CurrencyDigits("KRW"), 0);
+  EXPECT_EQ(CurrencyDigits("EUR"), 2);
+  EXPECT_EQ(CurrencyDigits("KWD"), 3);
 }
 
 TEST(CostTest, NoFloatDriftForDecimalPrices) {
@@ -105,23 +131,24 @@ TEST(EnergyTest, RegisterResetStartsANewSegment) {
 
   // Two resets, one straight after the Transaction.Begin reading.
   const RegisterEnergy twice = EnergyFromRegisters(
-      1500, {Reading(100, 1), Reading(900, 2), Reading(50, 3), Reading(650, 4)});
+      Reading(1500, 0), {Reading(100, 1), Reading(900, 2), Reading(50, 3), Reading(650, 4)});
   EXPECT_EQ(twice.wh, 800 + 600);
   EXPECT_EQ(twice.resets, 2);
 }
 
 TEST(EnergyTest, TransactionBeginOpensTheFirstSegment) {
-  EXPECT_EQ(EnergyFromRegisters(1500, {Reading(1800, 0), Reading(11'500, 9)}).wh, 10'000);
-  EXPECT_EQ(EnergyFromRegisters(1500, {}).wh, 0);
+  EXPECT_EQ(EnergyFromRegisters(Reading(1500, 0), {Reading(1800, 0), Reading(11'500, 9)}).wh,
+            10'000);
+  EXPECT_EQ(EnergyFromRegisters(Reading(1500, 0), {}).wh, 0);
   // Seed dialect: the register counts from 0 each session and every event says meter start 0.
-  EXPECT_EQ(EnergyFromRegisters(0, {Reading(8500, 1), Reading(25'500, 2)}).wh, 25'500);
+  EXPECT_EQ(EnergyFromRegisters(Reading(0, 0), {Reading(8500, 1), Reading(25'500, 2)}).wh, 25'500);
 }
 
 TEST(EnergyTest, SameTimeReadingsNeverLookLikeAReset) {
   // Seed dialect: all Updated share order_key 1; equal timestamps are ordered by value.
   const TimePoint t = At("2026-11-23T10:00:00Z");
-  const RegisterEnergy energy =
-      EnergyFromRegisters(0, {{9000, {1, t}}, {4000, {1, t}}, {12'000, {1, t}}});
+  const RegisterEnergy energy = EnergyFromRegisters(
+      MeterReading{0, {0, t - minutes(10)}}, {{9000, {1, t}}, {4000, {1, t}}, {12'000, {1, t}}});
   EXPECT_EQ(energy.wh, 12'000);
   EXPECT_EQ(energy.resets, 0);
 }
@@ -450,6 +477,147 @@ TEST(MergeAndSettleTest, DeclinesWhatOnlyAllReadingsCanSettle) {
   EXPECT_FALSE(
       MergeAndSettle(MakeEvent(TRANSACTION_EVENT_TYPE_UPDATED, "cp", "tx", 1, t + minutes(1), 100),
                      kKrw150, &reset));
+}
+
+}  // namespace
+}  // namespace csms::billing
+
+namespace csms::billing {
+namespace {
+
+// Real meters, as the ledger must bill them (issue 16): each sequence is merged in the arrival
+// order given, settled from every reading and incrementally, and both must bill the same.
+struct MeterCase {
+  const char* name;
+  struct Reading {
+    int64_t seq;
+    int64_t seconds;       // after the session's start
+    double register_wh;    // < 0: no register reading
+    double begin_wh = -1;  // >= 0: a Transaction.Begin reading in the same event
+  };
+  std::vector<Reading> events;  // by seqNo; the first is Started, the last Ended
+  std::vector<int> arrival;     // indexes into events; empty: in order
+  int64_t energy_wh;
+  int64_t implausible;
+  int64_t resets = 0;
+};
+
+const MeterCase kMeterCases[] = {
+    {"placeholder begin 0, then the lifetime register",
+     {{0, 0, 12'345'000, 0}, {1, 1, 12'345'500}},
+     {},
+     500,
+     1},
+    {"placeholder begin 0 in Started, lifetime register in each Updated",
+     {{0, 0, -1, 0}, {1, 60, 12'345'000}, {2, 120, 12'347'000}, {3, 180, 12'349'000}},
+     {},
+     4000,
+     1},
+    {"an implausible jump in the middle",
+     {{0, 0, 1000}, {1, 600, 9000}, {2, 601, 9'000'000}, {3, 1200, 9'004'000}},
+     {},
+     8000 + 4000,
+     1},
+    {"the same jump arriving out of order",
+     {{0, 0, 1000}, {1, 600, 9000}, {2, 601, 9'000'000}, {3, 1200, 9'004'000}},
+     {3, 1, 0, 2},
+     8000 + 4000,
+     1},
+    {"fast but plausible (350 kW for ten minutes)",
+     {{0, 0, 0, 0}, {1, 600, 58'333}},
+     {},
+     58'333,
+     0},
+    {"register reset mid-session",
+     {{0, 0, 5000}, {1, 600, 9000}, {2, 900, 200}, {3, 1200, 3200}},
+     {},
+     4000 + 3000,
+     0,
+     1},
+    {"offline burst: an hour of readings arriving at once, shuffled",
+     {{0, 0, 1000}, {1, 900, 6000}, {2, 1800, 11'000}, {3, 2700, 16'000}, {4, 3600, 21'000}},
+     {4, 2, 0, 3, 1},
+     20'000,
+     0},
+    {"missing Transaction.Begin and missing Started",
+     {{1, 600, 4000}, {2, 1200, 9000}},
+     {1, 0},
+     5000,
+     0},
+    {"a plausible first reading after a placeholder that arrives late",
+     {{0, 0, -1, 0}, {1, 3600, 40'000}},
+     {1, 0},
+     40'000,
+     0},
+};
+
+std::vector<TransactionEvent> EventsOf(const MeterCase& c) {
+  const TimePoint start = At("2026-12-07T10:00:00Z");
+  std::vector<TransactionEvent> events;
+  for (size_t i = 0; i < c.events.size(); ++i) {
+    const auto& r = c.events[i];
+    const auto type = i + 1 == c.events.size() && i > 0 ? TRANSACTION_EVENT_TYPE_ENDED
+                      : r.seq == 0                      ? TRANSACTION_EVENT_TYPE_STARTED
+                                                        : TRANSACTION_EVENT_TYPE_UPDATED;
+    TransactionEvent event =
+        MakeEvent(type, "cp", "tx", r.seq, start + std::chrono::seconds(r.seconds), r.register_wh);
+    if (r.begin_wh >= 0) event.set_meter_start_wh(r.begin_wh);
+    events.push_back(event);
+  }
+  if (c.arrival.empty()) return events;
+  std::vector<TransactionEvent> arrived;
+  for (int index : c.arrival) arrived.push_back(events[index]);
+  return arrived;
+}
+
+TEST(MeterSequenceTest, BillsPlausibleEnergyAndFlagsTheRest) {
+  for (const MeterCase& c : kMeterCases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<TransactionEvent> events = EventsOf(c);
+    const SessionState full = MergeAll(events);
+    EXPECT_EQ(full.energy_wh, c.energy_wh);
+    EXPECT_EQ(full.implausible_readings, c.implausible);
+    EXPECT_EQ(full.meter_resets, c.resets);
+    EXPECT_EQ(full.needs_review, c.implausible > 0);
+    EXPECT_EQ(full.review_reason.empty(), c.implausible == 0) << full.review_reason;
+    EXPECT_EQ(full.cost_hundredths, CostHundredths(c.energy_wh, kKrw150));
+
+    SessionState incremental;
+    std::vector<MeterReading> readings;
+    for (const auto& event : events) {
+      if (auto reading = RegisterReading(event)) readings.push_back(*reading);
+      if (!MergeAndSettle(event, kKrw150, &incremental)) {
+        SettleEnergy(readings, kKrw150, &incremental);
+      }
+    }
+    EXPECT_EQ(incremental.energy_wh, full.energy_wh);
+    EXPECT_EQ(incremental.implausible_readings, full.implausible_readings);
+    EXPECT_EQ(incremental.review_reason, full.review_reason);
+  }
+}
+
+TEST(MeterSequenceTest, TheReasonNamesTheJumpAndTheCeiling) {
+  SessionState s = MergeAll(EventsOf(kMeterCases[0]));
+  EXPECT_EQ(s.review_reason,
+            "the energy register rose from 0 to 12345000 Wh in 0 s, more than 500 kW can "
+            "deliver; not billed, billing goes on from 12345000 Wh");
+  s = MergeAll(EventsOf(kMeterCases[2]));
+  EXPECT_EQ(s.review_reason,
+            "the energy register rose from 9000 to 9000000 Wh in 1 s (32367600 kW), more than "
+            "500 kW can deliver; not billed, billing goes on from 9000000 Wh");
+}
+
+TEST(MeterSequenceTest, ACeilingOfZeroChecksNothing) {
+  const std::vector<TransactionEvent> events = EventsOf(kMeterCases[0]);
+  SessionState s;
+  std::vector<MeterReading> readings;
+  for (const auto& event : events) {
+    MergeEvent(event, &s);
+    if (auto reading = RegisterReading(event)) readings.push_back(*reading);
+    SettleEnergy(readings, kKrw150, &s, MeterLimits{0});
+  }
+  EXPECT_EQ(s.energy_wh, 12'345'500);
+  EXPECT_FALSE(s.needs_review);
 }
 
 }  // namespace

@@ -188,14 +188,15 @@ TEST(AlertRules, OfflineOncePerEpisode) {
 TEST(AlertRules, KindsByName) {
   for (AlertKind kind :
        {AlertKind::kConnectorFaulted, AlertKind::kSecurityEvent, AlertKind::kChargerOffline,
-        AlertKind::kChargerOnline, AlertKind::kFirmwareFailed, AlertKind::kWebhookTest}) {
+        AlertKind::kChargerOnline, AlertKind::kFirmwareFailed, AlertKind::kSessionNeedsReview,
+        AlertKind::kWebhookTest}) {
     EXPECT_EQ(ParseAlertKind(AlertKindName(kind)), kind) << AlertKindName(kind);
   }
   EXPECT_FALSE(ParseAlertKind("log_upload_failed")) << "not a kind";
   const auto& subscribable = SubscribableAlertKinds();
   EXPECT_EQ(std::set<std::string>(subscribable.begin(), subscribable.end()),
             (std::set<std::string>{"connector_faulted", "security_event", "charger_offline",
-                                   "charger_online", "firmware_failed"}));
+                                   "charger_online", "firmware_failed", "session_needs_review"}));
 }
 
 TEST(AlertRules, FirmwareFailedNamesTheJob) {
@@ -385,6 +386,34 @@ TEST(WebhookDelivery, Urls) {
     EXPECT_EQ(url->target, c.target) << c.url;
   }
   EXPECT_FALSE(ParseWebhookUrl("https://example.com/" + std::string(2100, 'a')));
+}
+
+}  // namespace
+}  // namespace csms::control
+
+namespace csms::control {
+namespace {
+
+TEST(AlertRules, SessionNeedsReviewOnlyForTheEventThatRaisedIt) {
+  v1::TransactionEventReport report;
+  report.mutable_event()->set_charger_id("cp1");
+  report.mutable_event()->set_transaction_id("tx-1");
+  report.mutable_event()->set_evse_id(2);
+  report.set_energy_consumed_kwh(0.5);
+  report.set_total_cost(75);
+  report.set_currency("KRW");
+  const TimePoint at = *ParseRfc3339("2026-12-07T10:00:00Z");
+  EXPECT_FALSE(SessionNeedsReviewAlert(report, at));
+  report.set_review_raised(true);
+  report.set_review_reason("the energy register rose ...");
+  const auto d = SessionNeedsReviewAlert(report, at);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, AlertKind::kSessionNeedsReview);
+  EXPECT_EQ(d->charger_id, "cp1");
+  EXPECT_EQ(d->data["transaction_id"], "tx-1");
+  EXPECT_EQ(d->data["evse_id"], 2);
+  EXPECT_EQ(d->data["reason"], "the energy register rose ...");
+  EXPECT_EQ(d->data["energy_consumed"], 0.5);
 }
 
 }  // namespace

@@ -130,3 +130,91 @@ TEST(RefusalReason, ReasonCodeAndAdditionalInfo) {
 
 }  // namespace
 }  // namespace csms::control
+
+namespace csms::control {
+namespace {
+
+// Per-EVSE live state (issue 16): each EVSE its own status and transaction.
+TEST(DeriveEvseViews, CaseTable) {
+  const LiveTransaction a{"tx-a", 1, "Charging", 7400, 3.5};
+  const LiveTransaction b{"tx-b", 2, "SuspendedEV", 0, 12.25};
+  const LiveTransaction stale{"tx-old", 1, "Charging", 1000, 1};  // never ended, older
+  struct Case {
+    const char* name;
+    bool connected;
+    std::vector<int> evses;
+    std::vector<std::string> statuses;
+    std::vector<LiveTransaction> live;                                    // newest first
+    std::vector<std::tuple<int, std::string, std::string, double>> want;  // id, status, tx, kWh
+  };
+  const Case cases[] = {
+      {"two EVSEs, two transactions",
+       true,
+       {1, 2},
+       {"Occupied", "Occupied"},
+       {b, a},
+       {{1, "Charging", "tx-a", 3.5}, {2, "SuspendedEV", "tx-b", 12.25}}},
+      {"one busy, one free",
+       true,
+       {1, 2},
+       {"Occupied", "Available"},
+       {a},
+       {{1, "Charging", "tx-a", 3.5}, {2, "Available", "", 0}}},
+      {"the newest of two unended transactions on one EVSE",
+       true,
+       {1},
+       {"Occupied"},
+       {a, stale},
+       {{1, "Charging", "tx-a", 3.5}}},
+      {"two connectors on one EVSE: the most severe",
+       true,
+       {1, 1},
+       {"Available", "Faulted"},
+       {},
+       {{1, "Faulted", "", 0}}},
+      {"EVSE 0 is the charger, not an EVSE",
+       true,
+       {0, 1},
+       {"Unavailable", "Available"},
+       {},
+       {{1, "Available", "", 0}}},
+      {"a transaction on an EVSE never reported",
+       true,
+       {},
+       {},
+       {b},
+       {{2, "SuspendedEV", "tx-b", 12.25}}},
+      {"a seed-dialect transaction (no EVSE) runs on the only EVSE",
+       true,
+       {1},
+       {"Occupied"},
+       {{"tx-seed", 0, "Charging", 100000, 0.278}},
+       {{1, "Charging", "tx-seed", 0.278}}},
+      {"with two EVSEs it shows only at the top",
+       true,
+       {1, 2},
+       {"Occupied", "Available"},
+       {{"tx-seed", 0, "Charging", 100000, 0.278}},
+       {{1, "Occupied", "", 0}, {2, "Available", "", 0}}},
+      {"offline",
+       false,
+       {1, 2},
+       {"Occupied", "Available"},
+       {a},
+       {{1, "Offline", "tx-a", 3.5}, {2, "Offline", "", 0}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<EvseView> views = DeriveEvseViews(c.connected, c.evses, c.statuses, c.live);
+    ASSERT_EQ(views.size(), c.want.size());
+    for (size_t i = 0; i < views.size(); ++i) {
+      EXPECT_EQ(views[i].evse_id, std::get<0>(c.want[i]));
+      EXPECT_EQ(views[i].status, std::get<1>(c.want[i]));
+      EXPECT_EQ(views[i].transaction_id, std::get<2>(c.want[i]));
+      EXPECT_DOUBLE_EQ(views[i].energy_kwh, std::get<3>(c.want[i]));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace csms::control

@@ -124,6 +124,55 @@ TEST_F(ControlIntegrationTest, GetChargerShowsLiveTransaction) {
   EXPECT_DOUBLE_EQ(charger.energy_accumulated_kwh(), 0);
 }
 
+// Issue 16: a charger with two EVSEs shows both transactions, each on its EVSE; the seed's
+// fields describe the most recently started one, in GetCharger and in ListChargers.
+TEST_F(ControlIntegrationTest, EachEvseShowsItsOwnTransaction) {
+  Register("CP-2E");
+  ReportStatus("CP-2E", 1, "Occupied", RealClock().Now());
+  EventSpec first{"CP-2E", "tx-1", kStarted, "Charging", 7400.0, 2.5};
+  ASSERT_TRUE(ReportEvent(first).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // started later, by the clock
+  EventSpec second{"CP-2E", "tx-2", kStarted, "SuspendedEV", 0.0, 0.0};
+  second.evse_id = 2;
+  ASSERT_TRUE(ReportEvent(second).ok());
+
+  auto check = [](const Charger& charger) {
+    EXPECT_EQ(charger.transaction_id(), "tx-2");
+    EXPECT_EQ(charger.status(), "SuspendedEV");
+    ASSERT_EQ(charger.evses_size(), 2);
+    EXPECT_EQ(charger.evses(0).evse_id(), 1);
+    EXPECT_EQ(charger.evses(0).transaction_id(), "tx-1");
+    EXPECT_EQ(charger.evses(0).status(), "Charging");
+    EXPECT_DOUBLE_EQ(charger.evses(0).current_power_kw(), 7.4);
+    EXPECT_DOUBLE_EQ(charger.evses(0).energy_accumulated_kwh(), 2.5);
+    EXPECT_EQ(charger.evses(1).evse_id(), 2);
+    EXPECT_EQ(charger.evses(1).transaction_id(), "tx-2");
+    EXPECT_EQ(charger.evses(1).status(), "SuspendedEV");
+  };
+  check(MustGet("CP-2E"));
+  csms::control::v1::ListChargersResponse list;
+  grpc::ClientContext context;
+  ASSERT_TRUE(control_->ListChargers(&context, {}, &list).ok());
+  bool listed = false;
+  for (const auto& c : list.chargers()) {
+    if (c.charger_id() == "CP-2E") {
+      listed = true;
+      check(c);
+    }
+  }
+  EXPECT_TRUE(listed);
+
+  // The second ends: the first is the charger's transaction again; EVSE 2 is free.
+  EventSpec ended{"CP-2E", "tx-2", kEnded};
+  ended.evse_id = 2;
+  ended.order_key = 1;
+  ASSERT_TRUE(ReportEvent(ended).ok());
+  const Charger after = MustGet("CP-2E");
+  EXPECT_EQ(after.transaction_id(), "tx-1");
+  ASSERT_EQ(after.evses_size(), 1);  // EVSE 2 reported no connector and runs nothing now
+  EXPECT_EQ(after.evses(0).transaction_id(), "tx-1");
+}
+
 TEST_F(ControlIntegrationTest, UpdatedAfterEndedDoesNotReactivate) {
   Register("CP-1");
   ASSERT_TRUE(ReportEvent(EventSpec("CP-1", "tx-ooo", kStarted, "Charging", 5000.0)).ok());

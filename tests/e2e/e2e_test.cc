@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cmath>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -509,7 +510,9 @@ TEST_F(EndToEnd, GrpcControlServiceDrivesTheSimulator) {
   status = control->StopTransaction(&stop_ctx, stop, &stopped);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_GT(stopped.energy_consumed_kwh(), 0);
-  EXPECT_NEAR(stopped.cost(), stopped.energy_consumed_kwh() * 150, 0.01);
+  // Rounded once to the currency's minor unit: KRW has none.
+  EXPECT_EQ(stopped.cost(), std::round(stopped.cost()));
+  EXPECT_NEAR(stopped.cost(), stopped.energy_consumed_kwh() * 150, 0.5 + 1e-9);
   EXPECT_EQ(stopped.currency(), "KRW");
 
   grpc::ClientContext unknown_ctx;

@@ -181,14 +181,72 @@ TEST(NormalizeStandardTest, NegativeMultiplier) {
   EXPECT_DOUBLE_EQ(Normalize(payload).energy_register_wh(), 12345.0);
 }
 
-TEST(NormalizeStandardTest, OnlyPerPhaseSamplesGiveNoTotal) {
+// Every way a meter reports energy (issue 16): the sampledValues of one meterValue at
+// 2026-11-24T09:20:00Z, and what the event then carries (-1: nothing).
+struct MeterReportCase {
+  const char* name;
+  const char* samples;
+  double register_wh;
+  double interval_wh = -1;
+  double power_w = -1;
+};
+
+const MeterReportCase kMeterReports[] = {
+    {"total register in Wh", R"([{"value":5000}])", 5000},
+    {"total register in kWh", R"([{"value":5.5,"unitOfMeasure":{"unit":"kWh"}}])", 5500},
+    {"Wh with multiplier 3", R"([{"value":2.5,"unitOfMeasure":{"unit":"Wh","multiplier":3}}])",
+     2500},
+    {"kWh with multiplier -1", R"([{"value":25,"unitOfMeasure":{"unit":"kWh","multiplier":-1}}])",
+     2500},
+    {"per-phase registers only: their sum",
+     R"([{"value":100,"phase":"L1"},{"value":200,"phase":"L2"},{"value":300,"phase":"L3"}])", 600},
+    {"per-phase registers line to neutral",
+     R"([{"value":1,"phase":"L1-N","unitOfMeasure":{"unit":"kWh"}},
+         {"value":2,"phase":"L2-N","unitOfMeasure":{"unit":"kWh"}}])",
+     3000},
+    {"a total beside the phases wins",
+     R"([{"value":100,"phase":"L1"},{"value":5000},{"value":300,"phase":"L3"}])", 5000},
+    {"neutral and line-to-line never add in",
+     R"([{"value":100,"phase":"L1"},{"value":7,"phase":"N"},{"value":9,"phase":"L1-L2"}])", 100},
+    {"interval only", R"([{"value":250,"measurand":"Energy.Active.Import.Interval"}])", -1, 250},
+    {"interval per phase",
+     R"([{"value":0.1,"measurand":"Energy.Active.Import.Interval","phase":"L1",
+          "unitOfMeasure":{"unit":"kWh"}},
+         {"value":0.2,"measurand":"Energy.Active.Import.Interval","phase":"L2",
+          "unitOfMeasure":{"unit":"kWh"}}])",
+     -1, 300},
+    {"power per phase: their sum",
+     R"([{"value":11,"measurand":"Power.Active.Import","phase":"L1"},
+         {"value":12,"measurand":"Power.Active.Import","phase":"L2"}])",
+     -1, -1, 23},
+    {"a register at the EV or the inlet is not the EVSE's",
+     R"([{"value":9000,"location":"EV"},{"value":8000,"location":"Inlet"}])", -1},
+};
+
+TEST(NormalizeStandardTest, EveryWayAMeterReportsEnergy) {
+  for (const MeterReportCase& c : kMeterReports) {
+    SCOPED_TRACE(c.name);
+    json payload = StandardUpdated();
+    payload["meterValue"] = json::array(
+        {{{"timestamp", "2026-11-24T09:20:00Z"}, {"sampledValue", json::parse(c.samples)}}});
+    const TransactionEvent e = Normalize(payload);
+    EXPECT_EQ(e.has_energy_register_wh(), c.register_wh >= 0);
+    if (c.register_wh >= 0) EXPECT_DOUBLE_EQ(e.energy_register_wh(), c.register_wh);
+    EXPECT_EQ(e.has_energy_interval_wh(), c.interval_wh >= 0);
+    if (c.interval_wh >= 0) EXPECT_NEAR(e.energy_interval_wh(), c.interval_wh, 1e-9);
+    EXPECT_EQ(e.has_power_w(), c.power_w >= 0);
+    if (c.power_w >= 0) EXPECT_DOUBLE_EQ(e.power_w(), c.power_w);
+  }
+}
+
+TEST(NormalizeStandardTest, IntervalsOfSeveralMeterValuesAddUp) {
   json payload = StandardUpdated();
-  payload["meterValue"] = json::parse(R"([{"timestamp":"2026-11-24T09:20:00Z","sampledValue":[
-      {"value":100,"phase":"L1"},{"value":200,"phase":"L2"},{"value":300,"phase":"L3"},
-      {"value":11,"measurand":"Power.Active.Import","phase":"L1"}]}])");
-  TransactionEvent e = Normalize(payload);
-  EXPECT_FALSE(e.has_energy_register_wh());
-  EXPECT_FALSE(e.has_power_w());
+  payload["meterValue"] = json::parse(R"([
+      {"timestamp":"2026-11-24T09:15:00Z","sampledValue":[
+          {"value":250,"measurand":"Energy.Active.Import.Interval"}]},
+      {"timestamp":"2026-11-24T09:20:00Z","sampledValue":[
+          {"value":300,"measurand":"Energy.Active.Import.Interval"}]}])");
+  EXPECT_DOUBLE_EQ(Normalize(payload).energy_interval_wh(), 550);
 }
 
 TEST(NormalizeStandardTest, InletLocationIsIgnored) {
@@ -230,6 +288,8 @@ TEST(NormalizeStandardTest, TransactionBeginSetsMeterStartEvenInAnUpdated) {
           {"value":3.5,"context":"Sample.Periodic","unitOfMeasure":{"unit":"kWh"}}]}])");
   TransactionEvent e = Normalize(payload);
   EXPECT_DOUBLE_EQ(e.meter_start_wh(), 1000.0);
+  // Its own time, not the event's: billing judges the first rise by it.
+  EXPECT_EQ(FromProto(e.meter_start_time()), At("2026-11-24T09:10:00Z"));
   EXPECT_DOUBLE_EQ(e.energy_register_wh(), 3500.0);
 }
 

@@ -146,6 +146,10 @@ const fail = (what) => { failures.push(what); console.error('FAIL:', what); };
 const expect = (cond, what) => { if (!cond) fail(what); };
 const log = (...what) => console.error('schema client:', ...what);
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+// A transaction's events are stamped as a real charger would have taken them: the energy this
+// simulator reports in seconds took minutes to deliver (the CSMS bills no rise faster than an
+// EVSE can deliver), so its Started lies that far back.
+const minutesAgo = (m) => new Date(Date.now() - m * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const client = new RPCClient({
@@ -193,8 +197,8 @@ const connectorOperative = () =>
 const connectorStatus = () => (activeTx ? 'Occupied' : connectorOperative() ? 'Available'
                                                                             : 'Unavailable');
 
-function meter(context) {
-  return [{ timestamp: now(), sampledValue: [
+function meter(context, timestamp = now()) {
+  return [{ timestamp, sampledValue: [
     { value: energyWh, measurand: 'Energy.Active.Import.Register', context,
       unitOfMeasure: { unit: 'Wh' } },
     { value: Math.min(limitW ?? 100000, 100000), measurand: 'Power.Active.Import',
@@ -277,11 +281,12 @@ client.handle('RequestStartTransaction', ({ params }) => {
     if (serving) await statusNotification();
     try {
       await sendTxEvent({
-        eventType: 'Started', timestamp: now(), triggerReason: 'RemoteStart', seqNo: seqNo++,
+        eventType: 'Started', timestamp: minutesAgo(10), triggerReason: 'RemoteStart',
+        seqNo: seqNo++,
         transactionInfo: { transactionId: tx, chargingState: 'Charging',
                            remoteStartId: params.remoteStartId },
         evse: { id: params.evseId ?? 1, connectorId: 1 }, idToken: params.idToken,
-        meterValue: meter('Transaction.Begin') });
+        meterValue: meter('Transaction.Begin', minutesAgo(10)) });
     } catch (e) { fail(`remote Started: ${e.message}`); }
   }, 100);
   return { status: 'Accepted' };
@@ -1047,14 +1052,14 @@ async function main() {
   const tx = `node-local-${Date.now()}`;
   energyWh = 1000;
   await client.call('TransactionEvent', {
-    eventType: 'Started', timestamp: now(), triggerReason: 'Authorized', seqNo: 0,
+    eventType: 'Started', timestamp: minutesAgo(30), triggerReason: 'Authorized', seqNo: 0,
     transactionInfo: { transactionId: tx, chargingState: 'Charging' },
     evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'user_123', type: 'ISO14443' },
-    meterValue: meter('Transaction.Begin') });
+    meterValue: meter('Transaction.Begin', minutesAgo(30)) });
   energyWh = 9500;
   await client.call('TransactionEvent', {
-    eventType: 'Updated', timestamp: now(), triggerReason: 'MeterValuePeriodic', seqNo: 1,
-    transactionInfo: { transactionId: tx }, meterValue: meter('Sample.Periodic') });
+    eventType: 'Updated', timestamp: minutesAgo(20), triggerReason: 'MeterValuePeriodic', seqNo: 1,
+    transactionInfo: { transactionId: tx }, meterValue: meter('Sample.Periodic', minutesAgo(20)) });
   energyWh = 26500;
   const ended = await client.call('TransactionEvent', {
     eventType: 'Ended', timestamp: now(), triggerReason: 'StopAuthorized', seqNo: 2,

@@ -17,6 +17,8 @@ struct RecordResult {
   // The idTokenInfo the charger is answered: the event's own decision, or for a repeat the one
   // stored with its first copy ("" when it carried none).
   std::string id_token_info_json;
+  // This event made its session need review (the first of its batch to change the session).
+  bool review_raised = false;
 };
 
 // Which sessions ListSessions returns; "" and false are no filter.
@@ -24,6 +26,7 @@ struct SessionFilter {
   std::string charger_id;
   std::string account_id;
   bool flagged_only = false;  // authorization_flagged sessions only
+  bool review_only = false;   // sessions that need an operator's review (needs_review)
 };
 
 // What became of one event of a batch: its result, or what it threw.
@@ -73,6 +76,8 @@ class LedgerStore {
   // Batches (RecordBatch) run on `pool` from now on: connections of their own, best with
   // pg::KeyLookupSettings (then a batch saves the round trip that sets them).
   void set_batch_pool(pg::Pool* pool) { batch_pool_ = pool; }
+  // What a reading may plausibly add (session_merge.h); readings above it are not billed.
+  void set_meter_limits(MeterLimits limits) { limits_ = limits; }
 
   const Tariff& tariff() const { return tariff_; }
   const std::string& time_zone() const { return time_zone_; }
@@ -80,6 +85,7 @@ class LedgerStore {
  private:
   pg::Pool& pool_;
   pg::Pool* batch_pool_ = nullptr;
+  MeterLimits limits_;
   const Tariff tariff_;
   const std::string time_zone_;
 };

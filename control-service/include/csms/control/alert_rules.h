@@ -18,12 +18,13 @@ namespace csms::control {
 // The kinds of alert. A new kind is one value here (its name in AlertKindName) and one rule
 // below, called where its cause is stored; webhooks subscribe to it by name.
 enum class AlertKind {
-  kConnectorFaulted,  // a connector's status going into Faulted
-  kSecurityEvent,     // a security event stored in the event log (the charger's or the CSMS's)
-  kChargerOffline,    // silent for N heartbeat intervals, once per episode
-  kChargerOnline,     // its next message after a charger_offline alert
-  kFirmwareFailed,    // a firmware job ending failed (download, signature, installation, CALL)
-  kWebhookTest,       // TestWebhook; goes only to the webhook tested
+  kConnectorFaulted,    // a connector's status going into Faulted
+  kSecurityEvent,       // a security event stored in the event log (the charger's or the CSMS's)
+  kChargerOffline,      // silent for N heartbeat intervals, once per episode
+  kChargerOnline,       // its next message after a charger_offline alert
+  kFirmwareFailed,      // a firmware job ending failed (download, signature, installation, CALL)
+  kSessionNeedsReview,  // billing did not bill a reading of a session (implausible energy)
+  kWebhookTest,         // TestWebhook; goes only to the webhook tested
 };
 
 const char* AlertKindName(AlertKind kind);
@@ -55,6 +56,11 @@ std::optional<AlertDraft> ConnectorFaultedAlert(const std::string& charger_id, i
                                                 TimePoint at,
                                                 const std::optional<std::string>& previous,
                                                 const std::string& source);
+
+// ---- session_needs_review ----
+// A TransactionEvent that made its session need review (billing's review_raised).
+std::optional<AlertDraft> SessionNeedsReviewAlert(const v1::TransactionEventReport& report,
+                                                  TimePoint at);
 
 // ---- security_event ----
 // For an event the event log stored (a repeat it dropped is never passed here): the charger's

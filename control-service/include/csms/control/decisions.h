@@ -29,6 +29,34 @@ struct StatusInputs {
 // (Faulted > Occupied > Reserved > Unavailable > Available), else "Unknown".
 std::string DeriveChargerStatus(const StatusInputs& in);
 
+// A transaction that has not ended, as the charger's live view shows it.
+struct LiveTransaction {
+  std::string transaction_id;
+  int evse_id = 0;
+  std::string charging_state;
+  double power_w = 0;
+  double energy_kwh = 0;
+};
+
+// One EVSE of a charger as an operator sees it: its status (DeriveChargerStatus over its own
+// connectors and transaction) and the transaction running on it.
+struct EvseView {
+  int evse_id = 0;
+  std::string status;
+  std::string transaction_id;  // "" when none
+  double power_w = 0;
+  double energy_kwh = 0;
+};
+
+// Every EVSE a connector report or a live transaction names (EVSE 0, the whole charger, is not
+// one), by id. `live` is newest first: an EVSE with two unended transactions (one never ended)
+// shows the newest. A transaction that names no EVSE (the seed dialect's) runs on the charger's
+// only EVSE when it has one; with several it shows only in the charger's own fields.
+// `connector_evses[i]` is the EVSE of `connector_statuses[i]`.
+std::vector<EvseView> DeriveEvseViews(bool connected, const std::vector<int>& connector_evses,
+                                      const std::vector<std::string>& connector_statuses,
+                                      const std::vector<LiveTransaction>& live);
+
 // The registration decision for a BootNotification. Every charger is accepted for now; Pending
 // and Rejected (for unknown or blocked chargers) belong here when they come.
 struct BootDecision {

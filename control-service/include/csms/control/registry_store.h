@@ -9,6 +9,7 @@
 
 #include "csms/common/pg.h"
 #include "csms/common/time_util.h"
+#include "csms/control/decisions.h"
 #include "csms/control/v1/control.pb.h"
 
 // Control keeps everything in PostgreSQL, one store per aggregate (stores.h). No state that
@@ -40,6 +41,8 @@ struct ChargerRecord {
   double energy_kwh = 0;
   std::optional<double> charging_limit_w;
   std::vector<ConnectorRecord> connectors;
+  // Every transaction that has not ended, newest first (the first is the one above).
+  std::vector<LiveTransaction> live_transactions;
   std::string station_id;               // "" when the charger belongs to no station
   std::optional<int> security_profile;  // when provisioned
 };
