@@ -30,6 +30,7 @@
 # ../shared/bench, with a PostgreSQL of its own), print one JSON line with its URL and process
 # ids, and keep it up until SIGTERM: bench/one-core-tx.py drives other load generators at them.
 # PG_STAT_STATEMENTS=1 loads pg_stat_statements into the private PostgreSQL.
+# MAX_EVSE_POWER_KW sets billing's --max-evse-power-kw (one-core-tx.py: 0, see there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -147,8 +148,12 @@ start_stack() {  # start_stack [gateways]
   start_pg
   billing_port=$(free_port)
   control_port=$(free_port)
+  # MAX_EVSE_POWER_KW: billing's --max-evse-power-kw (unset: its default, 500).
+  local billing_flags=()
+  [[ -n "${MAX_EVSE_POWER_KW:-}" ]] && billing_flags+=(--max-evse-power-kw "$MAX_EVSE_POWER_KW")
   start billing "$build/billing-service/csms-billing" --grpc-listen "127.0.0.1:$billing_port" \
-    --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn
+    --metrics-listen "127.0.0.1:$(free_port)" --database-url "$db" --log-level warn \
+    "${billing_flags[@]}"
   billing_pid=$last_pid
   wait_port "$billing_port" billing
   # DM_FETCH (default 0): device model fetches after boots at once; the load generator answers
