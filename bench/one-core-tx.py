@@ -76,19 +76,24 @@ def fsync_rate():
     return float(m.group(1)) if m else None
 
 
-def cpu_seconds(pid, tree=False):
-    """CPU of `pid` (and, with tree, of its children: PostgreSQL's backends), in seconds."""
+def process_tree(pid, tree):
+    """`pid`, and with tree its children (PostgreSQL's backends)."""
     pids = [pid]
     if tree:
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
                     with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    if int(fields[1]) == pid:
-                        pids.append(int(entry))
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            pids.append(int(entry))
                 except (OSError, IndexError, ValueError):
                     pass
+    return pids
+
+
+def cpu_seconds(pid, tree=False):
+    """CPU of `pid` (and, with tree, of its children: PostgreSQL's backends), in seconds."""
+    pids = process_tree(pid, tree)
     total = 0
     for p in pids:
         try:
@@ -102,16 +107,7 @@ def cpu_seconds(pid, tree=False):
 
 def context_switches(pid, tree=False):
     """Context switches of every thread of `pid` (and, with tree, of its children)."""
-    pids = [pid]
-    if tree:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                            pids.append(int(entry))
-                except (OSError, IndexError, ValueError):
-                    pass
+    pids = process_tree(pid, tree)
     total = 0
     for p in pids:
         try:

@@ -264,14 +264,9 @@ bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tarif
     SettleEnergy(std::move(readings), tariff, session, limits);
     return true;
   }
-  // Later readings keep the begin value; one that changes it reprices every segment.
-  const auto wh_of = [](const std::optional<MeterReading>& r) {
-    return r ? std::optional<double>(r->wh) : std::nullopt;
-  };
-  if (wh_of(begin) != wh_of(begin_before) ||
-      (begin && begin_before && begin->at != begin_before->at)) {
-    return false;
-  }
+  // Later readings keep the begin reading; one that changes it (value or time) reprices and
+  // rejudges every segment.
+  if (begin != begin_before) return false;
   if (reading) {
     // Appending to the end of a single rising segment moves its last value only.
     if (!one_segment || !Before(*last_before, *reading) || reading->wh < last_before->wh ||

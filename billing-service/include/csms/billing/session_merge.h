@@ -38,6 +38,7 @@ struct Position {
 struct MeterReading {
   double wh = 0;
   Position at;
+  bool operator==(const MeterReading&) const = default;
 };
 
 // The price of energy. Money is kept in integers so that 25.5 kWh at 150 is exactly 3825.
