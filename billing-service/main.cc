@@ -69,6 +69,12 @@ class AuthedBillingService final
   CSMS_AUTHED_SYNC(GetSession, v1::GetSessionRequest, v1::Session, Role::kRead)
   CSMS_AUTHED_SYNC(ListSessions, v1::ListSessionsRequest, v1::ListSessionsResponse, Role::kRead)
   CSMS_AUTHED_SYNC(GetDailyStats, v1::GetDailyStatsRequest, v1::GetDailyStatsResponse, Role::kRead)
+  // Tariffs are money: changing them is for admins.
+  CSMS_AUTHED_SYNC(PutTariff, v1::PutTariffRequest, v1::Tariff, Role::kAdmin)
+  CSMS_AUTHED_SYNC(GetTariff, v1::GetTariffRequest, v1::Tariff, Role::kRead)
+  CSMS_AUTHED_SYNC(ListTariffs, v1::ListTariffsRequest, v1::ListTariffsResponse, Role::kRead)
+  CSMS_AUTHED_SYNC(SetStationTariff, v1::SetStationTariffRequest, v1::StationTariff, Role::kAdmin)
+  CSMS_AUTHED_SYNC(GetStationTariff, v1::GetStationTariffRequest, v1::StationTariff, Role::kRead)
 
  private:
   csms::billing::BillingService& impl_;

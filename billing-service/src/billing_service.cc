@@ -31,6 +31,10 @@ grpc::Status Unavailable(const std::string& detail) {
 grpc::Status StatusOf(const char* method, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
+  } catch (const InvalidTariff& e) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+  } catch (const UnknownTariff& e) {
+    return {grpc::StatusCode::NOT_FOUND, e.what()};
   } catch (const pqxx::broken_connection& e) {
     return Unavailable(Detail(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
@@ -129,6 +133,19 @@ void FillSession(const SessionState& s, v1::Session* out) {
   out->set_implausible_readings(static_cast<int32_t>(s.implausible_readings));
   out->set_needs_review(s.needs_review);
   out->set_review_reason(s.review_reason);
+  out->set_tariff_id(s.tariff_id);
+  out->set_tariff_version(s.tariff_version);
+  out->set_cost_minor(s.cost.total_minor);
+  v1::CostBreakdown* cost = out->mutable_cost_breakdown();
+  cost->set_energy_micros(s.cost.energy_micros);
+  cost->set_charging_time_micros(s.cost.charging_time_micros);
+  cost->set_idle_micros(s.cost.idle_micros);
+  cost->set_session_fee_micros(s.cost.session_fee_micros);
+  cost->set_min_max_adjustment_micros(s.cost.adjustment_micros);
+  cost->set_tax_micros(s.cost.tax_micros);
+  cost->set_prices_exclude_tax(s.cost.prices_exclude_tax);
+  cost->set_charging_ms(s.cost.charging_ms);
+  cost->set_idle_ms(s.cost.idle_ms);
   if (s.updated_at) *out->mutable_updated_at() = ToProto(*s.updated_at);
 }
 
@@ -184,6 +201,7 @@ void BillingService::RecordAsync(const TransactionEvent& received,
                     FillSession(outcome.result->session, response->mutable_session());
                     response->set_id_token_info_json(outcome.result->id_token_info_json);
                     response->set_review_raised(outcome.result->review_raised);
+                    response->set_tariff_text(outcome.result->tariff_text);
                     LogRecorded(*logged, *outcome.result);
                     done(grpc::Status::OK);
                   });
@@ -288,6 +306,64 @@ grpc::Status BillingService::GetDailyStats(grpc::ServerContext*,
       out->set_total_revenue(row.total_revenue);
       out->set_currency(store_.tariff().currency);
     }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::PutTariff(grpc::ServerContext*, const v1::PutTariffRequest* request,
+                                       v1::Tariff* response) {
+  return Guarded("PutTariff", [&] {
+    *response = store_.tariffs().Put(request->tariff(), clock_.Now());
+    CSMS_LOG(kInfo, kComponent) << "tariff " << response->tariff_id() << " version "
+                                << response->version() << " stored, valid from "
+                                << FormatRfc3339(FromProto(response->valid_from()));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::GetTariff(grpc::ServerContext*, const v1::GetTariffRequest* request,
+                                       v1::Tariff* response) {
+  return Guarded("GetTariff", [&] {
+    std::optional<v1::Tariff> tariff =
+        store_.tariffs().Get(request->tariff_id(), request->version());
+    if (!tariff) {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          "no tariff " + log::Sanitize(request->tariff_id(), 64) +
+              (request->version() > 0 ? " version " + std::to_string(request->version())
+                                      : std::string()));
+    }
+    *response = std::move(*tariff);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::ListTariffs(grpc::ServerContext*,
+                                         const v1::ListTariffsRequest* request,
+                                         v1::ListTariffsResponse* response) {
+  return Guarded("ListTariffs", [&] {
+    for (v1::Tariff& tariff : store_.tariffs().List(request->tariff_id())) {
+      *response->add_tariffs() = std::move(tariff);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::SetStationTariff(grpc::ServerContext*,
+                                              const v1::SetStationTariffRequest* request,
+                                              v1::StationTariff* response) {
+  return Guarded("SetStationTariff", [&] {
+    *response = store_.tariffs().SetStationTariff(request->station_id(), request->tariff_id());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BillingService::GetStationTariff(grpc::ServerContext*,
+                                              const v1::GetStationTariffRequest* request,
+                                              v1::StationTariff* response) {
+  if (request->station_id().empty()) return InvalidArgument("station_id is required");
+  return Guarded("GetStationTariff", [&] {
+    *response = store_.tariffs().GetStationTariff(request->station_id());
     return grpc::Status::OK;
   });
 }

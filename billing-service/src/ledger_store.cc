@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
@@ -46,7 +47,9 @@ const std::string& SessionColumns() {
       " coalesce(u.authorization_status, '') AS authorization_status,"
       " u.authorization_flagged, coalesce(u.authorization_reason, '') AS authorization_reason,"
       " (u.energy_consumed * 1000)::bigint AS energy_wh,"
-      " (u.cost * 100)::bigint AS cost_hundredths, u.currency, " +
+      " (u.cost * 100)::bigint AS cost_hundredths, u.currency,"
+      " coalesce(u.tariff_id, '') AS tariff_id, coalesce(u.tariff_version, 0) AS tariff_version,"
+      " u.cost_components::text AS cost_components, " +
       MicrosColumn("updated_at") + ", to_char(u.stats_date, 'YYYY-MM-DD') AS stats_date";
   return columns;
 }
@@ -66,6 +69,59 @@ std::optional<MeterReading> ReadReading(const pqxx::row& row, const std::string&
   auto at = ReadPosition(row[prefix + "_order"], row[prefix + "_time_us"]);
   if (wh.is_null() || !at) return std::nullopt;
   return MeterReading{wh.as<double>(), *at};
+}
+
+// The breakdown as stored: charger_usage_log.cost_components, a bigint[] in this order (an
+// integer array is far cheaper to write and read on every event than JSON).
+std::string ComponentsArray(const CostBreakdown& c) {
+  std::string text = "{";
+  for (const int64_t value :
+       {c.energy_micros, c.charging_time_micros, c.idle_micros, c.session_fee_micros,
+        c.adjustment_micros, c.tax_micros, int64_t{c.prices_exclude_tax}, c.charging_ms, c.idle_ms,
+        c.total_minor}) {
+    if (text.size() > 1) text += ',';
+    text += std::to_string(value);
+  }
+  return text + "}";
+}
+
+// A session priced before breakdowns were stored has its energy as the whole cost.
+CostBreakdown ReadBreakdown(const pqxx::row& row, int64_t cost_hundredths,
+                            const std::string& currency) {
+  CostBreakdown c;
+  c.cost_hundredths = cost_hundredths;
+  const pqxx::field field = row["cost_components"];
+  std::vector<int64_t> values;
+  if (!field.is_null()) {
+    const std::string text = field.as<std::string>();  // "{1,2,...}"
+    const char* at = text.data() + 1;
+    const char* end = text.data() + text.size();
+    while (at < end) {
+      int64_t value = 0;
+      auto [next, ec] = std::from_chars(at, end, value);
+      if (ec != std::errc()) break;
+      values.push_back(value);
+      at = next + 1;  // past ',' or '}'
+    }
+  }
+  if (values.size() < 10) {
+    int64_t hundredths_per_minor = 1;
+    for (int i = std::min(CurrencyDigits(currency), 2); i < 2; ++i) hundredths_per_minor *= 10;
+    c.total_minor = cost_hundredths / hundredths_per_minor;
+    c.energy_micros = cost_hundredths * 10'000;
+    return c;
+  }
+  c.energy_micros = values[0];
+  c.charging_time_micros = values[1];
+  c.idle_micros = values[2];
+  c.session_fee_micros = values[3];
+  c.adjustment_micros = values[4];
+  c.tax_micros = values[5];
+  c.prices_exclude_tax = values[6] != 0;
+  c.charging_ms = values[7];
+  c.idle_ms = values[8];
+  c.total_minor = values[9];
+  return c;
 }
 
 SessionState ReadSession(const pqxx::row& row) {
@@ -98,6 +154,9 @@ SessionState ReadSession(const pqxx::row& row) {
   s.interval_wh = row["interval_wh"].as<double>();
   s.cost_hundredths = row["cost_hundredths"].as<int64_t>();
   s.currency = row["currency"].as<std::string>();
+  s.tariff_id = row["tariff_id"].as<std::string>();
+  s.tariff_version = row["tariff_version"].as<int>();
+  s.cost = ReadBreakdown(row, s.cost_hundredths, s.currency);
   s.updated_at = ReadTime(row["updated_at_us"]);
   return s;
 }
@@ -282,30 +341,51 @@ struct SessionWork {
   std::optional<pqxx::row> before;                  // locked row; unset if there is none
   std::optional<pqxx::row> after;                   // as updated
   SessionState state;
+  std::shared_ptr<const Tariff> tariff;  // the session's own version
   bool settled = true;  // energy follows from the session alone (see MergeAndSettle)
 };
 
-// Every register reading of the given sessions, the batch's own included. Readings, not first
-// and last only: a register that went down mid-transaction splits the energy in segments.
-std::map<SessionKey, std::vector<MeterReading>> LoadReadings(
+// What the sessions' energy and price need of their stored events, the batch's own included:
+// every register reading (a register that went down mid-transaction splits the energy in
+// segments) and, for sessions whose tariff prices time, every event's charging state and time.
+std::map<SessionKey, TransactionRecord> LoadRecords(
     pqxx::work& txn, const std::map<SessionKey, SessionWork*>& sessions) {
-  const auto [chargers, transactions] = KeyArrays(sessions);
-  const pqxx::result rows =
-      ExecPrepared(txn, "billing_load_readings",
-                   "SELECT e.charger_id, e.transaction_id, e.order_key,"
-                   " (extract(epoch FROM e.event_time) * 1000000)::bigint AS event_time_us,"
-                   " e.energy_register_wh FROM transaction_events e"
-                   " JOIN unnest($1::text[], $2::text[]) AS k(charger_id, transaction_id)"
-                   " ON e.charger_id = k.charger_id AND e.transaction_id = k.transaction_id"
-                   " WHERE e.energy_register_wh IS NOT NULL",
-                   chargers, transactions);
-  std::map<SessionKey, std::vector<MeterReading>> readings;
-  for (const pqxx::row& row : rows) {
-    readings[{row[0].as<std::string>(), row[1].as<std::string>()}].push_back(
-        {row["energy_register_wh"].as<double>(),
-         {row["order_key"].as<int64_t>(), *ReadTime(row["event_time_us"])}});
+  pg::ArrayLiteral chargers, transactions, every_event;
+  for (const auto& [key, work] : sessions) {
+    chargers.Text(key.charger_id);
+    transactions.Text(key.transaction_id);
+    every_event.Bool(!work->tariff->EnergyOnly());
   }
-  return readings;
+  const pqxx::result rows = ExecPrepared(
+      txn, "billing_load_records",
+      "SELECT e.charger_id, e.transaction_id, e.order_key,"
+      " (extract(epoch FROM e.event_time) * 1000000)::bigint AS event_time_us,"
+      " (extract(epoch FROM CASE WHEN e.clock_suspect THEN e.received_at ELSE e.event_time END)"
+      " * 1000000)::bigint AS effective_time_us,"
+      " e.energy_register_wh, e.energy_interval_wh, e.charging_state FROM transaction_events e"
+      " JOIN unnest($1::text[], $2::text[], $3::boolean[])"
+      " AS k(charger_id, transaction_id, every_event)"
+      " ON e.charger_id = k.charger_id AND e.transaction_id = k.transaction_id"
+      " WHERE k.every_event OR e.energy_register_wh IS NOT NULL",
+      chargers.str(), transactions.str(), every_event.str());
+  std::map<SessionKey, TransactionRecord> records;
+  for (const pqxx::row& row : rows) {
+    TransactionRecord& record =
+        records[{row["charger_id"].as<std::string>(), row["transaction_id"].as<std::string>()}];
+    const Position at{row["order_key"].as<int64_t>(), *ReadTime(row["event_time_us"])};
+    const TimePoint effective = *ReadTime(row["effective_time_us"]);
+    if (!row["energy_register_wh"].is_null()) {
+      record.readings.push_back({row["energy_register_wh"].as<double>(), at});
+    }
+    if (!row["energy_interval_wh"].is_null() && row["energy_interval_wh"].as<double>() > 0) {
+      record.intervals.push_back({effective, effective, row["energy_interval_wh"].as<double>()});
+    }
+    if (!row["charging_state"].is_null()) {
+      record.states.push_back({at, {effective, row["charging_state"].as<std::string>()}});
+    }
+    record.latest = record.latest ? std::max(*record.latest, effective) : effective;
+  }
+  return records;
 }
 
 // Writes the merged sessions back; returns them as stored.
@@ -317,7 +397,7 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time, started_seen,
       ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,
       authorization_status, authorization_flagged, authorization_reason, implausible_readings,
-      needs_review, review_reason, interval_wh;
+      needs_review, review_reason, interval_wh, cost_components;
   for (const auto& [key, work] : sessions) {
     const SessionState& s = work->state;
     const ReadingText meter_start = ToText(s.meter_start);
@@ -355,6 +435,7 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
     needs_review.Bool(s.needs_review);
     review_reason.OptText(NullIfEmpty(s.review_reason));
     interval_wh.Double(s.interval_wh);
+    cost_components.Text(ComponentsArray(s.cost));
   }
   const pqxx::result rows = ExecPrepared(
       txn, "billing_update_sessions",
@@ -373,6 +454,7 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " authorization_reason = v.authorization_reason,"
       " implausible_readings = v.implausible_readings, needs_review = v.needs_review,"
       " review_reason = v.review_reason, interval_wh = v.interval_wh,"
+      " cost_components = v.cost_components::bigint[],"
       " stats_date = (coalesce(v.start_time, v.end_time) AT TIME ZONE $29)::date,"
       " updated_at = now()"
       " FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[],"
@@ -380,13 +462,14 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       " $11::bigint[], $12::timestamptz[], $13::boolean[], $14::float8[], $15::bigint[],"
       " $16::timestamptz[], $17::bigint[], $18::timestamptz[], $19::boolean[], $20::boolean[],"
       " $21::integer[], $22::boolean[], $23::integer[], $24::text[], $25::text[], $26::text[],"
-      " $27::boolean[], $28::text[], $30::integer[], $31::boolean[], $32::text[], $33::float8[])"
+      " $27::boolean[], $28::text[], $30::integer[], $31::boolean[], $32::text[], $33::float8[],"
+      " $34::text[])"
       " AS v(charger_id, transaction_id, start_time, end_time, energy, cost, user_id, currency,"
       " stop_reason, meter_start_wh, meter_start_order, meter_start_time, meter_start_explicit,"
       " meter_stop_wh, meter_stop_order, meter_stop_time, user_id_order, user_id_time,"
       " started_seen, ended, event_count, clock_suspect, meter_resets, id_token_type, account_id,"
       " authorization_status, authorization_flagged, authorization_reason,"
-      " implausible_readings, needs_review, review_reason, interval_wh)"
+      " implausible_readings, needs_review, review_reason, interval_wh, cost_components)"
       " WHERE u.charger_id = v.charger_id AND u.transaction_id = v.transaction_id"
       " RETURNING " +
           SessionColumns(),
@@ -397,7 +480,8 @@ std::map<SessionKey, pqxx::row> UpdateSessions(pqxx::work& txn,
       user_id_time.str(), started_seen.str(), ended.str(), event_count.str(), clock_suspect.str(),
       meter_resets.str(), id_token_type.str(), account_id.str(), authorization_status.str(),
       authorization_flagged.str(), authorization_reason.str(), time_zone,
-      implausible_readings.str(), needs_review.str(), review_reason.str(), interval_wh.str());
+      implausible_readings.str(), needs_review.str(), review_reason.str(), interval_wh.str(),
+      cost_components.str());
   std::map<SessionKey, pqxx::row> updated;
   for (const pqxx::row& row : rows) {
     updated.emplace(
@@ -502,7 +586,7 @@ std::map<EventKey, std::string> StoredIdTokenInfo(
 // One database transaction for the whole batch. Throws on any failure; nothing is then stored.
 std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& conn,
                                      const std::vector<const TransactionEvent*>& events,
-                                     const Tariff& tariff, const std::string& time_zone,
+                                     TariffStore& tariffs, const std::string& time_zone,
                                      const MeterLimits& limits) {
   pqxx::work txn(conn);
   // Every statement of the batch finds its rows by key: planned once per connection, by index.
@@ -531,13 +615,41 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
   }
 
   if (!changed.empty()) {
-    const auto [chargers, transactions] = KeyArrays(changed);
+    // A new session takes its station's tariff, else "default", each in the version in force at
+    // its first event; none stored: the flags' tariff (NULL).
+    pg::ArrayLiteral chargers, transactions, stations, first_times;
+    for (const auto& [key, work] : changed) {
+      chargers.Text(key.charger_id);
+      transactions.Text(key.transaction_id);
+      // An event that came before control told the gateway the station carries none.
+      std::string station;
+      TimePoint first = EffectiveTime(*work->new_events.front());
+      for (const TransactionEvent* e : work->new_events) {
+        first = std::min(first, EffectiveTime(*e));
+        if (station.empty()) station = e->station_id();
+      }
+      stations.Text(station);
+      first_times.Text(FormatRfc3339(first, true));
+    }
     ExecPrepared(txn, "billing_open_sessions",
-                 "INSERT INTO charger_usage_log (charger_id, transaction_id, currency)"
-                 " SELECT k.charger_id, k.transaction_id, $3"
-                 " FROM unnest($1::text[], $2::text[]) AS k(charger_id, transaction_id)"
+                 "INSERT INTO charger_usage_log (charger_id, transaction_id, currency, station_id,"
+                 " tariff_id, tariff_version)"
+                 " SELECT k.charger_id, k.transaction_id, $3, nullif(k.station_id, ''),"
+                 " t.tariff_id, t.version"
+                 " FROM unnest($1::text[], $2::text[], $4::text[], $5::timestamptz[])"
+                 " AS k(charger_id, transaction_id, station_id, first_time)"
+                 // Only sessions not stored yet look their tariff up.
+                 " LEFT JOIN LATERAL (SELECT v.tariff_id, v.version FROM tariffs v"
+                 " WHERE v.valid_from <= k.first_time AND v.tariff_id IN (coalesce((SELECT"
+                 " s.tariff_id FROM station_tariffs s WHERE s.station_id = k.station_id),"
+                 " 'default'), 'default')"
+                 " ORDER BY v.tariff_id = 'default', v.valid_from DESC, v.version DESC LIMIT 1)"
+                 " AS t ON true"
+                 " WHERE NOT EXISTS (SELECT 1 FROM charger_usage_log u"
+                 " WHERE u.charger_id = k.charger_id AND u.transaction_id = k.transaction_id)"
                  " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
-                 chargers, transactions, tariff.currency);
+                 chargers.str(), transactions.str(), tariffs.flags_tariff().currency,
+                 stations.str(), first_times.str());
   }
   {
     // Locked in one order by every writer, so two batches (or replicas) cannot deadlock.
@@ -563,9 +675,10 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
   for (auto& [key, work] : changed) {
     if (!work->before) throw std::logic_error("session row missing after insert");
     work->state = ReadSession(*work->before);
+    work->tariff = tariffs.Version(txn, work->state.tariff_id, work->state.tariff_version);
     for (const TransactionEvent* event : work->new_events) {
       if (work->settled) {
-        work->settled = MergeAndSettle(*event, tariff, &work->state, limits);
+        work->settled = MergeAndSettle(*event, *work->tariff, &work->state, limits);
       } else {
         MergeEvent(*event, &work->state);
       }
@@ -573,9 +686,9 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
     if (!work->settled) unsettled.emplace(key, work);
   }
   if (!unsettled.empty()) {
-    auto readings = LoadReadings(txn, unsettled);
+    auto records = LoadRecords(txn, unsettled);
     for (auto& [key, work] : unsettled) {
-      SettleEnergy(std::move(readings[key]), tariff, &work->state, limits);
+      SettleSession(std::move(records[key]), *work->tariff, &work->state, limits);
     }
   }
 
@@ -606,6 +719,11 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
     if (!row) throw std::logic_error("stored event without a session row");
     results[i].duplicate = !is_new[i];
     results[i].session = ReadSession(*row);
+    const SessionState& session = results[i].session;
+    results[i].tariff_text =
+        (work.tariff ? work.tariff
+                     : tariffs.Version(txn, session.tariff_id, session.tariff_version))
+            ->display_text;
     if (is_new[i]) {
       results[i].id_token_info_json = events[i]->id_token_decision().id_token_info_json();
     } else if (auto stored = stored_answers.find(KeyOf(*events[i]));
@@ -620,7 +738,7 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
 }  // namespace
 
 LedgerStore::LedgerStore(pg::Pool& pool, Tariff tariff, std::string time_zone)
-    : pool_(pool), tariff_(std::move(tariff)), time_zone_(std::move(time_zone)) {}
+    : pool_(pool), tariffs_(pool, std::move(tariff), time_zone), time_zone_(std::move(time_zone)) {}
 
 std::vector<RecordOutcome> LedgerStore::RecordBatch(
     const std::vector<const TransactionEvent*>& events) {
@@ -632,7 +750,7 @@ std::vector<RecordOutcome> LedgerStore::RecordBatch(
       try {
         pg::Pool& pool = batch_pool_ != nullptr ? *batch_pool_ : pool_;
         results = pool.Run([&](pqxx::connection& conn) {
-          return WriteBatch(pool, conn, events, tariff_, time_zone_, limits_);
+          return WriteBatch(pool, conn, events, tariffs_, time_zone_, limits_);
         });
         break;
       } catch (const pqxx::transaction_rollback&) {

@@ -11,9 +11,8 @@ namespace {
 using ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
 using ocpp::v1::TRANSACTION_EVENT_TYPE_STARTED;
 
-// Far above any real session (100 GWh) and any real tariff; keeps the integer cost math in range.
+// Far above any real session (100 GWh); keeps the integer cost math in range.
 constexpr int64_t kMaxEnergyWh = 100'000'000'000;
-constexpr double kMaxPricePerKwh = 1'000'000;
 
 // Readings at the same position are told apart by value (registers only rise), so the outcome
 // never depends on which of them arrived first.
@@ -64,40 +63,22 @@ void UseIntervalsWithoutRegisters(SessionState* session) {
   if (!session->meter_stop) session->energy_wh = RoundEnergy(session->interval_wh);
 }
 
-void Price(const Tariff& tariff, SessionState* session) {
-  session->cost_hundredths = CostHundredths(session->energy_wh, tariff);
+void Price(const Tariff& tariff, const SessionUsage& usage, SessionState* session) {
+  session->cost = PriceSession(tariff, usage);
+  session->cost_hundredths = session->cost.cost_hundredths;
   session->currency = tariff.currency;
 }
 
+// The usage of a session priced by its energy alone.
+SessionUsage EnergyUsage(const SessionState& session) {
+  SessionUsage usage;
+  usage.energy_wh = session.energy_wh;
+  usage.start = session.start_time;
+  usage.end = session.end_time;
+  return usage;
+}
+
 }  // namespace
-
-int CurrencyDigits(const std::string& currency) {
-  static const std::set<std::string> kNone = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
-                                              "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-                                              "VND", "VUV", "XAF", "XOF", "XPF"};
-  static const std::set<std::string> kThree = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"};
-  if (kNone.count(currency) > 0) return 0;
-  if (kThree.count(currency) > 0) return 3;
-  return 2;
-}
-
-std::optional<Tariff> MakeTariff(double price_per_kwh, std::string currency) {
-  if (!std::isfinite(price_per_kwh) || price_per_kwh < 0 || price_per_kwh > kMaxPricePerKwh) {
-    return std::nullopt;
-  }
-  const int digits = std::min(CurrencyDigits(currency), 2);
-  return Tariff{std::llround(price_per_kwh * 1e6), std::move(currency), digits};
-}
-
-int64_t CostHundredths(int64_t energy_wh, const Tariff& tariff) {
-  // Wh × (millionths per kWh) = 10^-9 currency units; the minor unit is 10^(9 - digits) of
-  // those, and one hundredth 10^7.
-  __int128 per_minor_unit = 1'000'000'000;
-  for (int i = 0; i < tariff.minor_unit_digits; ++i) per_minor_unit /= 10;
-  const __int128 nano_units = static_cast<__int128>(energy_wh) * tariff.price_micros_per_kwh;
-  const __int128 minor_units = (nano_units + per_minor_unit / 2) / per_minor_unit;
-  return static_cast<int64_t>(minor_units * (per_minor_unit / 10'000'000));
-}
 
 bool PlausibleRise(const MeterReading& from, const MeterReading& to, const MeterLimits& limits) {
   if (!(limits.max_power_w > 0) || to.wh <= from.wh || from.at.time == TimePoint{}) return true;
@@ -116,6 +97,7 @@ RegisterEnergy EnergyFromRegisters(std::optional<MeterReading> begin,
   std::optional<MeterReading> previous = begin;
   if (begin) segment_first = begin->wh;
   for (const MeterReading& reading : readings) {
+    const bool rise = previous && reading.wh > previous->wh;
     if (previous && reading.wh < previous->wh) {
       // The register went down: close the segment with what it had metered, start afresh.
       total += previous->wh - *segment_first;
@@ -128,6 +110,10 @@ RegisterEnergy EnergyFromRegisters(std::optional<MeterReading> begin,
       if (energy.implausible++ == 0) {
         energy.first_implausible = DescribeRise(*previous, reading, limits);
       }
+    } else if (rise) {
+      // An untimed begin reading (the epoch) puts the rise at this reading's instant.
+      const TimePoint from = previous->at.time == TimePoint{} ? reading.at.time : previous->at.time;
+      energy.spans.push_back({from, std::max(from, reading.at.time), reading.wh - previous->wh});
     }
     if (!segment_first) segment_first = reading.wh;
     previous = reading;
@@ -239,18 +225,40 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session) 
   }
 }
 
-void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session,
-                  const MeterLimits& limits) {
-  const RegisterEnergy energy = EnergyFromRegisters(Begin(*session), std::move(readings), limits);
+void SettleSession(TransactionRecord record, const Tariff& tariff, SessionState* session,
+                   const MeterLimits& limits) {
+  const bool registers = !record.readings.empty();
+  RegisterEnergy energy = EnergyFromRegisters(Begin(*session), std::move(record.readings), limits);
   session->energy_wh = energy.wh;
   session->meter_resets = energy.resets;
   SetReview(energy.implausible, energy.first_implausible, session);
   UseIntervalsWithoutRegisters(session);
-  Price(tariff, session);
+  if (tariff.EnergyOnly()) return Price(tariff, EnergyUsage(*session), session);
+
+  SessionUsage usage = EnergyUsage(*session);
+  usage.spans = registers ? std::move(energy.spans) : std::move(record.intervals);
+  std::stable_sort(record.states.begin(), record.states.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [position, state] : record.states) usage.states.push_back(std::move(state));
+  // While the session runs it is priced up to its latest event.
+  if (!usage.end) usage.end = record.latest;
+  Price(tariff, usage, session);
+}
+
+void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session,
+                  const MeterLimits& limits) {
+  TransactionRecord record;
+  record.readings = std::move(readings);
+  SettleSession(std::move(record), tariff, session, limits);
 }
 
 bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
                     SessionState* session, const MeterLimits& limits) {
+  if (!tariff.EnergyOnly()) {
+    // Time prices need every charging state: the caller loads the transaction's events.
+    MergeEvent(event, session);
+    return false;
+  }
   const std::optional<MeterReading> begin_before = Begin(*session);
   const std::optional<MeterReading> last_before = session->meter_stop;
   const bool one_segment = session->meter_resets == 0 && session->implausible_readings == 0;
@@ -278,7 +286,7 @@ bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tarif
     session->energy_wh = RoundEnergy(reading->wh - first);
   }
   UseIntervalsWithoutRegisters(session);
-  Price(tariff, session);
+  Price(tariff, EnergyUsage(*session), session);
   return true;
 }
 

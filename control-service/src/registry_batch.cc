@@ -77,7 +77,7 @@ TimePoint EventTime(const csms::ocpp::v1::TransactionEvent& ev) {
 std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const WriteOp*>& ops) {
   // The rows the batch touches, each set sorted: every batch (in any replica) locks in the same
   // order, chargers first, so concurrent batches wait for each other instead of deadlocking.
-  std::set<std::string> create_ids, charger_ids, boot_ids;
+  std::set<std::string> create_ids, charger_ids, boot_ids, connect_ids;
   std::map<TxKey, int64_t> tx_first_ms;
   std::set<ConnectorKey> connector_keys;
   // Chargers with events that do not name their remote start (the seed's dialect).
@@ -86,6 +86,7 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     if (auto* c = std::get_if<ConnectOp>(op)) {
       create_ids.insert(c->charger_id);
       charger_ids.insert(c->charger_id);
+      connect_ids.insert(c->charger_id);
     } else if (auto* d = std::get_if<DisconnectOp>(op)) {
       charger_ids.insert(d->charger_id);
     } else if (auto* b = std::get_if<BootOp>(op)) {
@@ -132,12 +133,26 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     }
     std::map<std::string, std::string> fetch_reasons;  // the last boot of a charger decides
 
+    // The stations of the connecting chargers, and the currency each shows running costs in
+    // (TariffCostCtrlr.Currency, when Enabled[Cost] is true), ride on the insert (a CTE's INSERT
+    // always runs): primary-key lookups per charger and no extra round trip on the connect path.
+    std::map<std::string, std::pair<std::string, std::string>> stations;
     if (!create_ids.empty()) {
-      pg::ExecPrepared(
-          txn, "registry_create_chargers",
-          "INSERT INTO chargers (charger_id) SELECT id FROM unnest($1::text[]) AS u (id)"
-          " ORDER BY id ON CONFLICT DO NOTHING",
-          pg::TextArray(create_ids));
+      for (const auto& row : pg::ExecPrepared(
+               txn, "registry_create_chargers",
+               "WITH created AS (INSERT INTO chargers (charger_id) SELECT id FROM"
+               " unnest($1::text[]) AS u (id) ORDER BY id ON CONFLICT DO NOTHING)"
+               " SELECT k.id, coalesce(s.station_id, ''),"
+               " coalesce((SELECT c.value FROM device_variable_attributes c"
+               " WHERE c.charger_id = k.id AND c.variable_key = 'tariffcostctrlr||||currency|'"
+               " AND c.type = 'Actual' AND EXISTS (SELECT 1 FROM device_variable_attributes e"
+               " WHERE e.charger_id = k.id AND e.variable_key = 'tariffcostctrlr||||enabled|cost'"
+               " AND e.type = 'Actual' AND lower(e.value) = 'true')), '')"
+               " FROM unnest($2::text[]) AS k (id)"
+               " LEFT JOIN station_chargers s ON s.charger_id = k.id",
+               pg::TextArray(create_ids), pg::TextArray(connect_ids))) {
+        stations[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+      }
     }
     const pqxx::result charger_rows =
         charger_ids.empty()
@@ -275,6 +290,10 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ChargerState& ch = chargers[c->charger_id];
         ConnectOutcome& out = result.connect;
         out.registration_status = ch.registration_status;
+        if (auto st = stations.find(c->charger_id); st != stations.end()) {
+          out.station_id = st->second.first;
+          out.cost_currency = st->second.second;
+        }
         const int64_t at = EpochMs(c->at);
         if (ch.connection_id == c->connection_id) continue;  // a retried report
         if (ch.connected_at_ms && *ch.connected_at_ms > at) {

@@ -474,6 +474,8 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::StationConnected(
                [this, request, response](const WriteResult& result) {
                  const ConnectOutcome& outcome = result.connect;
                  response->set_registration_status(outcome.registration_status);
+                 response->set_station_id(outcome.station_id);
+                 response->set_cost_currency(outcome.cost_currency);
                  if (!outcome.close_connection_id.empty()) {
                    // One live connection per charger, whichever gateway holds the other one.
                    link_.DisconnectAsync(outcome.close_gateway_address, request->charger_id(),

@@ -240,10 +240,23 @@ void GrpcBackend::StationConnected(const control::v1::StationConnectedRequest& r
         ReleaseHeldReports(request.connection_id());
         done(status, response);
         if (status.ok()) return;
-        // Control must still learn where the charger is, or commands cannot reach it.
-        auto report = MakeControlReport<control::v1::StationConnectedRequest,
-                                        control::v1::StationConnectedResponse>(
-            "StationConnected " + request.charger_id(), request, kInvokeConnected);
+        // Control must still learn where the charger is, or commands cannot reach it. Its late
+        // answer goes to `done` as well: the connection's station prices its transactions.
+        auto report = std::make_shared<Report>();
+        report->what = "StationConnected " + request.charger_id();
+        report->send = [this, request, done](std::function<void(const grpc::Status&)> cb) {
+          IssueToControl<control::v1::StationConnectedRequest,
+                         control::v1::StationConnectedResponse>(
+              control_window_,
+              [this](auto* ctx, auto* req, auto* resp, auto c) {
+                kInvokeConnected(control_.get(), ctx, req, resp, std::move(c));
+              },
+              request,
+              [cb, done](const grpc::Status& s, const control::v1::StationConnectedResponse& r) {
+                if (s.ok()) done(s, r);
+                cb(s);
+              });
+        };
         report->attempt = 1;
         report->due = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
         std::lock_guard lock(mu_);

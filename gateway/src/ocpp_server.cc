@@ -543,7 +543,11 @@ class OcppSession : public ChargerConnection,
     backend_.StationConnected(
         request, [station = station_](const grpc::Status& status,
                                       const control::v1::StationConnectedResponse& response) {
-          if (!status.ok()) return;  // unknown stays unknown: the charger is not locked out
+          // Unknown stays unknown: the charger is not locked out. A failed first attempt is
+          // answered again when its retry gets through.
+          if (!status.ok()) return;
+          station->set_station_id(response.station_id());
+          station->set_cost_currency(response.cost_currency());
           Registration expected = Registration::kUnknown;
           station->registration.compare_exchange_strong(
               expected, RegistrationFromString(response.registration_status()));

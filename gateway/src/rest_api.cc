@@ -20,6 +20,7 @@
 #include "csms/gateway/rest_log_uploads.h"
 #include "csms/gateway/rest_request.h"
 #include "csms/gateway/rest_reservations.h"
+#include "csms/gateway/rest_tariffs.h"
 #include "csms/gateway/rest_tokens.h"
 
 namespace csms::gateway {
@@ -138,6 +139,26 @@ json SessionJson(const billing::v1::Session& s) {
   j["implausible_readings"] = s.implausible_readings();
   j["needs_review"] = s.needs_review();
   j["review_reason"] = s.review_reason().empty() ? json(nullptr) : json(s.review_reason());
+  // How the cost was made (tariffs): the version that priced it (null: billing's
+  // --price-per-kwh), the cost exactly in minor units, and its parts in currency units.
+  j["tariff_id"] = TextOrNull(s.tariff_id());
+  j["tariff_version"] = s.tariff_version() == 0 ? json(nullptr) : json(s.tariff_version());
+  j["cost_minor"] = s.cost_minor();
+  if (s.has_cost_breakdown()) {
+    const auto& b = s.cost_breakdown();
+    auto units = [](int64_t micros) { return static_cast<double>(micros) / 1e6; };
+    j["cost_breakdown"] = json{{"energy", units(b.energy_micros())},
+                               {"charging_time", units(b.charging_time_micros())},
+                               {"idle", units(b.idle_micros())},
+                               {"session_fee", units(b.session_fee_micros())},
+                               {"min_max_adjustment", units(b.min_max_adjustment_micros())},
+                               {"tax", units(b.tax_micros())},
+                               {"prices_exclude_tax", b.prices_exclude_tax()},
+                               {"charging_seconds", static_cast<double>(b.charging_ms()) / 1000.0},
+                               {"idle_seconds", static_cast<double>(b.idle_ms()) / 1000.0}};
+  } else {
+    j["cost_breakdown"] = nullptr;  // a session billing has not priced by parts
+  }
   return j;
 }
 
@@ -164,7 +185,8 @@ RestApi::RestApi(std::shared_ptr<grpc::Channel> control, std::shared_ptr<grpc::C
       alerts_(std::make_unique<RestAlerts>(control)),
       log_uploads_(std::make_unique<RestLogUploads>(control)),
       tokens_(std::make_unique<RestTokens>(control)),
-      reservations_(std::make_unique<RestReservations>(control)) {}
+      reservations_(std::make_unique<RestReservations>(control)),
+      tariffs_(std::make_unique<RestTariffs>(control, billing)) {}
 
 RestApi::~RestApi() = default;
 
@@ -218,6 +240,7 @@ void RestApi::Handle(const HttpRequest& request, std::function<void(HttpResponse
   if (log_uploads_->Handle(request, parts, query, respond)) return;
   if (tokens_->Handle(request, parts, query, respond)) return;
   if (reservations_->Handle(request, parts, query, respond)) return;
+  if (tariffs_->Handle(request, parts, query, respond)) return;
   if (parts.size() == 3 && parts[0] == "chargers" && parts[2] == "station") {
     return method == "PUT" ? AssignCharger(parts[1], request.body, std::move(respond))
                            : wrong_method("PUT");

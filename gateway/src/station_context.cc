@@ -30,4 +30,24 @@ bool StationContext::IsTriggered(std::string_view action, TimePoint now) const {
   return false;
 }
 
+std::string StationContext::station_id() const {
+  std::lock_guard lock(station_mu_);
+  return station_id_;
+}
+
+void StationContext::set_station_id(std::string station_id) {
+  std::lock_guard lock(station_mu_);
+  station_id_ = std::move(station_id);
+}
+
+std::string StationContext::cost_currency() const {
+  std::lock_guard lock(station_mu_);
+  return cost_currency_;
+}
+
+void StationContext::set_cost_currency(std::string currency) {
+  std::lock_guard lock(station_mu_);
+  cost_currency_ = std::move(currency);
+}
+
 }  // namespace csms::gateway

@@ -77,6 +77,44 @@ TEST_F(ControlIntegrationTest, RegistrationSurvivesReconnect) {
             1);
 }
 
+// The gateway stamps the answer's station on the connection's transaction events (tariffs).
+TEST_F(ControlIntegrationTest, ConnectAnswersTheChargersStation) {
+  EXPECT_EQ(Connect("CP-1", "c1").station_id(), "");
+  stores_->stations.Create({"site-a", "Site A", "", 33.5, 126.5, {"CP-1"}});
+  EXPECT_EQ(Connect("CP-1", "c2").station_id(), "site-a");
+  EXPECT_EQ(Connect("CP-1", "c2").station_id(), "site-a") << "a retried report answers it too";
+  EXPECT_EQ(Connect("CP-2", "c3").station_id(), "") << "a charger of no station";
+  stores_->stations.AssignCharger("CP-1", "");
+  EXPECT_EQ(Connect("CP-1", "c4").station_id(), "");
+}
+
+// I02: the currency a charger shows running costs in, from its device model, only while its
+// TariffCostCtrlr.Enabled[Cost] is true.
+TEST_F(ControlIntegrationTest, ConnectAnswersTheCurrencyTheChargerShowsCostsIn) {
+  EXPECT_EQ(Connect("CP-1", "c1").cost_currency(), "");
+  auto set = [&](const std::string& key, const std::string& component, const std::string& variable,
+                 const std::string& instance, const std::string& value) {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    txn.exec_params(
+        "INSERT INTO device_variables (charger_id, variable_key, component, variable,"
+        " variable_instance) VALUES ('CP-1', $1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        key, component, variable, instance);
+    txn.exec_params(
+        "INSERT INTO device_variable_attributes (charger_id, variable_key, type, value, source,"
+        " updated_at) VALUES ('CP-1', $1, 'Actual', $2, 'NotifyReport', now())"
+        " ON CONFLICT (charger_id, variable_key, type) DO UPDATE SET value = EXCLUDED.value",
+        key, value);
+    txn.commit();
+  };
+  set("tariffcostctrlr||||currency|", "TariffCostCtrlr", "Currency", "", "KRW");
+  EXPECT_EQ(Connect("CP-1", "c2").cost_currency(), "") << "costs not enabled";
+  set("tariffcostctrlr||||enabled|cost", "TariffCostCtrlr", "Enabled", "Cost", "true");
+  EXPECT_EQ(Connect("CP-1", "c3").cost_currency(), "KRW");
+  set("tariffcostctrlr||||enabled|cost", "TariffCostCtrlr", "Enabled", "Cost", "false");
+  EXPECT_EQ(Connect("CP-1", "c4").cost_currency(), "");
+}
+
 TEST_F(ControlIntegrationTest, BootAnswersConfiguredInterval) {
   csms::control::v1::BootNotificationRequest boot;
   boot.set_charger_id("CP-9");

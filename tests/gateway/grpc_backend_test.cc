@@ -1,6 +1,7 @@
 // GrpcBackend against in-process fake billing and control services: adaptive batching, one
 // result per event, the fallback to unary calls for services without the batch RPCs,
-// resending a report batch that failed, and event-log writes answered with control's status.
+// resending a report batch that failed, event-log writes answered with control's status, and a
+// failed StationConnected answered again once its retry gets through.
 #include "csms/gateway/grpc_backend.h"
 
 #include <grpc/grpc.h>
@@ -126,6 +127,19 @@ class FakeControl final : public cv1::StationEventService::Service {
     cv.notify_all();
     return grpc::Status::OK;
   }
+  // Fails the first `fail_connects` calls (control restarting), then names the station.
+  grpc::Status StationConnected(grpc::ServerContext*, const cv1::StationConnectedRequest* request,
+                                cv1::StationConnectedResponse* response) override {
+    std::lock_guard lock(mu);
+    ++connect_calls;
+    if (fail_connects > 0) {
+      --fail_connects;
+      return {grpc::StatusCode::UNAVAILABLE, "control restarting"};
+    }
+    response->set_registration_status("Accepted");
+    response->set_station_id("site-of-" + request->charger_id());
+    return grpc::Status::OK;
+  }
   grpc::Status StationDisconnected(grpc::ServerContext*,
                                    const cv1::StationDisconnectedRequest* request,
                                    cv1::StationDisconnectedResponse*) override {
@@ -225,6 +239,8 @@ class FakeControl final : public cv1::StationEventService::Service {
   int fail_batches = 0;
   std::vector<std::string> statuses, transaction_events, disconnects;
   int event_log_calls = 0;
+  int connect_calls = 0;
+  int fail_connects = 0;
   grpc::Status event_log_status = grpc::Status::OK;
   std::vector<std::string> charger_events;  // charger:kind:type
   bool hold_decisions = false;
@@ -443,6 +459,41 @@ TEST_P(GrpcBackendTest, ChargerEventsAreOneCallAnsweredWithControlsStatus) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::lock_guard lock(control_->mu);
   EXPECT_EQ(control_->event_log_calls, 2) << "a failed event-log write is not retried here";
+}
+
+// The connection learns its station (and registration) from control's answer, also when the
+// first attempt failed and a retry got through later.
+TEST_P(GrpcBackendTest, StationConnectedIsAnsweredAgainWhenItsRetryGetsThrough) {
+  {
+    std::lock_guard lock(control_->mu);
+    control_->fail_connects = 1;
+  }
+  struct Answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::pair<grpc::StatusCode, std::string>> seen;
+  };
+  auto answers = std::make_shared<Answers>();
+  cv1::StationConnectedRequest request;
+  request.set_charger_id("CP-9");
+  request.set_connection_id("conn-9");
+  backend_->StationConnected(
+      request, [answers](const grpc::Status& status, const cv1::StationConnectedResponse& r) {
+        std::lock_guard lock(answers->mu);
+        answers->seen.emplace_back(status.error_code(), r.station_id());
+        answers->cv.notify_all();
+      });
+  std::unique_lock lock(answers->mu);
+  ASSERT_TRUE(answers->cv.wait_for(lock, std::chrono::seconds(10), [&] {
+    return answers->seen.size() >= 2;
+  })) << "the retry's answer never came";
+  EXPECT_EQ(answers->seen[0].first, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(answers->seen[1].first, grpc::StatusCode::OK);
+  EXPECT_EQ(answers->seen[1].second, "site-of-CP-9");
+  lock.unlock();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  lock.lock();
+  EXPECT_EQ(answers->seen.size(), 2u) << "answered once more, not again after that";
 }
 
 TEST(CallWindowTest, AdmitsUpToTheLimitThenHandsSlotsOnInOrder) {

@@ -6,8 +6,9 @@
 //    responses, declared path parameters, known security schemes, and every $ref resolves;
 //  - through a real HttpServer (API keys on, backends unreachable): every documented operation
 //    is served (neither 404 "no such endpoint" nor 405), answers 401 without a token exactly
-//    when the document does not mark it open (security: []), and refuses a read token (403)
-//    exactly when its x-required-role is operate;
+//    when the document does not mark it open (security: []), refuses a read token (403)
+//    exactly when its x-required-role is operate or admin, and an operate token exactly when it
+//    is admin;
 //  - kServedRoutes, one request per route of rest_api.cc, rest_commands.cc, rest_charger_data.cc
 //    and http_server.cc: each is served, and the document describes it;
 //  - a sweep of RestApi::Handle, in every method, over paths made of the string literals of the
@@ -131,6 +132,13 @@ constexpr Route kServedRoutes[] = {
     {"POST", "/chargers/CS001/reservations"},
     {"DELETE", "/chargers/CS001/reservations/7"},
     {"GET", "/reservations?charger_id=CS001&active=true&limit=10"},
+    {"GET", "/tariffs"},
+    {"GET", "/tariffs/weekend?version=2"},
+    {"PUT", "/tariffs/weekend"},
+    {"GET", "/tariffs/weekend/versions"},
+    {"GET", "/stations/S1/tariff"},
+    {"PUT", "/stations/S1/tariff"},
+    {"DELETE", "/stations/S1/tariff"},
 };
 
 // Paths that answer every method alike; the document describes their GET only.
@@ -371,7 +379,7 @@ TEST(OpenApiDocument, IsAWellFormedOpenApi3Document) {
       if (operation.contains("security")) check_security(operation["security"], where);
       if (!operation.contains("security") || !operation["security"].empty()) {
         const std::string role = operation.value("x-required-role", "");
-        EXPECT_TRUE(role == "read" || role == "operate")
+        EXPECT_TRUE(role == "read" || role == "operate" || role == "admin")
             << where << ": a route that needs a token names its role in x-required-role";
       }
     }
@@ -388,15 +396,16 @@ TEST(OpenApiDocument, IsAWellFormedOpenApi3Document) {
 
 // ---- the document against a real HttpServer -------------------------------------------------
 
-// A gateway's HTTP front on a free loopback port: API keys on (a read and an operate key),
-// control and billing unreachable (a request that reaches gRPC answers 503), a live feed.
+// A gateway's HTTP front on a free loopback port: API keys on (a read, an operate and an admin
+// key), control and billing unreachable (a request that reaches gRPC answers 503), a live feed.
 class GatewayHttp {
  public:
   GatewayHttp()
       : channel_(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials())),
         api_(channel_, channel_),
         read_token_(auth::MintToken()),
-        operate_token_(auth::MintToken()) {
+        operate_token_(auth::MintToken()),
+        admin_token_(auth::MintToken()) {
     log::SetLevel("error");  // the refused requests are the point here, not news
     api_.SetReadiness([](std::function<void(HttpResponse)> respond) {
       respond(HttpResponse{200, R"({"status":"ready","checks":{}})", "application/json"});
@@ -404,7 +413,8 @@ class GatewayHttp {
     std::string error;
     auto keys = auth::ApiKeyStore::Parse(
         auth::KeyLine("reader", auth::Role::kRead, read_token_) + "\n" +
-            auth::KeyLine("operator", auth::Role::kOperate, operate_token_) + "\n",
+            auth::KeyLine("operator", auth::Role::kOperate, operate_token_) + "\n" +
+            auth::KeyLine("admin", auth::Role::kAdmin, admin_token_) + "\n",
         &error);
     if (!keys) throw std::runtime_error("keys: " + error);
     // No failure limit worth the name: this test fails authentication on purpose, often.
@@ -468,6 +478,7 @@ class GatewayHttp {
 
   const std::string& read_token() const { return read_token_; }
   const std::string& operate_token() const { return operate_token_; }
+  const std::string& admin_token() const { return admin_token_; }
 
  private:
   static int FreePort() {
@@ -479,7 +490,7 @@ class GatewayHttp {
   std::shared_ptr<grpc::Channel> channel_;
   RestApi api_;
   LogUploadReceiver uploads_{channel_, LogUploadReceiver::Options{}};
-  std::string read_token_, operate_token_;
+  std::string read_token_, operate_token_, admin_token_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<LiveFeed> feed_;
   // Destroyed before the feed and the API: its sessions point at them.
@@ -525,7 +536,11 @@ TEST(OpenApiDocument, EveryDocumentedOperationIsServedWithItsSecurity) {
       const std::string where = method + " " + target + " (" + path_template + ")";
       ++checked;
 
-      auto served = gateway.Ask(method, target, gateway.operate_token(), body);
+      const std::string role = operation.value("x-required-role", "");
+      // The least role the route takes: served to it, refused to the roles below.
+      const std::string& allowed =
+          role == "admin" ? gateway.admin_token() : gateway.operate_token();
+      auto served = gateway.Ask(method, target, allowed, body);
       EXPECT_EQ(Classify(served.status, served.body), Served::kYes)
           << where << " is documented but not served: " << Describe(served);
       EXPECT_NE(served.status, 401) << where << ": " << Describe(served);
@@ -544,7 +559,6 @@ TEST(OpenApiDocument, EveryDocumentedOperationIsServedWithItsSecurity) {
       }
       if (open) continue;
 
-      const std::string role = operation.value("x-required-role", "");
       auto reader = gateway.Ask(method, target, gateway.read_token(), body);
       if (role == "read") {
         EXPECT_NE(reader.status, 401) << where << ": " << Describe(reader);
@@ -553,6 +567,11 @@ TEST(OpenApiDocument, EveryDocumentedOperationIsServedWithItsSecurity) {
       } else {
         EXPECT_EQ(reader.status, 403)
             << where << " needs role " << role << " but a read key gets " << Describe(reader);
+      }
+      if (role == "admin") {
+        auto operate = gateway.Ask(method, target, gateway.operate_token(), body);
+        EXPECT_EQ(operate.status, 403)
+            << where << " needs role admin but an operate key gets " << Describe(operate);
       }
       // A token in the query, where an apiKey scheme says so (GET /events?access_token=).
       for (const auto& requirement : security) {
@@ -595,9 +614,9 @@ std::set<std::string> RouteWords() {
   std::set<std::string> words;
   const std::regex literal(R"re("((?:[^"\\\n]|\\.)*)")re");
   const std::regex word(R"([A-Za-z0-9][A-Za-z0-9._-]{0,39})");
-  for (const char* file :
-       {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc", "rest_alerts.cc",
-        "rest_log_uploads.cc", "rest_tokens.cc", "rest_reservations.cc", "dashboard_assets.cc"}) {
+  for (const char* file : {"rest_api.cc", "rest_commands.cc", "rest_charger_data.cc",
+                           "rest_alerts.cc", "rest_log_uploads.cc", "rest_tokens.cc",
+                           "rest_reservations.cc", "rest_tariffs.cc", "dashboard_assets.cc"}) {
     const std::string source = ReadFile(std::string(CSMS_GATEWAY_SOURCE_DIR) + "/src/" + file);
     EXPECT_FALSE(source.empty()) << "cannot read gateway/src/" << file;
     for (std::sregex_iterator it(source.begin(), source.end(), literal), end; it != end; ++it) {

@@ -16,14 +16,22 @@ namespace v201 = ocpp::v201;
 namespace ec = ocpp::error_code;
 using Respond = Responder<v201::TransactionEventResponse>;
 
-// totalCost on Ended (when billing priced it) and idTokenInfo whenever the request carried an
-// idToken: the one stored with the event's first copy (`id_token_info_json`), so a repeated event
-// gets the first answer.
+// totalCost (when billing priced the event): the final cost on Ended (I03) and, to a charger that
+// shows running costs in the session's currency (`cost_currency`), the running cost on Updated
+// (I02). idTokenInfo whenever the request carried an idToken: the one stored with the event's
+// first copy (`id_token_info_json`), so a repeated event gets the first answer; while the session
+// runs, with the tariff's text as personalMessage when the token has no message of its own (I01).
 v201::TransactionEventResponse Answer(const ocpp::v1::TransactionEvent& event,
-                                      const billing::v1::RecordTransactionEventResponse* stored) {
+                                      const billing::v1::RecordTransactionEventResponse* stored,
+                                      const std::string& cost_currency = "") {
   v201::TransactionEventResponse answer;
-  if (stored != nullptr && event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED) {
-    answer.total_cost = stored->session().cost();
+  const bool ended = event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_ENDED;
+  if (stored != nullptr) {
+    const billing::v1::Session& session = stored->session();
+    const bool running_cost = event.event_type() == ocpp::v1::TRANSACTION_EVENT_TYPE_UPDATED &&
+                              !session.ended() && !cost_currency.empty() &&
+                              cost_currency == session.currency();
+    if (ended || running_cost) answer.total_cost = session.cost();
   }
   if (event.id_token_type().empty()) return answer;
   std::string info = event.id_token_decision().id_token_info_json();
@@ -37,6 +45,13 @@ v201::TransactionEventResponse Answer(const ocpp::v1::TransactionEvent& event,
     answer.id_token_info = nlohmann::json::parse(info).get<v201::IdTokenInfo>();
   } catch (const std::exception&) {
     answer.id_token_info.emplace().status = v201::AuthorizationStatusEnum::kAccepted;
+  }
+  if (stored != nullptr && !ended && !stored->tariff_text().empty() &&
+      !answer.id_token_info->personal_message) {
+    v201::MessageContent message;
+    message.format = v201::MessageFormatEnum::kUTF8;
+    message.content = stored->tariff_text();  // at most 512 bytes, as billing stores it
+    answer.id_token_info->personal_message = std::move(message);
   }
   return answer;
 }
@@ -63,7 +78,7 @@ void QueueInOutbox(Outbox& outbox, const ocpp::v1::TransactionEvent& event, Resp
 }
 
 void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent event,
-                           Respond respond);
+                           std::string cost_currency, Respond respond);
 
 // A token in the event is decided by control first (E05, ConcurrentTx, the first decision of
 // the transaction's token kept), then the event is stored with the decision. When control
@@ -74,7 +89,11 @@ void OnTransactionEvent(const BlockContext& ctx, const RawCall& call, Respond re
   ocpp::v1::TransactionEvent event =
       NormalizeTransactionEvent(call.frame.payload, station->charger_id, station->connection_id,
                                 ctx.clock.Now(), ctx.options.strict);
-  if (event.id_token_type().empty()) return StoreTransactionEvent(ctx, std::move(event), respond);
+  event.set_station_id(station->station_id());
+  std::string cost_currency = station->cost_currency();
+  if (event.id_token_type().empty()) {
+    return StoreTransactionEvent(ctx, std::move(event), std::move(cost_currency), respond);
+  }
   control::v1::AuthorizeTokenRequest request;
   request.set_charger_id(event.charger_id());
   request.set_id_token(event.id_token());
@@ -85,42 +104,44 @@ void OnTransactionEvent(const BlockContext& ctx, const RawCall& call, Respond re
   context->set_evse_id(event.evse_id());
   if (event.has_remote_start_id()) context->set_remote_start_id(event.remote_start_id());
   *context->mutable_timestamp() = event.timestamp();
-  ctx.backend.AuthorizeToken(request, [&ctx, event = std::move(event), respond](
-                                          const grpc::Status& status,
-                                          const control::v1::AuthorizeTokenResponse& d) mutable {
-    std::optional<v201::IdTokenInfo> info;
-    if (status.ok()) info = IdTokenInfoFrom(d);
-    if (info) {
-      SetDecision(d, *info, &event);
-    } else {
-      const std::string why =
-          status.ok()
-              ? "control answered status " + log::Sanitize(d.status(), 40)
-              : "control unreachable: " + std::to_string(static_cast<int>(status.error_code())) +
-                    " " + log::Sanitize(status.error_message(), 200);
-      CSMS_LOG_WITH(kWarn, "gateway",
-                    (log::Fields{event.charger_id(), respond.message_id(), "TransactionEvent"}))
-          << "token of transaction " << log::Sanitize(event.transaction_id(), 40) << " of "
-          << event.charger_id() << " not checked (" << why << "); accepted and flagged";
-      control::v1::AuthorizeTokenResponse unchecked;
-      unchecked.set_status("Accepted");
-      unchecked.set_flagged(true);
-      unchecked.set_reason("not checked (" + why + ")");
-      SetDecision(unchecked, *IdTokenInfoFrom(unchecked), &event);
-    }
-    StoreTransactionEvent(ctx, std::move(event), std::move(respond));
-  });
+  ctx.backend.AuthorizeToken(
+      request,
+      [&ctx, event = std::move(event), cost_currency = std::move(cost_currency), respond](
+          const grpc::Status& status, const control::v1::AuthorizeTokenResponse& d) mutable {
+        std::optional<v201::IdTokenInfo> info;
+        if (status.ok()) info = IdTokenInfoFrom(d);
+        if (info) {
+          SetDecision(d, *info, &event);
+        } else {
+          const std::string why = status.ok()
+                                      ? "control answered status " + log::Sanitize(d.status(), 40)
+                                      : "control unreachable: " +
+                                            std::to_string(static_cast<int>(status.error_code())) +
+                                            " " + log::Sanitize(status.error_message(), 200);
+          CSMS_LOG_WITH(kWarn, "gateway",
+                        (log::Fields{event.charger_id(), respond.message_id(), "TransactionEvent"}))
+              << "token of transaction " << log::Sanitize(event.transaction_id(), 40) << " of "
+              << event.charger_id() << " not checked (" << why << "); accepted and flagged";
+          control::v1::AuthorizeTokenResponse unchecked;
+          unchecked.set_status("Accepted");
+          unchecked.set_flagged(true);
+          unchecked.set_reason("not checked (" + why + ")");
+          SetDecision(unchecked, *IdTokenInfoFrom(unchecked), &event);
+        }
+        StoreTransactionEvent(ctx, std::move(event), std::move(cost_currency), std::move(respond));
+      });
 }
 
 void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent event,
-                           Respond respond) {
+                           std::string cost_currency, Respond respond) {
   // Events already waiting in the outbox go first: a new one queues behind them, in order.
   if (ctx.outbox != nullptr && ctx.outbox->HasBacklog()) {
     return QueueInOutbox(*ctx.outbox, event, std::move(respond));
   }
   ctx.backend.RecordTransactionEvent(
-      event, [&ctx, event, respond](const grpc::Status& status,
-                                    const billing::v1::RecordTransactionEventResponse& stored) {
+      event,
+      [&ctx, event, cost_currency = std::move(cost_currency), respond](
+          const grpc::Status& status, const billing::v1::RecordTransactionEventResponse& stored) {
         if (!status.ok()) {
           const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                                    status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -136,7 +157,7 @@ void StoreTransactionEvent(const BlockContext& ctx, ocpp::v1::TransactionEvent e
           return respond.Error(ec::kInternalError, kNotStored);
         }
         ctx.backend.ReportTransactionEvent(MakeTransactionReport(event, stored));
-        respond.Ok(Answer(event, &stored));
+        respond.Ok(Answer(event, &stored, cost_currency));
       });
 }
 

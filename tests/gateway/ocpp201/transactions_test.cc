@@ -35,6 +35,20 @@ TEST_F(CallRouterTest, TransactionEventRepliesOnlyAfterBackendStoredIt) {
   EXPECT_EQ(report.currency(), "KRW");
 }
 
+// The station control named when the charger connected: billing prices by its tariff.
+TEST_F(CallRouterTest, TransactionEventCarriesTheConnectionsStation) {
+  Send("t-s0", "TransactionEvent", StandardTx("Started", 0));
+  station_->set_station_id("site-a");  // control's StationConnected answer arrives
+  Send("t-s1", "TransactionEvent", StandardTx("Updated", 1));
+  json with_token = StandardTx("Updated", 2);
+  with_token["idToken"] = {{"idToken", "RFID-1"}, {"type", "ISO14443"}};
+  Send("t-s2", "TransactionEvent", with_token);  // decided by control first, then stored
+  ASSERT_EQ(backend_.recorded.size(), 3u);
+  EXPECT_EQ(backend_.recorded[0].station_id(), "") << "before the answer: none known yet";
+  EXPECT_EQ(backend_.recorded[1].station_id(), "site-a");
+  EXPECT_EQ(backend_.recorded[2].station_id(), "site-a");
+}
+
 TEST_F(CallRouterTest, EndedReplyCarriesTotalCostFromSession) {
   json payload = StandardTx("Ended", 7);
   payload["transactionInfo"]["stoppedReason"] = "Remote";
@@ -67,6 +81,50 @@ TEST_F(CallRouterTest, ReplyHasIdTokenInfoWhenIdTokenWasSent) {
   ASSERT_TRUE(reply.contains("idTokenInfo")) << reply;
   EXPECT_EQ(reply["idTokenInfo"], (json{{"status", "Accepted"}}));
   EXPECT_FALSE(reply.contains("totalCost"));
+}
+
+// I02: a running cost only to a charger that shows costs (its TariffCostCtrlr, as control read
+// it at connect) and only in the session's currency; never in an Ended's place.
+TEST_F(CallRouterTest, UpdatedReplyCarriesRunningCostOnlyWhereTheChargerShowsIt) {
+  auto reply_to_updated = [&](const std::string& id, int seq) {
+    replies_.clear();
+    Send(id, "TransactionEvent", StandardTx("Updated", seq));
+    backend_.record_done.back()(grpc::Status::OK, Stored(375, 2.5));
+    return ExpectResult(id);
+  };
+  EXPECT_FALSE(reply_to_updated("u-1", 1).contains("totalCost")) << "no cost display known";
+  station_->set_cost_currency("KRW");
+  const json shown = reply_to_updated("u-2", 2);
+  ASSERT_TRUE(shown.contains("totalCost")) << shown;
+  EXPECT_DOUBLE_EQ(shown["totalCost"].get<double>(), 375);
+  station_->set_cost_currency("EUR");
+  EXPECT_FALSE(reply_to_updated("u-3", 3).contains("totalCost")) << "shown in another currency";
+}
+
+// I01: the tariff's text when the session starts and the token has no message of its own.
+TEST_F(CallRouterTest, TokenWithoutMessageIsShownTheTariffText) {
+  auto answer = [&](const std::string& id, const json& payload, const std::string& text) {
+    replies_.clear();
+    Send(id, "TransactionEvent", payload);
+    billing::v1::RecordTransactionEventResponse stored = Stored(0, 0);
+    stored.set_tariff_text(text);
+    backend_.record_done.back()(grpc::Status::OK, stored);
+    return ExpectResult(id);
+  };
+  json started = StandardTx("Started", 0);
+  started["idToken"] = {{"idToken", "RFID-1"}, {"type", "ISO14443"}};
+  const json reply = answer("p-1", started, "300 KRW/kWh");
+  EXPECT_EQ(reply["idTokenInfo"]["personalMessage"],
+            (json{{"format", "UTF8"}, {"content", "300 KRW/kWh"}}))
+      << reply;
+  json ended = StandardTx("Ended", 9);
+  ended["idToken"] = {{"idToken", "RFID-1"}, {"type", "ISO14443"}};
+  EXPECT_FALSE(answer("p-2", ended, "300 KRW/kWh")["idTokenInfo"].contains("personalMessage"))
+      << "nothing to show once the session is over";
+  json no_tariff = StandardTx("Started", 0);
+  no_tariff["idToken"] = {{"idToken", "RFID-2"}, {"type", "ISO14443"}};
+  no_tariff["transactionInfo"]["transactionId"] = "tx-43";
+  EXPECT_FALSE(answer("p-3", no_tariff, "")["idTokenInfo"].contains("personalMessage"));
 }
 
 TEST_F(CallRouterTest, BackendFailureIsInternalErrorNeverCallResult) {

@@ -42,6 +42,18 @@ class BillingService final : public v1::BillingService::WithCallbackMethod_Recor
                             v1::ListSessionsResponse* response) override;
   grpc::Status GetDailyStats(grpc::ServerContext* context, const v1::GetDailyStatsRequest* request,
                              v1::GetDailyStatsResponse* response) override;
+  grpc::Status PutTariff(grpc::ServerContext* context, const v1::PutTariffRequest* request,
+                         v1::Tariff* response) override;
+  grpc::Status GetTariff(grpc::ServerContext* context, const v1::GetTariffRequest* request,
+                         v1::Tariff* response) override;
+  grpc::Status ListTariffs(grpc::ServerContext* context, const v1::ListTariffsRequest* request,
+                           v1::ListTariffsResponse* response) override;
+  grpc::Status SetStationTariff(grpc::ServerContext* context,
+                                const v1::SetStationTariffRequest* request,
+                                v1::StationTariff* response) override;
+  grpc::Status GetStationTariff(grpc::ServerContext* context,
+                                const v1::GetStationTariffRequest* request,
+                                v1::StationTariff* response) override;
 
  private:
   LedgerStore& store_;

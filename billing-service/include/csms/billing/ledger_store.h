@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "csms/billing/session_merge.h"
+#include "csms/billing/tariff_store.h"
 #include "csms/common/pg.h"
 
 namespace csms::billing {
@@ -19,6 +20,8 @@ struct RecordResult {
   std::string id_token_info_json;
   // This event made its session need review (the first of its batch to change the session).
   bool review_raised = false;
+  // The display text of the session's tariff version ("" for none).
+  std::string tariff_text;
 };
 
 // Which sessions ListSessions returns; "" and false are no filter.
@@ -79,14 +82,16 @@ class LedgerStore {
   // What a reading may plausibly add (session_merge.h); readings above it are not billed.
   void set_meter_limits(MeterLimits limits) { limits_ = limits; }
 
-  const Tariff& tariff() const { return tariff_; }
+  // The flags' tariff (--price-per-kwh, --currency).
+  const Tariff& tariff() const { return tariffs_.flags_tariff(); }
+  TariffStore& tariffs() { return tariffs_; }
   const std::string& time_zone() const { return time_zone_; }
 
  private:
   pg::Pool& pool_;
   pg::Pool* batch_pool_ = nullptr;
   MeterLimits limits_;
-  const Tariff tariff_;
+  TariffStore tariffs_;
   const std::string time_zone_;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "csms/billing/tariff.h"
 #include "csms/common/time_util.h"
 #include "csms/ocpp/v1/events.pb.h"
 
@@ -41,24 +42,6 @@ struct MeterReading {
   bool operator==(const MeterReading&) const = default;
 };
 
-// The price of energy. Money is kept in integers so that 25.5 kWh at 150 is exactly 3825.
-struct Tariff {
-  int64_t price_micros_per_kwh = 0;  // millionths of the currency unit per kWh
-  std::string currency;
-  int minor_unit_digits = 2;  // the currency's decimals (ISO 4217), at most 2 (see MakeTariff)
-};
-
-// The decimals of an ISO 4217 currency: 0 for KRW, JPY and the like, 3 for BHD, KWD, ..., else 2.
-int CurrencyDigits(const std::string& currency);
-
-// Nullopt when the price is negative, not a number, or too large to be a real tariff. Costs are
-// stored in hundredths, so a currency with 3 decimals is rounded to 2.
-std::optional<Tariff> MakeTariff(double price_per_kwh, std::string currency);
-
-// energy_kWh × price rounded half up once, to the currency's minor unit (KRW: whole won, so
-// 1.757 kWh at 150 is 264, not 263.55), in hundredths of the currency unit.
-int64_t CostHundredths(int64_t energy_wh, const Tariff& tariff);
-
 // What a reading may plausibly add: the most an EVSE can deliver. A rise between two readings
 // above max_power_w × (the time between them + kReadingTimeSlack) is not energy but a meter
 // fault or a placeholder (a Transaction.Begin of 0 followed by the lifetime register), and is
@@ -78,6 +61,8 @@ struct RegisterEnergy {
   int64_t resets = 0;             // steps where the register went down (meter replaced or reset)
   int64_t implausible = 0;        // rises above MeterLimits, not billed
   std::string first_implausible;  // what the first such rise was, for an operator
+  // Each billed rise between two readings, where and when it happened (for time of use).
+  std::vector<EnergySpan> spans;
 };
 
 // Energy delivered by a transaction from its register readings, in any order (sorted here by
@@ -125,7 +110,22 @@ struct SessionState {
   std::string review_reason;
   int64_t cost_hundredths = 0;
   std::string currency;
+  // The tariff version that prices the session ("" and 0: the flags' tariff), chosen by the
+  // store when the session opens, and what the cost is made of.
+  std::string tariff_id;
+  int tariff_version = 0;
+  CostBreakdown cost;
   std::optional<TimePoint> updated_at;  // set by the store
+};
+
+// What the ledger keeps of a transaction's events beyond the session row, for the sessions
+// whose energy or price needs more than the session itself.
+struct TransactionRecord {
+  std::vector<MeterReading> readings;  // every register reading
+  // Every charging state, in event position order (loaded for tariffs that price time).
+  std::vector<std::pair<Position, ChargingStateAt>> states;
+  std::vector<EnergySpan> intervals;  // Energy.Active.Import.Interval sums, at their events
+  std::optional<TimePoint> latest;    // the latest event's (effective) time
 };
 
 // Fills what the gateway may have left out (timestamps from `now`, received_at) and truncates
@@ -140,16 +140,20 @@ void MergeEvent(const ocpp::v1::TransactionEvent& event, SessionState* session);
 std::optional<MeterReading> RegisterReading(const ocpp::v1::TransactionEvent& event);
 
 // Sets energy, resets, cost and currency from all the transaction's register readings (any
-// order) and the session's explicit Transaction.Begin reading.
+// order), the session's explicit Transaction.Begin reading and, for a tariff that prices time,
+// its charging states.
+void SettleSession(TransactionRecord record, const Tariff& tariff, SessionState* session,
+                   const MeterLimits& limits = {});
+// SettleSession with the readings alone.
 void SettleEnergy(std::vector<MeterReading> readings, const Tariff& tariff, SessionState* session,
                   const MeterLimits& limits = {});
 
 // MergeEvent plus SettleEnergy without the other readings, when the session alone decides the
 // energy: the event carries no reading and leaves the Transaction.Begin value as it was, or it
 // is the first reading, or its reading comes after every earlier one, no lower than the last,
-// in a session without resets or implausible rises, and the rise is plausible. Gives exactly
-// what SettleEnergy with every reading would. Returns false (the event merged, energy not
-// settled) when all readings are needed.
+// in a session without resets or implausible rises, and the rise is plausible; and the tariff
+// prices energy only. Gives exactly what SettleSession with every event would. Returns false
+// (the event merged, energy not settled) when all events are needed.
 bool MergeAndSettle(const ocpp::v1::TransactionEvent& event, const Tariff& tariff,
                     SessionState* session, const MeterLimits& limits = {});
 

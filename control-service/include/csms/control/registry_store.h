@@ -70,6 +70,11 @@ struct ConnectOutcome {
   // when this one is newer, or this one when a newer connection is already recorded.
   std::string close_connection_id;
   std::string close_gateway_address;
+  // The station (site) the charger belongs to, "" for none: the gateway stamps it on the
+  // connection's transaction events so billing prices them by that station's tariff.
+  std::string station_id;
+  // The currency the charger shows running costs in, "" when it does not show them.
+  std::string cost_currency;
 };
 
 // The writes the gateways report. ApplyBatch applies many of them in one transaction, in order,

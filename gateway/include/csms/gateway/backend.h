@@ -23,6 +23,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
+  // `done` runs with the first attempt's outcome; when that failed, the report is retried and
+  // `done` runs once more with the answer of the attempt that gets through.
   virtual void StationConnected(const control::v1::StationConnectedRequest& request,
                                 Completion<control::v1::StationConnectedResponse> done) = 0;
   virtual void StationDisconnected(const control::v1::StationDisconnectedRequest& request) = 0;

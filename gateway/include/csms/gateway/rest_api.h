@@ -18,6 +18,7 @@ class RestChargerData;
 class RestCommands;
 class RestLogUploads;
 class RestReservations;
+class RestTariffs;
 class RestTokens;
 
 struct HttpRequest {
@@ -105,6 +106,8 @@ class RestApi {
   std::unique_ptr<RestTokens> tokens_;
   // Reservations (rest_reservations.h).
   std::unique_ptr<RestReservations> reservations_;
+  // Tariffs and stations' tariffs (rest_tariffs.h).
+  std::unique_ptr<RestTariffs> tariffs_;
   std::string dashboard_config_ = R"({"tile_url":"","tile_attribution":""})";
   std::function<void(std::function<void(HttpResponse)>)> readyz_;
 };

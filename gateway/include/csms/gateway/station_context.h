@@ -35,7 +35,20 @@ struct StationContext {
   void AllowTriggered(std::string action, TimePoint until);
   bool IsTriggered(std::string_view action, TimePoint now) const;
 
+  // The station (site) control says the charger belongs to, "" for none or until control's
+  // StationConnected answer arrives (on a gRPC thread, while handlers read it). Transaction
+  // events carry it so billing prices them by that station's tariff.
+  std::string station_id() const;
+  void set_station_id(std::string station_id);
+  // The currency the charger shows running costs in (from the same answer), "" when it does
+  // not show them: only then do Updated answers carry a running totalCost (I02).
+  std::string cost_currency() const;
+  void set_cost_currency(std::string currency);
+
  private:
+  mutable std::mutex station_mu_;
+  std::string station_id_;
+  std::string cost_currency_;
   mutable std::mutex triggered_mu_;
   std::vector<std::pair<std::string, TimePoint>> triggered_;
 };
