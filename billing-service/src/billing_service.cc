@@ -96,7 +96,8 @@ std::string ProblemWith(const TransactionEvent& event) {
       {event.has_energy_register_wh(), event.energy_register_wh()},
       {event.has_meter_start_wh(), event.meter_start_wh()},
       {event.has_power_w(), event.power_w()},
-      {event.has_station_reported_cost(), event.station_reported_cost()}};
+      {event.has_station_reported_cost(), event.station_reported_cost()},
+      {event.has_evse_max_power_w(), event.evse_max_power_w()}};
   for (const auto& [present, value] : numbers) {
     if (present && !std::isfinite(value)) return "event meter values and costs must be finite";
   }

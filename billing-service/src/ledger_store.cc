@@ -49,7 +49,7 @@ const std::string& SessionColumns() {
       " (u.energy_consumed * 1000)::bigint AS energy_wh,"
       " (u.cost * 100)::bigint AS cost_hundredths, u.currency,"
       " coalesce(u.tariff_id, '') AS tariff_id, coalesce(u.tariff_version, 0) AS tariff_version,"
-      " u.cost_components::text AS cost_components, " +
+      " u.cost_components::text AS cost_components, u.max_power_w, " +
       MicrosColumn("updated_at") + ", to_char(u.stats_date, 'YYYY-MM-DD') AS stats_date";
   return columns;
 }
@@ -157,6 +157,7 @@ SessionState ReadSession(const pqxx::row& row) {
   s.tariff_id = row["tariff_id"].as<std::string>();
   s.tariff_version = row["tariff_version"].as<int>();
   s.cost = ReadBreakdown(row, s.cost_hundredths, s.currency);
+  if (!row["max_power_w"].is_null()) s.max_power_w = row["max_power_w"].as<double>();
   s.updated_at = ReadTime(row["updated_at_us"]);
   return s;
 }
@@ -342,8 +343,16 @@ struct SessionWork {
   std::optional<pqxx::row> after;                   // as updated
   SessionState state;
   std::shared_ptr<const Tariff> tariff;  // the session's own version
+  MeterLimits limits;                    // what its readings may plausibly add
   bool settled = true;  // energy follows from the session alone (see MergeAndSettle)
 };
+
+// The EVSE's own maximum when the device model gave one, else the configured ceiling; a ceiling
+// of 0 turns the check off for every session.
+MeterLimits SessionLimits(const SessionState& session, const MeterLimits& configured) {
+  if (!(configured.max_power_w > 0) || !session.max_power_w) return configured;
+  return MeterLimits{*session.max_power_w};
+}
 
 // What the sessions' energy and price need of their stored events, the batch's own included:
 // every register reading (a register that went down mid-transaction splits the energy in
@@ -617,27 +626,33 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
   if (!changed.empty()) {
     // A new session takes its station's tariff, else "default", each in the version in force at
     // its first event; none stored: the flags' tariff (NULL).
-    pg::ArrayLiteral chargers, transactions, stations, first_times;
+    pg::ArrayLiteral chargers, transactions, stations, first_times, max_power;
     for (const auto& [key, work] : changed) {
       chargers.Text(key.charger_id);
       transactions.Text(key.transaction_id);
       // An event that came before control told the gateway the station carries none.
       std::string station;
+      std::optional<double> evse_max_w;
       TimePoint first = EffectiveTime(*work->new_events.front());
       for (const TransactionEvent* e : work->new_events) {
         first = std::min(first, EffectiveTime(*e));
         if (station.empty()) station = e->station_id();
+        if (!evse_max_w && e->has_evse_max_power_w() && e->evse_max_power_w() > 0) {
+          evse_max_w = e->evse_max_power_w();
+        }
       }
       stations.Text(station);
+      max_power.OptText(TextIf(evse_max_w.has_value(), evse_max_w.value_or(0)));
       first_times.Text(FormatRfc3339(first, true));
     }
     ExecPrepared(txn, "billing_open_sessions",
                  "INSERT INTO charger_usage_log (charger_id, transaction_id, currency, station_id,"
-                 " tariff_id, tariff_version)"
+                 " tariff_id, tariff_version, max_power_w)"
                  " SELECT k.charger_id, k.transaction_id, $3, nullif(k.station_id, ''),"
-                 " t.tariff_id, t.version"
-                 " FROM unnest($1::text[], $2::text[], $4::text[], $5::timestamptz[])"
-                 " AS k(charger_id, transaction_id, station_id, first_time)"
+                 " t.tariff_id, t.version, k.max_power_w"
+                 " FROM unnest($1::text[], $2::text[], $4::text[], $5::timestamptz[],"
+                 " $6::float8[]) AS k(charger_id, transaction_id, station_id, first_time,"
+                 " max_power_w)"
                  // Only sessions not stored yet look their tariff up.
                  " LEFT JOIN LATERAL (SELECT v.tariff_id, v.version FROM tariffs v"
                  " WHERE v.valid_from <= k.first_time AND v.tariff_id IN (coalesce((SELECT"
@@ -649,7 +664,7 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
                  " WHERE u.charger_id = k.charger_id AND u.transaction_id = k.transaction_id)"
                  " ON CONFLICT (charger_id, transaction_id) DO NOTHING",
                  chargers.str(), transactions.str(), tariffs.flags_tariff().currency,
-                 stations.str(), first_times.str());
+                 stations.str(), first_times.str(), max_power.str());
   }
   {
     // Locked in one order by every writer, so two batches (or replicas) cannot deadlock.
@@ -676,9 +691,10 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
     if (!work->before) throw std::logic_error("session row missing after insert");
     work->state = ReadSession(*work->before);
     work->tariff = tariffs.Version(txn, work->state.tariff_id, work->state.tariff_version);
+    work->limits = SessionLimits(work->state, limits);
     for (const TransactionEvent* event : work->new_events) {
       if (work->settled) {
-        work->settled = MergeAndSettle(*event, *work->tariff, &work->state, limits);
+        work->settled = MergeAndSettle(*event, *work->tariff, &work->state, work->limits);
       } else {
         MergeEvent(*event, &work->state);
       }
@@ -688,7 +704,7 @@ std::vector<RecordResult> WriteBatch(const pg::Pool& pool, pqxx::connection& con
   if (!unsettled.empty()) {
     auto records = LoadRecords(txn, unsettled);
     for (auto& [key, work] : unsettled) {
-      SettleSession(std::move(records[key]), *work->tariff, &work->state, limits);
+      SettleSession(std::move(records[key]), *work->tariff, &work->state, work->limits);
     }
   }
 

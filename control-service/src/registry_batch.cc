@@ -3,6 +3,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include "csms/common/pg_sql.h"
@@ -136,7 +137,11 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
     // The stations of the connecting chargers, and the currency each shows running costs in
     // (TariffCostCtrlr.Currency, when Enabled[Cost] is true), ride on the insert (a CTE's INSERT
     // always runs): primary-key lookups per charger and no extra round trip on the connect path.
-    std::map<std::string, std::pair<std::string, std::string>> stations;
+    struct Site {
+      std::string station_id, cost_currency;
+      std::map<int32_t, double> evse_max_power_w;
+    };
+    std::map<std::string, Site> stations;
     if (!create_ids.empty()) {
       for (const auto& row : pg::ExecPrepared(
                txn, "registry_create_chargers",
@@ -147,11 +152,29 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
                " WHERE c.charger_id = k.id AND c.variable_key = 'tariffcostctrlr||||currency|'"
                " AND c.type = 'Actual' AND EXISTS (SELECT 1 FROM device_variable_attributes e"
                " WHERE e.charger_id = k.id AND e.variable_key = 'tariffcostctrlr||||enabled|cost'"
-               " AND e.type = 'Actual' AND lower(e.value) = 'true')), '')"
+               " AND e.type = 'Actual' AND lower(e.value) = 'true')), ''),"
+               " coalesce((SELECT string_agg(v.evse_id || ':' || v.max_limit, ',')"
+               " FROM device_variables v WHERE v.charger_id = k.id AND lower(v.component) = 'evse'"
+               " AND lower(v.variable) = 'power' AND v.evse_id IS NOT NULL AND v.max_limit > 0), "
+               "'')"
                " FROM unnest($2::text[]) AS k (id)"
                " LEFT JOIN station_chargers s ON s.charger_id = k.id",
                pg::TextArray(create_ids), pg::TextArray(connect_ids))) {
-        stations[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+        Site& site = stations[row[0].as<std::string>()];
+        site.station_id = row[1].as<std::string>();
+        site.cost_currency = row[2].as<std::string>();
+        // "1:22000,2:7400": EVSE id and maxLimit in W.
+        std::istringstream limits(row[3].as<std::string>());
+        for (std::string item; std::getline(limits, item, ',');) {
+          const size_t colon = item.find(':');
+          if (colon == std::string::npos) continue;
+          try {
+            site.evse_max_power_w[std::stoi(item.substr(0, colon))] =
+                std::stod(item.substr(colon + 1));
+          } catch (const std::exception&) {
+            // Not a number: the EVSE stays without a known maximum.
+          }
+        }
       }
     }
     const pqxx::result charger_rows =
@@ -291,8 +314,9 @@ std::vector<WriteResult> RegistryStore::ApplyBatch(const std::vector<const Write
         ConnectOutcome& out = result.connect;
         out.registration_status = ch.registration_status;
         if (auto st = stations.find(c->charger_id); st != stations.end()) {
-          out.station_id = st->second.first;
-          out.cost_currency = st->second.second;
+          out.station_id = st->second.station_id;
+          out.cost_currency = st->second.cost_currency;
+          out.evse_max_power_w = st->second.evse_max_power_w;
         }
         const int64_t at = EpochMs(c->at);
         if (ch.connection_id == c->connection_id) continue;  // a retried report

@@ -476,6 +476,9 @@ grpc::ServerUnaryReactor* StationEventServiceImpl::StationConnected(
                  response->set_registration_status(outcome.registration_status);
                  response->set_station_id(outcome.station_id);
                  response->set_cost_currency(outcome.cost_currency);
+                 for (const auto& [evse, watts] : outcome.evse_max_power_w) {
+                   (*response->mutable_evse_max_power_w())[evse] = watts;
+                 }
                  if (!outcome.close_connection_id.empty()) {
                    // One live connection per charger, whichever gateway holds the other one.
                    link_.DisconnectAsync(outcome.close_gateway_address, request->charger_id(),

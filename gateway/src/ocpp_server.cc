@@ -548,6 +548,8 @@ class OcppSession : public ChargerConnection,
           if (!status.ok()) return;
           station->set_station_id(response.station_id());
           station->set_cost_currency(response.cost_currency());
+          station->set_evse_max_power_w(
+              {response.evse_max_power_w().begin(), response.evse_max_power_w().end()});
           Registration expected = Registration::kUnknown;
           station->registration.compare_exchange_strong(
               expected, RegistrationFromString(response.registration_status()));

@@ -50,4 +50,16 @@ void StationContext::set_cost_currency(std::string currency) {
   cost_currency_ = std::move(currency);
 }
 
+std::optional<double> StationContext::evse_max_power_w(int32_t evse_id) const {
+  std::lock_guard lock(station_mu_);
+  const auto found = evse_max_power_w_.find(evse_id);
+  if (found == evse_max_power_w_.end()) return std::nullopt;
+  return found->second;
+}
+
+void StationContext::set_evse_max_power_w(std::map<int32_t, double> limits) {
+  std::lock_guard lock(station_mu_);
+  evse_max_power_w_ = std::move(limits);
+}
+
 }  // namespace csms::gateway

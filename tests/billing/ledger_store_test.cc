@@ -77,6 +77,34 @@ class LedgerStoreTest : public ::testing::Test {
   std::unique_ptr<pg::Pool> pool_;
 };
 
+// A 7.4 kW EVSE (its device model says so) cannot meter 20 kWh in an hour, though the configured
+// 500 kW ceiling would allow it; without the EVSE's own figure, or with the check off, it is
+// billed.
+TEST_F(LedgerStoreTest, TheEvsesOwnMaximumJudgesItsReadings) {
+  const TimePoint t = At("2026-11-23T10:00:00Z");
+  auto session = [&](const std::string& tx, std::optional<double> evse_max_w) {
+    std::vector<TransactionEvent> events = {
+        MakeEvent(TRANSACTION_EVENT_TYPE_STARTED, "cp1", tx, 0, t, 0),
+        MakeEvent(TRANSACTION_EVENT_TYPE_ENDED, "cp1", tx, 1, t + hours(1), 20'000)};
+    if (evse_max_w) {
+      for (auto& e : events) e.set_evse_max_power_w(*evse_max_w);
+    }
+    return events;
+  };
+  LedgerStore store = Store();
+  const SessionState slow = RecordAll(store, session("tx-7kw", 7'400)).session;
+  EXPECT_EQ(slow.energy_wh, 0);
+  EXPECT_TRUE(slow.needs_review);
+  EXPECT_NE(slow.review_reason.find("more than 7 kW can deliver"), std::string::npos)
+      << slow.review_reason;
+  ASSERT_TRUE(slow.max_power_w);
+  EXPECT_EQ(*slow.max_power_w, 7'400);
+  EXPECT_EQ(RecordAll(store, session("tx-fast", 150'000)).session.energy_wh, 20'000);
+  EXPECT_EQ(RecordAll(store, session("tx-unknown", std::nullopt)).session.energy_wh, 20'000);
+  store.set_meter_limits({0});
+  EXPECT_EQ(RecordAll(store, session("tx-unchecked", 7'400)).session.energy_wh, 20'000);
+}
+
 TEST_F(LedgerStoreTest, SeedSessionCosts3825AndCountsInDailyStats) {
   LedgerStore store = Store();
   const TimePoint start = At("2026-11-23T10:00:00Z");

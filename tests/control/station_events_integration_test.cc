@@ -115,6 +115,25 @@ TEST_F(ControlIntegrationTest, ConnectAnswersTheCurrencyTheChargerShowsCostsIn) 
   EXPECT_EQ(Connect("CP-1", "c4").cost_currency(), "");
 }
 
+// The device model's EVSE.Power maxLimit per EVSE: billing judges the readings by it.
+TEST_F(ControlIntegrationTest, ConnectAnswersEachEvsesMaximumPower) {
+  EXPECT_TRUE(Connect("CP-1", "c1").evse_max_power_w().empty());
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work txn(conn);
+    txn.exec(
+        "INSERT INTO device_variables (charger_id, variable_key, component, evse_id, variable,"
+        " max_limit) VALUES ('CP-1', 'evse||1||power|', 'EVSE', 1, 'Power', 22000),"
+        " ('CP-1', 'evse||2||power|', 'EVSE', 2, 'Power', 7400.5),"
+        " ('CP-1', 'evse||3||power|', 'EVSE', 3, 'Power', NULL)");
+    txn.commit();
+  }
+  const auto limits = Connect("CP-1", "c2").evse_max_power_w();
+  ASSERT_EQ(limits.size(), 2u);
+  EXPECT_EQ(limits.at(1), 22000);
+  EXPECT_EQ(limits.at(2), 7400.5);
+}
+
 TEST_F(ControlIntegrationTest, BootAnswersConfiguredInterval) {
   csms::control::v1::BootNotificationRequest boot;
   boot.set_charger_id("CP-9");

@@ -90,6 +90,7 @@ void OnTransactionEvent(const BlockContext& ctx, const RawCall& call, Respond re
       NormalizeTransactionEvent(call.frame.payload, station->charger_id, station->connection_id,
                                 ctx.clock.Now(), ctx.options.strict);
   event.set_station_id(station->station_id());
+  if (auto max_w = station->evse_max_power_w(event.evse_id())) event.set_evse_max_power_w(*max_w);
   std::string cost_currency = station->cost_currency();
   if (event.id_token_type().empty()) {
     return StoreTransactionEvent(ctx, std::move(event), std::move(cost_currency), respond);

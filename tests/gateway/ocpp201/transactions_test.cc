@@ -49,6 +49,21 @@ TEST_F(CallRouterTest, TransactionEventCarriesTheConnectionsStation) {
   EXPECT_EQ(backend_.recorded[2].station_id(), "site-a");
 }
 
+// Billing judges the readings by what the EVSE can deliver, as control read it at connect.
+TEST_F(CallRouterTest, TransactionEventCarriesItsEvsesMaximumPower) {
+  station_->set_evse_max_power_w({{1, 22'000}});
+  json on_evse_1 = StandardTx("Updated", 1);
+  on_evse_1["evse"] = {{"id", 1}, {"connectorId", 1}};
+  json on_evse_2 = StandardTx("Updated", 2);
+  on_evse_2["evse"] = {{"id", 2}, {"connectorId", 1}};
+  Send("m-1", "TransactionEvent", on_evse_1);
+  Send("m-2", "TransactionEvent", on_evse_2);
+  ASSERT_EQ(backend_.recorded.size(), 2u);
+  ASSERT_TRUE(backend_.recorded[0].has_evse_max_power_w());
+  EXPECT_EQ(backend_.recorded[0].evse_max_power_w(), 22'000);
+  EXPECT_FALSE(backend_.recorded[1].has_evse_max_power_w()) << "EVSE 2 reported no maximum";
+}
+
 TEST_F(CallRouterTest, EndedReplyCarriesTotalCostFromSession) {
   json payload = StandardTx("Ended", 7);
   payload["transactionInfo"]["stoppedReason"] = "Remote";

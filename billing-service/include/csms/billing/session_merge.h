@@ -115,6 +115,9 @@ struct SessionState {
   std::string tariff_id;
   int tariff_version = 0;
   CostBreakdown cost;
+  // The most power the session's EVSE can deliver (W, from the device model), when known: it
+  // judges the readings instead of the configured ceiling.
+  std::optional<double> max_power_w;
   std::optional<TimePoint> updated_at;  // set by the store
 };
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -75,6 +76,8 @@ struct ConnectOutcome {
   std::string station_id;
   // The currency the charger shows running costs in, "" when it does not show them.
   std::string cost_currency;
+  // The most power each EVSE can deliver (W), from the device model, by EVSE id.
+  std::map<int32_t, double> evse_max_power_w;
 };
 
 // The writes the gateways report. ApplyBatch applies many of them in one transaction, in order,

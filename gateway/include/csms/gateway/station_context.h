@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,11 +46,16 @@ struct StationContext {
   // not show them: only then do Updated answers carry a running totalCost (I02).
   std::string cost_currency() const;
   void set_cost_currency(std::string currency);
+  // The most power an EVSE can deliver (W, from the device model, as control read it at connect);
+  // nullopt when unknown.
+  std::optional<double> evse_max_power_w(int32_t evse_id) const;
+  void set_evse_max_power_w(std::map<int32_t, double> limits);
 
  private:
   mutable std::mutex station_mu_;
   std::string station_id_;
   std::string cost_currency_;
+  std::map<int32_t, double> evse_max_power_w_;
   mutable std::mutex triggered_mu_;
   std::vector<std::pair<std::string, TimePoint>> triggered_;
 };
